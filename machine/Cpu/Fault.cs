@@ -1,0 +1,33 @@
+namespace Repl.Machine;
+
+/// <summary>Exception and interrupt vectors 0-31, by their SDM mnemonics (Vol. 3, Table 6-1).</summary>
+public enum Vector : byte
+{
+    DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, DF = 8,
+    TS = 10, NP = 11, SS = 12, GP = 13, PF = 14, MF = 16, AC = 17, MC = 18, XM = 19, VE = 20, CP = 21,
+}
+
+public static class VectorNames
+{
+    /// <summary>"#GP", "#PF", "NMI"...; vectors without a mnemonic print as their number.</summary>
+    public static string Mnemonic(Vector v) =>
+        Enum.IsDefined(v) ? v == Vector.NMI ? "NMI" : "#" + v : ((byte)v).ToString();
+
+    /// <summary>Exceptions that push an error code (SDM Vol. 3, 6.13).</summary>
+    public static bool HasErrorCode(Vector v) =>
+        v is Vector.DF or Vector.TS or Vector.NP or Vector.SS or Vector.GP or Vector.PF or Vector.AC or Vector.CP;
+}
+
+/// <summary>
+/// An exception raised by the instruction being executed. It unwinds only as far as the run loop, which
+/// owns delivering it; it never leaves the machine. Instructions check everything that can fault before
+/// they change any architectural state, so unwinding leaves the state as it was before the instruction.
+/// </summary>
+public sealed class CpuFault(Vector vector, uint? errorCode = null, ulong? pageFaultAddress = null)
+    : Exception($"{VectorNames.Mnemonic(vector)}{(errorCode is { } e ? $"({e:#x})" : "")}")
+{
+    public Vector Vector { get; } = vector;
+    public uint? ErrorCode { get; } = errorCode;
+    /// <summary>The linear address for CR2, on #PF.</summary>
+    public ulong? PageFaultAddress { get; } = pageFaultAddress;
+}

@@ -1,0 +1,75 @@
+namespace Repl.Machine;
+
+/// <summary>General-purpose registers in their encoding order (the ModRM/REX register number).</summary>
+public enum Gpr : byte
+{
+    Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi, R8, R9, R10, R11, R12, R13, R14, R15,
+}
+
+/// <summary>Segment registers in their encoding order (the Sreg field of MOV Sreg).</summary>
+public enum SegmentRegister : byte
+{
+    Es, Cs, Ss, Ds, Fs, Gs,
+}
+
+/// <summary>Every architectural register the machine exposes by name, to the shell, the GDB stub and scripts.</summary>
+public enum Register
+{
+    Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi, R8, R9, R10, R11, R12, R13, R14, R15,
+    Rip, Rflags,
+    Es, Cs, Ss, Ds, Fs, Gs,
+    EsBase, CsBase, SsBase, DsBase, FsBase, GsBase,
+    Cr0, Cr2, Cr3, Cr4, Cr8,
+    Dr0, Dr1, Dr2, Dr3, Dr6, Dr7,
+    Efer,
+    GdtrBase, GdtrLimit, IdtrBase, IdtrLimit, Ldtr, Tr,
+}
+
+/// <summary>RFLAGS bits, named as in the SDM (Vol. 1, 3.4.3).</summary>
+[Flags]
+public enum RflagsBit : ulong
+{
+    CF = 1 << 0,
+    Reserved1 = 1 << 1,
+    PF = 1 << 2,
+    AF = 1 << 4,
+    ZF = 1 << 6,
+    SF = 1 << 7,
+    TF = 1 << 8,
+    IF = 1 << 9,
+    DF = 1 << 10,
+    OF = 1 << 11,
+    IOPL = 3 << 12,
+    NT = 1 << 14,
+    RF = 1 << 16,
+    VM = 1 << 17,
+    AC = 1 << 18,
+    VIF = 1 << 19,
+    VIP = 1 << 20,
+    ID = 1 << 21,
+    /// <summary>The six status flags that arithmetic instructions define.</summary>
+    Arithmetic = CF | PF | AF | ZF | SF | OF,
+}
+
+public static class RegisterNames
+{
+    static readonly Dictionary<string, Register> ByName = BuildNames();
+
+    static Dictionary<string, Register> BuildNames()
+    {
+        var names = new Dictionary<string, Register>(StringComparer.OrdinalIgnoreCase);
+        foreach (Register r in Enum.GetValues<Register>())
+            names[r.ToString()] = r;
+        // Aliases users type in gdb and QEMU's monitor.
+        names["eflags"] = Register.Rflags;
+        names["pc"] = Register.Rip;
+        names["fs_base"] = Register.FsBase;
+        names["gs_base"] = Register.GsBase;
+        return names;
+    }
+
+    public static bool TryParse(string name, out Register register) =>
+        ByName.TryGetValue(name.TrimStart('$', '%'), out register);
+
+    public static string NameOf(Register register) => register.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,44 @@
+
+namespace Repl.Machine;
+
+public enum StopKind
+{
+    /// <summary>RIP reached a breakpoint address; the instruction there has not executed.</summary>
+    Breakpoint,
+    /// <summary>The requested number of steps completed.</summary>
+    StepDone,
+    /// <summary>An exception was raised that the machine could not deliver.</summary>
+    Fault,
+    /// <summary>A fault while delivering a double fault: on hardware, a shutdown.</summary>
+    TripleFault,
+    /// <summary>HLT with nothing to wake the processor.</summary>
+    Halted,
+    /// <summary>The guest wrote the debug-exit port.</summary>
+    DebugExit,
+    /// <summary>The run's instruction budget ran out.</summary>
+    InstructionBudget,
+    /// <summary>The host asked the machine to stop.</summary>
+    Interrupted,
+}
+
+/// <summary>Why a run ended. <see cref="Rip"/> is where execution would resume.</summary>
+public readonly record struct StopReason(StopKind Kind, ulong Rip, Vector? Vector = null, uint? ErrorCode = null, string? Detail = null)
+{
+    public override string ToString()
+    {
+        string what = Kind switch
+        {
+            StopKind.Fault when Vector is { } v =>
+                $"fault {VectorNames.Mnemonic(v)}{(ErrorCode is { } e ? $"({e:#x})" : "")}",
+            StopKind.Breakpoint => "breakpoint",
+            StopKind.StepDone => "step done",
+            StopKind.TripleFault => "triple fault",
+            StopKind.Halted => "halted",
+            StopKind.DebugExit => "debug exit",
+            StopKind.InstructionBudget => "instruction budget exhausted",
+            StopKind.Interrupted => "interrupted",
+            _ => Kind.ToString(),
+        };
+        return $"{what} at {Rip:#x}{(Detail is null ? "" : ": " + Detail)}";
+    }
+}

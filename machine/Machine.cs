@@ -1,0 +1,81 @@
+namespace Repl.Machine;
+
+public sealed record MachineOptions
+{
+    public const ulong DefaultRamSize = 256UL << 20;
+
+    public ulong RamSize { get; init; } = DefaultRamSize;
+    public CpuVendor Vendor { get; init; } = CpuVendor.Intel;
+}
+
+/// <summary>
+/// The emulated PC: one processor on a physical bus with RAM and devices. This is the public face that the
+/// shell, the GDB stub and scripts drive: registers by enum or name, memory, step and run with stop reasons.
+/// </summary>
+public sealed class Machine
+{
+    public Bus Bus { get; }
+    public Cpu Cpu { get; }
+
+    public Machine(MachineOptions? options = null)
+    {
+        options ??= new MachineOptions();
+        Bus = new Bus(options.RamSize);
+        Cpu = new Cpu(Bus, options.Vendor);
+    }
+
+    public ref CpuState State => ref Cpu.State;
+
+    public ulong ReadRegister(Register r) => Cpu.State.Read(r);
+
+    public void WriteRegister(Register r, ulong value) => Cpu.State.Write(r, value);
+
+    public ulong ReadRegister(string name) =>
+        RegisterNames.TryParse(name, out var r) ? ReadRegister(r) : throw UnknownRegister(name);
+
+    public void WriteRegister(string name, ulong value)
+    {
+        if (!RegisterNames.TryParse(name, out var r))
+            throw UnknownRegister(name);
+        WriteRegister(r, value);
+    }
+
+    static ArgumentException UnknownRegister(string name) =>
+        new($"no register named '{name}' (try rax, rip, rflags, cr3, fs_base...)", nameof(name));
+
+    public void ReadPhysical(ulong address, Span<byte> destination) => Bus.Read(address, destination);
+
+    public void WritePhysical(ulong address, ReadOnlySpan<byte> source) => Bus.Write(address, source);
+
+    public StopReason Run(ulong budget = ulong.MaxValue) => Cpu.Run(budget);
+
+    public StopReason Step(ulong count = 1) => Cpu.Step(count);
+
+    /// <summary>Stops a run in progress on another thread (within one block of instructions).</summary>
+    public void RequestStop() => Cpu.RequestStop();
+
+    /// <summary>
+    /// A machine already in 64-bit mode at CPL 0, as a kernel is after its long-mode switch, with the low
+    /// 512 GiB identity-mapped by 1 GiB pages whose tables sit in the last 8 KiB of RAM.
+    /// </summary>
+    public static Machine CreateLongMode(MachineOptions? options = null)
+    {
+        var m = new Machine(options);
+        ulong pml4 = m.Bus.Ram.Size - 2 * PhysicalMemory.PageSize;
+        ulong pdpt = pml4 + PhysicalMemory.PageSize;
+        const ulong Present = 1, Writable = 2, PageSize1G = 1 << 7;
+        m.Bus.Write(pml4, 8, pdpt | Present | Writable);
+        for (ulong i = 0; i < 512; i++)
+            m.Bus.Write(pdpt + i * 8, 8, (i << 30) | Present | Writable | PageSize1G);
+        m.Cpu.State = CpuState.Flat64(pml4);
+        return m;
+    }
+
+    /// <summary>A machine in 32-bit protected mode with flat segments and paging off (the multiboot hand-off).</summary>
+    public static Machine CreateProtectedMode(MachineOptions? options = null)
+    {
+        var m = new Machine(options);
+        m.Cpu.State = CpuState.Flat32();
+        return m;
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text;
+
+namespace Repl.Machine;
+
+/// <summary>Whose processor the machine presents: it selects CPUID and the architecturally visible differences.</summary>
+public enum CpuVendor
+{
+    Intel,
+    Amd,
+}
+
+/// <summary>
+/// CPUID (SDM Vol. 2, CPUID; APM Vol. 3, Appendix E). The leaves report exactly the features the machine
+/// implements, so a guest that probes before it uses a feature never meets a #UD it was promised away.
+/// </summary>
+public static class Identification
+{
+    // Leaf 1 EDX and ECX.
+    const uint Tsc = 1 << 4, Cx8 = 1 << 8, Cmov = 1 << 15;
+    const uint Cx16 = 1 << 13, Movbe = 1 << 22, Popcnt = 1 << 23;
+    // Leaf 7 EBX.
+    const uint Bmi1 = 1 << 3, Bmi2 = 1 << 8;
+    // Leaf 8000_0001h ECX and EDX.
+    const uint LahfLm = 1 << 0, Abm = 1 << 5;
+    const uint Rdtscp = 1 << 27, LongMode = 1 << 29;
+
+    const uint MaxBasicLeaf = 7;
+    const uint MaxExtendedLeaf = 0x8000_0004;
+
+    public static string VendorString(CpuVendor vendor) => vendor == CpuVendor.Intel ? "GenuineIntel" : "AuthenticAMD";
+
+    public static string BrandString(CpuVendor vendor) => $"Repl virtual x86-64 ({vendor} profile)";
+
+    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Cpuid(CpuVendor vendor, uint leaf, uint subleaf)
+    {
+        bool basic = leaf <= MaxBasicLeaf;
+        bool extended = leaf >= 0x8000_0000 && leaf <= MaxExtendedLeaf;
+        if (!basic && !extended)
+        {
+            // Intel answers a leaf beyond the maximum with the highest basic leaf; AMD answers zeros.
+            if (vendor == CpuVendor.Amd)
+                return (0, 0, 0, 0);
+            (leaf, subleaf) = (MaxBasicLeaf, 0);
+        }
+        return leaf switch
+        {
+            0 => VendorLeaf(MaxBasicLeaf, vendor),
+            // Family/model/stepping of a contemporary part of each vendor; CLFLUSH line size 8 qwords; one logical processor.
+            1 => (vendor == CpuVendor.Intel ? 0x0009_06EAu : 0x0083_0F10u, (8 << 8) | (1 << 16), Cx16 | Movbe | Popcnt, Tsc | Cx8 | Cmov),
+            7 when subleaf == 0 => (0, Bmi1 | Bmi2, 0, 0),
+            0x8000_0000 => VendorLeaf(MaxExtendedLeaf, vendor),
+            0x8000_0001 => (0, 0, LahfLm | Abm, Rdtscp | LongMode | (vendor == CpuVendor.Amd ? Tsc | Cx8 | Cmov : 0)),
+            >= 0x8000_0002 and <= 0x8000_0004 => BrandLeaf(vendor, (int)(leaf - 0x8000_0002)),
+            _ => (0, 0, 0, 0),
+        };
+    }
+
+    /// <summary>EAX = the highest leaf of the range; EBX, EDX, ECX spell the vendor string.</summary>
+    static (uint, uint, uint, uint) VendorLeaf(uint maxLeaf, CpuVendor vendor)
+    {
+        byte[] s = Encoding.ASCII.GetBytes(VendorString(vendor));
+        return (maxLeaf, BitConverter.ToUInt32(s, 0), BitConverter.ToUInt32(s, 8), BitConverter.ToUInt32(s, 4));
+    }
+
+    /// <summary>Sixteen bytes of the 48-byte, NUL-padded brand string.</summary>
+    static (uint, uint, uint, uint) BrandLeaf(CpuVendor vendor, int part)
+    {
+        byte[] s = new byte[48];
+        Encoding.ASCII.GetBytes(BrandString(vendor)).CopyTo(s, 0);
+        int o = part * 16;
+        return (BitConverter.ToUInt32(s, o), BitConverter.ToUInt32(s, o + 4), BitConverter.ToUInt32(s, o + 8), BitConverter.ToUInt32(s, o + 12));
+    }
+}
