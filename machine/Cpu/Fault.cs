@@ -24,7 +24,7 @@ public static class VectorNames
 /// they change any architectural state, so unwinding leaves the state as it was before the instruction.
 /// </summary>
 public sealed class CpuFault(Vector vector, uint? errorCode = null, ulong? pageFaultAddress = null)
-    : Exception($"{VectorNames.Mnemonic(vector)}{(errorCode is { } e ? $"({e:#x})" : "")}")
+    : Exception($"{VectorNames.Mnemonic(vector)}{(errorCode is { } e ? $"(0x{e:x})" : "")}")
 {
     public Vector Vector { get; } = vector;
     public uint? ErrorCode { get; } = errorCode;

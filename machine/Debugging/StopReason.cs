@@ -29,7 +29,7 @@ public readonly record struct StopReason(StopKind Kind, ulong Rip, Vector? Vecto
         string what = Kind switch
         {
             StopKind.Fault when Vector is { } v =>
-                $"fault {VectorNames.Mnemonic(v)}{(ErrorCode is { } e ? $"({e:#x})" : "")}",
+                $"fault {VectorNames.Mnemonic(v)}{(ErrorCode is { } e ? $"(0x{e:x})" : "")}",
             StopKind.Breakpoint => "breakpoint",
             StopKind.StepDone => "step done",
             StopKind.TripleFault => "triple fault",
@@ -39,6 +39,6 @@ public readonly record struct StopReason(StopKind Kind, ulong Rip, Vector? Vecto
             StopKind.Interrupted => "interrupted",
             _ => Kind.ToString(),
         };
-        return $"{what} at {Rip:#x}{(Detail is null ? "" : ": " + Detail)}";
+        return $"{what} at 0x{Rip:x}{(Detail is null ? "" : ": " + Detail)}";
     }
 }

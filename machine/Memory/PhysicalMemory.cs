@@ -24,7 +24,7 @@ public sealed class PhysicalMemory
     public PhysicalMemory(ulong size)
     {
         if (size == 0 || size % PageSize != 0)
-            throw new ArgumentException($"RAM size must be a non-zero multiple of 4 KiB, not {size:#x}", nameof(size));
+            throw new ArgumentException($"RAM size must be a non-zero multiple of 4 KiB, not 0x{size:x}", nameof(size));
         Size = size;
         ulong pages = size >> PageShift;
         _chunks = new byte[]?[]?[(pages + PagesPerChunk - 1) >> ChunkShift];

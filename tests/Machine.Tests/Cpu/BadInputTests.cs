@@ -1,0 +1,91 @@
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Repl.Machine.Tests.Cpu;
+
+/// <summary>No guest input ends in a host exception: each of these ends in a stop reason that says what happened.</summary>
+public class BadInputTests
+{
+    [Fact]
+    public void An_undefined_opcode_stops_with_UD_at_its_address()
+    {
+        var m = Machine.CreateLongMode();
+        Guest.Load(m, [0x90, 0x0F, 0x0B]); // nop; ud2
+        var stop = m.Run(10);
+        Assert.Equal(StopKind.Fault, stop.Kind);
+        Assert.Equal(Vector.UD, stop.Vector);
+        Assert.Equal(Guest.CodeAddress + 1, stop.Rip);
+    }
+
+    [Fact]
+    public void An_instruction_longer_than_fifteen_bytes_raises_UD()
+    {
+        var m = Machine.CreateLongMode();
+        Guest.Load(m, [.. Enumerable.Repeat((byte)0x66, 15), 0x90]);
+        var stop = m.Run(10);
+        Assert.Equal(Vector.UD, stop.Vector);
+        Assert.Equal(Guest.CodeAddress, stop.Rip);
+    }
+
+    [Fact]
+    public void Executing_from_unbacked_memory_stops_with_a_clear_reason()
+    {
+        var m = Machine.CreateLongMode(new MachineOptions { RamSize = 16 << 20 });
+        m.State.Rip = 0x4000_0000; // beyond RAM: the bus answers all-ones, FF FF is an undefined opcode
+        var stop = m.Run(10);
+        Assert.Equal(StopKind.Fault, stop.Kind);
+        Assert.Equal(Vector.UD, stop.Vector);
+        Assert.Contains("no RAM or device", stop.ToString());
+    }
+
+    [Fact]
+    public void A_runaway_loop_ends_when_its_budget_does()
+    {
+        var m = Guest.Long(a => { var self = a.CreateLabel(); a.Label(ref self); a.jmp(self); });
+        var stop = m.Run(12_345);
+        Assert.Equal(StopKind.InstructionBudget, stop.Kind);
+        Assert.Equal(12_345UL, m.State.InstructionsRetired);
+        Assert.Equal(Guest.CodeAddress, stop.Rip);
+    }
+
+    [Fact]
+    public async Task A_stop_request_from_another_thread_interrupts_a_run()
+    {
+        var m = Guest.Long(a => { var self = a.CreateLabel(); a.Label(ref self); a.jmp(self); });
+        var run = Task.Run(() => m.Run());
+        await Task.Delay(50);
+        m.RequestStop();
+        var stop = await run.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(StopKind.Interrupted, stop.Kind);
+    }
+
+    [Fact]
+    public void A_near_jump_to_a_noncanonical_address_faults_on_the_jump()
+    {
+        var m = Guest.Long(a => { a.mov(rax, 0x0000_8000_0000_0000); a.jmp(rax); });
+        var stop = m.Run(10);
+        Assert.Equal(Vector.GP, stop.Vector);
+        Assert.Equal(0u, stop.ErrorCode);
+        Assert.Equal(Guest.CodeAddress + 10, stop.Rip);
+    }
+
+    [Fact]
+    public void A_memory_access_at_a_noncanonical_address_is_GP_or_SS_for_the_stack()
+    {
+        var m = Guest.Long(a => { a.mov(rax, 0x0000_8000_0000_0000); a.mov(rbx, __qword_ptr[rax]); });
+        Assert.Equal(Vector.GP, m.Run(10).Vector);
+        var s = Guest.Long(a => { a.mov(rbp, 0x0000_8000_0000_0000); a.mov(rbx, __qword_ptr[rbp]); });
+        var stop = s.Run(10);
+        Assert.Equal(Vector.SS, stop.Vector);
+        Assert.Equal(0u, stop.ErrorCode);
+    }
+
+    [Fact]
+    public void An_unimplemented_instruction_raises_UD_and_is_counted()
+    {
+        var m = Machine.CreateLongMode();
+        Guest.Load(m, [0x0F, 0x01, 0xD0]); // xgetbv: not part of the machine
+        var stop = m.Run(10);
+        Assert.Equal(Vector.UD, stop.Vector);
+        Assert.Equal(1, m.Cpu.UnimplementedExecuted["xgetbv"]);
+    }
+}
