@@ -101,6 +101,13 @@ public sealed unsafe partial class Cpu
                 State.Cr2 = cr2;
             return new StopReason(StopKind.Fault, State.Rip, fault.Vector, fault.ErrorCode, FaultDetail());
         }
+        catch (Exception bug) when (bug is not OutOfMemoryException)
+        {
+            // Whatever the guest did, the host must survive it: a failure of the emulator ends the run with a
+            // stop that names it, and the machine stays inspectable.
+            EndBlock = false;
+            return new StopReason(StopKind.InternalError, State.Rip, Detail: $"{bug.GetType().Name} in {bug.TargetSite?.Name}: {bug.Message}");
+        }
     }
 
     string? FaultDetail()

@@ -36,6 +36,7 @@ public sealed unsafe partial class Cpu
         delegate*<Cpu, ref Decoded, void> h;
         if ((h = SelectDataMovement(i)) != null) return h;
         if ((h = SelectArithmetic(i)) != null) return h;
+        if ((h = SelectDecimalArithmetic(i)) != null) return h;
         if ((h = SelectLogic(i)) != null) return h;
         if ((h = SelectControlTransfer(i)) != null) return h;
         if ((h = SelectStack(i)) != null) return h;

@@ -19,6 +19,8 @@ public enum StopKind
     InstructionBudget,
     /// <summary>The host asked the machine to stop.</summary>
     Interrupted,
+    /// <summary>The emulator itself failed (a bug in Repl, not in the guest): the state may be inconsistent.</summary>
+    InternalError,
 }
 
 /// <summary>Why a run ended. <see cref="Rip"/> is where execution would resume.</summary>
@@ -37,6 +39,7 @@ public readonly record struct StopReason(StopKind Kind, ulong Rip, Vector? Vecto
             StopKind.DebugExit => "debug exit",
             StopKind.InstructionBudget => "instruction budget exhausted",
             StopKind.Interrupted => "interrupted",
+            StopKind.InternalError => "internal error in the emulator (please report it)",
             _ => Kind.ToString(),
         };
         return $"{what} at 0x{Rip:x}{(Detail is null ? "" : ": " + Detail)}";
