@@ -11,8 +11,9 @@ interface IAluOp
 }
 
 /// <summary>
-/// Binary arithmetic (SDM Vol. 1, 7.3.2) and the exchanges that compute (7.3.1.2): ADD, ADC, SUB, SBB, CMP,
-/// INC, DEC, NEG, MUL, IMUL, DIV, IDIV, CBW/CWDE/CDQE, CWD/CDQ/CQO, XADD, CMPXCHG, CMPXCHG8B, CMPXCHG16B.
+/// Binary arithmetic (SDM Vol. 1, 7.3.2): ADD, ADC, SUB, SBB, CMP, INC, DEC, NEG, MUL, IMUL, DIV, IDIV; with the
+/// type conversions of the accumulator (7.3.1.5: CBW/CWDE/CDQE, CWD/CDQ/CQO) and the exchanges that compute
+/// (7.3.1.2: XADD, CMPXCHG, CMPXCHG8B, CMPXCHG16B).
 /// </summary>
 /// <remarks>
 /// Where the manuals leave flags undefined, the machine gives them the values an AMD family 1Ah processor was
