@@ -39,6 +39,7 @@ public sealed unsafe partial class Cpu
         if ((h = SelectDecimalArithmetic(i)) != null) return h;
         if ((h = SelectLogic(i)) != null) return h;
         if ((h = SelectBit(i)) != null) return h;
+        if ((h = SelectShiftRotate(i)) != null) return h;
         if ((h = SelectControlTransfer(i)) != null) return h;
         if ((h = SelectStack(i)) != null) return h;
         if ((h = SelectMiscellaneous(i)) != null) return h;
