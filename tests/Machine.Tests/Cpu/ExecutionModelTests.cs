@@ -39,6 +39,22 @@ public class ExecutionModelTests
     }
 
     [Fact]
+    public void An_instruction_that_straddles_a_page_sees_a_write_to_its_second_page()
+    {
+        const ulong At = 0x10_0FFA; // "mov rax, imm64" (10 bytes) ends 4 bytes into the next page
+        var m = Machine.CreateLongMode();
+        m.WritePhysical(At, Guest.Assemble(64, a => { a.mov(rax, 0x1122_3344_5566_7788); a.hlt(); }, At));
+        m.State.Rip = At;
+        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+        Assert.Equal(0x1122_3344_5566_7788UL, m.ReadRegister(Register.Rax));
+
+        m.Bus.Write(0x10_1000, 4, 0xAABB_CCDD); // the immediate's upper half, in the second page
+        m.State.Rip = At;
+        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+        Assert.Equal(0xAABB_CCDD_5566_7788UL, m.ReadRegister(Register.Rax));
+    }
+
+    [Fact]
     public void The_same_start_state_gives_the_same_run()
     {
         static Machine Make() => Guest.Long(a =>
