@@ -179,8 +179,9 @@ public sealed unsafe partial class Cpu
         int level = (int)(d.Immediate2 & 31);
         ulong mask = SizeMask(c.StackAddressSize);
         ulong rsp = c.State.Gpr[(int)Gpr.Rsp];
-        // FrameTemp is the whole register after the first push (with a 16-bit stack, ESP keeps its upper half).
-        ulong frameTemp = ((rsp & ~mask) | c.StackPointerPlus(-size)) & SizeMask(size);
+        // FrameTemp is the whole register after the first push (with a 16-bit stack, ESP keeps its upper half);
+        // pushing it and loading rBP from it take its low operand-size bytes.
+        ulong frameTemp = (rsp & ~mask) | c.StackPointerPlus(-size);
 
         Span<ulong> values = stackalloc ulong[32];
         int count = 0;

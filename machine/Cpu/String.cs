@@ -1,4 +1,5 @@
 using Iced.Intel;
+using IcedRegister = Iced.Intel.Register;
 
 namespace Repl.Machine;
 
@@ -57,10 +58,10 @@ public sealed unsafe partial class Cpu
         ulong mask = SizeMask(addressSize);
         ulong step = (c.State.FlagsStored & (ulong)RflagsBit.DF) != 0 ? (ulong)-size : (ulong)size;
         // Only the source can take a segment override; ES:rDI cannot (SDM Vol. 2, MOVS).
-        var source = i.SegmentPrefix == Iced.Intel.Register.None ? SegmentRegister.Ds : (SegmentRegister)(i.SegmentPrefix - Iced.Intel.Register.ES);
+        var source = i.SegmentPrefix == IcedRegister.None ? SegmentRegister.Ds : (SegmentRegister)(i.SegmentPrefix - IcedRegister.ES);
         ulong si = c.State.Gpr[(int)Gpr.Rsi] & mask, di = c.State.Gpr[(int)Gpr.Rdi] & mask;
 
-        // F2 on an instruction that does not compare repeats it as F3 does.
+        // Without F3 or F2 the instruction runs once (F2 on one that does not compare repeats it as F3 does).
         if (!i.HasRepPrefix && !i.HasRepnePrefix)
         {
             if (TOp.UsesPorts)

@@ -264,6 +264,25 @@ public class StringTests
     }
 
     [Fact]
+    public void A_misaligned_ins_with_alignment_checking_raises_AC_before_reading_the_port()
+    {
+        var m = Guest.Long(a => { a.insw(); a.hlt(); });
+        var port = new RecordingPort();
+        m.Bus.MapPorts(0x60, 1, port);
+        Privilege.RunAtCpl3(m, iopl: 3);
+        m.State.Cr0 |= CpuState.Cr0AM;
+        m.State.Rflags |= (ulong)RflagsBit.AC;
+        Set(m, Gpr.Rdx, 0x60);
+        Set(m, Gpr.Rdi, Destination + 1);
+
+        var stop = m.Run(100);
+        Assert.Equal(Vector.AC, stop.Vector);
+        Assert.Equal(0U, stop.ErrorCode);
+        Assert.Empty(port.Ins);
+        Assert.Equal(Destination + 1, Get(m, Gpr.Rdi));
+    }
+
+    [Fact]
     public void Outs_above_IOPL_raises_GP_with_nothing_changed_and_at_IOPL_3_goes_through()
     {
         var m = Guest.Long(a => { a.outsb(); a.hlt(); });
