@@ -95,8 +95,14 @@ public sealed unsafe partial class Cpu
         catch (CpuFault fault)
         {
             // Delivery through the IDT belongs to the system architecture; until then a fault stops the run
-            // with the faulting instruction's RIP, its state untouched.
+            // with the faulting instruction's RIP, its state untouched, and a trap with the next instruction's.
             EndBlock = false;
+            if (fault.IsTrap)
+            {
+                // The trapping instruction has completed: it retires and RIP moves past it.
+                State.Rip = NextRip;
+                State.InstructionsRetired++;
+            }
             if (fault.PageFaultAddress is { } cr2)
                 State.Cr2 = cr2;
             return new StopReason(StopKind.Fault, State.Rip, fault.Vector, fault.ErrorCode, FaultDetail());

@@ -113,7 +113,7 @@ public sealed unsafe partial class Cpu
         d = default;
         d.Instruction = instruction;
         d.Length = (byte)instruction.Length;
-        var (operandOverride, addressOverride) = SizePrefixes(bytes);
+        var (operandOverride, addressOverride, rexW) = SizePrefixes(bytes, bitness);
         d.AddressSize = (byte)(bitness switch
         {
             64 => addressOverride ? 4 : 8,
@@ -122,7 +122,7 @@ public sealed unsafe partial class Cpu
         });
         d.StackSize = (byte)(bitness switch
         {
-            64 => operandOverride ? 2 : 8,
+            64 => operandOverride && !rexW ? 2 : 8, // REX.W wins over 0x66
             32 => operandOverride ? 2 : 4,
             _ => operandOverride ? 4 : 2,
         });
@@ -207,19 +207,26 @@ public sealed unsafe partial class Cpu
         return (byte)(n < 4 ? n : n < 8 ? 16 + n - 4 : n - 4);
     }
 
-    /// <summary>Whether the legacy prefixes include 0x66 (operand size) and 0x67 (address size).</summary>
-    static (bool Operand, bool Address) SizePrefixes(ReadOnlySpan<byte> bytes)
+    /// <summary>Whether the legacy prefixes include 0x66 (operand size) and 0x67 (address size), and, in 64-bit
+    /// mode, whether a REX prefix with W set precedes the opcode (a REX followed by a legacy prefix is ignored).</summary>
+    static (bool Operand, bool Address, bool RexW) SizePrefixes(ReadOnlySpan<byte> bytes, int bitness)
     {
-        bool operand = false, address = false;
+        bool operand = false, address = false, rexW = false;
         foreach (byte b in bytes)
         {
+            if (bitness == 64 && (b & 0xF0) == 0x40)
+            {
+                rexW = (b & 8) != 0;
+                continue;
+            }
+            if (b is not (0x66 or 0x67 or 0xF0 or 0xF2 or 0xF3 or 0x2E or 0x36 or 0x3E or 0x26 or 0x64 or 0x65))
+                break;
+            rexW = false;
             if (b == 0x66)
                 operand = true;
             else if (b == 0x67)
                 address = true;
-            else if (b is not (0xF0 or 0xF2 or 0xF3 or 0x2E or 0x36 or 0x3E or 0x26 or 0x64 or 0x65))
-                break;
         }
-        return (operand, address);
+        return (operand, address, rexW);
     }
 }

@@ -30,4 +30,10 @@ public sealed class CpuFault(Vector vector, uint? errorCode = null, ulong? pageF
     public uint? ErrorCode { get; } = errorCode;
     /// <summary>The linear address for CR2, on #PF.</summary>
     public ulong? PageFaultAddress { get; } = pageFaultAddress;
+
+    /// <summary>A trap (INT3, INT n, INTO, INT1) is reported after its instruction completes: the RIP it
+    /// reports is the next instruction's (SDM Vol. 3, 6.5). A fault reports the faulting instruction's.</summary>
+    public bool IsTrap { get; init; }
+
+    public static CpuFault Trap(Vector vector) => new(vector) { IsTrap = true };
 }

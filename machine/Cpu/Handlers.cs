@@ -43,6 +43,7 @@ public sealed unsafe partial class Cpu
         if ((h = SelectControlTransfer(i)) != null) return h;
         if ((h = SelectStack(i)) != null) return h;
         if ((h = SelectMiscellaneous(i)) != null) return h;
+        if ((h = SelectString(i)) != null) return h;
         return null;
     }
 }

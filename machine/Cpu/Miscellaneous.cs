@@ -3,7 +3,8 @@ using Iced.Intel;
 namespace Repl.Machine;
 
 /// <summary>Miscellaneous and processor-identification instructions (SDM Vol. 1, 7.3.16 and 7.3.17): NOP in
-/// every form, UD2 and undefined opcodes, HLT, CPUID, RDTSC, RDTSCP.</summary>
+/// every form, UD2 and undefined opcodes, HLT, CPUID, RDTSC, RDTSCP; I/O (7.3.11): IN, OUT; flag control
+/// (7.3.14): CLC, STC, CMC, CLD, STD, CLI, STI; software interrupts (7.3.8.4): INT3, INT n, INTO, INT1.</summary>
 public sealed unsafe partial class Cpu
 {
     static delegate*<Cpu, ref Decoded, void> SelectMiscellaneous(in Instruction i) => i.Mnemonic switch
@@ -15,6 +16,20 @@ public sealed unsafe partial class Cpu
         Mnemonic.Cpuid => &Cpuid,
         Mnemonic.Rdtsc => &Rdtsc,
         Mnemonic.Rdtscp => &Rdtscp,
+        Mnemonic.In => &In,
+        Mnemonic.Out => &Out,
+        Mnemonic.Clc => &Clc,
+        Mnemonic.Stc => &Stc,
+        Mnemonic.Cmc => &Cmc,
+        Mnemonic.Cld => &Cld,
+        Mnemonic.Std => &Std,
+        Mnemonic.Cli => &Cli,
+        Mnemonic.Sti => &Sti,
+        Mnemonic.Int3 => &Int3,
+        Mnemonic.Int => &IntN,
+        // INTO does not exist in 64-bit mode: Iced decodes CE there as invalid, which raises #UD.
+        Mnemonic.Into => &Into,
+        Mnemonic.Int1 => &Int1,
         _ => null,
     };
 
@@ -75,4 +90,90 @@ public sealed unsafe partial class Cpu
         Rdtsc(c, ref d);
         c.State.Gpr[(int)Gpr.Rcx] = (uint)c.State.TscAux;
     }
+
+    /// <summary>RFLAGS.IOPL (bits 12-13).</summary>
+    internal int Iopl => (int)(State.FlagsStored >> 12) & 3;
+
+    /// <summary>Whether IOPL-sensitive instructions (IN, OUT, INS, OUTS, CLI, STI) may run: always in real mode,
+    /// in protected mode when CPL &lt;= IOPL (SDM Vol. 1, 19.5.1). Virtual-8086 mode is not modelled.</summary>
+    bool IoplAllows => (State.Cr0 & CpuState.Cr0PE) == 0 || State.Cpl <= Iopl;
+
+    /// <summary>
+    /// I/O privilege for IN, OUT, INS, OUTS. Above IOPL, the TSS I/O permission bitmap can still grant the
+    /// port (SDM Vol. 1, 19.5.2); the bitmap arrives with the task-state support of the system architecture,
+    /// so until then such an access raises #GP(0).
+    /// </summary>
+    internal void CheckIoPrivilege()
+    {
+        if (!IoplAllows)
+            throw new CpuFault(Vector.GP, 0);
+    }
+
+    ushort PortDx => (ushort)State.Gpr[(int)Gpr.Rdx];
+
+    /// <summary>The port operand of IN or OUT: imm8 (ports 0-255) or DX.</summary>
+    ushort PortOperand(ref Decoded d, int n) => d.Ops[n].Kind == OperandKind.Immediate ? (byte)d.Immediate : PortDx;
+
+    /// <summary>IN AL/AX/EAX from imm8 or DX; IN EAX zero-extends into RAX as any 32-bit register write does.</summary>
+    static void In(Cpu c, ref Decoded d)
+    {
+        c.CheckIoPrivilege();
+        int size = d.Ops[0].Size;
+        c.WriteGpr((int)Gpr.Rax, size, c.Bus.In(c.PortOperand(ref d, 1), size));
+    }
+
+    static void Out(Cpu c, ref Decoded d)
+    {
+        c.CheckIoPrivilege();
+        int size = d.Ops[1].Size;
+        c.Bus.Out(c.PortOperand(ref d, 0), size, (uint)c.ReadGpr((int)Gpr.Rax, size));
+    }
+
+    static void Clc(Cpu c, ref Decoded d) => c.State.SetFlag(RflagsBit.CF, false);
+
+    static void Stc(Cpu c, ref Decoded d) => c.State.SetFlag(RflagsBit.CF, true);
+
+    static void Cmc(Cpu c, ref Decoded d) => c.State.SetFlag(RflagsBit.CF, !c.State.CF);
+
+    // DF and IF are not arithmetic flags, so they live in FlagsStored whatever the lazy state.
+    static void Cld(Cpu c, ref Decoded d) => c.State.FlagsStored &= ~(ulong)RflagsBit.DF;
+
+    static void Std(Cpu c, ref Decoded d) => c.State.FlagsStored |= (ulong)RflagsBit.DF;
+
+    /// <summary>CLI (SDM Vol. 2, CLI): #GP(0) in protected mode above IOPL. The virtual-interrupt extensions
+    /// (CR4.VME, CR4.PVI), which would clear VIF instead, are not modelled.</summary>
+    static void Cli(Cpu c, ref Decoded d)
+    {
+        if (!c.IoplAllows)
+            throw new CpuFault(Vector.GP, 0);
+        c.State.FlagsStored &= ~(ulong)RflagsBit.IF;
+    }
+
+    /// <summary>STI, under the same rule as CLI. Its one-instruction interrupt shadow belongs to event delivery,
+    /// which comes with the system architecture; the block already ends after STI (Handlers.ChangesCodeDecoding).</summary>
+    static void Sti(Cpu c, ref Decoded d)
+    {
+        if (!c.IoplAllows)
+            throw new CpuFault(Vector.GP, 0);
+        c.State.FlagsStored |= (ulong)RflagsBit.IF;
+    }
+
+    // INT3, INT n, INTO and INT1 raise their vector as traps: the instruction completes and the event is
+    // reported with RIP after it (SDM Vol. 3, 6.5 and 6.15). Delivery through the IDT, with the gate-DPL check
+    // that INT n, INT3 and INTO undergo, comes with the system architecture; until then the run stops there.
+
+    static void Int3(Cpu c, ref Decoded d) => throw CpuFault.Trap(Vector.BP);
+
+    /// <summary>INT n: vector n, without an error code even when n names an exception that has one.</summary>
+    static void IntN(Cpu c, ref Decoded d) => throw CpuFault.Trap((Vector)(byte)d.Immediate);
+
+    /// <summary>INTO: #OF only when OF is set; otherwise nothing.</summary>
+    static void Into(Cpu c, ref Decoded d)
+    {
+        if (c.State.OF)
+            throw CpuFault.Trap(Vector.OF);
+    }
+
+    /// <summary>INT1 (ICEBP, F1): a trap-like #DB.</summary>
+    static void Int1(Cpu c, ref Decoded d) => throw CpuFault.Trap(Vector.DB);
 }
