@@ -27,6 +27,11 @@ public sealed unsafe partial class Cpu
     /// or a mode change alters how the following bytes decode).</summary>
     internal bool EndBlock;
 
+    /// <summary>Set when an instruction leaves RIP on itself to continue later (a long REP string instruction
+    /// retiring in chunks): a breakpoint there has already been reported, so resuming must not report it again,
+    /// as RFLAGS.RF prevents on hardware.</summary>
+    internal bool ResumingInstruction;
+
     /// <summary>Set by HLT: the run ends with <see cref="StopKind.Halted"/>.</summary>
     internal bool Halted;
 
@@ -56,7 +61,7 @@ public sealed unsafe partial class Cpu
     public StopReason Run(ulong budget = ulong.MaxValue)
     {
         _stopRequested = false;
-        bool first = true;
+        ResumingInstruction = true; // a run may resume from the breakpoint it stopped at
         try
         {
             while (true)
@@ -69,9 +74,9 @@ public sealed unsafe partial class Cpu
                 {
                     if (budget == 0)
                         return new StopReason(StopKind.InstructionBudget, State.Rip);
-                    if (Breakpoints.Count != 0 && !first && Breakpoints.Contains(State.Rip))
+                    if (Breakpoints.Count != 0 && !ResumingInstruction && Breakpoints.Contains(State.Rip))
                         return new StopReason(StopKind.Breakpoint, State.Rip);
-                    first = false;
+                    ResumingInstruction = false;
                     ref Decoded d = ref block.Ops[i];
                     ulong fallThrough = (State.Rip + d.Length) & ipMask;
                     NextRip = fallThrough;

@@ -112,7 +112,10 @@ public sealed unsafe partial class Cpu
             }
         }
         if (!terminated && count != done)
+        {
             c.NextRip = c.State.Rip;
+            c.ResumingInstruction = true;
+        }
     }
 
     struct MovsOp : IStringOp

@@ -118,6 +118,18 @@ public class ExecutionModelTests
     }
 
     [Fact]
+    public void A_breakpoint_on_a_long_rep_string_instruction_is_reported_once()
+    {
+        var m = Guest.Long(a => { a.mov(edi, 0x20_0000); a.mov(ecx, 20_000); a.rep.stosb(); a.hlt(); });
+        m.Cpu.Breakpoints.Add(Guest.CodeAddress + 10);
+        Assert.Equal(StopKind.Breakpoint, m.Run().Kind);
+        Assert.Equal(20_000UL, m.ReadRegister(Register.Rcx));
+        var stop = m.Run();
+        Assert.Equal(StopKind.Halted, stop.Kind);
+        Assert.Equal(0UL, m.ReadRegister(Register.Rcx));
+    }
+
+    [Fact]
     public void Registers_are_reachable_by_name()
     {
         var m = Machine.CreateLongMode();
