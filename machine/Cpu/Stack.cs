@@ -1,4 +1,5 @@
 using Iced.Intel;
+using IcedRegister = Iced.Intel.Register;
 
 namespace Repl.Machine;
 
@@ -9,6 +10,7 @@ public sealed unsafe partial class Cpu
     static delegate*<Cpu, ref Decoded, void> SelectStack(in Instruction i) => i.Mnemonic switch
     {
         Mnemonic.Push when i.Op0Kind != OpKind.Register || i.Op0Register.IsGPR() => &Push,
+        Mnemonic.Push when i.Op0Register.IsSegmentRegister() => &PushSegment,
         Mnemonic.Pop when i.Op0Kind != OpKind.Register || i.Op0Register.IsGPR() => &Pop,
         Mnemonic.Pushf or Mnemonic.Pushfd or Mnemonic.Pushfq => &Pushf,
         Mnemonic.Popf or Mnemonic.Popfd or Mnemonic.Popfq => &Popf,
@@ -74,6 +76,27 @@ public sealed unsafe partial class Cpu
         int size = d.StackSize;
         ulong value = d.Ops[0].Kind == OperandKind.Immediate ? d.Immediate : c.ReadOperand(ref d, 0);
         c.PushValue(value & SizeMask(size), size);
+    }
+
+    /// <summary>
+    /// PUSH of a segment register (PUSH CS/SS/DS/ES exist only outside 64-bit mode). With a 64- or 16-bit operand
+    /// size the selector is zero-extended into the slot; with a 32-bit one only the low 16 bits are written and
+    /// the rest of the slot keeps its contents, as the SDM says recent Intel processors do (the alternative it
+    /// allows, zero-extension, is not modelled for either profile).
+    /// </summary>
+    static void PushSegment(Cpu c, ref Decoded d)
+    {
+        int size = d.StackSize;
+        ulong selector = c.State.Segments[d.Instruction.Op0Register - IcedRegister.ES].Selector;
+        ulong sp = c.StackPointerPlus(-size);
+        if (size == 4)
+        {
+            c.Linear(SegmentRegister.Ss, sp, size, Access.Write); // the whole slot must be writable
+            c.WriteMemory(SegmentRegister.Ss, sp, 2, selector);
+        }
+        else
+            c.WriteMemory(SegmentRegister.Ss, sp, size, selector);
+        c.SetStackPointer(sp);
     }
 
     /// <summary>POP r/m, r. RSP is incremented before a memory destination's address is computed, and POP RSP
