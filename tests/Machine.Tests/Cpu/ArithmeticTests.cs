@@ -7,80 +7,44 @@ namespace Repl.Machine.Tests.Cpu;
 /// effect, 32-bit code, memory forms and prefixes, and the register-width rules of CMPXCHG.</summary>
 public class ArithmeticTests
 {
-    const ulong Data = 0x20_0000;
-
-    static void Set(Machine m, Register r, ulong value) => m.WriteRegister(r, value);
-
-    static ulong Get(Machine m, Register r) => m.ReadRegister(r);
-
-    static ulong Memory(Machine m, ulong address) => m.Bus.Read(address, 8);
-
-    /// <summary>Runs to a fault and checks it is the expected one, raised at the program's first instruction, with
-    /// every GPR and RFLAGS as they were.</summary>
-    static void AssertFaultsWithoutEffect(Machine m, Vector vector, uint? errorCode = null)
-    {
-        CpuState before = m.State;
-        var stop = m.Run(100);
-        Assert.Equal(StopKind.Fault, stop.Kind);
-        Assert.Equal(vector, stop.Vector);
-        Assert.Equal(errorCode, stop.ErrorCode);
-        Assert.Equal(Guest.CodeAddress, stop.Rip);
-        Assert.Equal(Guest.CodeAddress, m.State.Rip);
-        for (int i = 0; i < 16; i++)
-            Assert.Equal(before.Gpr[i], m.State.Gpr[i]);
-        Assert.Equal(before.Rflags, m.State.Rflags);
-    }
-
-    static void AssertHalts(Machine m) => Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-
     [Fact]
     public void Div_by_zero_raises_DE_with_no_state_change()
     {
         var m = Guest.Long(a => { a.div(rcx); a.hlt(); });
-        Set(m, Register.Rax, 0x1234);
-        Set(m, Register.Rdx, 0x5678);
-        Set(m, Register.Rcx, 0);
+        m.WriteRegister(Register.Rax, 0x1234);
+        m.WriteRegister(Register.Rdx, 0x5678);
+        m.WriteRegister(Register.Rcx, 0);
         m.State.Rflags = 0x8D5 | 0x2;
-        AssertFaultsWithoutEffect(m, Vector.DE);
+        Expect.FaultWithoutEffect(m, Vector.DE, errorCode: null);
     }
 
     [Fact]
     public void Div_by_a_zero_memory_byte_raises_DE()
     {
         var m = Guest.Long(a => { a.div(__byte_ptr[rbx]); a.hlt(); });
-        Set(m, Register.Rbx, Data);
-        Set(m, Register.Rax, 0x0100);
-        AssertFaultsWithoutEffect(m, Vector.DE);
+        m.WriteRegister(Register.Rbx, Guest.Data);
+        m.WriteRegister(Register.Rax, 0x0100);
+        Expect.FaultWithoutEffect(m, Vector.DE, errorCode: null);
     }
 
-    [Fact]
-    public void Div_whose_quotient_does_not_fit_raises_DE()
+    [Theory]
+    [InlineData(64, "div ecx", 1UL, 0UL, 1UL)]                                            // EDX:EAX = 0x1_0000_0000 / 1 needs a 33-bit quotient
+    [InlineData(64, "idiv rcx", ulong.MaxValue, 0x8000_0000_0000_0000UL, ulong.MaxValue)] // the most negative 64-bit value / -1
+    [InlineData(32, "idiv cl", 0UL, 0xFF80UL, 0xFFUL)]                                    // -128 / -1, in 32-bit code
+    public void A_division_whose_quotient_does_not_fit_raises_DE_with_no_state_change(int bitness, string instruction, ulong rdxValue, ulong raxValue, ulong rcxValue)
     {
-        // EDX:EAX = 0x1_0000_0000 / 1 needs a 33-bit quotient.
-        var m = Guest.Long(a => { a.div(ecx); a.hlt(); });
-        Set(m, Register.Rdx, 1);
-        Set(m, Register.Rax, 0);
-        Set(m, Register.Rcx, 1);
-        AssertFaultsWithoutEffect(m, Vector.DE);
-    }
-
-    [Fact]
-    public void Idiv_of_the_most_negative_64_bit_value_by_minus_one_raises_DE()
-    {
-        var m = Guest.Long(a => { a.idiv(rcx); a.hlt(); });
-        Set(m, Register.Rdx, ulong.MaxValue);
-        Set(m, Register.Rax, 0x8000_0000_0000_0000);
-        Set(m, Register.Rcx, ulong.MaxValue);
-        AssertFaultsWithoutEffect(m, Vector.DE);
-    }
-
-    [Fact]
-    public void Idiv_of_minus_128_by_minus_one_raises_DE_in_32_bit_code()
-    {
-        var m = Guest.Protected(a => { a.idiv(cl); a.hlt(); });
-        Set(m, Register.Rax, 0xFF80);
-        Set(m, Register.Rcx, 0xFF);
-        AssertFaultsWithoutEffect(m, Vector.DE);
+        Action<Assembler> divide = instruction switch
+        {
+            "div ecx" => a => a.div(ecx),
+            "idiv rcx" => a => a.idiv(rcx),
+            "idiv cl" => a => a.idiv(cl),
+            _ => throw new ArgumentException(instruction),
+        };
+        var m = Guest.Create(bitness, a => { divide(a); a.hlt(); });
+        m.WriteRegister(Register.Rdx, rdxValue);
+        m.WriteRegister(Register.Rax, raxValue);
+        m.WriteRegister(Register.Rcx, rcxValue);
+        Expect.FaultWithoutEffect(m, Vector.DE, errorCode: null);
     }
 
     [Fact]
@@ -88,35 +52,35 @@ public class ArithmeticTests
     {
         // -2^31 / 1 fits; the limit is asymmetric.
         var m = Guest.Long(a => { a.idiv(ecx); a.hlt(); });
-        Set(m, Register.Rdx, 0xFFFF_FFFF);
-        Set(m, Register.Rax, 0x8000_0000);
-        Set(m, Register.Rcx, 1);
-        AssertHalts(m);
-        Assert.Equal(0x8000_0000UL, Get(m, Register.Rax));
-        Assert.Equal(0UL, Get(m, Register.Rdx));
+        m.WriteRegister(Register.Rdx, 0xFFFF_FFFF);
+        m.WriteRegister(Register.Rax, 0x8000_0000);
+        m.WriteRegister(Register.Rcx, 1);
+        Guest.RunToHalt(m);
+        Assert.Equal(0x8000_0000UL, m.ReadRegister(Register.Rax));
+        Assert.Equal(0UL, m.ReadRegister(Register.Rdx));
     }
 
     [Fact]
     public void Idiv_truncates_toward_zero_and_the_remainder_takes_the_dividends_sign()
     {
         var m = Guest.Long(a => { a.mov(rax, -7); a.cqo(); a.mov(rcx, 2); a.idiv(rcx); a.hlt(); });
-        AssertHalts(m);
-        Assert.Equal(unchecked((ulong)-3L), Get(m, Register.Rax));
-        Assert.Equal(unchecked((ulong)-1L), Get(m, Register.Rdx));
+        Guest.RunToHalt(m);
+        Assert.Equal(unchecked((ulong)-3L), m.ReadRegister(Register.Rax));
+        Assert.Equal(unchecked((ulong)-1L), m.ReadRegister(Register.Rdx));
     }
 
     [Fact]
     public void Div_of_a_128_bit_dividend_by_a_memory_qword_through_fs()
     {
         var m = Guest.Long(a => { a.div(__qword_ptr.fs[rbx]); a.hlt(); });
-        m.State.Segments[(int)SegmentRegister.Fs].Base = Data - 0x100;
-        Set(m, Register.Rbx, 0x100);
-        m.Bus.Write(Data, 8, 0x1_0000_0000);
-        Set(m, Register.Rdx, 0x1234);           // dividend 0x1234_0000000000000005
-        Set(m, Register.Rax, 5);
-        AssertHalts(m);
-        Assert.Equal(0x1234_0000_0000UL, Get(m, Register.Rax));
-        Assert.Equal(5UL, Get(m, Register.Rdx));
+        m.State.Segments[(int)SegmentRegister.Fs].Base = Guest.Data - 0x100;
+        m.WriteRegister(Register.Rbx, 0x100);
+        m.Bus.Write(Guest.Data, 8, 0x1_0000_0000);
+        m.WriteRegister(Register.Rdx, 0x1234); // dividend 0x1234_0000000000000005
+        m.WriteRegister(Register.Rax, 5);
+        Guest.RunToHalt(m);
+        Assert.Equal(0x1234_0000_0000UL, m.ReadRegister(Register.Rax));
+        Assert.Equal(5UL, m.ReadRegister(Register.Rdx));
     }
 
     [Fact]
@@ -124,38 +88,38 @@ public class ArithmeticTests
     {
         var m = Guest.Protected(a =>
         {
-            a.mov(__dword_ptr[Data], 10);
+            a.mov(__dword_ptr[Guest.Data], 10);
             a.mov(edx, 3);
             a.mov(eax, 7);
-            a.div(__dword_ptr[Data]);
+            a.div(__dword_ptr[Guest.Data]);
             a.hlt();
         });
-        AssertHalts(m);
+        Guest.RunToHalt(m);
         ulong dividend = (3UL << 32) | 7;
-        Assert.Equal(dividend / 10, Get(m, Register.Rax));
-        Assert.Equal(dividend % 10, Get(m, Register.Rdx));
+        Assert.Equal(dividend / 10, m.ReadRegister(Register.Rax));
+        Assert.Equal(dividend % 10, m.ReadRegister(Register.Rdx));
     }
 
     [Fact]
     public void Byte_div_puts_the_remainder_in_ah_and_leaves_the_rest_of_rax()
     {
         var m = Guest.Long(a => { a.div(cl); a.hlt(); });
-        Set(m, Register.Rax, 0xAAAA_0000_0000_0000 | 100);
-        Set(m, Register.Rcx, 7);
-        AssertHalts(m);
-        Assert.Equal(0xAAAA_0000_0000_0000UL | (2 << 8) | 14, Get(m, Register.Rax));
+        m.WriteRegister(Register.Rax, 0xAAAA_0000_0000_0000 | 100);
+        m.WriteRegister(Register.Rcx, 7);
+        Guest.RunToHalt(m);
+        Assert.Equal(0xAAAA_0000_0000_0000UL | (2 << 8) | 14, m.ReadRegister(Register.Rax));
     }
 
     [Fact]
     public void Mul_of_32_bits_zero_extends_rax_and_rdx_and_sets_cf_of_when_edx_is_used()
     {
         var m = Guest.Long(a => { a.mul(ecx); a.hlt(); });
-        Set(m, Register.Rax, 0xFFFF_FFFF_8000_0000);
-        Set(m, Register.Rdx, 0xFFFF_FFFF_FFFF_FFFF);
-        Set(m, Register.Rcx, 4);
-        AssertHalts(m);
-        Assert.Equal(0UL, Get(m, Register.Rax));
-        Assert.Equal(2UL, Get(m, Register.Rdx));
+        m.WriteRegister(Register.Rax, 0xFFFF_FFFF_8000_0000);
+        m.WriteRegister(Register.Rdx, 0xFFFF_FFFF_FFFF_FFFF);
+        m.WriteRegister(Register.Rcx, 4);
+        Guest.RunToHalt(m);
+        Assert.Equal(0UL, m.ReadRegister(Register.Rax));
+        Assert.Equal(2UL, m.ReadRegister(Register.Rdx));
         Assert.True(m.State.CF);
         Assert.True(m.State.OF);
     }
@@ -164,12 +128,12 @@ public class ArithmeticTests
     public void Mul_of_64_bits_gives_the_full_128_bit_product()
     {
         var m = Guest.Long(a => { a.mul(__qword_ptr[rbx]); a.hlt(); });
-        Set(m, Register.Rbx, Data);
-        m.Bus.Write(Data, 8, ulong.MaxValue);
-        Set(m, Register.Rax, ulong.MaxValue);
-        AssertHalts(m);
-        Assert.Equal(1UL, Get(m, Register.Rax));
-        Assert.Equal(ulong.MaxValue - 1, Get(m, Register.Rdx));
+        m.WriteRegister(Register.Rbx, Guest.Data);
+        m.Bus.Write(Guest.Data, 8, ulong.MaxValue);
+        m.WriteRegister(Register.Rax, ulong.MaxValue);
+        Guest.RunToHalt(m);
+        Assert.Equal(1UL, m.ReadRegister(Register.Rax));
+        Assert.Equal(ulong.MaxValue - 1, m.ReadRegister(Register.Rdx));
     }
 
     [Fact]
@@ -177,21 +141,21 @@ public class ArithmeticTests
     {
         var m = Guest.Long(a => { a.imul(eax, ecx); a.hlt(); });
         m.State.Rflags = 0x2 | (ulong)(RflagsBit.SF | RflagsBit.ZF | RflagsBit.AF | RflagsBit.PF);
-        Set(m, Register.Rax, 3);
-        Set(m, Register.Rcx, 5);
-        AssertHalts(m);
-        Assert.Equal(15UL, Get(m, Register.Rax));
-        Assert.Equal((ulong)(RflagsBit.SF | RflagsBit.ZF | RflagsBit.AF | RflagsBit.PF), m.State.Rflags & (ulong)RflagsBit.Arithmetic);
+        m.WriteRegister(Register.Rax, 3);
+        m.WriteRegister(Register.Rcx, 5);
+        Guest.RunToHalt(m);
+        Assert.Equal(15UL, m.ReadRegister(Register.Rax));
+        Assert.Equal((ulong)(RflagsBit.SF | RflagsBit.ZF | RflagsBit.AF | RflagsBit.PF), m.State.Rflags & Guest.ArithmeticFlags);
     }
 
     [Fact]
     public void Three_operand_imul_sign_extends_its_imm8_and_reads_memory()
     {
         var m = Guest.Long(a => { a.imul(rdx, __qword_ptr[rbx + 8], -3); a.hlt(); });
-        Set(m, Register.Rbx, Data);
-        m.Bus.Write(Data + 8, 8, 7);
-        AssertHalts(m);
-        Assert.Equal(unchecked((ulong)-21L), Get(m, Register.Rdx));
+        m.WriteRegister(Register.Rbx, Guest.Data);
+        m.Bus.Write(Guest.Data + 8, 8, 7);
+        Guest.RunToHalt(m);
+        Assert.Equal(unchecked((ulong)-21L), m.ReadRegister(Register.Rdx));
         Assert.False(m.State.CF);
     }
 
@@ -199,10 +163,10 @@ public class ArithmeticTests
     public void Sixteen_bit_imul_keeps_the_upper_bits_and_reports_signed_overflow()
     {
         var m = Guest.Long(a => { a.imul(ax, cx, 0x200); a.hlt(); });
-        Set(m, Register.Rax, 0xDEAD_BEEF_0000_0000);
-        Set(m, Register.Rcx, 0x100);
-        AssertHalts(m);
-        Assert.Equal(0xDEAD_BEEF_0000_0000UL, Get(m, Register.Rax)); // 0x100 * 0x200 = 0x20000 truncates to 0
+        m.WriteRegister(Register.Rax, 0xDEAD_BEEF_0000_0000);
+        m.WriteRegister(Register.Rcx, 0x100);
+        Guest.RunToHalt(m);
+        Assert.Equal(0xDEAD_BEEF_0000_0000UL, m.ReadRegister(Register.Rax)); // 0x100 * 0x200 = 0x20000 truncates to 0
         Assert.True(m.State.CF);
         Assert.True(m.State.OF);
     }
@@ -211,10 +175,10 @@ public class ArithmeticTests
     public void One_operand_imul_of_bytes_writes_ax()
     {
         var m = Guest.Protected(a => { a.imul(bl); a.hlt(); });
-        Set(m, Register.Rax, 0x1234_00FF); // AL = -1
-        Set(m, Register.Rbx, 0x80);        // BL = -128
-        AssertHalts(m);
-        Assert.Equal(0x1234_0080UL, Get(m, Register.Rax)); // AX = 128 needs more than AL
+        m.WriteRegister(Register.Rax, 0x1234_00FF); // AL = -1
+        m.WriteRegister(Register.Rbx, 0x80);        // BL = -128
+        Guest.RunToHalt(m);
+        Assert.Equal(0x1234_0080UL, m.ReadRegister(Register.Rax)); // AX = 128 needs more than AL
         Assert.True(m.State.CF);
     }
 
@@ -239,24 +203,24 @@ public class ArithmeticTests
             "cdq" => a => a.cdq(),
             _ => a => a.cqo(),
         };
-        var m = bitness == 64 ? Guest.Long(a => { build(a); a.hlt(); }) : Guest.Protected(a => { build(a); a.hlt(); });
-        Set(m, Register.Rax, rax);
-        Set(m, Register.Rdx, 0x1111_1111_1111_1111);
-        AssertHalts(m);
-        Assert.Equal(expectedRax, Get(m, Register.Rax));
-        Assert.Equal(expectedRdx, Get(m, Register.Rdx));
+        var m = Guest.Create(bitness, a => { build(a); a.hlt(); });
+        m.WriteRegister(Register.Rax, rax);
+        m.WriteRegister(Register.Rdx, 0x1111_1111_1111_1111);
+        Guest.RunToHalt(m);
+        Assert.Equal(expectedRax, m.ReadRegister(Register.Rax));
+        Assert.Equal(expectedRdx, m.ReadRegister(Register.Rdx));
     }
 
     [Fact]
     public void Locked_xadd_on_memory_returns_the_old_value_and_stores_the_sum()
     {
         var m = Guest.Long(a => { a.@lock.xadd(__dword_ptr[rbx], ecx); a.hlt(); });
-        Set(m, Register.Rbx, Data);
-        m.Bus.Write(Data, 8, 0xAAAA_AAAA_FFFF_FFFF);
-        Set(m, Register.Rcx, 0xFFFF_FFFF_0000_0002);
-        AssertHalts(m);
-        Assert.Equal(0xAAAA_AAAA_0000_0001UL, Memory(m, Data));
-        Assert.Equal(0xFFFF_FFFFUL, Get(m, Register.Rcx));
+        m.WriteRegister(Register.Rbx, Guest.Data);
+        m.Bus.Write(Guest.Data, 8, 0xAAAA_AAAA_FFFF_FFFF);
+        m.WriteRegister(Register.Rcx, 0xFFFF_FFFF_0000_0002);
+        Guest.RunToHalt(m);
+        Assert.Equal(0xAAAA_AAAA_0000_0001UL, m.Bus.Read(Guest.Data, 8));
+        Assert.Equal(0xFFFF_FFFFUL, m.ReadRegister(Register.Rcx));
         Assert.True(m.State.CF);
     }
 
@@ -264,36 +228,36 @@ public class ArithmeticTests
     public void Xadd_of_a_register_with_itself_leaves_the_sum()
     {
         var m = Guest.Long(a => { a.xadd(eax, eax); a.hlt(); });
-        Set(m, Register.Rax, 21);
-        AssertHalts(m);
-        Assert.Equal(42UL, Get(m, Register.Rax));
+        m.WriteRegister(Register.Rax, 21);
+        Guest.RunToHalt(m);
+        Assert.Equal(42UL, m.ReadRegister(Register.Rax));
     }
 
     [Fact]
     public void Cmpxchg_that_succeeds_writes_the_destination_and_leaves_all_of_rax()
     {
         var m = Guest.Long(a => { a.cmpxchg(ecx, edx); a.hlt(); });
-        Set(m, Register.Rax, 0xAAAA_AAAA_0000_0005);
-        Set(m, Register.Rcx, 0xCCCC_CCCC_0000_0005);
-        Set(m, Register.Rdx, 0xDDDD_DDDD_0000_0007);
-        AssertHalts(m);
+        m.WriteRegister(Register.Rax, 0xAAAA_AAAA_0000_0005);
+        m.WriteRegister(Register.Rcx, 0xCCCC_CCCC_0000_0005);
+        m.WriteRegister(Register.Rdx, 0xDDDD_DDDD_0000_0007);
+        Guest.RunToHalt(m);
         Assert.True(m.State.ZF);
-        Assert.Equal(0xAAAA_AAAA_0000_0005UL, Get(m, Register.Rax));
-        Assert.Equal(7UL, Get(m, Register.Rcx));
+        Assert.Equal(0xAAAA_AAAA_0000_0005UL, m.ReadRegister(Register.Rax));
+        Assert.Equal(7UL, m.ReadRegister(Register.Rcx));
     }
 
     [Fact]
     public void Cmpxchg_that_fails_zero_extends_eax_and_leaves_a_register_destination_alone()
     {
         var m = Guest.Long(a => { a.cmpxchg(ecx, edx); a.hlt(); });
-        Set(m, Register.Rax, 0xAAAA_AAAA_0000_0005);
-        Set(m, Register.Rcx, 0xCCCC_CCCC_0000_0006);
-        Set(m, Register.Rdx, 0xDDDD_DDDD_0000_0007);
-        AssertHalts(m);
+        m.WriteRegister(Register.Rax, 0xAAAA_AAAA_0000_0005);
+        m.WriteRegister(Register.Rcx, 0xCCCC_CCCC_0000_0006);
+        m.WriteRegister(Register.Rdx, 0xDDDD_DDDD_0000_0007);
+        Guest.RunToHalt(m);
         Assert.False(m.State.ZF);
         Assert.True(m.State.CF); // CMP EAX, ECX: 5 - 6 borrows
-        Assert.Equal(6UL, Get(m, Register.Rax));
-        Assert.Equal(0xCCCC_CCCC_0000_0006UL, Get(m, Register.Rcx));
+        Assert.Equal(6UL, m.ReadRegister(Register.Rax));
+        Assert.Equal(0xCCCC_CCCC_0000_0006UL, m.ReadRegister(Register.Rcx));
     }
 
     [Fact]
@@ -301,17 +265,17 @@ public class ArithmeticTests
     {
         var m = Guest.Protected(a =>
         {
-            a.mov(__dword_ptr[Data], 5);
+            a.mov(__dword_ptr[Guest.Data], 5);
             a.mov(eax, 5);
             a.mov(ecx, 9);
-            a.@lock.cmpxchg(__dword_ptr[Data], ecx); // succeeds: memory = 9
+            a.@lock.cmpxchg(__dword_ptr[Guest.Data], ecx); // succeeds: memory = 9
             a.mov(edx, 1);
-            a.cmpxchg(__dword_ptr[Data], edx);       // fails: EAX = 9
+            a.cmpxchg(__dword_ptr[Guest.Data], edx);       // fails: EAX = 9
             a.hlt();
         });
-        AssertHalts(m);
-        Assert.Equal(9UL, Memory(m, Data) & 0xFFFF_FFFF);
-        Assert.Equal(9UL, Get(m, Register.Rax));
+        Guest.RunToHalt(m);
+        Assert.Equal(9UL, m.Bus.Read(Guest.Data, 8) & 0xFFFF_FFFF);
+        Assert.Equal(9UL, m.ReadRegister(Register.Rax));
         Assert.False(m.State.ZF);
     }
 
@@ -320,11 +284,11 @@ public class ArithmeticTests
     {
         // The destination always receives a write cycle, so a read-only data segment is #GP(0) even on failure.
         var m = Guest.Protected(a => { a.cmpxchg(__dword_ptr[ebx], ecx); a.hlt(); });
-        m.State.Segments[(int)SegmentRegister.Ds].Attributes &= unchecked((ushort)~SegmentCache.AttrWritable);
-        Set(m, Register.Rbx, Data);
-        m.Bus.Write(Data, 4, 1);
-        Set(m, Register.Rax, 2);
-        AssertFaultsWithoutEffect(m, Vector.GP, 0);
+        Guest.MakeDataSegmentReadOnly(m);
+        m.WriteRegister(Register.Rbx, Guest.Data);
+        m.Bus.Write(Guest.Data, 4, 1);
+        m.WriteRegister(Register.Rax, 2);
+        Expect.FaultWithoutEffect(m, Vector.GP, 0);
     }
 
     [Fact]
@@ -338,16 +302,16 @@ public class ArithmeticTests
             a.@lock.cmpxchg8b(__qword_ptr[esi]); // mismatch: EDX:EAX = memory
             a.hlt();
         });
-        Set(m, Register.Rsi, Data);
-        m.Bus.Write(Data, 8, 0x1111_2222_3333_4444);
-        Set(m, Register.Rdx, 0x1111_2222);
-        Set(m, Register.Rax, 0x3333_4444);
-        Set(m, Register.Rcx, 0x5555_6666);
-        Set(m, Register.Rbx, 0x7777_8888);
-        AssertHalts(m);
-        Assert.Equal(0x5555_6666_7777_8888UL, Memory(m, Data));
-        Assert.Equal(0x7777_8888UL, Get(m, Register.Rax));
-        Assert.Equal(0x5555_6666UL, Get(m, Register.Rdx));
+        m.WriteRegister(Register.Rsi, Guest.Data);
+        m.Bus.Write(Guest.Data, 8, 0x1111_2222_3333_4444);
+        m.WriteRegister(Register.Rdx, 0x1111_2222);
+        m.WriteRegister(Register.Rax, 0x3333_4444);
+        m.WriteRegister(Register.Rcx, 0x5555_6666);
+        m.WriteRegister(Register.Rbx, 0x7777_8888);
+        Guest.RunToHalt(m);
+        Assert.Equal(0x5555_6666_7777_8888UL, m.Bus.Read(Guest.Data, 8));
+        Assert.Equal(0x7777_8888UL, m.ReadRegister(Register.Rax));
+        Assert.Equal(0x5555_6666UL, m.ReadRegister(Register.Rdx));
         Assert.False(m.State.ZF);
     }
 
@@ -355,55 +319,54 @@ public class ArithmeticTests
     public void Cmpxchg8b_that_fails_in_64_bit_mode_zero_extends_rax_and_rdx()
     {
         var m = Guest.Long(a => { a.cmpxchg8b(__qword_ptr[rsi]); a.hlt(); });
-        Set(m, Register.Rsi, Data);
-        m.Bus.Write(Data, 8, 0x0011_2233_4455_6677);
-        Set(m, Register.Rax, 0xAAAA_AAAA_AAAA_AAAA);
-        Set(m, Register.Rdx, 0xDDDD_DDDD_DDDD_DDDD);
+        m.WriteRegister(Register.Rsi, Guest.Data);
+        m.Bus.Write(Guest.Data, 8, 0x0011_2233_4455_6677);
+        m.WriteRegister(Register.Rax, 0xAAAA_AAAA_AAAA_AAAA);
+        m.WriteRegister(Register.Rdx, 0xDDDD_DDDD_DDDD_DDDD);
         m.State.Rflags = 0x2 | (ulong)RflagsBit.CF;
-        AssertHalts(m);
-        Assert.Equal(0x4455_6677UL, Get(m, Register.Rax));
-        Assert.Equal(0x0011_2233UL, Get(m, Register.Rdx));
-        Assert.Equal((ulong)RflagsBit.CF, m.State.Rflags & (ulong)RflagsBit.Arithmetic); // only ZF changes
+        Guest.RunToHalt(m);
+        Assert.Equal(0x4455_6677UL, m.ReadRegister(Register.Rax));
+        Assert.Equal(0x0011_2233UL, m.ReadRegister(Register.Rdx));
+        Assert.Equal((ulong)RflagsBit.CF, m.State.Rflags & Guest.ArithmeticFlags); // only ZF changes
     }
 
     [Fact]
     public void Cmpxchg16b_swaps_sixteen_aligned_bytes()
     {
         var m = Guest.Long(a => { a.@lock.cmpxchg16b(__xmmword_ptr[rdi]); a.hlt(); });
-        Set(m, Register.Rdi, Data);
-        m.Bus.Write(Data, 8, 1);
-        m.Bus.Write(Data + 8, 8, 2);
-        Set(m, Register.Rax, 1);
-        Set(m, Register.Rdx, 2);
-        Set(m, Register.Rbx, 0xB);
-        Set(m, Register.Rcx, 0xC);
-        AssertHalts(m);
+        m.WriteRegister(Register.Rdi, Guest.Data);
+        m.Bus.Write(Guest.Data, 8, 1);
+        m.Bus.Write(Guest.Data + 8, 8, 2);
+        m.WriteRegister(Register.Rax, 1);
+        m.WriteRegister(Register.Rdx, 2);
+        m.WriteRegister(Register.Rbx, 0xB);
+        m.WriteRegister(Register.Rcx, 0xC);
+        Guest.RunToHalt(m);
         Assert.True(m.State.ZF);
-        Assert.Equal(0xBUL, Memory(m, Data));
-        Assert.Equal(0xCUL, Memory(m, Data + 8));
-        Assert.Equal(1UL, Get(m, Register.Rax));
+        Assert.Equal(0xBUL, m.Bus.Read(Guest.Data, 8));
+        Assert.Equal(0xCUL, m.Bus.Read(Guest.Data + 8, 8));
+        Assert.Equal(1UL, m.ReadRegister(Register.Rax));
     }
 
     [Fact]
     public void Cmpxchg16b_on_a_misaligned_operand_raises_GP0_with_no_state_change()
     {
         var m = Guest.Long(a => { a.cmpxchg16b(__xmmword_ptr[rdi]); a.hlt(); });
-        Set(m, Register.Rdi, Data + 8);
-        m.Bus.Write(Data + 8, 8, 1);
-        m.Bus.Write(Data + 16, 8, 2);
-        Set(m, Register.Rax, 1);
-        Set(m, Register.Rdx, 2);
-        Set(m, Register.Rbx, 0xB);
-        AssertFaultsWithoutEffect(m, Vector.GP, 0);
-        Assert.Equal(1UL, Memory(m, Data + 8));
+        m.WriteRegister(Register.Rdi, Guest.Data + 8);
+        m.Bus.Write(Guest.Data + 8, 8, 1);
+        m.Bus.Write(Guest.Data + 16, 8, 2);
+        m.WriteRegister(Register.Rax, 1);
+        m.WriteRegister(Register.Rdx, 2);
+        m.WriteRegister(Register.Rbx, 0xB);
+        Expect.FaultWithoutEffect(m, Vector.GP, 0);
+        Assert.Equal(1UL, m.Bus.Read(Guest.Data + 8, 8));
     }
 
     [Fact]
     public void Cmpxchg8b_with_a_register_operand_is_UD()
     {
-        var m = Machine.CreateLongMode();
-        Guest.Load(m, [0x0F, 0xC7, 0xC8, 0xF4]); // 0F C7 /1 with mod = 11, then HLT
-        AssertFaultsWithoutEffect(m, Vector.UD);
+        var m = Guest.FromBytes(64, 0x0F, 0xC7, 0xC8, 0xF4); // 0F C7 /1 with mod = 11, then HLT
+        Expect.FaultWithoutEffect(m, Vector.UD, errorCode: null);
         Assert.Empty(m.Cpu.UnimplementedExecuted);
     }
 }

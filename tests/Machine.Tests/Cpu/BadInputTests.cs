@@ -8,8 +8,7 @@ public class BadInputTests
     [Fact]
     public void An_undefined_opcode_stops_with_UD_at_its_address()
     {
-        var m = Machine.CreateLongMode();
-        Guest.Load(m, [0x90, 0x0F, 0x0B]); // nop; ud2
+        var m = Guest.FromBytes(64, 0x90, 0x0F, 0x0B); // nop; ud2
         var stop = m.Run(10);
         Assert.Equal(StopKind.Fault, stop.Kind);
         Assert.Equal(Vector.UD, stop.Vector);
@@ -19,8 +18,7 @@ public class BadInputTests
     [Fact]
     public void An_instruction_longer_than_fifteen_bytes_raises_UD()
     {
-        var m = Machine.CreateLongMode();
-        Guest.Load(m, [.. Enumerable.Repeat((byte)0x66, 15), 0x90]);
+        var m = Guest.FromBytes(64, [.. Enumerable.Repeat((byte)0x66, 15), 0x90]);
         var stop = m.Run(10);
         Assert.Equal(Vector.UD, stop.Vector);
         Assert.Equal(Guest.CodeAddress, stop.Rip);
@@ -82,8 +80,7 @@ public class BadInputTests
     [Fact]
     public void An_unimplemented_instruction_raises_UD_and_is_counted()
     {
-        var m = Machine.CreateLongMode();
-        Guest.Load(m, [0x0F, 0x01, 0xD0]); // xgetbv: not part of the machine
+        var m = Guest.FromBytes(64, 0x0F, 0x01, 0xD0); // xgetbv: not part of the machine
         var stop = m.Run(10);
         Assert.Equal(Vector.UD, stop.Vector);
         Assert.Equal(1, m.Cpu.UnimplementedExecuted["xgetbv"]);

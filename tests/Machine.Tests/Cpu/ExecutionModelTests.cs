@@ -20,7 +20,7 @@ public class ExecutionModelTests
             a.jne(body);
             a.hlt();
         });
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.Equal(7UL, m.ReadRegister(Register.Rax));
     }
 
@@ -34,7 +34,7 @@ public class ExecutionModelTests
             a.mov(al, 1);
             a.hlt();
         });
-        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+        Guest.RunToHalt(m, budget: 10);
         Assert.Equal(0x2AUL, m.ReadRegister(Register.Rax) & 0xFF);
     }
 
@@ -45,12 +45,12 @@ public class ExecutionModelTests
         var m = Machine.CreateLongMode();
         m.WritePhysical(At, Guest.Assemble(64, a => { a.mov(rax, 0x1122_3344_5566_7788); a.hlt(); }, At));
         m.State.Rip = At;
-        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+        Guest.RunToHalt(m, budget: 10);
         Assert.Equal(0x1122_3344_5566_7788UL, m.ReadRegister(Register.Rax));
 
         m.Bus.Write(0x10_1000, 4, 0xAABB_CCDD); // the immediate's upper half, in the second page
         m.State.Rip = At;
-        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+        Guest.RunToHalt(m, budget: 10);
         Assert.Equal(0xAABB_CCDD_5566_7788UL, m.ReadRegister(Register.Rax));
     }
 
@@ -73,9 +73,9 @@ public class ExecutionModelTests
         var second = Make();
         first.Run(10_000);
         second.Run(10_000);
-        Assert.Equal(first.State.Gpr[(int)Gpr.Rbx], second.State.Gpr[(int)Gpr.Rbx]);
+        Assert.Equal(first.ReadRegister(Register.Rbx), second.ReadRegister(Register.Rbx));
         Assert.Equal(first.State.InstructionsRetired, second.State.InstructionsRetired);
-        Assert.NotEqual(0UL, first.State.Gpr[(int)Gpr.Rbx]);
+        Assert.NotEqual(0UL, first.ReadRegister(Register.Rbx));
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public class ExecutionModelTests
         Assert.Equal(0UL, m.ReadRegister(Register.Rbx));
         Assert.True(m.State.ZF);
         Assert.Equal(rip, m.State.Rip);
-        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+        Guest.RunToHalt(m, budget: 10);
     }
 
     [Fact]

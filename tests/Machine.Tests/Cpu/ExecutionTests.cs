@@ -9,8 +9,7 @@ public class ExecutionTests
     public void A_straight_line_program_runs_to_hlt()
     {
         var m = Guest.Long(a => { a.mov(rax, 5); a.add(rax, 7); a.hlt(); });
-        var stop = m.Run(1000);
-        Assert.Equal(StopKind.Halted, stop.Kind);
+        Guest.RunToHalt(m, budget: 1000);
         Assert.Equal(12UL, m.ReadRegister(Register.Rax));
         Assert.Equal(3UL, m.State.InstructionsRetired);
     }
@@ -29,7 +28,7 @@ public class ExecutionTests
             a.jnz(top);
             a.hlt();
         });
-        Assert.Equal(StopKind.Halted, m.Run(100_000).Kind);
+        Guest.RunToHalt(m, budget: 100_000);
         Assert.Equal(500_500UL, m.ReadRegister(Register.Rax));
     }
 
@@ -46,9 +45,9 @@ public class ExecutionTests
             a.add(eax, 41);
             a.ret();
         });
-        ulong sp = m.State.Gpr[(int)Gpr.Rsp];
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        ulong sp = m.ReadRegister(Register.Rsp);
+        Guest.RunToHalt(m);
         Assert.Equal(42UL, m.ReadRegister(Register.Rax));
-        Assert.Equal(sp, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal(sp, m.ReadRegister(Register.Rsp));
     }
 }

@@ -4,8 +4,6 @@ namespace Repl.Machine.Tests.Cpu;
 
 public class MiscellaneousTests
 {
-    static ulong Rax(Machine m) => m.State.Gpr[(int)Gpr.Rax];
-
     [Fact]
     public void In_and_out_reach_a_port_device_with_imm8_and_DX_at_every_size()
     {
@@ -26,12 +24,12 @@ public class MiscellaneousTests
         var port = new RecordingPort { Next = 0x44332211 };
         m.Bus.MapPorts(0x60, 1, port);
         m.Bus.MapPorts(0x1F0, 1, port);
-        m.State.Gpr[(int)Gpr.Rax] = 0xFFFF_FFFF_FFFF_FF00;
+        m.WriteRegister(Register.Rax, 0xFFFF_FFFF_FFFF_FF00);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(0xFFFF_FFFF_FFFF_FF11UL, m.State.Gpr[(int)Gpr.Rbx]); // IN AL merges
-        Assert.Equal(0xFFFF_FFFF_FFFF_2312UL, m.State.Gpr[(int)Gpr.Rsi]); // IN AX merges
-        Assert.Equal(0x4635_2413UL, Rax(m)); // IN EAX zero-extends
+        Guest.RunToHalt(m);
+        Assert.Equal(0xFFFF_FFFF_FFFF_FF11UL, m.ReadRegister(Register.Rbx)); // IN AL merges
+        Assert.Equal(0xFFFF_FFFF_FFFF_2312UL, m.ReadRegister(Register.Rsi)); // IN AX merges
+        Assert.Equal(0x4635_2413UL, m.ReadRegister(Register.Rax)); // IN EAX zero-extends
         Assert.Equal("60:1 1f0:2 1f0:4", string.Join(" ", port.Ins.Select(i => $"{i.Port:x}:{i.Size}")));
         Assert.Equal("60:1:13 1f0:2:2413 1f0:4:46352413", string.Join(" ", port.Outs.Select(o => $"{o.Port:x}:{o.Size}:{o.Value:x}")));
     }
@@ -42,11 +40,11 @@ public class MiscellaneousTests
         var m = Guest.Protected(a => { a.@in(ax, dx); a.hlt(); });
         var port = new RecordingPort { Next = 0xAABBCCDD };
         m.Bus.MapPorts(0xCFC, 1, port);
-        m.State.Gpr[(int)Gpr.Rdx] = 0xCFC;
-        m.State.Gpr[(int)Gpr.Rax] = 0x1234_5678;
+        m.WriteRegister(Register.Rdx, 0xCFC);
+        m.WriteRegister(Register.Rax, 0x1234_5678);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(0x1234_CCDDUL, Rax(m));
+        Guest.RunToHalt(m);
+        Assert.Equal(0x1234_CCDDUL, m.ReadRegister(Register.Rax));
         Assert.Equal((ushort)0xCFC, Assert.Single(port.Ins).Port);
     }
 
@@ -56,21 +54,17 @@ public class MiscellaneousTests
         var m = Guest.Long(a => { a.@in(al, 0x60); a.hlt(); });
         var port = new RecordingPort();
         m.Bus.MapPorts(0x60, 1, port);
-        Privilege.RunAtCpl3(m, iopl: 2);
-        m.State.Gpr[(int)Gpr.Rax] = 0xAB;
+        Guest.RunAtCpl3(m, iopl: 2);
+        m.WriteRegister(Register.Rax, 0xAB);
 
-        var stop = m.Run(100);
-        Assert.Equal(StopKind.Fault, stop.Kind);
-        Assert.Equal(Vector.GP, stop.Vector);
-        Assert.Equal(0U, stop.ErrorCode);
-        Assert.Equal(Guest.CodeAddress, stop.Rip);
+        Expect.FaultAtFirstInstruction(m, Vector.GP, 0);
         Assert.Empty(port.Ins);
-        Assert.Equal(0xABUL, Rax(m));
+        Assert.Equal(0xABUL, m.ReadRegister(Register.Rax));
 
         var o = Guest.Protected(a => { a.@out(dx, al); a.hlt(); });
         o.Bus.MapPorts(0x60, 1, port);
-        Privilege.RunAtCpl3(o, iopl: 0);
-        o.State.Gpr[(int)Gpr.Rdx] = 0x60;
+        Guest.RunAtCpl3(o, iopl: 0);
+        o.WriteRegister(Register.Rdx, 0x60);
         Assert.Equal(Vector.GP, o.Run(100).Vector);
         Assert.Empty(port.Outs);
     }
@@ -87,13 +81,13 @@ public class MiscellaneousTests
             a.std();
             a.hlt();
         });
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.True(m.State.CF);
         Assert.True(m.State.ZF);
         Assert.NotEqual(0UL, m.State.Rflags & (ulong)RflagsBit.DF);
 
         var n = Guest.Long(a => { a.stc(); a.std(); a.clc(); a.cld(); a.hlt(); });
-        Assert.Equal(StopKind.Halted, n.Run(100).Kind);
+        Guest.RunToHalt(n);
         Assert.False(n.State.CF);
         Assert.Equal(0UL, n.State.Rflags & (ulong)RflagsBit.DF);
     }
@@ -102,14 +96,14 @@ public class MiscellaneousTests
     public void Cli_and_sti_follow_IOPL_at_CPL_3()
     {
         var m = Guest.Long(a => { a.cli(); a.sti(); a.hlt(); });
-        Privilege.RunAtCpl3(m, iopl: 0);
+        Guest.RunAtCpl3(m, iopl: 0);
         m.State.Rflags |= (ulong)RflagsBit.IF;
         var stop = m.Run(100);
         Assert.Equal(Vector.GP, stop.Vector);
         Assert.Equal(Guest.CodeAddress, stop.Rip);
         Assert.NotEqual(0UL, m.State.Rflags & (ulong)RflagsBit.IF);
 
-        Privilege.RunAtCpl3(m, iopl: 3);
+        Guest.RunAtCpl3(m, iopl: 3);
         Assert.Equal(StopKind.StepDone, m.Step(1).Kind); // CLI
         Assert.Equal(0UL, m.State.Rflags & (ulong)RflagsBit.IF);
         Assert.Equal(StopKind.StepDone, m.Step(1).Kind); // STI
@@ -120,7 +114,7 @@ public class MiscellaneousTests
     public void Cli_and_sti_at_CPL_0_ignore_IOPL()
     {
         var m = Guest.Protected(a => { a.sti(); a.hlt(); });
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.NotEqual(0UL, m.State.Rflags & (ulong)RflagsBit.IF);
     }
 
@@ -173,8 +167,7 @@ public class MiscellaneousTests
     [Fact]
     public void Into_is_invalid_in_64_bit_mode()
     {
-        var m = Machine.CreateLongMode();
-        Guest.Load(m, [0xCE, 0xF4]);
+        var m = Guest.FromBytes(64, 0xCE, 0xF4);
         var stop = m.Run(100);
         Assert.Equal(Vector.UD, stop.Vector);
         Assert.Equal(Guest.CodeAddress, stop.Rip);
@@ -183,8 +176,7 @@ public class MiscellaneousTests
     [Fact]
     public void Int1_raises_DB_after_itself()
     {
-        var m = Machine.CreateProtectedMode();
-        Guest.Load(m, [0xF1, 0xF4]);
+        var m = Guest.FromBytes(32, 0xF1, 0xF4);
         var stop = m.Run(100);
         Assert.Equal(Vector.DB, stop.Vector);
         Assert.Equal(Guest.CodeAddress + 1, stop.Rip);

@@ -4,28 +4,6 @@ namespace Repl.Machine.Tests.Cpu;
 
 public class StackTests
 {
-    const ulong Top = 0x8_0000; // Guest.Load puts RSP here
-
-    static Machine Raw(int bitness, params byte[] code)
-    {
-        var m = bitness == 64 ? Machine.CreateLongMode() : Machine.CreateProtectedMode();
-        Guest.Load(m, code);
-        return m;
-    }
-
-    static ulong Rsp(Machine m) => m.State.Gpr[(int)Gpr.Rsp];
-    static ulong Rbp(Machine m) => m.State.Gpr[(int)Gpr.Rbp];
-
-    static ulong Read(Machine m, ulong address, int size)
-    {
-        var b = new byte[8];
-        m.ReadPhysical(address, b.AsSpan(0, size));
-        return BitConverter.ToUInt64(b);
-    }
-
-    static void Write(Machine m, ulong address, int size, ulong value) =>
-        m.WritePhysical(address, BitConverter.GetBytes(value).AsSpan(0, size));
-
     // Every flag POPF can load at CPL 0 (bits 0-14 but the reserved 3, 5 and 15; AC; ID), plus reserved bit 1.
     const ulong AllPopfFlags = 0x0020_0000 | 0x0004_0000 | 0x7FD7;
 
@@ -35,24 +13,24 @@ public class StackTests
         var m = Guest.Long(a => { a.pushfq(); a.hlt(); });
         m.State.Rflags = (ulong)(RflagsBit.RF | RflagsBit.VM | RflagsBit.AC | RflagsBit.CF | RflagsBit.IF);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(Top - 8, Rsp(m));
-        Assert.Equal((ulong)(RflagsBit.AC | RflagsBit.CF | RflagsBit.IF | RflagsBit.Reserved1), Read(m, Top - 8, 8));
+        Guest.RunToHalt(m);
+        Assert.Equal(Guest.StackTop - 8, m.ReadRegister(Register.Rsp));
+        Assert.Equal((ulong)(RflagsBit.AC | RflagsBit.CF | RflagsBit.IF | RflagsBit.Reserved1), m.Bus.Read(Guest.StackTop - 8, 8));
     }
 
     [Fact]
     public void Pushf_with_an_operand_size_prefix_pushes_16_bits_but_REX_W_wins_over_it()
     {
         // 66 9C (pushf), 66 48 9C (pushfq), 66 48 50 (push rax).
-        var m = Raw(64, 0x66, 0x9C, 0x66, 0x48, 0x9C, 0x66, 0x48, 0x50, 0xF4);
+        var m = Guest.FromBytes(64, 0x66, 0x9C, 0x66, 0x48, 0x9C, 0x66, 0x48, 0x50, 0xF4);
         m.State.Rflags = (ulong)(RflagsBit.AC | RflagsBit.CF);
-        m.State.Gpr[(int)Gpr.Rax] = 0x1122_3344_5566_7788;
+        m.WriteRegister(Register.Rax, 0x1122_3344_5566_7788);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(Top - 2 - 8 - 8, Rsp(m));
-        Assert.Equal(0x0003UL, Read(m, Top - 2, 2));
-        Assert.Equal(0x4_0003UL, Read(m, Top - 10, 8));
-        Assert.Equal(0x1122_3344_5566_7788UL, Read(m, Top - 18, 8));
+        Guest.RunToHalt(m);
+        Assert.Equal(Guest.StackTop - 2 - 8 - 8, m.ReadRegister(Register.Rsp));
+        Assert.Equal(0x0003UL, m.Bus.Read(Guest.StackTop - 2, 2));
+        Assert.Equal(0x4_0003UL, m.Bus.Read(Guest.StackTop - 10, 8));
+        Assert.Equal(0x1122_3344_5566_7788UL, m.Bus.Read(Guest.StackTop - 18, 8));
     }
 
     [Fact]
@@ -60,21 +38,21 @@ public class StackTests
     {
         var m = Guest.Long(a => { a.popfq(); a.hlt(); });
         m.State.Rflags = (ulong)(RflagsBit.RF | RflagsBit.VIP | RflagsBit.VIF);
-        Write(m, Top, 8, ulong.MaxValue);
+        m.Bus.Write(Guest.StackTop, 8, ulong.MaxValue);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.Equal(AllPopfFlags | (ulong)(RflagsBit.VIP | RflagsBit.VIF), m.State.Rflags);
-        Assert.Equal(Top + 8, Rsp(m));
+        Assert.Equal(Guest.StackTop + 8, m.ReadRegister(Register.Rsp));
     }
 
     [Fact]
     public void Popf_above_IOPL_silently_keeps_IF_and_IOPL()
     {
         var m = Guest.Long(a => { a.popfq(); a.popfq(); a.int3(); });
-        Privilege.RunAtCpl3(m, iopl: 1);
+        Guest.RunAtCpl3(m, iopl: 1);
         m.State.Rflags |= (ulong)RflagsBit.IF;
-        Write(m, Top, 8, (ulong)RflagsBit.CF);       // tries to clear IF and IOPL
-        Write(m, Top + 8, 8, (ulong)RflagsBit.IOPL); // tries to raise IOPL to 3 and clear IF
+        m.Bus.Write(Guest.StackTop, 8, (ulong)RflagsBit.CF);       // tries to clear IF and IOPL
+        m.Bus.Write(Guest.StackTop + 8, 8, (ulong)RflagsBit.IOPL); // tries to raise IOPL to 3 and clear IF
 
         Assert.Equal(Vector.BP, m.Run(100).Vector);
         Assert.Equal((ulong)(RflagsBit.IF | RflagsBit.Reserved1) | 1 << 12, m.State.Rflags);
@@ -84,9 +62,9 @@ public class StackTests
     public void Popf_at_CPL_3_with_IOPL_3_changes_IF_but_not_IOPL()
     {
         var m = Guest.Long(a => { a.popfq(); a.int3(); });
-        Privilege.RunAtCpl3(m, iopl: 3);
+        Guest.RunAtCpl3(m, iopl: 3);
         m.State.Rflags |= (ulong)RflagsBit.IF;
-        Write(m, Top, 8, (ulong)RflagsBit.AC); // IF and IOPL 0
+        m.Bus.Write(Guest.StackTop, 8, (ulong)RflagsBit.AC); // IF and IOPL 0
 
         Assert.Equal(Vector.BP, m.Run(100).Vector);
         Assert.Equal((ulong)(RflagsBit.IOPL | RflagsBit.AC | RflagsBit.Reserved1), m.State.Rflags);
@@ -95,24 +73,24 @@ public class StackTests
     [Fact]
     public void Popf_with_16_bit_operand_size_loads_only_the_low_half_and_keeps_RF()
     {
-        var m = Raw(64, 0x66, 0x9D, 0xF4);
+        var m = Guest.FromBytes(64, 0x66, 0x9D, 0xF4);
         m.State.Rflags = (ulong)(RflagsBit.RF | RflagsBit.AC | RflagsBit.ID);
-        Write(m, Top, 8, ulong.MaxValue);
+        m.Bus.Write(Guest.StackTop, 8, ulong.MaxValue);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.Equal((ulong)(RflagsBit.RF | RflagsBit.AC | RflagsBit.ID) | 0x7FD7, m.State.Rflags);
-        Assert.Equal(Top + 2, Rsp(m));
+        Assert.Equal(Guest.StackTop + 2, m.ReadRegister(Register.Rsp));
     }
 
     [Fact]
     public void Popfd_in_32_bit_code_pops_four_bytes()
     {
         var m = Guest.Protected(a => { a.popfd(); a.hlt(); });
-        Write(m, Top, 8, 0xFFFF_FFFF_0000_0001);
+        m.Bus.Write(Guest.StackTop, 8, 0xFFFF_FFFF_0000_0001);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.Equal((ulong)(RflagsBit.CF | RflagsBit.Reserved1), m.State.Rflags);
-        Assert.Equal(Top + 4, Rsp(m));
+        Assert.Equal(Guest.StackTop + 4, m.ReadRegister(Register.Rsp));
     }
 
     [Fact]
@@ -120,50 +98,50 @@ public class StackTests
     {
         var m = Guest.Long(a => { a.enter(0x20, 3); a.int3(); a.leave(); a.hlt(); });
         const ulong outer = 0x7_0000;
-        m.State.Gpr[(int)Gpr.Rbp] = outer;
-        Write(m, outer - 8, 8, 0x1111);
-        Write(m, outer - 16, 8, 0x2222);
+        m.WriteRegister(Register.Rbp, outer);
+        m.Bus.Write(outer - 8, 8, 0x1111);
+        m.Bus.Write(outer - 16, 8, 0x2222);
 
         Assert.Equal(Vector.BP, m.Run(100).Vector);
-        Assert.Equal(outer, Read(m, Top - 8, 8));
-        Assert.Equal(0x1111UL, Read(m, Top - 16, 8));
-        Assert.Equal(0x2222UL, Read(m, Top - 24, 8));
-        Assert.Equal(Top - 8, Read(m, Top - 32, 8));
-        Assert.Equal(Top - 8, Rbp(m));
-        Assert.Equal(Top - 32 - 0x20, Rsp(m));
+        Assert.Equal(outer, m.Bus.Read(Guest.StackTop - 8, 8));
+        Assert.Equal(0x1111UL, m.Bus.Read(Guest.StackTop - 16, 8));
+        Assert.Equal(0x2222UL, m.Bus.Read(Guest.StackTop - 24, 8));
+        Assert.Equal(Guest.StackTop - 8, m.Bus.Read(Guest.StackTop - 32, 8));
+        Assert.Equal(Guest.StackTop - 8, m.ReadRegister(Register.Rbp));
+        Assert.Equal(Guest.StackTop - 32 - 0x20, m.ReadRegister(Register.Rsp));
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(outer, Rbp(m));
-        Assert.Equal(Top, Rsp(m));
+        Guest.RunToHalt(m);
+        Assert.Equal(outer, m.ReadRegister(Register.Rbp));
+        Assert.Equal(Guest.StackTop, m.ReadRegister(Register.Rsp));
     }
 
     [Fact]
     public void Enter_with_level_1_pushes_only_the_new_frame_pointer_after_rBP()
     {
         var m = Guest.Protected(a => { a.enter(8, 1); a.hlt(); });
-        m.State.Gpr[(int)Gpr.Rbp] = 0x7_0000;
+        m.WriteRegister(Register.Rbp, 0x7_0000);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(0x7_0000UL, Read(m, Top - 4, 4));
-        Assert.Equal(Top - 4, Read(m, Top - 8, 4));
-        Assert.Equal(Top - 4, Rbp(m));
-        Assert.Equal(Top - 8 - 8, Rsp(m));
+        Guest.RunToHalt(m);
+        Assert.Equal(0x7_0000UL, m.Bus.Read(Guest.StackTop - 4, 4));
+        Assert.Equal(Guest.StackTop - 4, m.Bus.Read(Guest.StackTop - 8, 4));
+        Assert.Equal(Guest.StackTop - 4, m.ReadRegister(Register.Rbp));
+        Assert.Equal(Guest.StackTop - 8 - 8, m.ReadRegister(Register.Rsp));
     }
 
     [Fact]
     public void Enter_with_16_bit_operand_size_in_32_bit_code_moves_words_and_sets_only_BP()
     {
         // 66 C8 04 00 02: enter 4, 2 with a 16-bit operand size (on a 32-bit stack).
-        var m = Raw(32, 0x66, 0xC8, 0x04, 0x00, 0x02, 0xF4);
-        m.State.Gpr[(int)Gpr.Rbp] = 0x7_0000;
-        Write(m, 0x6_FFFE, 2, 0xBEEF);
+        var m = Guest.FromBytes(32, 0x66, 0xC8, 0x04, 0x00, 0x02, 0xF4);
+        m.WriteRegister(Register.Rbp, 0x7_0000);
+        m.Bus.Write(0x6_FFFE, 2, 0xBEEF);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(0x0000UL, Read(m, Top - 2, 2)); // BP
-        Assert.Equal(0xBEEFUL, Read(m, Top - 4, 2)); // copied from [EBP - 2]
-        Assert.Equal(0xFFFEUL, Read(m, Top - 6, 2)); // the new frame pointer, 16 bits
-        Assert.Equal(0x7_FFFEUL, Rbp(m));
-        Assert.Equal(Top - 6 - 4, Rsp(m));
+        Guest.RunToHalt(m);
+        Assert.Equal(0x0000UL, m.Bus.Read(Guest.StackTop - 2, 2)); // BP
+        Assert.Equal(0xBEEFUL, m.Bus.Read(Guest.StackTop - 4, 2)); // copied from [EBP - 2]
+        Assert.Equal(0xFFFEUL, m.Bus.Read(Guest.StackTop - 6, 2)); // the new frame pointer, 16 bits
+        Assert.Equal(0x7_FFFEUL, m.ReadRegister(Register.Rbp));
+        Assert.Equal(Guest.StackTop - 6 - 4, m.ReadRegister(Register.Rsp));
     }
 
     [Fact]
@@ -171,17 +149,17 @@ public class StackTests
     {
         var m = Guest.Protected(a => { a.enter(0x20, 0); a.hlt(); });
         m.State.Segments[(int)SegmentRegister.Ss].Limit = 0xFFFF;
-        m.State.Gpr[(int)Gpr.Rsp] = 0x10;
-        m.State.Gpr[(int)Gpr.Rbp] = 0x1234;
-        Write(m, 0xC, 4, 0xCAFE);
+        m.WriteRegister(Register.Rsp, 0x10);
+        m.WriteRegister(Register.Rbp, 0x1234);
+        m.Bus.Write(0xC, 4, 0xCAFE);
 
         var stop = m.Run(100);
         Assert.Equal(StopKind.Fault, stop.Kind);
         Assert.Equal(Vector.SS, stop.Vector);
         Assert.Equal(0U, stop.ErrorCode);
-        Assert.Equal(0x10UL, Rsp(m));
-        Assert.Equal(0x1234UL, Rbp(m));
-        Assert.Equal(0xCAFEUL, Read(m, 0xC, 4));
+        Assert.Equal(0x10UL, m.ReadRegister(Register.Rsp));
+        Assert.Equal(0x1234UL, m.ReadRegister(Register.Rbp));
+        Assert.Equal(0xCAFEUL, m.Bus.Read(0xC, 4));
     }
 
     [Fact]
@@ -189,12 +167,12 @@ public class StackTests
     {
         var m = Guest.Protected(a => { a.leave(); a.hlt(); });
         m.State.Segments[(int)SegmentRegister.Ss].Limit = 0xFFFF;
-        m.State.Gpr[(int)Gpr.Rbp] = 0xFFFE;
+        m.WriteRegister(Register.Rbp, 0xFFFE);
 
         var stop = m.Run(100);
         Assert.Equal(Vector.SS, stop.Vector);
-        Assert.Equal(Top, Rsp(m));
-        Assert.Equal(0xFFFEUL, Rbp(m));
+        Assert.Equal(Guest.StackTop, m.ReadRegister(Register.Rsp));
+        Assert.Equal(0xFFFEUL, m.ReadRegister(Register.Rbp));
     }
 
     [Fact]
@@ -210,30 +188,30 @@ public class StackTests
             a.hlt();
         });
         Assert.Equal(Vector.BP, m.Run(100).Vector);
-        Assert.Equal(Top - 32, Rsp(m));
-        ulong[] expected = [8, 7, 6, Top, 4, 3, 2, 1]; // EDI at the top of the stack, EAX at the bottom
+        Assert.Equal(Guest.StackTop - 32, m.ReadRegister(Register.Rsp));
+        ulong[] expected = [8, 7, 6, Guest.StackTop, 4, 3, 2, 1]; // EDI at the top of the stack, EAX at the bottom
         for (int k = 0; k < 8; k++)
-            Assert.Equal(expected[k], Read(m, Top - 32 + (ulong)k * 4, 4));
+            Assert.Equal(expected[k], m.Bus.Read(Guest.StackTop - 32 + (ulong)k * 4, 4));
 
         for (int r = 0; r < 8; r++)
             if (r != (int)Gpr.Rsp)
                 m.State.Gpr[r] = 0xDEAD;
-        Write(m, Top - 20, 4, 0x1234); // the saved ESP is not loaded
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(Top, Rsp(m));
-        Assert.Equal([1UL, 2, 3, 4, Top, 6, 7, 8], Enumerable.Range(0, 8).Select(r => m.State.Gpr[r]));
+        m.Bus.Write(Guest.StackTop - 20, 4, 0x1234); // the saved ESP is not loaded
+        Guest.RunToHalt(m);
+        Assert.Equal(Guest.StackTop, m.ReadRegister(Register.Rsp));
+        Assert.Equal([1UL, 2, 3, 4, Guest.StackTop, 6, 7, 8], Enumerable.Range(0, 8).Select(r => m.State.Gpr[r]));
     }
 
     [Fact]
     public void Pusha_with_an_operand_size_prefix_pushes_words()
     {
-        var m = Raw(32, 0x66, 0x60, 0xF4);
-        m.State.Gpr[(int)Gpr.Rax] = 0x1_ABCD;
+        var m = Guest.FromBytes(32, 0x66, 0x60, 0xF4);
+        m.WriteRegister(Register.Rax, 0x1_ABCD);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(Top - 16, Rsp(m));
-        Assert.Equal(0xABCDUL, Read(m, Top - 2, 2));
-        Assert.Equal(Top & 0xFFFF, Read(m, Top - 10, 2));
+        Guest.RunToHalt(m);
+        Assert.Equal(Guest.StackTop - 16, m.ReadRegister(Register.Rsp));
+        Assert.Equal(0xABCDUL, m.Bus.Read(Guest.StackTop - 2, 2));
+        Assert.Equal(Guest.StackTop & 0xFFFF, m.Bus.Read(Guest.StackTop - 10, 2));
     }
 
     [Fact]
@@ -241,19 +219,19 @@ public class StackTests
     {
         var m = Guest.Protected(a => { a.pushad(); a.hlt(); });
         m.State.Segments[(int)SegmentRegister.Ss].Limit = 0xFFFF;
-        m.State.Gpr[(int)Gpr.Rsp] = 0x10; // room for four of the eight
-        m.State.Gpr[(int)Gpr.Rax] = 0x5555;
+        m.WriteRegister(Register.Rsp, 0x10); // room for four of the eight
+        m.WriteRegister(Register.Rax, 0x5555);
 
         var stop = m.Run(100);
         Assert.Equal(Vector.SS, stop.Vector);
-        Assert.Equal(0x10UL, Rsp(m));
-        Assert.Equal(0UL, Read(m, 0xC, 4));
+        Assert.Equal(0x10UL, m.ReadRegister(Register.Rsp));
+        Assert.Equal(0UL, m.Bus.Read(0xC, 4));
     }
 
     [Fact]
     public void Pusha_and_popa_are_invalid_in_64_bit_mode()
     {
-        Assert.Equal(Vector.UD, Raw(64, 0x60).Run(10).Vector);
-        Assert.Equal(Vector.UD, Raw(64, 0x61).Run(10).Vector);
+        Assert.Equal(Vector.UD, Guest.FromBytes(64, 0x60).Run(10).Vector);
+        Assert.Equal(Vector.UD, Guest.FromBytes(64, 0x61).Run(10).Vector);
     }
 }

@@ -7,16 +7,6 @@ public class StringTests
 {
     const ulong Source = 0x20_0000, Destination = 0x30_0000;
 
-    static Machine Raw(int bitness, params byte[] code)
-    {
-        var m = bitness == 64 ? Machine.CreateLongMode() : Machine.CreateProtectedMode();
-        Guest.Load(m, code);
-        return m;
-    }
-
-    static void Set(Machine m, Gpr r, ulong value) => m.State.Gpr[(int)r] = value;
-    static ulong Get(Machine m, Gpr r) => m.State.Gpr[(int)r];
-
     static byte[] Bytes(Machine m, ulong address, int count)
     {
         var b = new byte[count];
@@ -29,15 +19,15 @@ public class StringTests
     {
         var m = Guest.Long(a => { a.rep.movsb(); a.hlt(); });
         m.WritePhysical(Source, "hello world"u8);
-        Set(m, Gpr.Rsi, Source);
-        Set(m, Gpr.Rdi, Destination);
-        Set(m, Gpr.Rcx, 11);
+        m.WriteRegister(Register.Rsi, Source);
+        m.WriteRegister(Register.Rdi, Destination);
+        m.WriteRegister(Register.Rcx, 11);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.Equal("hello world", Encoding.ASCII.GetString(Bytes(m, Destination, 11)));
-        Assert.Equal(Source + 11, Get(m, Gpr.Rsi));
-        Assert.Equal(Destination + 11, Get(m, Gpr.Rdi));
-        Assert.Equal(0UL, Get(m, Gpr.Rcx));
+        Assert.Equal(Source + 11, m.ReadRegister(Register.Rsi));
+        Assert.Equal(Destination + 11, m.ReadRegister(Register.Rdi));
+        Assert.Equal(0UL, m.ReadRegister(Register.Rcx));
     }
 
     [Fact]
@@ -45,27 +35,27 @@ public class StringTests
     {
         var m = Guest.Long(a => { a.std(); a.rep.movsd(); a.hlt(); });
         m.WritePhysical(Source, [1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]);
-        Set(m, Gpr.Rsi, Source + 8);
-        Set(m, Gpr.Rdi, Destination + 8);
-        Set(m, Gpr.Rcx, 3);
+        m.WriteRegister(Register.Rsi, Source + 8);
+        m.WriteRegister(Register.Rdi, Destination + 8);
+        m.WriteRegister(Register.Rcx, 3);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.Equal([1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0], Bytes(m, Destination, 12));
-        Assert.Equal(Source - 4, Get(m, Gpr.Rsi));
-        Assert.Equal(Destination - 4, Get(m, Gpr.Rdi));
+        Assert.Equal(Source - 4, m.ReadRegister(Register.Rsi));
+        Assert.Equal(Destination - 4, m.ReadRegister(Register.Rdi));
     }
 
     [Fact]
     public void Rep_with_a_zero_count_does_nothing_not_even_check_its_operands()
     {
         // a32 rep stosb: ECX is 0 though RCX is not, and RDI is not canonical.
-        var m = Raw(64, 0x67, 0xF3, 0xAA, 0xF4);
-        Set(m, Gpr.Rcx, 0x1_0000_0000);
-        Set(m, Gpr.Rdi, 0x8000_0000_0000_0000);
+        var m = Guest.FromBytes(64, 0x67, 0xF3, 0xAA, 0xF4);
+        m.WriteRegister(Register.Rcx, 0x1_0000_0000);
+        m.WriteRegister(Register.Rdi, Guest.NonCanonical);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(0x1_0000_0000UL, Get(m, Gpr.Rcx));
-        Assert.Equal(0x8000_0000_0000_0000UL, Get(m, Gpr.Rdi));
+        Guest.RunToHalt(m);
+        Assert.Equal(0x1_0000_0000UL, m.ReadRegister(Register.Rcx));
+        Assert.Equal(Guest.NonCanonical, m.ReadRegister(Register.Rdi));
     }
 
     [Fact]
@@ -73,23 +63,19 @@ public class StringTests
     {
         var m = Guest.Long(a => { a.rep.movsb(); a.hlt(); });
         m.WritePhysical(Source, "0123456789"u8);
-        Set(m, Gpr.Rsi, Source);
-        Set(m, Gpr.Rdi, 0x7FFF_FFFF_FFFC); // the fifth byte would be the first non-canonical one
-        Set(m, Gpr.Rcx, 10);
+        m.WriteRegister(Register.Rsi, Source);
+        m.WriteRegister(Register.Rdi, 0x7FFF_FFFF_FFFC); // the fifth byte would be the first non-canonical one
+        m.WriteRegister(Register.Rcx, 10);
 
-        var stop = m.Run(100);
-        Assert.Equal(StopKind.Fault, stop.Kind);
-        Assert.Equal(Vector.GP, stop.Vector);
-        Assert.Equal(0U, stop.ErrorCode);
-        Assert.Equal(Guest.CodeAddress, stop.Rip);
-        Assert.Equal(6UL, Get(m, Gpr.Rcx));
-        Assert.Equal(Source + 4, Get(m, Gpr.Rsi));
-        Assert.Equal(0x8000_0000_0000UL, Get(m, Gpr.Rdi));
+        Expect.FaultAtFirstInstruction(m, Vector.GP, 0);
+        Assert.Equal(6UL, m.ReadRegister(Register.Rcx));
+        Assert.Equal(Source + 4, m.ReadRegister(Register.Rsi));
+        Assert.Equal(0x8000_0000_0000UL, m.ReadRegister(Register.Rdi));
 
-        Set(m, Gpr.Rdi, Destination);
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        m.WriteRegister(Register.Rdi, Destination);
+        Guest.RunToHalt(m);
         Assert.Equal("456789", Encoding.ASCII.GetString(Bytes(m, Destination, 6)));
-        Assert.Equal(0UL, Get(m, Gpr.Rcx));
+        Assert.Equal(0UL, m.ReadRegister(Register.Rcx));
     }
 
     [Fact]
@@ -97,16 +83,16 @@ public class StringTests
     {
         var m = Guest.Protected(a => { a.rep.stosd(); a.hlt(); });
         m.State.Segments[(int)SegmentRegister.Es].Limit = 0x20_000F;
-        Set(m, Gpr.Rdi, 0x20_0000);
-        Set(m, Gpr.Rcx, 8);
-        Set(m, Gpr.Rax, 0xAABB_CCDD);
+        m.WriteRegister(Register.Rdi, 0x20_0000);
+        m.WriteRegister(Register.Rcx, 8);
+        m.WriteRegister(Register.Rax, 0xAABB_CCDD);
 
         var stop = m.Run(100);
         Assert.Equal(StopKind.Fault, stop.Kind);
         Assert.Equal(Vector.GP, stop.Vector);
         Assert.Equal(Guest.CodeAddress, stop.Rip);
-        Assert.Equal(4UL, Get(m, Gpr.Rcx));
-        Assert.Equal(0x20_0010UL, Get(m, Gpr.Rdi));
+        Assert.Equal(4UL, m.ReadRegister(Register.Rcx));
+        Assert.Equal(0x20_0010UL, m.ReadRegister(Register.Rdi));
         Assert.Equal(0xAABB_CCDDU, BitConverter.ToUInt32(Bytes(m, 0x20_000C, 4)));
         Assert.Equal(0U, BitConverter.ToUInt32(Bytes(m, 0x20_0010, 4)));
     }
@@ -115,34 +101,34 @@ public class StringTests
     public void Sixteen_bit_address_size_wraps_SI_DI_and_CX_and_keeps_their_upper_halves()
     {
         // a16 rep movsb in 32-bit code.
-        var m = Raw(32, 0x67, 0xF3, 0xA4, 0xF4);
+        var m = Guest.FromBytes(32, 0x67, 0xF3, 0xA4, 0xF4);
         m.WritePhysical(0xFFFE, [0xA1, 0xA2]);
         m.WritePhysical(0x0000, [0xA3, 0xA4]);
-        Set(m, Gpr.Rsi, 0x1234_FFFE);
-        Set(m, Gpr.Rdi, 0x5678_0100);
-        Set(m, Gpr.Rcx, 0xABCD_0004);
+        m.WriteRegister(Register.Rsi, 0x1234_FFFE);
+        m.WriteRegister(Register.Rdi, 0x5678_0100);
+        m.WriteRegister(Register.Rcx, 0xABCD_0004);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.Equal([0xA1, 0xA2, 0xA3, 0xA4], Bytes(m, 0x100, 4));
-        Assert.Equal(0x1234_0002UL, Get(m, Gpr.Rsi));
-        Assert.Equal(0x5678_0104UL, Get(m, Gpr.Rdi));
-        Assert.Equal(0xABCD_0000UL, Get(m, Gpr.Rcx));
+        Assert.Equal(0x1234_0002UL, m.ReadRegister(Register.Rsi));
+        Assert.Equal(0x5678_0104UL, m.ReadRegister(Register.Rdi));
+        Assert.Equal(0xABCD_0000UL, m.ReadRegister(Register.Rcx));
     }
 
     [Fact]
     public void Thirty_two_bit_address_size_in_64_bit_mode_uses_ESI_EDI_ECX_and_zero_extends_them()
     {
-        var m = Raw(64, 0x67, 0xF3, 0xA4, 0xF4);
+        var m = Guest.FromBytes(64, 0x67, 0xF3, 0xA4, 0xF4);
         m.WritePhysical(Source, "abc"u8);
-        Set(m, Gpr.Rsi, 0xFFFF_FFFF_0000_0000 | Source);
-        Set(m, Gpr.Rdi, 0x1_0000_0000 | Destination);
-        Set(m, Gpr.Rcx, 0x1_0000_0003);
+        m.WriteRegister(Register.Rsi, 0xFFFF_FFFF_0000_0000 | Source);
+        m.WriteRegister(Register.Rdi, 0x1_0000_0000 | Destination);
+        m.WriteRegister(Register.Rcx, 0x1_0000_0003);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.Equal("abc", Encoding.ASCII.GetString(Bytes(m, Destination, 3)));
-        Assert.Equal(Source + 3, Get(m, Gpr.Rsi));
-        Assert.Equal(Destination + 3, Get(m, Gpr.Rdi));
-        Assert.Equal(0UL, Get(m, Gpr.Rcx));
+        Assert.Equal(Source + 3, m.ReadRegister(Register.Rsi));
+        Assert.Equal(Destination + 3, m.ReadRegister(Register.Rdi));
+        Assert.Equal(0UL, m.ReadRegister(Register.Rcx));
     }
 
     [Fact]
@@ -151,14 +137,14 @@ public class StringTests
         var m = Guest.Long(a => { a.repe.cmpsb(); a.hlt(); });
         m.WritePhysical(Source, "abcXe"u8);
         m.WritePhysical(Destination, "abcYe"u8);
-        Set(m, Gpr.Rsi, Source);
-        Set(m, Gpr.Rdi, Destination);
-        Set(m, Gpr.Rcx, 5);
+        m.WriteRegister(Register.Rsi, Source);
+        m.WriteRegister(Register.Rdi, Destination);
+        m.WriteRegister(Register.Rcx, 5);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(1UL, Get(m, Gpr.Rcx));
-        Assert.Equal(Source + 4, Get(m, Gpr.Rsi));
-        Assert.Equal(Destination + 4, Get(m, Gpr.Rdi));
+        Guest.RunToHalt(m);
+        Assert.Equal(1UL, m.ReadRegister(Register.Rcx));
+        Assert.Equal(Source + 4, m.ReadRegister(Register.Rsi));
+        Assert.Equal(Destination + 4, m.ReadRegister(Register.Rdi));
         Assert.False(m.State.ZF);
         Assert.True(m.State.CF); // 'X' - 'Y' borrows
     }
@@ -168,28 +154,28 @@ public class StringTests
     {
         var m = Guest.Long(a => { a.xor(eax, eax); a.repne.scasb(); a.hlt(); });
         m.WritePhysical(Destination, "hello\0"u8);
-        Set(m, Gpr.Rdi, Destination);
-        Set(m, Gpr.Rcx, ulong.MaxValue);
+        m.WriteRegister(Register.Rdi, Destination);
+        m.WriteRegister(Register.Rcx, ulong.MaxValue);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.True(m.State.ZF);
-        Assert.Equal(Destination + 6, Get(m, Gpr.Rdi));
-        Assert.Equal(ulong.MaxValue - 6, Get(m, Gpr.Rcx));
+        Assert.Equal(Destination + 6, m.ReadRegister(Register.Rdi));
+        Assert.Equal(ulong.MaxValue - 6, m.ReadRegister(Register.Rcx));
     }
 
     [Fact]
     public void Repne_on_movs_repeats_by_count_alone()
     {
         // F2 A4 with ZF clear then set by the data: only RCX ends it.
-        var m = Raw(64, 0xF2, 0xA4, 0xF4);
+        var m = Guest.FromBytes(64, 0xF2, 0xA4, 0xF4);
         m.WritePhysical(Source, [0, 0, 0]);
-        Set(m, Gpr.Rsi, Source);
-        Set(m, Gpr.Rdi, Destination);
-        Set(m, Gpr.Rcx, 3);
+        m.WriteRegister(Register.Rsi, Source);
+        m.WriteRegister(Register.Rdi, Destination);
+        m.WriteRegister(Register.Rcx, 3);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(0UL, Get(m, Gpr.Rcx));
-        Assert.Equal(Source + 3, Get(m, Gpr.Rsi));
+        Guest.RunToHalt(m);
+        Assert.Equal(0UL, m.ReadRegister(Register.Rcx));
+        Assert.Equal(Source + 3, m.ReadRegister(Register.Rsi));
     }
 
     [Fact]
@@ -197,32 +183,32 @@ public class StringTests
     {
         var m = Guest.Long(a => { a.lodsd(); a.stosw(); a.hlt(); });
         m.WritePhysical(Source, [0x11, 0x22, 0x33, 0x44]);
-        Set(m, Gpr.Rax, ulong.MaxValue);
-        Set(m, Gpr.Rsi, Source);
-        Set(m, Gpr.Rdi, Destination);
-        Set(m, Gpr.Rcx, 0);
+        m.WriteRegister(Register.Rax, ulong.MaxValue);
+        m.WriteRegister(Register.Rsi, Source);
+        m.WriteRegister(Register.Rdi, Destination);
+        m.WriteRegister(Register.Rcx, 0);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
-        Assert.Equal(0x4433_2211UL, Get(m, Gpr.Rax));
+        Guest.RunToHalt(m);
+        Assert.Equal(0x4433_2211UL, m.ReadRegister(Register.Rax));
         Assert.Equal([0x11, 0x22, 0], Bytes(m, Destination, 3));
-        Assert.Equal(Source + 4, Get(m, Gpr.Rsi));
-        Assert.Equal(Destination + 2, Get(m, Gpr.Rdi));
+        Assert.Equal(Source + 4, m.ReadRegister(Register.Rsi));
+        Assert.Equal(Destination + 2, m.ReadRegister(Register.Rdi));
     }
 
     [Fact]
     public void The_source_segment_can_be_overridden_but_the_destination_is_always_ES()
     {
         // fs movsb; fs stosb (the override cannot move the destination off ES).
-        var m = Raw(32, 0x64, 0xA4, 0x64, 0xAA, 0xF4);
+        var m = Guest.FromBytes(32, 0x64, 0xA4, 0x64, 0xAA, 0xF4);
         m.State.Segments[(int)SegmentRegister.Fs].Base = 0x1000;
         m.State.Segments[(int)SegmentRegister.Es].Base = 0x2000;
         m.WritePhysical(0x1010, [0x5A]);
         m.WritePhysical(0x0010, [0x11]);
-        Set(m, Gpr.Rsi, 0x10);
-        Set(m, Gpr.Rdi, 0x20);
-        Set(m, Gpr.Rax, 0x77);
+        m.WriteRegister(Register.Rsi, 0x10);
+        m.WriteRegister(Register.Rdi, 0x20);
+        m.WriteRegister(Register.Rax, 0x77);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.Equal([0x5A, 0x77], Bytes(m, 0x2020, 2));
         Assert.Equal([0, 0], Bytes(m, 0x1020, 2));
     }
@@ -234,16 +220,16 @@ public class StringTests
         var port = new RecordingPort();
         m.Bus.MapPorts(0x3F8, 8, port);
         m.WritePhysical(Source, "abc"u8);
-        Set(m, Gpr.Rsi, Source);
-        Set(m, Gpr.Rdi, Destination);
-        Set(m, Gpr.Rdx, 0x3F8);
-        Set(m, Gpr.Rcx, 3);
+        m.WriteRegister(Register.Rsi, Source);
+        m.WriteRegister(Register.Rdi, Destination);
+        m.WriteRegister(Register.Rdx, 0x3F8);
+        m.WriteRegister(Register.Rcx, 3);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.Equal("3f8:1:a 3f8:1:b 3f8:1:c", string.Join(" ", port.Outs.Select(o => $"{o.Port:x}:{o.Size}:{(char)o.Value}")));
         Assert.Equal("3f8:2 3f8:2", string.Join(" ", port.Ins.Select(i => $"{i.Port:x}:{i.Size}")));
         Assert.Equal([0x01, 0x02, 0x02, 0x03], Bytes(m, Destination, 4));
-        Assert.Equal(Destination + 4, Get(m, Gpr.Rdi));
+        Assert.Equal(Destination + 4, m.ReadRegister(Register.Rdi));
     }
 
     [Fact]
@@ -253,14 +239,14 @@ public class StringTests
         var port = new RecordingPort();
         m.Bus.MapPorts(0x60, 1, port);
         m.State.Segments[(int)SegmentRegister.Es].Limit = 0xFFFF;
-        Set(m, Gpr.Rdx, 0x60);
-        Set(m, Gpr.Rdi, 0x1_0000);
+        m.WriteRegister(Register.Rdx, 0x60);
+        m.WriteRegister(Register.Rdi, 0x1_0000);
 
         var stop = m.Run(100);
         Assert.Equal(StopKind.Fault, stop.Kind);
         Assert.Equal(Vector.GP, stop.Vector);
         Assert.Empty(port.Ins);
-        Assert.Equal(0x1_0000UL, Get(m, Gpr.Rdi));
+        Assert.Equal(0x1_0000UL, m.ReadRegister(Register.Rdi));
     }
 
     [Fact]
@@ -269,17 +255,17 @@ public class StringTests
         var m = Guest.Long(a => { a.insw(); a.hlt(); });
         var port = new RecordingPort();
         m.Bus.MapPorts(0x60, 1, port);
-        Privilege.RunAtCpl3(m, iopl: 3);
+        Guest.RunAtCpl3(m, iopl: 3);
         m.State.Cr0 |= CpuState.Cr0AM;
         m.State.Rflags |= (ulong)RflagsBit.AC;
-        Set(m, Gpr.Rdx, 0x60);
-        Set(m, Gpr.Rdi, Destination + 1);
+        m.WriteRegister(Register.Rdx, 0x60);
+        m.WriteRegister(Register.Rdi, Destination + 1);
 
         var stop = m.Run(100);
         Assert.Equal(Vector.AC, stop.Vector);
         Assert.Equal(0U, stop.ErrorCode);
         Assert.Empty(port.Ins);
-        Assert.Equal(Destination + 1, Get(m, Gpr.Rdi));
+        Assert.Equal(Destination + 1, m.ReadRegister(Register.Rdi));
     }
 
     [Fact]
@@ -288,21 +274,21 @@ public class StringTests
         var m = Guest.Long(a => { a.outsb(); a.hlt(); });
         var port = new RecordingPort();
         m.Bus.MapPorts(0x80, 1, port);
-        Privilege.RunAtCpl3(m, iopl: 0);
-        Set(m, Gpr.Rsi, Source);
-        Set(m, Gpr.Rdx, 0x80);
+        Guest.RunAtCpl3(m, iopl: 0);
+        m.WriteRegister(Register.Rsi, Source);
+        m.WriteRegister(Register.Rdx, 0x80);
 
         var stop = m.Run(100);
         Assert.Equal(StopKind.Fault, stop.Kind);
         Assert.Equal(Vector.GP, stop.Vector);
         Assert.Equal(0U, stop.ErrorCode);
         Assert.Empty(port.Outs);
-        Assert.Equal(Source, Get(m, Gpr.Rsi));
+        Assert.Equal(Source, m.ReadRegister(Register.Rsi));
 
-        Privilege.RunAtCpl3(m, iopl: 3);
+        Guest.RunAtCpl3(m, iopl: 3);
         Assert.Equal(StopKind.Fault, m.Run(100).Kind); // HLT at CPL 3
         Assert.Single(port.Outs);
-        Assert.Equal(Source + 1, Get(m, Gpr.Rsi));
+        Assert.Equal(Source + 1, m.ReadRegister(Register.Rsi));
     }
 
     [Fact]
@@ -310,14 +296,14 @@ public class StringTests
     {
         var m = Guest.Long(a => { a.rep.stosb(); a.hlt(); });
         const ulong count = 1UL << 40, start = 0x1000_0000_0000; // beyond RAM: the writes go nowhere
-        Set(m, Gpr.Rdi, start);
-        Set(m, Gpr.Rcx, count);
+        m.WriteRegister(Register.Rdi, start);
+        m.WriteRegister(Register.Rcx, count);
 
         var stop = m.Run(3);
         Assert.Equal(StopKind.InstructionBudget, stop.Kind);
         Assert.Equal(Guest.CodeAddress, stop.Rip);
-        Assert.Equal(count - 3 * (ulong)Repl.Machine.Cpu.StringChunkIterations, Get(m, Gpr.Rcx));
-        Assert.Equal(start + 3 * (ulong)Repl.Machine.Cpu.StringChunkIterations, Get(m, Gpr.Rdi));
+        Assert.Equal(count - 3 * (ulong)Repl.Machine.Cpu.StringChunkIterations, m.ReadRegister(Register.Rcx));
+        Assert.Equal(start + 3 * (ulong)Repl.Machine.Cpu.StringChunkIterations, m.ReadRegister(Register.Rdi));
     }
 
     [Fact]
@@ -325,13 +311,13 @@ public class StringTests
     {
         var m = Guest.Long(a => { a.mov(al, 0xEE); a.rep.stosb(); a.hlt(); });
         const int count = 10_000;
-        Set(m, Gpr.Rdi, Destination);
-        Set(m, Gpr.Rcx, count);
+        m.WriteRegister(Register.Rdi, Destination);
+        m.WriteRegister(Register.Rcx, count);
 
-        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Guest.RunToHalt(m);
         Assert.All(Bytes(m, Destination, count), b => Assert.Equal(0xEE, b));
         Assert.Equal(0, Bytes(m, Destination + count, 1)[0]);
-        Assert.Equal(0UL, Get(m, Gpr.Rcx));
+        Assert.Equal(0UL, m.ReadRegister(Register.Rcx));
         Assert.Equal(1UL + 3 + 1, m.State.InstructionsRetired); // mov, three chunks, hlt
     }
 }

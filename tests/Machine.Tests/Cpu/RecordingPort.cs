@@ -18,15 +18,3 @@ sealed class RecordingPort : IPortDevice
 
     public void Out(ushort port, int size, uint value) => Outs.Add((port, size, value));
 }
-
-static class Privilege
-{
-    /// <summary>Makes the machine run at CPL 3 (CS and SS DPL 3) with the given IOPL, as a test shortcut for
-    /// what a far return or IRET to user mode would load.</summary>
-    public static void RunAtCpl3(Machine m, int iopl = 0)
-    {
-        m.State.Segments[(int)SegmentRegister.Cs].Attributes |= 3 << 5;
-        m.State.Segments[(int)SegmentRegister.Ss].Attributes |= 3 << 5;
-        m.State.Rflags = (m.State.Rflags & ~(ulong)RflagsBit.IOPL) | ((ulong)iopl << 12);
-    }
-}
