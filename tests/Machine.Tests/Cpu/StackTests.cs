@@ -34,6 +34,30 @@ public class StackTests
     }
 
     [Fact]
+    public void Push_of_a_segment_register_zero_extends_the_selector_in_64_bit_mode()
+    {
+        var m = Guest.Long(a => { a.push(fs); a.hlt(); });
+        m.Bus.Write(Guest.StackTop - 8, 8, ulong.MaxValue);
+        m.State.Segments[(int)SegmentRegister.Fs].Selector = 0x2B;
+
+        Guest.RunToHalt(m);
+        Assert.Equal(Guest.StackTop - 8, m.ReadRegister(Register.Rsp));
+        Assert.Equal(0x2BUL, m.Bus.Read(Guest.StackTop - 8, 8));
+    }
+
+    [Fact]
+    public void Push_of_a_segment_register_with_a_32_bit_operand_size_writes_only_the_selector()
+    {
+        var m = Guest.Protected(a => { a.push(cs); a.push(ds); a.hlt(); });
+        m.Bus.Write(Guest.StackTop - 8, 8, ulong.MaxValue);
+
+        Guest.RunToHalt(m);
+        Assert.Equal(Guest.StackTop - 8, m.ReadRegister(Register.Rsp));
+        Assert.Equal(0xFFFF_0008UL, m.Bus.Read(Guest.StackTop - 4, 4));
+        Assert.Equal(0xFFFF_0010UL, m.Bus.Read(Guest.StackTop - 8, 4));
+    }
+
+    [Fact]
     public void Popfq_at_CPL_0_loads_IOPL_and_IF_clears_RF_and_leaves_VM_VIP_VIF_alone()
     {
         var m = Guest.Long(a => { a.popfq(); a.hlt(); });
