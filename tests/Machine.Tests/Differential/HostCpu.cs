@@ -136,6 +136,12 @@ sealed unsafe partial class HostCpu
             + string.Join(", ", Candidates.Select(a => $"0x{a:x}")) + $" (errno {Marshal.GetLastPInvokeError()})");
     }
 
+    /// <summary>CPUID.80000001H:ECX.LAHF-SAHF[bit 0]: LAHF and SAHF are valid in 64-bit mode.</summary>
+    public static bool HasLahfSahf => (System.Runtime.Intrinsics.X86.X86Base.CpuId(unchecked((int)0x8000_0001), 0).Ecx & 1) != 0;
+
+    /// <summary>CPUID.01H:ECX.CMPXCHG16B[bit 13].</summary>
+    public static bool HasCmpxchg16b => (System.Runtime.Intrinsics.X86.X86Base.CpuId(1, 0).Ecx & (1 << 13)) != 0;
+
     static string HostVendorString()
     {
         var (_, ebx, ecx, edx) = System.Runtime.Intrinsics.X86.X86Base.CpuId(0, 0);
