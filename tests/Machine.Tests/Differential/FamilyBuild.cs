@@ -1,0 +1,318 @@
+using Iced.Intel;
+using IcedRegister = Iced.Intel.Register;
+
+namespace Repl.Machine.Tests.Differential;
+
+/// <summary>Building random instructions of a form: registers, memory operands and immediates from the Iced
+/// operand description of the form, encoded for the host's slot.</summary>
+sealed partial class Family
+{
+    readonly InstructionInfoFactory _info = new();
+
+    static readonly IcedRegister[] Segments = [IcedRegister.ES, IcedRegister.CS, IcedRegister.SS, IcedRegister.DS];
+
+    enum ArgKind : byte { Register, Memory, Immediate }
+
+    readonly record struct Arg(ArgKind Kind, IcedRegister Register, MemoryOperand Memory, long Immediate)
+    {
+        public static Arg Reg(IcedRegister r) => new(ArgKind.Register, r, default, 0);
+        public static Arg Mem(MemoryOperand m) => new(ArgKind.Memory, IcedRegister.None, m, 0);
+        public static Arg Imm(long i) => new(ArgKind.Immediate, IcedRegister.None, default, i);
+    }
+
+    /// <summary>The Iced codes of the given mnemonics that exist in 64-bit mode, in legacy or VEX encoding (not
+    /// Knights Corner's), with only GPR, memory and immediate operands (MOV to segment or control registers is
+    /// not user-level), and without the undocumented aliases (SAL /6, TEST F6/F7 /1), which a processor need
+    /// not implement.</summary>
+    public static IEnumerable<Code> CodesOf(params Mnemonic[] mnemonics) =>
+        Enum.GetValues<Code>().Where(code =>
+        {
+            if (!mnemonics.Contains(code.Mnemonic()))
+                return false;
+            var op = code.ToOpCode();
+            string name = code.ToString();
+            return op.IsInstruction && op.Mode64 && op.Encoding is EncodingKind.Legacy or EncodingKind.VEX
+                   && !code.CpuidFeatures().Contains(CpuidFeature.KNC)
+                   && Enumerable.Range(0, op.OpCount).All(i => IsGenerated(op.GetOpKind(i)))
+                   && !name.EndsWith("_F6r1", StringComparison.Ordinal) && !name.EndsWith("_F7r1", StringComparison.Ordinal);
+        });
+
+    static bool IsGenerated(OpCodeOperandKind kind) => kind is OpCodeOperandKind.mem or OpCodeOperandKind.mem_offs
+        or >= OpCodeOperandKind.r8_or_mem and <= OpCodeOperandKind.r64_or_mem and not OpCodeOperandKind.r32_or_mem_mpx
+        or OpCodeOperandKind.r8_reg or OpCodeOperandKind.r8_opcode
+        or OpCodeOperandKind.r16_reg or OpCodeOperandKind.r16_opcode or OpCodeOperandKind.r16_rm
+        or OpCodeOperandKind.r32_reg or OpCodeOperandKind.r32_opcode or OpCodeOperandKind.r32_rm or OpCodeOperandKind.r32_vvvv
+        or OpCodeOperandKind.r64_reg or OpCodeOperandKind.r64_opcode or OpCodeOperandKind.r64_rm or OpCodeOperandKind.r64_vvvv
+        or OpCodeOperandKind.al or OpCodeOperandKind.cl or OpCodeOperandKind.ax or OpCodeOperandKind.dx or OpCodeOperandKind.eax or OpCodeOperandKind.rax
+        or OpCodeOperandKind.imm8 or OpCodeOperandKind.imm8_const_1 or OpCodeOperandKind.imm8sex16 or OpCodeOperandKind.imm8sex32
+        or OpCodeOperandKind.imm8sex64 or OpCodeOperandKind.imm16 or OpCodeOperandKind.imm32 or OpCodeOperandKind.imm32sex64 or OpCodeOperandKind.imm64;
+
+    Variant Build(Code code, FormOptions o)
+    {
+        for (int attempt = 0; attempt < MaxBuildAttempts; attempt++)
+            if (TryBuild(code, o) is { } v)
+                return v;
+        throw new InvalidOperationException($"could not build an encodable {code} in {MaxBuildAttempts} attempts");
+    }
+
+    Variant? TryBuild(Code code, FormOptions o)
+    {
+        var op = code.ToOpCode();
+        var args = new Arg[op.OpCount];
+        int memoryOperand = -1;
+        bool moffs = false;
+        int width = op.OpCount > 0 ? KindBits(op.GetOpKind(0)) : 64;
+        for (int i = 0; i < args.Length; i++)
+        {
+            var kind = op.GetOpKind(i);
+            switch (kind)
+            {
+                case OpCodeOperandKind.r8_or_mem or OpCodeOperandKind.r16_or_mem or OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem:
+                    if (Rng.NextDouble() < o.MemoryShare)
+                        memoryOperand = i;
+                    else
+                        args[i] = Arg.Reg(RandomGpr(KindBits(kind)));
+                    break;
+                case OpCodeOperandKind.mem:
+                    memoryOperand = i;
+                    break;
+                case OpCodeOperandKind.mem_offs:
+                    memoryOperand = i;
+                    moffs = true;
+                    break;
+                case OpCodeOperandKind.r8_reg or OpCodeOperandKind.r8_opcode
+                    or OpCodeOperandKind.r16_reg or OpCodeOperandKind.r16_opcode or OpCodeOperandKind.r16_rm
+                    or OpCodeOperandKind.r32_reg or OpCodeOperandKind.r32_opcode or OpCodeOperandKind.r32_rm or OpCodeOperandKind.r32_vvvv
+                    or OpCodeOperandKind.r64_reg or OpCodeOperandKind.r64_opcode or OpCodeOperandKind.r64_rm or OpCodeOperandKind.r64_vvvv:
+                    args[i] = Arg.Reg(RandomGpr(KindBits(kind)));
+                    break;
+                case OpCodeOperandKind.al: args[i] = Arg.Reg(IcedRegister.AL); break;
+                case OpCodeOperandKind.cl: args[i] = Arg.Reg(IcedRegister.CL); break;
+                case OpCodeOperandKind.ax: args[i] = Arg.Reg(IcedRegister.AX); break;
+                case OpCodeOperandKind.dx: args[i] = Arg.Reg(IcedRegister.DX); break;
+                case OpCodeOperandKind.eax: args[i] = Arg.Reg(IcedRegister.EAX); break;
+                case OpCodeOperandKind.rax: args[i] = Arg.Reg(IcedRegister.RAX); break;
+                case OpCodeOperandKind.imm8: args[i] = Arg.Imm((long)(o.Immediate8?.Invoke(Rng, width) ?? Value(8))); break;
+                case OpCodeOperandKind.imm8_const_1: args[i] = Arg.Imm(1); break;
+                case OpCodeOperandKind.imm8sex16 or OpCodeOperandKind.imm8sex32 or OpCodeOperandKind.imm8sex64:
+                    args[i] = Arg.Imm((sbyte)Value(8));
+                    break;
+                case OpCodeOperandKind.imm16: args[i] = Arg.Imm((short)Value(16)); break;
+                case OpCodeOperandKind.imm32 or OpCodeOperandKind.imm32sex64: args[i] = Arg.Imm((int)Value(32)); break;
+                case OpCodeOperandKind.imm64: args[i] = Arg.Imm((long)Value(64)); break;
+                default:
+                    throw new NotSupportedException($"{code}: operand kind {kind} is not generated");
+            }
+        }
+
+        var v = new Variant();
+        bool locked = false;
+        if (memoryOperand >= 0)
+        {
+            // A first build with a placeholder address tells the operand size and every register the
+            // instruction uses, explicitly or implicitly; address registers must be none of those, so that
+            // no input adjustment can move the address.
+            args[memoryOperand] = Arg.Mem(new MemoryOperand(IcedRegister.None, IcedRegister.None, 1, 0x1000, 8));
+            var provisional = Create(code, args);
+            int size = provisional.MemorySize.GetSize();
+            var avoid = new HashSet<int> { (int)Gpr.Rsp };
+            foreach (var used in _info.GetInfo(provisional).GetUsedRegisters())
+                if (used.Register.IsGPR())
+                    avoid.Add(DiffCase.Locate(used.Register).Gpr);
+            locked = memoryOperand == 0 && Rng.NextDouble() < o.LockShare;
+            if (o.AddressOnly)
+                args[memoryOperand] = Arg.Mem(RandomAddress());
+            else
+            {
+                v.Target = PickTarget(size, o, locked || o.ImplicitLock);
+                args[memoryOperand] = Arg.Mem(moffs
+                    ? new MemoryOperand(IcedRegister.None, IcedRegister.None, 1, (long)v.Target, 8)
+                    : AddressOf(v.Target, avoid, v.Pins));
+                v.HasMemory = true;
+                v.MemoryOperand = memoryOperand;
+                v.MemorySize = size;
+            }
+        }
+        var instruction = Create(code, args);
+        instruction.HasLockPrefix = locked;
+        if (!TryEncode(instruction, v))
+            return null;
+        v.Form = code + (v.HasMemory ? " mem" : "") + (locked ? " lock" : "");
+        AddUsedRegisters(v, v.Pins.Select(p => p.Gpr).ToHashSet());
+        return v;
+    }
+
+    bool TryEncode(Instruction instruction, Variant v)
+    {
+        _buffer.Clear();
+        if (!_encoder.TryEncode(instruction, _host.SlotAddress, out _, out _))
+            return false; // e.g. AH with a register that needs REX: pick again
+        v.Code = _buffer.Take();
+        var decoder = Decoder.Create(64, new ByteArrayCodeReader(v.Code));
+        decoder.IP = _host.SlotAddress;
+        decoder.Decode(out v.Instruction);
+        // XCHG EAX,EAX encodes as 90, which is NOP in 64-bit mode: not the form under test.
+        return v.Instruction.Code == instruction.Code;
+    }
+
+    /// <summary>The registers the instruction reads get edge values; pinned address registers keep theirs.</summary>
+    void AddUsedRegisters(Variant v, HashSet<int> pinned)
+    {
+        foreach (var used in _info.GetInfo(v.Instruction).GetUsedRegisters())
+        {
+            var r = used.Register;
+            if (!r.IsGPR() || used.Access is OpAccess.Write or OpAccess.CondWrite)
+                continue;
+            int g = DiffCase.Locate(r).Gpr;
+            if (g != (int)Gpr.Rsp && !pinned.Contains(g) && !v.Inputs.Contains(r))
+                v.Inputs.Add(r);
+        }
+    }
+
+    static int KindBits(OpCodeOperandKind kind) => kind switch
+    {
+        OpCodeOperandKind.r8_or_mem or OpCodeOperandKind.r8_reg or OpCodeOperandKind.r8_opcode or OpCodeOperandKind.al or OpCodeOperandKind.cl => 8,
+        OpCodeOperandKind.r16_or_mem or OpCodeOperandKind.r16_reg or OpCodeOperandKind.r16_opcode or OpCodeOperandKind.r16_rm
+            or OpCodeOperandKind.ax or OpCodeOperandKind.dx => 16,
+        OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r32_reg or OpCodeOperandKind.r32_opcode or OpCodeOperandKind.r32_rm
+            or OpCodeOperandKind.r32_vvvv or OpCodeOperandKind.eax => 32,
+        _ => 64,
+    };
+
+    static readonly IcedRegister[] Gpr8 =
+    [
+        IcedRegister.AL, IcedRegister.CL, IcedRegister.DL, IcedRegister.BL, IcedRegister.AH, IcedRegister.CH, IcedRegister.DH, IcedRegister.BH,
+        IcedRegister.BPL, IcedRegister.SIL, IcedRegister.DIL, IcedRegister.R8L, IcedRegister.R9L, IcedRegister.R10L, IcedRegister.R11L,
+        IcedRegister.R12L, IcedRegister.R13L, IcedRegister.R14L, IcedRegister.R15L,
+    ];
+
+    /// <summary>Any GPR of the width but the stack pointer (the host keeps its own RSP); for bytes, AH-BH and
+    /// the REX-only SIL, DIL, BPL, R8L-R15L alike (the encoder refuses the combinations that cannot exist).</summary>
+    public IcedRegister RandomGpr(int bits)
+    {
+        if (bits == 8)
+            return Gpr8[Rng.Next(Gpr8.Length)];
+        int g;
+        do
+            g = Rng.Next(16);
+        while (g == (int)Gpr.Rsp);
+        return GprOfWidth(g, bits);
+    }
+
+    public static IcedRegister GprOfWidth(int gpr, int bits) => bits switch
+    {
+        8 => gpr < 4 ? IcedRegister.AL + gpr : IcedRegister.SPL + (gpr - 4), // Iced lists AH-BH between BL and SPL
+        16 => IcedRegister.AX + gpr,
+        32 => IcedRegister.EAX + gpr,
+        _ => IcedRegister.RAX + gpr,
+    };
+
+    /// <summary>An address near the scratch's middle (so some accesses straddle its page boundary), kept
+    /// naturally aligned when the access locks the bus: a split lock may raise #AC or stall the whole host.</summary>
+    ulong PickTarget(int size, FormOptions o, bool locked)
+    {
+        ulong target = ScratchMiddle + (ulong)(long)Rng.Next(-256, 256);
+        ulong align = (ulong)Math.Max(o.Alignment, locked ? Math.Min(size, 16) : 1);
+        return target & ~(align - 1);
+    }
+
+    /// <summary>
+    /// A memory operand that addresses <paramref name="target"/>, in one of the shapes the ModRM/SIB bytes allow:
+    /// RIP-relative, absolute, [base], [base+disp8/32], [base+index*scale+disp], [index*scale+disp32], with
+    /// 64- or 32-bit address size (with a 32-bit address the registers' upper halves hold garbage that must be
+    /// ignored), sometimes with a null segment override. The address registers are pinned to the values that
+    /// make it come out right.
+    /// </summary>
+    MemoryOperand AddressOf(ulong target, HashSet<int> avoid, List<(int Gpr, ulong Value)> pins)
+    {
+        var segment = Rng.Next(12) == 0 ? Segments[Rng.Next(Segments.Length)] : IcedRegister.None;
+        int shape = Rng.Next(100);
+        if (shape < 8)
+            return new MemoryOperand(IcedRegister.RIP, IcedRegister.None, 1, (long)target, 8, false, segment);
+        if (shape < 14)
+            return new MemoryOperand(IcedRegister.None, IcedRegister.None, 1, (long)target, Rng.Next(2) == 0 ? 4 : 8, false, segment);
+        bool a32 = shape >= 80;
+        bool hasBase = shape >= 20;
+        bool hasIndex = !hasBase || Rng.Next(100) < 40;
+        int scale = 1 << Rng.Next(4);
+        long indexValue = hasIndex ? Rng.Next(-64, 65) : 0;
+        long displacement = !hasBase
+            ? (long)target - indexValue * scale
+            : Rng.Next(4) switch { 0 => 0, 1 => (sbyte)Rng.Next(256), 2 => Rng.Next(-0x10000, 0x10000), _ => (int)U64() };
+        var free = Enumerable.Range(0, 16).Where(g => !avoid.Contains(g)).ToList();
+        int baseGpr = -1, indexGpr = -1;
+        if (hasBase)
+        {
+            baseGpr = free[Rng.Next(free.Count)];
+            free.Remove(baseGpr);
+        }
+        if (hasIndex)
+            indexGpr = free[Rng.Next(free.Count)];
+        ulong Garbage(ulong low) => a32 ? (U64() & 0xFFFF_FFFF_0000_0000) | (uint)low : low;
+        if (hasBase)
+            pins.Add((baseGpr, Garbage(target - (ulong)displacement - (ulong)(indexValue * scale))));
+        if (hasIndex)
+            pins.Add((indexGpr, Garbage((ulong)indexValue)));
+        int bits = a32 ? 32 : 64;
+        int displSize = displacement == 0 && hasBase ? 0 : displacement == (sbyte)displacement && hasBase ? 1 : a32 ? 4 : 8;
+        return new MemoryOperand(hasBase ? GprOfWidth(baseGpr, bits) : IcedRegister.None, hasIndex ? GprOfWidth(indexGpr, bits) : IcedRegister.None,
+            scale, displacement, displSize, false, segment);
+    }
+
+    /// <summary>For LEA: any shape with any registers (their random values are the inputs); nothing is accessed.</summary>
+    MemoryOperand RandomAddress()
+    {
+        int shape = Rng.Next(10);
+        long displacement = Rng.Next(3) switch { 0 => 0, 1 => (sbyte)Rng.Next(256), _ => (int)U64() };
+        if (shape == 0)
+            return new MemoryOperand(IcedRegister.RIP, IcedRegister.None, 1, (long)(_host.SlotAddress + (ulong)displacement), 8, false, IcedRegister.None);
+        int bits = shape >= 7 ? 32 : 64;
+        var baseRegister = shape == 1 ? IcedRegister.None : GprOfWidth(AnyButRsp(), bits);
+        var index = shape <= 1 || Rng.Next(2) == 0 ? IcedRegister.None : GprOfWidth(AnyButRsp(), bits);
+        if (baseRegister == IcedRegister.None && index == IcedRegister.None)
+            index = GprOfWidth(AnyButRsp(), bits);
+        int displSize = displacement == 0 && baseRegister != IcedRegister.None ? 0
+            : displacement == (sbyte)displacement && baseRegister != IcedRegister.None ? 1 : bits / 8;
+        return new MemoryOperand(baseRegister, index, 1 << Rng.Next(4), displacement, displSize, false, IcedRegister.None);
+    }
+
+    int AnyButRsp()
+    {
+        int g;
+        do
+            g = Rng.Next(16);
+        while (g == (int)Gpr.Rsp);
+        return g;
+    }
+
+    static Instruction Create(Code code, Arg[] a)
+    {
+        static int I32(Arg x) => (int)x.Immediate;
+        return a.Length switch
+        {
+            0 => Iced.Intel.Instruction.Create(code),
+            1 => a[0].Kind == ArgKind.Register ? Iced.Intel.Instruction.Create(code, a[0].Register) : Iced.Intel.Instruction.Create(code, a[0].Memory),
+            2 => (a[0].Kind, a[1].Kind) switch
+            {
+                (ArgKind.Register, ArgKind.Register) => Iced.Intel.Instruction.Create(code, a[0].Register, a[1].Register),
+                (ArgKind.Register, ArgKind.Memory) => Iced.Intel.Instruction.Create(code, a[0].Register, a[1].Memory),
+                (ArgKind.Memory, ArgKind.Register) => Iced.Intel.Instruction.Create(code, a[0].Memory, a[1].Register),
+                (ArgKind.Register, ArgKind.Immediate) => Iced.Intel.Instruction.Create(code, a[0].Register, a[1].Immediate),
+                (ArgKind.Memory, ArgKind.Immediate) => Iced.Intel.Instruction.Create(code, a[0].Memory, I32(a[1])),
+                _ => throw new NotSupportedException($"{code}: operands {a[0].Kind}, {a[1].Kind}"),
+            },
+            3 => (a[0].Kind, a[1].Kind, a[2].Kind) switch
+            {
+                (ArgKind.Register, ArgKind.Register, ArgKind.Register) => Iced.Intel.Instruction.Create(code, a[0].Register, a[1].Register, a[2].Register),
+                (ArgKind.Register, ArgKind.Register, ArgKind.Memory) => Iced.Intel.Instruction.Create(code, a[0].Register, a[1].Register, a[2].Memory),
+                (ArgKind.Register, ArgKind.Memory, ArgKind.Register) => Iced.Intel.Instruction.Create(code, a[0].Register, a[1].Memory, a[2].Register),
+                (ArgKind.Memory, ArgKind.Register, ArgKind.Register) => Iced.Intel.Instruction.Create(code, a[0].Memory, a[1].Register, a[2].Register),
+                (ArgKind.Register, ArgKind.Register, ArgKind.Immediate) => Iced.Intel.Instruction.Create(code, a[0].Register, a[1].Register, I32(a[2])),
+                (ArgKind.Register, ArgKind.Memory, ArgKind.Immediate) => Iced.Intel.Instruction.Create(code, a[0].Register, a[1].Memory, I32(a[2])),
+                (ArgKind.Memory, ArgKind.Register, ArgKind.Immediate) => Iced.Intel.Instruction.Create(code, a[0].Memory, a[1].Register, I32(a[2])),
+                _ => throw new NotSupportedException($"{code}: operands {a[0].Kind}, {a[1].Kind}, {a[2].Kind}"),
+            },
+            _ => throw new NotSupportedException($"{code}: {a.Length} operands"),
+        };
+    }
+}
