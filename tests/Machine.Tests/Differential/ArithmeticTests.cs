@@ -6,18 +6,18 @@ public partial class HostDifferentialTests
 {
     static readonly FormOptions Lockable = new() { LockShare = 0.25 };
 
-    [Fact]
-    public void Alu_matches_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Alu_matches_host(int bitness)
     {
-        if (Family.Start("alu", output, totals) is not { } f)
+        if (Family.Start("alu", bitness, output, totals) is not { } f)
             return;
         // ADD, ADC, SUB, SBB, CMP define all six flags (SDM Vol. 2 on each).
-        f.Forms(Family.CodesOf(Mnemonic.Add, Mnemonic.Adc, Mnemonic.Sub, Mnemonic.Sbb), 12, 12, Lockable);
-        f.Forms(Family.CodesOf(Mnemonic.Cmp), 12, 12);
+        f.Forms(f.CodesOf(Mnemonic.Add, Mnemonic.Adc, Mnemonic.Sub, Mnemonic.Sbb), 12, 12, Lockable);
+        f.Forms(f.CodesOf(Mnemonic.Cmp), 12, 12);
         // AND, OR, XOR, TEST: "The OF and CF flags are cleared; the SF, ZF, and PF flags are set according to
         // the result. The state of the AF flag is undefined."
-        f.Forms(Family.CodesOf(Mnemonic.And, Mnemonic.Or, Mnemonic.Xor), 12, 12, Lockable, LogicalAf);
-        f.Forms(Family.CodesOf(Mnemonic.Test), 12, 12, prepare: LogicalAf);
+        f.Forms(f.CodesOf(Mnemonic.And, Mnemonic.Or, Mnemonic.Xor), 12, 12, Lockable, LogicalAf);
+        f.Forms(f.CodesOf(Mnemonic.Test), 12, 12, prepare: LogicalAf);
         f.Finish();
     }
 
@@ -27,24 +27,24 @@ public partial class HostDifferentialTests
         return true;
     }
 
-    [Fact]
-    public void Unary_matches_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Unary_matches_host(int bitness)
     {
-        if (Family.Start("unary", output, totals) is not { } f)
+        if (Family.Start("unary", bitness, output, totals) is not { } f)
             return;
         // INC/DEC leave CF alone and define the rest; NEG defines all six; NOT affects none.
-        f.Forms(Family.CodesOf(Mnemonic.Inc, Mnemonic.Dec, Mnemonic.Neg, Mnemonic.Not), 40, 25, Lockable);
+        f.Forms(f.CodesOf(Mnemonic.Inc, Mnemonic.Dec, Mnemonic.Neg, Mnemonic.Not), 40, 25, Lockable);
         f.Finish();
     }
 
-    [Fact]
-    public void Multiply_matches_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Multiply_matches_host(int bitness)
     {
-        if (Family.Start("multiply", output, totals) is not { } f)
+        if (Family.Start("multiply", bitness, output, totals) is not { } f)
             return;
         // MUL and IMUL (one, two and three operands): CF and OF tell whether the high half is significant;
         // "The SF, ZF, AF, and PF flags are undefined."
-        f.Forms(Family.CodesOf(Mnemonic.Mul, Mnemonic.Imul), 40, 20, prepare: c =>
+        f.Forms(f.CodesOf(Mnemonic.Mul, Mnemonic.Imul), 40, 20, prepare: c =>
         {
             c.Undefined(Flag.SF | Flag.ZF | Flag.AF | Flag.PF, "multiplication");
             return true;
@@ -52,15 +52,15 @@ public partial class HostDifferentialTests
         f.Finish();
     }
 
-    [Fact]
-    public void Divide_matches_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Divide_matches_host(int bitness)
     {
-        if (Family.Start("divide", output, totals) is not { } f)
+        if (Family.Start("divide", bitness, output, totals) is not { } f)
             return;
         // DIV and IDIV: "The CF, OF, SF, ZF, AF, and PF flags are undefined." Inputs that raise #DE natively
         // (zero divisor, quotient too large) are steered away from, or dropped.
-        f.Forms(Family.CodesOf(Mnemonic.Div), 60, 25, prepare: c => Dividable(f, c, signed: false));
-        f.Forms(Family.CodesOf(Mnemonic.Idiv), 60, 25, prepare: c => Dividable(f, c, signed: true));
+        f.Forms(f.CodesOf(Mnemonic.Div), 60, 25, prepare: c => Dividable(f, c, signed: false));
+        f.Forms(f.CodesOf(Mnemonic.Idiv), 60, 25, prepare: c => Dividable(f, c, signed: true));
         f.Finish();
     }
 

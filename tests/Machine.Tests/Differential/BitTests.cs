@@ -8,16 +8,16 @@ public partial class HostDifferentialTests
     /// <summary>A register bit offset into memory reaches ±4 KiB at 16 bits (±32 Ki bits): the window covers it.</summary>
     const int BitStringReach = 4096 + 512;
 
-    [Fact]
-    public void Bit_tests_match_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Bit_tests_match_host(int bitness)
     {
-        if (Family.Start("bit tests", output, totals) is not { } f)
+        if (Family.Start("bit tests", bitness, output, totals) is not { } f)
             return;
         var options = new FormOptions { Immediate8 = Family.ShiftCount, WindowHalf = BitStringReach + 512 };
         // "The CF flag contains the value of the selected bit. The ZF flag is unaffected. The OF, SF, AF, and PF
         // flags are undefined." LOCK is legal on BTS, BTR, BTC with memory.
-        f.Forms(Family.CodesOf(Mnemonic.Bt), 40, 15, options, c => BitOffset(f, c));
-        f.Forms(Family.CodesOf(Mnemonic.Bts, Mnemonic.Btr, Mnemonic.Btc), 40, 15, options with { LockShare = 0.25 }, c => BitOffset(f, c));
+        f.Forms(f.CodesOf(Mnemonic.Bt), 40, 15, options, c => BitOffset(f, c));
+        f.Forms(f.CodesOf(Mnemonic.Bts, Mnemonic.Btr, Mnemonic.Btc), 40, 15, options with { LockShare = 0.25 }, c => BitOffset(f, c));
         f.Finish();
     }
 
@@ -46,15 +46,15 @@ public partial class HostDifferentialTests
         return true;
     }
 
-    [Fact]
-    public void Bit_scans_and_counts_match_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Bit_scans_and_counts_match_host(int bitness)
     {
-        if (Family.Start("bit scans", output, totals) is not { } f)
+        if (Family.Start("bit scans", bitness, output, totals) is not { } f)
             return;
         // BSF/BSR: "The ZF flag is set to 1 if the source operand is 0; otherwise, the ZF flag is cleared. The CF,
         // OF, SF, AF, and PF flags are undefined." With a zero source Intel leaves the destination undefined;
         // AMD's APM defines it: the instruction "does not change the contents of the destination register".
-        f.Forms(Family.CodesOf(Mnemonic.Bsf, Mnemonic.Bsr), 40, 20, prepare: c =>
+        f.Forms(f.CodesOf(Mnemonic.Bsf, Mnemonic.Bsr), 40, 20, prepare: c =>
         {
             ZeroSourceSometimes(f, c, 1);
             c.Undefined(Flag.CF | Flag.OF | Flag.SF | Flag.AF | Flag.PF, "bit scan");
@@ -72,7 +72,7 @@ public partial class HostDifferentialTests
             counts.Add(Mnemonic.Lzcnt);
         else
             f.Skip("LZCNT", "the host lacks LZCNT (it would run as BSR)");
-        f.Forms(Family.CodesOf([.. counts]), 40, 20, prepare: c =>
+        f.Forms(f.CodesOf([.. counts]), 40, 20, prepare: c =>
         {
             ZeroSourceSometimes(f, c, 1);
             c.Undefined(Flag.OF | Flag.SF | Flag.PF | Flag.AF, "TZCNT/LZCNT");
@@ -80,7 +80,7 @@ public partial class HostDifferentialTests
         });
         // POPCNT defines all six: ZF from the source, the others cleared.
         if (Popcnt.IsSupported)
-            f.Forms(Family.CodesOf(Mnemonic.Popcnt), 40, 20, prepare: c => ZeroSourceSometimes(f, c, 1));
+            f.Forms(f.CodesOf(Mnemonic.Popcnt), 40, 20, prepare: c => ZeroSourceSometimes(f, c, 1));
         else
             f.Skip("POPCNT", "the host lacks POPCNT");
         f.Finish();
@@ -93,16 +93,16 @@ public partial class HostDifferentialTests
         return true;
     }
 
-    [Fact]
-    public void Bmi1_matches_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Bmi1_matches_host(int bitness)
     {
-        if (Family.Start("bmi1", output, totals, Bmi1.IsSupported ? null : "BMI1") is not { } f)
+        if (Family.Start("bmi1", bitness, output, totals, Bmi1.IsSupported ? null : "BMI1") is not { } f)
             return;
         // ANDN: "SF and ZF are updated based on result. OF and CF flags are cleared. AF and PF flags are undefined."
-        f.Forms(Family.CodesOf(Mnemonic.Andn), 40, 20, prepare: c => Undefined(c, Flag.AF | Flag.PF, "ANDN"));
+        f.Forms(f.CodesOf(Mnemonic.Andn), 40, 20, prepare: c => Undefined(c, Flag.AF | Flag.PF, "ANDN"));
         // BEXTR: "ZF is updated based on the result. AF, SF, and PF are undefined. All other flags are cleared."
         // The control operand gives start (bits 7:0) and length (bits 15:8), each tried around the width.
-        f.Forms(Family.CodesOf(Mnemonic.Bextr), 60, 20, prepare: c =>
+        f.Forms(f.CodesOf(Mnemonic.Bextr), 60, 20, prepare: c =>
         {
             if (f.Rng.Next(4) != 0)
             {
@@ -112,7 +112,7 @@ public partial class HostDifferentialTests
             return Undefined(c, Flag.AF | Flag.SF | Flag.PF, "BEXTR");
         });
         // BLSI, BLSMSK, BLSR: CF from the source, OF cleared; "AF and PF flags are undefined."
-        f.Forms(Family.CodesOf(Mnemonic.Blsi, Mnemonic.Blsmsk, Mnemonic.Blsr), 40, 20, prepare: c =>
+        f.Forms(f.CodesOf(Mnemonic.Blsi, Mnemonic.Blsmsk, Mnemonic.Blsr), 40, 20, prepare: c =>
         {
             ZeroSourceSometimes(f, c, 1);
             return Undefined(c, Flag.AF | Flag.PF, "BLSI/BLSMSK/BLSR");
@@ -126,23 +126,23 @@ public partial class HostDifferentialTests
         return true;
     }
 
-    [Fact]
-    public void Bmi2_matches_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Bmi2_matches_host(int bitness)
     {
-        if (Family.Start("bmi2", output, totals, Bmi2.IsSupported ? null : "BMI2") is not { } f)
+        if (Family.Start("bmi2", bitness, output, totals, Bmi2.IsSupported ? null : "BMI2") is not { } f)
             return;
         // BZHI: the index is bits 7:0 of the second source; CF is set when it is beyond the width;
         // "AF and PF flags are undefined."
-        f.Forms(Family.CodesOf(Mnemonic.Bzhi), 60, 20, prepare: c =>
+        f.Forms(f.CodesOf(Mnemonic.Bzhi), 60, 20, prepare: c =>
         {
             if (f.Rng.Next(4) != 0)
                 c.Write(2, (c.Read(2) & ~0xFFUL) | Family.ShiftCount(f.Rng, c.Bits));
             return Undefined(c, Flag.AF | Flag.PF, "BZHI");
         });
         // MULX, PDEP, PEXT, RORX, SARX, SHLX, SHRX affect no flags.
-        f.Forms(Family.CodesOf(Mnemonic.Mulx, Mnemonic.Pdep, Mnemonic.Pext), 40, 20);
-        f.Forms(Family.CodesOf(Mnemonic.Rorx), 40, 20, Counted);
-        f.Forms(Family.CodesOf(Mnemonic.Sarx, Mnemonic.Shlx, Mnemonic.Shrx), 40, 20, prepare: c =>
+        f.Forms(f.CodesOf(Mnemonic.Mulx, Mnemonic.Pdep, Mnemonic.Pext), 40, 20);
+        f.Forms(f.CodesOf(Mnemonic.Rorx), 40, 20, Counted);
+        f.Forms(f.CodesOf(Mnemonic.Sarx, Mnemonic.Shlx, Mnemonic.Shrx), 40, 20, prepare: c =>
         {
             if (f.Rng.Next(2) == 0)
                 c.Write(2, (c.Read(2) & ~0xFFUL) | Family.ShiftCount(f.Rng, c.Bits));

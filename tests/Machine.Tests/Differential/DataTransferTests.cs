@@ -5,53 +5,54 @@ namespace Repl.Machine.Tests.Differential;
 
 public partial class HostDifferentialTests
 {
-    [Fact]
-    public void Moves_match_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Moves_match_host(int bitness)
     {
-        if (Family.Start("moves", output, totals) is not { } f)
+        if (Family.Start("moves", bitness, output, totals) is not { } f)
             return;
         // MOV between GPRs, memory (moffs included) and immediates; LEA at every operand and address size.
-        f.Forms(Family.CodesOf(Mnemonic.Mov), 20, 10, new FormOptions { MemoryShare = 0.4 });
-        f.Forms(Family.CodesOf(Mnemonic.Lea), 150, 10, new FormOptions { AddressOnly = true });
+        f.Forms(f.CodesOf(Mnemonic.Mov), 20, 10, new FormOptions { MemoryShare = 0.4 });
+        f.Forms(f.CodesOf(Mnemonic.Lea), 150, 10, new FormOptions { AddressOnly = true });
         f.Finish();
     }
 
-    [Fact]
-    public void Conversions_match_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Conversions_match_host(int bitness)
     {
-        if (Family.Start("conversions", output, totals) is not { } f)
+        if (Family.Start("conversions", bitness, output, totals) is not { } f)
             return;
         // CBW CWDE CDQE CWD CDQ CQO have no operands to vary: one instruction, many inputs.
-        f.Forms(Family.CodesOf(Mnemonic.Cbw, Mnemonic.Cwde, Mnemonic.Cdqe, Mnemonic.Cwd, Mnemonic.Cdq, Mnemonic.Cqo), 1, 500);
+        f.Forms(f.CodesOf(Mnemonic.Cbw, Mnemonic.Cwde, Mnemonic.Cdqe, Mnemonic.Cwd, Mnemonic.Cdq, Mnemonic.Cqo), 1, 500);
         // MOVSXD without REX.W is a plain 32- or 16-bit move (SDM: "use of MOVSXD without REX.W is discouraged").
-        f.Forms(Family.CodesOf(Mnemonic.Movzx, Mnemonic.Movsx, Mnemonic.Movsxd), 40, 20);
+        f.Forms(f.CodesOf(Mnemonic.Movzx, Mnemonic.Movsx, Mnemonic.Movsxd), 40, 20);
         f.Finish();
     }
 
-    [Fact]
-    public void Exchanges_match_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Exchanges_match_host(int bitness)
     {
-        if (Family.Start("exchanges", output, totals) is not { } f)
+        if (Family.Start("exchanges", bitness, output, totals) is not { } f)
             return;
         // XCHG with memory locks the bus by itself.
-        f.Forms(Family.CodesOf(Mnemonic.Xchg), 30, 15, new FormOptions { ImplicitLock = true });
+        f.Forms(f.CodesOf(Mnemonic.Xchg), 30, 15, new FormOptions { ImplicitLock = true });
         // XADD sets the flags of the addition.
-        f.Forms(Family.CodesOf(Mnemonic.Xadd), 30, 15, Lockable);
+        f.Forms(f.CodesOf(Mnemonic.Xadd), 30, 15, Lockable);
         // CMPXCHG sets the flags of CMP accumulator, destination; half the inputs make them equal.
-        f.Forms(Family.CodesOf(Mnemonic.Cmpxchg), 30, 20, Lockable, c =>
+        f.Forms(f.CodesOf(Mnemonic.Cmpxchg), 30, 20, Lockable, c =>
         {
             if (f.Rng.Next(2) == 0)
                 c.WriteRegister(Family.GprOfWidth((int)Gpr.Rax, c.Bits), c.Read(0));
             return true;
         });
         // CMPXCHG8B/16B compare EDX:EAX (RDX:RAX) with memory and set ZF; "The CF, PF, AF, SF, and OF flags are unaffected."
-        f.Forms(Family.CodesOf(Mnemonic.Cmpxchg8b), 60, 20, Lockable, c => MatchPair(f, c, 32));
-        if (HostCpu.HasCmpxchg16b)
-            f.Forms(Family.CodesOf(Mnemonic.Cmpxchg16b), 60, 20, Lockable with { Alignment = 16 }, c => MatchPair(f, c, 64));
-        else
+        f.Forms(f.CodesOf(Mnemonic.Cmpxchg8b), 60, 20, Lockable, c => MatchPair(f, c, 32));
+        // (CMPXCHG16B exists only in 64-bit mode.)
+        if (bitness == 64 && HostCpu.HasCmpxchg16b)
+            f.Forms(f.CodesOf(Mnemonic.Cmpxchg16b), 60, 20, Lockable with { Alignment = 16 }, c => MatchPair(f, c, 64));
+        else if (bitness == 64)
             f.Skip("CMPXCHG16B", "the host lacks CX16");
         // BSWAP: "When the BSWAP instruction references a 16-bit register, the result is undefined."
-        f.Forms(Family.CodesOf(Mnemonic.Bswap), 40, 20, prepare: c =>
+        f.Forms(f.CodesOf(Mnemonic.Bswap), 40, 20, prepare: c =>
         {
             if (c.Bits == 16)
                 c.UndefinedOperand(0, "BSWAP of a 16-bit register");
@@ -72,10 +73,10 @@ public partial class HostDifferentialTests
         return true;
     }
 
-    [Fact]
-    public void Conditional_moves_and_sets_match_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Conditional_moves_and_sets_match_host(int bitness)
     {
-        if (Family.Start("conditional", output, totals) is not { } f)
+        if (Family.Start("conditional", bitness, output, totals) is not { } f)
             return;
         var cmov = new[]
         {
@@ -89,18 +90,18 @@ public partial class HostDifferentialTests
         };
         // The flags are random inputs, so each condition is met about half of the time. A CMOV with a 32-bit
         // operand zero-extends its destination even when the condition is false.
-        f.Forms(Family.CodesOf(cmov), 12, 15);
-        f.Forms(Family.CodesOf(setcc), 20, 15);
+        f.Forms(f.CodesOf(cmov), 12, 15);
+        f.Forms(f.CodesOf(setcc), 20, 15);
         f.Finish();
     }
 
-    [Fact]
-    public void Flag_transfers_match_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Flag_transfers_match_host(int bitness)
     {
-        if (Family.Start("flag transfers", output, totals, HostCpu.HasLahfSahf ? null : "LAHF/SAHF in 64-bit mode") is not { } f)
+        if (Family.Start("flag transfers", bitness, output, totals, bitness == 32 || HostCpu.HasLahfSahf ? null : "LAHF/SAHF in 64-bit mode") is not { } f)
             return;
         // LAHF: AH = SF:ZF:0:AF:0:PF:1:CF. SAHF loads SF ZF AF PF CF from AH and leaves OF alone.
-        f.Forms(Family.CodesOf(Mnemonic.Lahf, Mnemonic.Sahf), 1, 1000);
+        f.Forms(f.CodesOf(Mnemonic.Lahf, Mnemonic.Sahf), 1, 1000);
         f.Finish();
     }
 }

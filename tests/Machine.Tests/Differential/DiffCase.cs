@@ -54,6 +54,9 @@ sealed class DiffCase
     public ulong MemoryAddress;
     public bool HasMemory;
 
+    /// <summary>In 32-bit code: DS, ES and SS are the host's scratch segment (for 16-bit addresses) rather than flat.</summary>
+    public bool ScratchSegment;
+
     /// <summary>Registers that hold addresses (bases, indexes, string pointers): their values must stay as set.</summary>
     public readonly List<(int Gpr, ulong Value)> Pins = [];
 
@@ -67,6 +70,7 @@ sealed class DiffCase
         IgnoredLength = 0;
         Pins.Clear();
         HasMemory = false;
+        ScratchSegment = false;
     }
 
     public void Undefined(ulong flags, string why)

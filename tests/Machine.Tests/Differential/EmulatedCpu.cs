@@ -1,11 +1,12 @@
 namespace Repl.Machine.Tests.Differential;
 
 /// <summary>
-/// The emulator side: a 64-bit machine of the host's vendor, with the instruction under test at the same
-/// address as the host's slot (so RIP-relative operands mean the same thing) followed by HLT, and the
-/// host's scratch addresses backed by its RAM (linear = physical under the identity map).
+/// The emulator side: a machine of the host's vendor in 64-bit mode, or for 32-bit code in 32-bit protected
+/// mode with flat segments, with the instruction under test at the same address as the host's slot (so
+/// RIP-relative operands mean the same thing) followed by HLT, and the host's scratch addresses backed by its
+/// RAM (linear = physical: under the identity map in 64-bit mode, with paging off in 32-bit mode).
 /// </summary>
-sealed class EmulatedCpu(CpuVendor vendor, ulong codeAddress)
+sealed class EmulatedCpu(CpuVendor vendor, ulong codeAddress, int bitness)
 {
     const byte Hlt = 0xF4;
 
@@ -15,9 +16,13 @@ sealed class EmulatedCpu(CpuVendor vendor, ulong codeAddress)
     /// <summary>Enough for the longest REP string case even if each iteration counts as one instruction.</summary>
     const ulong Budget = 100_000;
 
-    readonly Machine _machine = Machine.CreateLongMode(new MachineOptions { Vendor = vendor });
+    readonly Machine _machine = bitness == 64
+        ? Machine.CreateLongMode(new MachineOptions { Vendor = vendor })
+        : Machine.CreateProtectedMode(new MachineOptions { Vendor = vendor });
     int _codeLength = -1;
     byte[] _loaded = [];
+
+    static readonly SegmentRegister[] DataSegments = [SegmentRegister.Ds, SegmentRegister.Es, SegmentRegister.Ss];
 
     public Machine Machine => _machine;
 
@@ -39,10 +44,14 @@ sealed class EmulatedCpu(CpuVendor vendor, ulong codeAddress)
 
     /// <summary>Runs the loaded instruction (to the HLT after it). Returns null when it completed, otherwise
     /// what happened instead (a fault such as #UD for an unimplemented instruction, or an exception that
-    /// escaped the machine, which is a bug in itself).</summary>
-    public string? Run(ReadOnlySpan<ulong> gprIn, ulong flagsIn, Span<ulong> gprOut, out ulong flagsOut)
+    /// escaped the machine, which is a bug in itself). In 32-bit code DS, ES and SS get <paramref name="dataSegmentBase"/>
+    /// as their base, as the host's segments for 16-bit addresses have.</summary>
+    public string? Run(ReadOnlySpan<ulong> gprIn, ulong flagsIn, Span<ulong> gprOut, out ulong flagsOut, ulong dataSegmentBase = 0)
     {
         ref CpuState s = ref _machine.State;
+        if (bitness != 64)
+            foreach (var sr in DataSegments)
+                s.Segments[(int)sr].Base = dataSegmentBase;
         for (int i = 0; i < 16; i++)
             s.Gpr[i] = gprIn[i];
         s.Gpr[(int)Gpr.Rsp] = StackPointer;

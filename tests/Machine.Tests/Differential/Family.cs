@@ -18,6 +18,7 @@ sealed partial class Family
     const string EmulatorProblem = "emulator: ";
 
     readonly string _name;
+    readonly int _bitness;
     readonly ITestOutputHelper _output;
     readonly DifferentialTotals _totals;
     readonly HostCpu _host;
@@ -35,8 +36,17 @@ sealed partial class Family
 
     public Random Rng { get; }
     public CpuVendor Vendor => _host.Vendor;
+    /// <summary>The code the instructions run in: 64-bit, or 32-bit (compatibility mode natively, protected mode in the emulator).</summary>
+    public int Bitness => _bitness;
+    /// <summary>The GPRs that exist in that code: 16 of 64 bits, or 8 of 32.</summary>
+    int GprCount => _bitness == 64 ? 16 : 8;
+    ulong GprMask => DiffCase.Mask(_bitness);
     /// <summary>The middle of the scratch buffer, on a page boundary, around which memory operands lie.</summary>
     public ulong ScratchMiddle => _host.ScratchAddress + HostCpu.ScratchSize / 2;
+    /// <summary>The base of the host's scratch segment (32-bit code with 16-bit addresses): offset 0x8000 is <see cref="ScratchMiddle"/>.</summary>
+    public ulong ScratchSegmentBase => _host.ScratchSegmentBase;
+
+    public bool HasScratchSegment(out string? whyNot) => _host.HasScratchSegment(out whyNot);
 
     sealed class FormTally(string form)
     {
@@ -46,20 +56,24 @@ sealed partial class Family
         public string? FirstProblem;
     }
 
-    Family(string name, ITestOutputHelper output, DifferentialTotals totals, HostCpu host)
+    Family(string name, int bitness, ITestOutputHelper output, DifferentialTotals totals, HostCpu host)
     {
         _name = name;
+        _bitness = bitness;
         _output = output;
         _totals = totals;
         _host = host;
-        _emulator = new EmulatedCpu(host.Vendor, host.SlotAddress);
-        _encoder = Encoder.Create(64, _buffer);
+        _emulator = new EmulatedCpu(host.Vendor, host.SlotAddress(bitness), bitness);
+        _encoder = Encoder.Create(bitness, _buffer);
         Rng = new Random(StableSeed(name));
     }
 
-    /// <summary>Starts a family, or returns null (having said why) where the host cannot run native code for it.</summary>
-    public static Family? Start(string name, ITestOutputHelper output, DifferentialTotals totals, string? missingFeature = null)
+    /// <summary>Starts a family in 64- or 32-bit code (the name says which when it is 32), or returns null (having
+    /// said why) where the host cannot run native code for it.</summary>
+    public static Family? Start(string name, int bitness, ITestOutputHelper output, DifferentialTotals totals, string? missingFeature = null)
     {
+        if (bitness != 64)
+            name += $" in {bitness}-bit code";
         var host = HostCpu.Get(out string? whyNot);
         whyNot ??= missingFeature is null ? null : $"the host processor lacks {missingFeature}";
         if (host is null || whyNot is not null)
@@ -68,7 +82,7 @@ sealed partial class Family
             totals.Skipped();
             return null;
         }
-        return new Family(name, output, totals, host);
+        return new Family(name, bitness, output, totals, host);
     }
 
     /// <summary>FNV-1a of the name: string.GetHashCode is randomised per process, and runs must repeat.</summary>
@@ -153,6 +167,8 @@ sealed partial class Family
         public int MemoryOperand = -1;
         public ulong Target;
         public int MemorySize;
+        /// <summary>The memory operand has a 16-bit address, through the host's scratch segment.</summary>
+        public bool ScratchSegment;
     }
 
     /// <summary>
@@ -197,8 +213,9 @@ sealed partial class Family
             c.Code = v.Code;
             c.Form = v.Form;
             for (int i = 0; i < 16; i++)
-                c.Gpr[i] = U64();
+                c.Gpr[i] = i < GprCount ? U64() & GprMask : 0;
             c.Gpr[(int)Gpr.Rsp] = EmulatedCpu.StackPointer;
+            c.ScratchSegment = v.ScratchSegment;
             c.Flags = RandomFlags();
             int windowLength = options.WindowHalf * 2;
             if (c.Window.Length != windowLength)
@@ -239,7 +256,8 @@ sealed partial class Family
             return;
         bool ok = c.Instruction.TryGetVirtualAddress(v.MemoryOperand, 0, out ulong address, (IcedRegister r, int _, int _, out ulong value) =>
         {
-            value = r.IsGPR() ? c.ReadRegister(r) : 0; // ES, CS, SS, DS have base 0 in 64-bit mode
+            // ES, CS, SS, DS have base 0 in 64-bit mode and are flat in 32-bit code, but for the scratch segment.
+            value = r.IsGPR() ? c.ReadRegister(r) : c.ScratchSegment && r != IcedRegister.CS ? _host.ScratchSegmentBase : 0;
             return r.IsGPR() || r is IcedRegister.ES or IcedRegister.CS or IcedRegister.SS or IcedRegister.DS;
         });
         if (!ok || address != v.Target)
@@ -260,12 +278,12 @@ sealed partial class Family
         var scratch = _host.Scratch.Slice((int)(c.WindowAddress - _host.ScratchAddress), n);
 
         c.Window.CopyTo(scratch);
-        _host.Run(c.Code, c.Gpr, c.Flags, _hostGpr, out ulong hostFlags);
+        _host.Run(_bitness, c.Code, c.Gpr, c.Flags, _hostGpr, out ulong hostFlags, c.ScratchSegment);
         scratch.CopyTo(_hostWindow);
 
         _emulator.Load(c.Code);
         _emulator.WriteMemory(c.WindowAddress, c.Window);
-        string? failure = _emulator.Run(c.Gpr, c.Flags, _emulatedGpr, out ulong emulatedFlags);
+        string? failure = _emulator.Run(c.Gpr, c.Flags, _emulatedGpr, out ulong emulatedFlags, c.ScratchSegment ? _host.ScratchSegmentBase : 0);
         _emulator.ReadMemory(c.WindowAddress, _emulatedWindow);
 
         string? problem = Compare(c, failure, hostFlags, emulatedFlags, out int firstMemoryDifference);
@@ -292,7 +310,7 @@ sealed partial class Family
         {
             bool differs = i == (int)Gpr.Rsp
                 ? _emulatedGpr[i] != EmulatedCpu.StackPointer
-                : ((_hostGpr[i] ^ _emulatedGpr[i]) & c.RegisterMask[i]) != 0;
+                : ((_hostGpr[i] ^ _emulatedGpr[i]) & Compared(c, i)) != 0;
             if (differs)
                 parts.Add(GprName(i));
         }
@@ -351,7 +369,10 @@ sealed partial class Family
         Assert.Fail(text.ToString());
     }
 
-    static string GprName(int i) => ((Gpr)i).ToString().ToLowerInvariant();
+    /// <summary>The bits of GPR <paramref name="i"/> compared: those that exist in the code and are defined.</summary>
+    ulong Compared(DiffCase c, int i) => i < GprCount ? c.RegisterMask[i] & GprMask : 0;
+
+    string GprName(int i) => i >= GprCount ? $"r{i}" : _bitness == 64 ? ((Gpr)i).ToString().ToLowerInvariant() : "e" + ((Gpr)i).ToString()[1..].ToLowerInvariant();
 }
 
 /// <summary>Collects the encoder's output.</summary>

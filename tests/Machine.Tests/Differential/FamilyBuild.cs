@@ -9,7 +9,16 @@ sealed partial class Family
 {
     readonly InstructionInfoFactory _info = new();
 
+    /// <summary>Null segment overrides. 32-bit code has no CS among them: it cannot be written through, and it is
+    /// not the scratch segment where that is in use.</summary>
     static readonly IcedRegister[] Segments = [IcedRegister.ES, IcedRegister.CS, IcedRegister.SS, IcedRegister.DS];
+    static readonly IcedRegister[] Segments32 = [IcedRegister.ES, IcedRegister.SS, IcedRegister.DS];
+
+    IcedRegister RandomOverride()
+    {
+        var segments = _bitness == 64 ? Segments : Segments32;
+        return Rng.Next(12) == 0 ? segments[Rng.Next(segments.Length)] : IcedRegister.None;
+    }
 
     enum ArgKind : byte { Register, Memory, Immediate }
 
@@ -20,22 +29,25 @@ sealed partial class Family
         public static Arg Imm(long i) => new(ArgKind.Immediate, IcedRegister.None, default, i);
     }
 
-    /// <summary>The Iced codes of the given mnemonics that exist in 64-bit mode, in legacy or VEX encoding (not
+    /// <summary>The Iced codes of the given mnemonics that exist in the family's code (64- or 32-bit), in legacy or VEX encoding (not
     /// Knights Corner's), with only GPR, memory and immediate operands (MOV to segment or control registers is
     /// not user-level), and without the undocumented aliases (SAL /6, TEST F6/F7 /1), which a processor need
-    /// not implement.</summary>
-    public static IEnumerable<Code> CodesOf(params Mnemonic[] mnemonics) =>
+    /// not implement, nor those a decoder option enables (CMPXCHG's 486 A-step opcode 0F A6 in 32-bit code).</summary>
+    public IEnumerable<Code> CodesOf(params Mnemonic[] mnemonics) =>
         Enum.GetValues<Code>().Where(code =>
         {
-            if (!mnemonics.Contains(code.Mnemonic()))
+            if (!mnemonics.Contains(code.Mnemonic()) || !Exists(code))
                 return false;
             var op = code.ToOpCode();
             string name = code.ToString();
-            return op.IsInstruction && op.Mode64 && op.Encoding is EncodingKind.Legacy or EncodingKind.VEX
+            return op.IsInstruction && op.DecoderOption == DecoderOptions.None && op.Encoding is EncodingKind.Legacy or EncodingKind.VEX
                    && !code.CpuidFeatures().Contains(CpuidFeature.KNC)
                    && Enumerable.Range(0, op.OpCount).All(i => IsGenerated(op.GetOpKind(i)))
                    && !name.EndsWith("_F6r1", StringComparison.Ordinal) && !name.EndsWith("_F7r1", StringComparison.Ordinal);
         });
+
+    /// <summary>Whether the instruction exists in the family's code (DAA only in 32-bit code, CDQE only in 64-bit code).</summary>
+    public bool Exists(Code code) => _bitness == 64 ? code.ToOpCode().Mode64 : code.ToOpCode().Mode32;
 
     static bool IsGenerated(OpCodeOperandKind kind) => kind is OpCodeOperandKind.mem or OpCodeOperandKind.mem_offs
         or >= OpCodeOperandKind.r8_or_mem and <= OpCodeOperandKind.r64_or_mem and not OpCodeOperandKind.r32_or_mem_mpx
@@ -125,9 +137,8 @@ sealed partial class Family
             else
             {
                 v.Target = PickTarget(size, o, locked || o.ImplicitLock);
-                args[memoryOperand] = Arg.Mem(moffs
-                    ? new MemoryOperand(IcedRegister.None, IcedRegister.None, 1, (long)v.Target, 8)
-                    : AddressOf(v.Target, avoid, v.Pins));
+                v.ScratchSegment = _bitness == 32 && Rng.Next(5) == 0 && _host.HasScratchSegment(out _);
+                args[memoryOperand] = Arg.Mem(moffs ? Moffs(v) : v.ScratchSegment ? Address16Of(v.Target, avoid, v.Pins) : AddressOf(v.Target, avoid, v.Pins));
                 v.HasMemory = true;
                 v.MemoryOperand = memoryOperand;
                 v.MemorySize = size;
@@ -137,7 +148,7 @@ sealed partial class Family
         instruction.HasLockPrefix = locked;
         if (!TryEncode(instruction, v))
             return null;
-        v.Form = code + (v.HasMemory ? " mem" : "") + (locked ? " lock" : "");
+        v.Form = code + (v.HasMemory ? v.ScratchSegment ? " mem a16" : " mem" : "") + (locked ? " lock" : "");
         AddUsedRegisters(v, v.Pins.Select(p => p.Gpr).ToHashSet());
         return v;
     }
@@ -145,13 +156,14 @@ sealed partial class Family
     bool TryEncode(Instruction instruction, Variant v)
     {
         _buffer.Clear();
-        if (!_encoder.TryEncode(instruction, _host.SlotAddress, out _, out _))
+        ulong slot = _host.SlotAddress(_bitness);
+        if (!_encoder.TryEncode(instruction, slot, out _, out _))
             return false; // e.g. AH with a register that needs REX: pick again
         v.Code = _buffer.Take();
-        var decoder = Decoder.Create(64, new ByteArrayCodeReader(v.Code));
-        decoder.IP = _host.SlotAddress;
+        var decoder = Decoder.Create(_bitness, new ByteArrayCodeReader(v.Code));
+        decoder.IP = slot;
         decoder.Decode(out v.Instruction);
-        // XCHG EAX,EAX encodes as 90, which is NOP in 64-bit mode: not the form under test.
+        // XCHG EAX,EAX encodes as 90, which is NOP: not the form under test.
         return v.Instruction.Code == instruction.Code;
     }
 
@@ -187,17 +199,10 @@ sealed partial class Family
     ];
 
     /// <summary>Any GPR of the width but the stack pointer (the host keeps its own RSP); for bytes, AH-BH and
-    /// the REX-only SIL, DIL, BPL, R8L-R15L alike (the encoder refuses the combinations that cannot exist).</summary>
-    public IcedRegister RandomGpr(int bits)
-    {
-        if (bits == 8)
-            return Gpr8[Rng.Next(Gpr8.Length)];
-        int g;
-        do
-            g = Rng.Next(16);
-        while (g == (int)Gpr.Rsp);
-        return GprOfWidth(g, bits);
-    }
+    /// the REX-only SIL, DIL, BPL, R8L-R15L alike (the encoder refuses the combinations that cannot exist).
+    /// 32-bit code has the first eight GPRs and no REX.</summary>
+    public IcedRegister RandomGpr(int bits) =>
+        bits == 8 ? Gpr8[Rng.Next(GprCount == 16 ? Gpr8.Length : 8)] : GprOfWidth(AnyButRsp(), bits);
 
     public static IcedRegister GprOfWidth(int gpr, int bits) => bits switch
     {
@@ -218,20 +223,20 @@ sealed partial class Family
 
     /// <summary>
     /// A memory operand that addresses <paramref name="target"/>, in one of the shapes the ModRM/SIB bytes allow:
-    /// RIP-relative, absolute, [base], [base+disp8/32], [base+index*scale+disp], [index*scale+disp32], with
-    /// 64- or 32-bit address size (with a 32-bit address the registers' upper halves hold garbage that must be
-    /// ignored), sometimes with a null segment override. The address registers are pinned to the values that
-    /// make it come out right.
+    /// RIP-relative (64-bit code), absolute, [base], [base+disp8/32], [base+index*scale+disp], [index*scale+disp32],
+    /// with the code's address size or, in 64-bit code, a 32-bit one (then the registers' upper halves hold garbage
+    /// that must be ignored), sometimes with a null segment override. The address registers are pinned to the
+    /// values that make it come out right.
     /// </summary>
     MemoryOperand AddressOf(ulong target, HashSet<int> avoid, List<(int Gpr, ulong Value)> pins)
     {
-        var segment = Rng.Next(12) == 0 ? Segments[Rng.Next(Segments.Length)] : IcedRegister.None;
+        var segment = RandomOverride();
         int shape = Rng.Next(100);
-        if (shape < 8)
+        if (shape < 8 && _bitness == 64)
             return new MemoryOperand(IcedRegister.RIP, IcedRegister.None, 1, (long)target, 8, false, segment);
         if (shape < 14)
-            return new MemoryOperand(IcedRegister.None, IcedRegister.None, 1, (long)target, Rng.Next(2) == 0 ? 4 : 8, false, segment);
-        bool a32 = shape >= 80;
+            return new MemoryOperand(IcedRegister.None, IcedRegister.None, 1, (long)target, _bitness == 32 || Rng.Next(2) == 0 ? 4 : 8, false, segment);
+        bool narrow = _bitness == 64 && shape >= 80;
         bool hasBase = shape >= 20;
         bool hasIndex = !hasBase || Rng.Next(100) < 40;
         int scale = 1 << Rng.Next(4);
@@ -239,7 +244,7 @@ sealed partial class Family
         long displacement = !hasBase
             ? (long)target - indexValue * scale
             : Rng.Next(4) switch { 0 => 0, 1 => (sbyte)Rng.Next(256), 2 => Rng.Next(-0x10000, 0x10000), _ => (int)U64() };
-        var free = Enumerable.Range(0, 16).Where(g => !avoid.Contains(g)).ToList();
+        var free = Enumerable.Range(0, GprCount).Where(g => !avoid.Contains(g)).ToList();
         int baseGpr = -1, indexGpr = -1;
         if (hasBase)
         {
@@ -248,25 +253,79 @@ sealed partial class Family
         }
         if (hasIndex)
             indexGpr = free[Rng.Next(free.Count)];
-        ulong Garbage(ulong low) => a32 ? (U64() & 0xFFFF_FFFF_0000_0000) | (uint)low : low;
+        ulong Pin(ulong low) => narrow ? (U64() & 0xFFFF_FFFF_0000_0000) | (uint)low : low & GprMask;
         if (hasBase)
-            pins.Add((baseGpr, Garbage(target - (ulong)displacement - (ulong)(indexValue * scale))));
+            pins.Add((baseGpr, Pin(target - (ulong)displacement - (ulong)(indexValue * scale))));
         if (hasIndex)
-            pins.Add((indexGpr, Garbage((ulong)indexValue)));
-        int bits = a32 ? 32 : 64;
-        int displSize = displacement == 0 && hasBase ? 0 : displacement == (sbyte)displacement && hasBase ? 1 : a32 ? 4 : 8;
+            pins.Add((indexGpr, Pin((ulong)indexValue)));
+        int bits = narrow ? 32 : _bitness;
+        int displSize = displacement == 0 && hasBase ? 0 : displacement == (sbyte)displacement && hasBase ? 1 : bits / 8;
         return new MemoryOperand(hasBase ? GprOfWidth(baseGpr, bits) : IcedRegister.None, hasIndex ? GprOfWidth(indexGpr, bits) : IcedRegister.None,
             scale, displacement, displSize, false, segment);
     }
 
-    /// <summary>For LEA: any shape with any registers (their random values are the inputs); nothing is accessed.</summary>
+    /// <summary>The base and index pairs of 16-bit ModRM addressing (SDM Vol. 2, Table 2-1): [BX+SI], [BX+DI],
+    /// [BP+SI], [BP+DI], [SI], [DI], [BP], [BX], and a disp16 alone.</summary>
+    static readonly (IcedRegister Base, IcedRegister Index)[] Address16Registers =
+    [
+        (IcedRegister.BX, IcedRegister.SI), (IcedRegister.BX, IcedRegister.DI), (IcedRegister.BP, IcedRegister.SI), (IcedRegister.BP, IcedRegister.DI),
+        (IcedRegister.SI, IcedRegister.None), (IcedRegister.DI, IcedRegister.None), (IcedRegister.BP, IcedRegister.None), (IcedRegister.BX, IcedRegister.None),
+        (IcedRegister.None, IcedRegister.None),
+    ];
+
+    /// <summary>
+    /// A 16-bit address (0x67 prefix in 32-bit code) of <paramref name="target"/> in the host's scratch segment:
+    /// the sum of base, index and displacement wraps at 64 KiB (the registers take any 16-bit values, so it often
+    /// does), and the registers' upper halves hold garbage that must be ignored. [BP...] forms use SS, which is
+    /// the scratch segment too.
+    /// </summary>
+    MemoryOperand Address16Of(ulong target, HashSet<int> avoid, List<(int Gpr, ulong Value)> pins)
+    {
+        ulong offset = target - _host.ScratchSegmentBase;
+        var usable = Address16Registers.Where(p => !Uses(avoid, p.Base) && !Uses(avoid, p.Index)).ToArray();
+        var (b, x) = usable[Rng.Next(usable.Length)];
+        long displacement = Displacement16(b, x);
+        ulong indexValue = x == IcedRegister.None ? 0 : (ulong)Rng.Next(0x10000);
+        if (x != IcedRegister.None)
+            pins.Add((DiffCase.Locate(x).Gpr, (U64() & 0xFFFF_0000) | indexValue));
+        if (b != IcedRegister.None)
+            pins.Add((DiffCase.Locate(b).Gpr, (U64() & 0xFFFF_0000) | ((offset - (ulong)displacement - indexValue) & 0xFFFF)));
+        else
+            displacement = (long)offset;
+        return new MemoryOperand(b, x, 1, displacement, b == IcedRegister.None ? 2 : Displacement16Size(b, x, displacement), false, RandomOverride());
+
+        static bool Uses(HashSet<int> avoid, IcedRegister r) => r != IcedRegister.None && avoid.Contains(DiffCase.Locate(r).Gpr);
+    }
+
+    /// <summary>A displacement for a 16-bit address: none, disp8 or disp16 (a disp16 alone when there is no register).</summary>
+    long Displacement16(IcedRegister b, IcedRegister x) =>
+        b == IcedRegister.None && x == IcedRegister.None ? Rng.Next(0x10000) : Rng.Next(3) switch { 0 => 0, 1 => (sbyte)Rng.Next(256), _ => Rng.Next(0x10000) };
+
+    /// <summary>[BP] alone has no encoding without a displacement (that ModRM means disp16 alone): it takes a disp8 of 0.</summary>
+    static int Displacement16Size(IcedRegister b, IcedRegister x, long displacement) =>
+        displacement == 0 && !(b == IcedRegister.BP && x == IcedRegister.None) ? 0 : displacement == (sbyte)displacement ? 1 : 2;
+
+    /// <summary>The moffs of MOV AL/AX/EAX/RAX to or from memory: an absolute address of the code's size, or a
+    /// 16-bit offset into the scratch segment.</summary>
+    MemoryOperand Moffs(Variant v) => v.ScratchSegment
+        ? new MemoryOperand(IcedRegister.None, IcedRegister.None, 1, (long)(v.Target - _host.ScratchSegmentBase), 2)
+        : new MemoryOperand(IcedRegister.None, IcedRegister.None, 1, (long)v.Target, _bitness / 8);
+
+    /// <summary>For LEA: any shape with any registers (their random values are the inputs); nothing is accessed.
+    /// 32-bit code has no RIP-relative addresses but 16-bit ones, whose result is the 16-bit sum.</summary>
     MemoryOperand RandomAddress()
     {
         int shape = Rng.Next(10);
         long displacement = Rng.Next(3) switch { 0 => 0, 1 => (sbyte)Rng.Next(256), _ => (int)U64() };
-        if (shape == 0)
-            return new MemoryOperand(IcedRegister.RIP, IcedRegister.None, 1, (long)(_host.SlotAddress + (ulong)displacement), 8, false, IcedRegister.None);
-        int bits = shape >= 7 ? 32 : 64;
+        if (shape == 0 && _bitness == 64)
+            return new MemoryOperand(IcedRegister.RIP, IcedRegister.None, 1, (long)(_host.SlotAddress(64) + (ulong)displacement), 8, false, IcedRegister.None);
+        if (shape is 0 or 2 && _bitness == 32)
+        {
+            var (b, x) = Address16Registers[Rng.Next(Address16Registers.Length)];
+            long d = Displacement16(b, x);
+            return new MemoryOperand(b, x, 1, d, b == IcedRegister.None && x == IcedRegister.None ? 2 : Displacement16Size(b, x, d), false, IcedRegister.None);
+        }
+        int bits = shape >= 7 ? 32 : _bitness;
         var baseRegister = shape == 1 ? IcedRegister.None : GprOfWidth(AnyButRsp(), bits);
         var index = shape <= 1 || Rng.Next(2) == 0 ? IcedRegister.None : GprOfWidth(AnyButRsp(), bits);
         if (baseRegister == IcedRegister.None && index == IcedRegister.None)
@@ -280,7 +339,7 @@ sealed partial class Family
     {
         int g;
         do
-            g = Rng.Next(16);
+            g = Rng.Next(GprCount);
         while (g == (int)Gpr.Rsp);
         return g;
     }

@@ -23,16 +23,16 @@ sealed partial class Family
             if (r.Register.IsGPR())
                 used.Add(DiffCase.Locate(r.Register).Gpr);
         s.AppendLine($"      {"",-7} {"input",-18} {"host",-18} {(failure is null ? "emulator" : "emulator (did not complete)")}");
-        for (int i = 0; i < 16; i++)
+        for (int i = 0; i < GprCount; i++)
         {
             ulong input = c.Gpr[i], host = _hostGpr[i], emulated = _emulatedGpr[i];
             bool isRsp = i == (int)Gpr.Rsp;
-            bool differs = failure is null && (isRsp ? emulated != EmulatedCpu.StackPointer : ((host ^ emulated) & c.RegisterMask[i]) != 0);
+            bool differs = failure is null && (isRsp ? emulated != EmulatedCpu.StackPointer : ((host ^ emulated) & Compared(c, i)) != 0);
             bool changed = !isRsp && (host != input || emulated != input);
             if (!differs && !changed && !used.Contains(i))
                 continue;
             string hostText = isRsp ? "(host's own)" : $"{host:x16}";
-            string masked = c.RegisterMask[i] == ulong.MaxValue ? "" : $"  compared bits {c.RegisterMask[i]:x16}";
+            string masked = Compared(c, i) == GprMask ? "" : $"  compared bits {Compared(c, i):x16}";
             s.AppendLine($"    {(differs ? '*' : ' ')} {GprName(i),-7} {input:x16}   {hostText,-18} {emulated:x16}{masked}");
         }
         ulong flagDiff = failure is null ? (hostFlags ^ emulatedFlags) & c.FlagMask : 0;

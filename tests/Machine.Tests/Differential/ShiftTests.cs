@@ -6,12 +6,12 @@ public partial class HostDifferentialTests
 {
     static readonly FormOptions Counted = new() { Immediate8 = Family.ShiftCount };
 
-    [Fact]
-    public void Shifts_and_rotates_match_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Shifts_and_rotates_match_host(int bitness)
     {
-        if (Family.Start("shifts", output, totals) is not { } f)
+        if (Family.Start("shifts", bitness, output, totals) is not { } f)
             return;
-        f.Forms(Family.CodesOf(Mnemonic.Shl, Mnemonic.Shr, Mnemonic.Sar, Mnemonic.Rol, Mnemonic.Ror, Mnemonic.Rcl, Mnemonic.Rcr),
+        f.Forms(f.CodesOf(Mnemonic.Shl, Mnemonic.Shr, Mnemonic.Sar, Mnemonic.Rol, Mnemonic.Ror, Mnemonic.Rcl, Mnemonic.Rcr),
             20, 15, Counted, c => ShiftFlags(f, c));
         f.Finish();
     }
@@ -45,12 +45,12 @@ public partial class HostDifferentialTests
         return true;
     }
 
-    [Fact]
-    public void Double_shifts_match_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Double_shifts_match_host(int bitness)
     {
-        if (Family.Start("double shifts", output, totals) is not { } f)
+        if (Family.Start("double shifts", bitness, output, totals) is not { } f)
             return;
-        f.Forms(Family.CodesOf(Mnemonic.Shld, Mnemonic.Shrd), 40, 20, Counted, c => DoubleShiftFlags(f, c));
+        f.Forms(f.CodesOf(Mnemonic.Shld, Mnemonic.Shrd), 40, 20, Counted, c => DoubleShiftFlags(f, c));
         f.Finish();
     }
 

@@ -8,15 +8,21 @@ public partial class HostDifferentialTests
     const int StringWindowHalf = 2048;
     const int MaxRepeat = 40;
 
-    [Fact]
-    public void Strings_match_host()
+    [Theory, InlineData(64), InlineData(32)]
+    public void Strings_match_host(int bitness)
     {
-        if (Family.Start("strings", output, totals) is not { } f)
+        if (Family.Start("strings", bitness, output, totals) is not { } f)
             return;
         var options = new FormOptions { WindowHalf = StringWindowHalf };
-        foreach (int addressSize in new[] { 64, 32 })
+        // The code's address size and the one a 0x67 prefix selects: 32 in 64-bit code, 16 in 32-bit code.
+        foreach (int addressSize in new[] { bitness, bitness / 2 })
         {
-            foreach (var instruction in StringInstructions(addressSize))
+            if (addressSize == 16 && !f.HasScratchSegment(out string? whyNot))
+            {
+                f.Skip("16-bit addresses", whyNot!);
+                continue;
+            }
+            foreach (var instruction in StringInstructions(addressSize).Where(i => f.Exists(i.Code)))
             {
                 string rep = instruction.HasRepePrefix ? "rep " : instruction.HasRepnePrefix ? "repne " : "";
                 f.Custom(instruction, $"{rep}{instruction.Code} a{addressSize}", 150, options, c => StringOperands(f, c, addressSize));
@@ -62,7 +68,8 @@ public partial class HostDifferentialTests
     /// <summary>
     /// Points RSI and RDI into the scratch (sometimes overlapping, as memmove cases do), sets a small count for
     /// REP forms, and for CMPS/SCAS shapes the data so that repeated compares run for a while and then stop on a
-    /// difference. With a 32-bit address size only ESI, EDI, ECX count: their upper halves hold garbage.
+    /// difference. With an address size below the code's only ESI, EDI, ECX (SI, DI, CX) count: their upper bits
+    /// hold garbage. 16-bit addresses are offsets in the host's scratch segment (DS and ES alike).
     /// </summary>
     static bool StringOperands(Family f, DiffCase c, int addressSize)
     {
@@ -82,9 +89,12 @@ public partial class HostDifferentialTests
             ? source + (ulong)(long)f.Rng.Next(-24, 25)
             : middle + 1024 + (ulong)(long)f.Rng.Next(-64, 65);
 
-        ulong Garbage(ulong low) => addressSize == 32 ? (f.U64() & 0xFFFF_FFFF_0000_0000) | (uint)low : low;
-        c.SetGpr(Gpr.Rsi, Garbage(source));
-        c.SetGpr(Gpr.Rdi, Garbage(destination));
+        ulong narrow = DiffCase.Mask(addressSize), wide = DiffCase.Mask(f.Bitness);
+        ulong Garbage(ulong low) => addressSize < f.Bitness ? (f.U64() & ~narrow & wide) | (low & narrow) : low;
+        c.ScratchSegment = addressSize == 16;
+        ulong segmentBase = c.ScratchSegment ? f.ScratchSegmentBase : 0;
+        c.SetGpr(Gpr.Rsi, Garbage(source - segmentBase));
+        c.SetGpr(Gpr.Rdi, Garbage(destination - segmentBase));
         if (repeated)
             c.SetGpr(Gpr.Rcx, Garbage((ulong)count));
 
