@@ -350,7 +350,12 @@ sealed partial class Family
         return a.Length switch
         {
             0 => Iced.Intel.Instruction.Create(code),
-            1 => a[0].Kind == ArgKind.Register ? Iced.Intel.Instruction.Create(code, a[0].Register) : Iced.Intel.Instruction.Create(code, a[0].Memory),
+            1 => a[0].Kind switch
+            {
+                ArgKind.Register => Iced.Intel.Instruction.Create(code, a[0].Register),
+                ArgKind.Memory => Iced.Intel.Instruction.Create(code, a[0].Memory),
+                _ => Iced.Intel.Instruction.Create(code, I32(a[0])), // AAM, AAD
+            },
             2 => (a[0].Kind, a[1].Kind) switch
             {
                 (ArgKind.Register, ArgKind.Register) => Iced.Intel.Instruction.Create(code, a[0].Register, a[1].Register),
