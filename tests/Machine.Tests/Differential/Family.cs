@@ -46,7 +46,8 @@ sealed partial class Family
     /// <summary>The base of the host's scratch segment (32-bit code with 16-bit addresses): offset 0x8000 is <see cref="ScratchMiddle"/>.</summary>
     public ulong ScratchSegmentBase => _host.ScratchSegmentBase;
 
-    public bool HasScratchSegment(out string? whyNot) => _host.HasScratchSegment(out whyNot);
+    /// <summary>32-bit code here can use 16-bit addresses (0x67), which need the host's scratch segment.</summary>
+    public bool Addresses16 { get; }
 
     sealed class FormTally(string form)
     {
@@ -66,6 +67,10 @@ sealed partial class Family
         _emulator = new EmulatedCpu(host.Vendor, host.SlotAddress(bitness), bitness);
         _encoder = Encoder.Create(bitness, _buffer);
         Rng = new Random(StableSeed(name));
+        string? whyNot = null;
+        Addresses16 = bitness == 32 && host.HasScratchSegment(out whyNot);
+        if (bitness == 32 && !Addresses16)
+            Skip("16-bit addresses", whyNot!);
     }
 
     /// <summary>Starts a family in 64- or 32-bit code (the name says which when it is 32), or returns null (having

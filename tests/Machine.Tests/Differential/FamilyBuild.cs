@@ -137,7 +137,7 @@ sealed partial class Family
             else
             {
                 v.Target = PickTarget(size, o, locked || o.ImplicitLock);
-                v.ScratchSegment = _bitness == 32 && Rng.Next(5) == 0 && _host.HasScratchSegment(out _);
+                v.ScratchSegment = Addresses16 && Rng.Next(5) == 0;
                 args[memoryOperand] = Arg.Mem(moffs ? Moffs(v) : v.ScratchSegment ? Address16Of(v.Target, avoid, v.Pins) : AddressOf(v.Target, avoid, v.Pins));
                 v.HasMemory = true;
                 v.MemoryOperand = memoryOperand;

@@ -17,7 +17,7 @@ namespace Repl.Machine.Tests.Differential;
 ///   Base + 0x1000  register block: 16 GPRs in, RFLAGS in, 16 GPRs out, RFLAGS out, saved RSP, DS, ES,
 ///                  the data selector for the case, the two far pointers
 ///   Base + 0x2000  scratch, <see cref="ScratchSize"/> bytes (its middle is on a page boundary)
-///   Base + 0x6000  stack of the 32-bit code (32 KiB: a signal arriving there is delivered on it)
+///   Base + 0x6000  stack of the 32-bit code (64 KiB: a signal arriving there is delivered on it, xsave area and all)
 /// </code>
 /// The trampolines keep their own stack pointer (the instruction under test never names RSP), so the value
 /// "loaded" into RSP is ignored and the one stored back is meaningless.
@@ -28,7 +28,7 @@ sealed unsafe partial class HostCpu
     public const ulong ScratchOffset = 0x2000;
     public const int ScratchSize = 0x4000;
     const ulong CompatEntryOffset = 0x400, Code32Offset = 0x800, BlockOffset = 0x1000;
-    const ulong StackOffset = ScratchOffset + ScratchSize, StackSize = 0x8000;
+    const ulong StackOffset = ScratchOffset + ScratchSize, StackSize = 0x10000;
     const ulong RegionSize = StackOffset + StackSize;
 
     // Block layout, in bytes from the block's start.
