@@ -105,7 +105,7 @@ sealed unsafe partial class HostCpu
     public void Run(int bitness, ReadOnlySpan<byte> code, ReadOnlySpan<ulong> gprIn, ulong flagsIn, Span<ulong> gprOut, out ulong flagsOut,
         bool scratchSegment = false)
     {
-        if (scratchSegment && (bitness != 32 || !HasScratchSegment(out string? whyNot)))
+        if (scratchSegment && (bitness != 32 || !HasScratchSegment(out _)))
             throw new InvalidOperationException($"no scratch segment for {bitness}-bit code");
         lock (Gate)
         {
@@ -145,7 +145,7 @@ sealed unsafe partial class HostCpu
     const ushort ScratchSegmentSelector = (0 << 3) | 4 | 3;
     const long SysModifyLdt = 154;
 
-    /// <summary>A writable 32-bit data segment (as struct user_desc describes it), byte limit 4 GiB.</summary>
+    /// <summary>A writable 32-bit data segment (as struct user_desc describes it) of 4 GiB (0xFFFFF pages).</summary>
     bool WriteScratchSegment(out string? whyNot)
     {
         const uint Seg32Bit = 1 << 0, LimitInPages = 1 << 4, Useable = 1 << 6;
