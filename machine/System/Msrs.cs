@@ -8,10 +8,13 @@ namespace Repl.Machine;
 public enum Msr : uint
 {
     TimeStampCounter = 0x10,
+    PlatformId = 0x17,
     ApicBase = 0x1B,
     FeatureControl = 0x3A,
     SpecCtrl = 0x48,
     PredCmd = 0x49,
+    /// <summary>IA32_BIOS_SIGN_ID: the microcode revision (Linux's MSR_IA32_UCODE_REV; AMD's patch level).</summary>
+    BiosSignId = 0x8B,
     MtrrCap = 0xFE,
     ArchCapabilities = 0x10A,
     SysenterCs = 0x174,
@@ -49,10 +52,12 @@ public static class ModelSpecificRegisters
     public static IReadOnlyList<MsrInfo> Table { get; } =
     [
         new(Msr.TimeStampCounter, "IA32_TIME_STAMP_COUNTER", "TSC: retired instructions plus the offset a write sets"),
+        new(Msr.PlatformId, "IA32_PLATFORM_ID", "read-only: platform ID 0, for microcode matching (Intel)"),
         new(Msr.ApicBase, "IA32_APIC_BASE", "local APIC base address (35:12), global enable (11), BSP (8, read-only)"),
         new(Msr.FeatureControl, "IA32_FEATURE_CONTROL", "locked by firmware with VMX and SMX off (Intel)"),
         new(Msr.SpecCtrl, "IA32_SPEC_CTRL", "IBRS (0), STIBP (1), SSBD (2) (Intel)"),
         new(Msr.PredCmd, "IA32_PRED_CMD", "write-only: IBPB (0) (Intel)"),
+        new(Msr.BiosSignId, "IA32_BIOS_SIGN_ID", "microcode revision (63:32): none loaded, so 0; writes are accepted and change nothing"),
         new(Msr.MtrrCap, "IA32_MTRRCAP", "read-only: no variable or fixed ranges"),
         new(Msr.ArchCapabilities, "IA32_ARCH_CAPABILITIES", "read-only: claims no immunity, so kernels keep their mitigations (Intel)"),
         new(Msr.SysenterCs, "IA32_SYSENTER_CS", "SYSENTER CS selector; SS is CS+8, SYSEXIT's CS is CS+16 or CS+32"),
@@ -77,12 +82,12 @@ public static class ModelSpecificRegisters
     /// <summary>The registers of <paramref name="vendor"/>'s profile.</summary>
     public static IEnumerable<MsrInfo> For(CpuVendor vendor) => Table.Where(m => Exists(m.Msr, vendor));
 
-    /// <summary>IA32_FEATURE_CONTROL and IA32_MISC_ENABLE are Intel's own; SPEC_CTRL, PRED_CMD and ARCH_CAPABILITIES
+    /// <summary>IA32_PLATFORM_ID, IA32_FEATURE_CONTROL and IA32_MISC_ENABLE are Intel's own; SPEC_CTRL, PRED_CMD and ARCH_CAPABILITIES
     /// are enumerated in CPUID leaf 7 EDX on Intel only (AMD enumerates its own in leaf 8000_0008h, which the AMD
     /// profile does not report), so on the AMD profile they do not exist.</summary>
     public static bool Exists(Msr msr, CpuVendor vendor) =>
         Enum.IsDefined(msr) && (vendor == CpuVendor.Intel
-            || msr is not (Msr.FeatureControl or Msr.MiscEnable or Msr.SpecCtrl or Msr.PredCmd or Msr.ArchCapabilities));
+            || msr is not (Msr.PlatformId or Msr.FeatureControl or Msr.MiscEnable or Msr.SpecCtrl or Msr.PredCmd or Msr.ArchCapabilities));
 
     public static MsrInfo Info(Msr msr) => Table.First(m => m.Msr == msr);
 
@@ -101,6 +106,7 @@ public static class ModelSpecificRegisters
         names["tsc"] = Msr.TimeStampCounter;
         names["sfmask"] = Msr.Fmask;
         names["syscall_mask"] = Msr.Fmask;
+        names["ucode_rev"] = Msr.BiosSignId;
         return names;
     }
 
@@ -206,8 +212,8 @@ public sealed unsafe partial class Cpu
             Msr.ApicBase => s.ApicBase,
             Msr.FeatureControl => ModelSpecificRegisters.FeatureControlLocked,
             Msr.SpecCtrl => s.SpecCtrl,
-            Msr.PredCmd => 0,
-            Msr.MtrrCap or Msr.ArchCapabilities or Msr.McgCap => 0,
+            Msr.PredCmd or Msr.BiosSignId => 0,
+            Msr.PlatformId or Msr.MtrrCap or Msr.ArchCapabilities or Msr.McgCap => 0,
             Msr.SysenterCs => s.SysenterCs,
             Msr.SysenterEsp => s.SysenterEsp,
             Msr.SysenterEip => s.SysenterEip,
@@ -238,7 +244,9 @@ public sealed unsafe partial class Cpu
             case Msr.TimeStampCounter: s.TscOffset = value - s.InstructionsRetired; break;
             case Msr.ApicBase: s.ApicBase = value; break;
             case Msr.SpecCtrl: s.SpecCtrl = value; break;
-            case Msr.PredCmd: break; // a command with no state: the barrier it orders has nothing to flush here
+            // Commands with no state: the barrier has nothing to flush here; the write Linux makes before reading
+            // the microcode revision (SDM Vol. 3, 10.11.7.1) has no revision to clear.
+            case Msr.PredCmd or Msr.BiosSignId: break;
             case Msr.SysenterCs: s.SysenterCs = value; break;
             case Msr.SysenterEsp: s.SysenterEsp = value; break;
             case Msr.SysenterEip: s.SysenterEip = value; break;
@@ -255,7 +263,7 @@ public sealed unsafe partial class Cpu
             case Msr.GsBase: s.Segments[(int)SegmentRegister.Gs].Base = value; break;
             case Msr.KernelGsBase: s.KernelGsBase = value; break;
             case Msr.TscAux: s.TscAux = value; break;
-            case Msr.FeatureControl or Msr.MtrrCap or Msr.ArchCapabilities or Msr.McgCap:
+            case Msr.PlatformId or Msr.FeatureControl or Msr.MtrrCap or Msr.ArchCapabilities or Msr.McgCap:
                 throw new ArgumentException($"{ModelSpecificRegisters.Info(msr).Name} is read-only", nameof(msr));
             default: throw new ArgumentOutOfRangeException(nameof(msr), msr, "not an MSR this machine implements");
         }
@@ -303,7 +311,7 @@ public sealed unsafe partial class Cpu
         ref CpuState s = ref State;
         bool ok = msr switch
         {
-            Msr.TimeStampCounter or Msr.Star or Msr.SysenterCs => true,
+            Msr.TimeStampCounter or Msr.Star or Msr.SysenterCs or Msr.BiosSignId => true,
             Msr.ApicBase => (value & ~(ModelSpecificRegisters.ApicBaseWritable | ModelSpecificRegisters.ApicBsp)) == 0,
             Msr.SpecCtrl => (value & ~ModelSpecificRegisters.SpecCtrlWritable) == 0,
             Msr.PredCmd => (value & ~ModelSpecificRegisters.PredCmdIbpb) == 0,
@@ -318,7 +326,7 @@ public sealed unsafe partial class Cpu
             Msr.Lstar or Msr.Cstar or Msr.FsBase or Msr.GsBase or Msr.KernelGsBase or Msr.SysenterEsp or Msr.SysenterEip
                 => IsCanonical(value),
             Msr.Fmask or Msr.TscAux => value >> 32 == 0,
-            _ => false, // FEATURE_CONTROL (locked), MTRRCAP, ARCH_CAPABILITIES, MCG_CAP: read-only
+            _ => false, // PLATFORM_ID, FEATURE_CONTROL (locked), MTRRCAP, ARCH_CAPABILITIES, MCG_CAP: read-only
         };
         if (!ok)
             throw new CpuFault(Vector.GP, 0);

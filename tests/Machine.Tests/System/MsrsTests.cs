@@ -68,6 +68,7 @@ public class MsrsTests
     [InlineData(0x1234u, CpuVendor.Intel)]
     [InlineData(0xC000_0104u, CpuVendor.Amd)]
     [InlineData((uint)Msr.MiscEnable, CpuVendor.Amd)]
+    [InlineData((uint)Msr.PlatformId, CpuVendor.Amd)]
     [InlineData((uint)Msr.SpecCtrl, CpuVendor.Amd)]
     [InlineData((uint)Msr.PredCmd, CpuVendor.Intel)] // write-only
     public void Rdmsr_of_an_msr_the_profile_lacks_raises_gp(uint index, CpuVendor vendor) =>
@@ -108,6 +109,7 @@ public class MsrsTests
     public void Wrmsr_setting_a_reserved_bit_raises_gp(Msr msr, ulong value) => WriteFaults(msr, value);
 
     [Theory]
+    [InlineData(Msr.PlatformId)]
     [InlineData(Msr.MtrrCap)]
     [InlineData(Msr.McgCap)]
     [InlineData(Msr.ArchCapabilities)]
@@ -133,6 +135,29 @@ public class MsrsTests
             Guest.RunToHalt(m);
             Assert.Equal(value, m.ReadMsr(msr));
         }
+    }
+
+    [Fact]
+    public void The_microcode_revision_reads_0_after_the_write_that_precedes_cpuid()
+    {
+        // How Linux reads the revision: write 0 to IA32_BIOS_SIGN_ID, CPUID(1), read it back.
+        var m = Guest.Long(a =>
+        {
+            a.mov(ecx, (uint)Msr.BiosSignId);
+            a.xor(eax, eax);
+            a.xor(edx, edx);
+            a.wrmsr();
+            a.mov(eax, 1);
+            a.cpuid();
+            a.mov(ecx, (uint)Msr.BiosSignId);
+            a.mov(eax, -1);
+            a.mov(edx, -1);
+            a.rdmsr();
+            a.hlt();
+        });
+        Guest.RunToHalt(m);
+        Assert.Equal(0UL, m.ReadRegister(Register.Rdx));
+        Assert.Equal(0UL, m.ReadRegister(Register.Rax));
     }
 
     [Fact]
