@@ -127,11 +127,13 @@ public static class ModelSpecificRegisters
 
     // IA32_APIC_BASE (SDM Vol. 3, 11.4.4).
     internal const ulong ApicBsp = 1 << 8, ApicGlobalEnable = 1 << 11;
-    internal const ulong ApicBaseDefault = 0xFEE0_0000;
+    const ulong ApicBaseDefault = 0xFEE0_0000;
     /// <summary>MAXPHYADDR: 36 bits, which the SDM (Vol. 3, 4.1.4) gives to a processor that does not report
     /// CPUID leaf 8000_0008h, as this machine does not.</summary>
     internal const int MaxPhysicalAddressBits = 36;
     const ulong PhysicalAddressMask = (1UL << MaxPhysicalAddressBits) - 1;
+    /// <summary>IA32_APIC_BASE bits a write may set besides BSP: the enable and a 4 KiB-aligned base below MAXPHYADDR.</summary>
+    internal const ulong ApicBaseWritable = ApicGlobalEnable | (PhysicalAddressMask & ~0xFFFUL);
 
     // IA32_MISC_ENABLE (SDM Vol. 4, Table 2-2).
     const ulong MiscFastStrings = 1 << 0, MiscAutomaticThermalControl = 1 << 3;
@@ -182,9 +184,6 @@ public static class ModelSpecificRegisters
     /// <summary>An MTRR default type (SDM Vol. 3, Table 12-8): UC, WC, WT, WP, WB.</summary>
     internal static bool IsValidMtrrDefType(ulong value) =>
         (value & ~(MtrrEnable | 0xFF)) == 0 && (value & 0xFF) is 0 or 1 or 4 or 5 or 6;
-
-    /// <summary>IA32_APIC_BASE bits a write may set besides BSP: the enable and a 4 KiB-aligned base below MAXPHYADDR.</summary>
-    internal const ulong ApicBaseWritable = ApicGlobalEnable | (PhysicalAddressMask & ~0xFFFUL);
 }
 
 /// <summary>RDMSR and WRMSR (SDM Vol. 2, RDMSR/WRMSR; Vol. 4, chapter 2), and the MSR access the shell and the GDB
