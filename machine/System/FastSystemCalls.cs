@@ -58,16 +58,21 @@ public sealed unsafe partial class Cpu
     /// RFLAGS &amp;= ~IA32_FMASK with RF cleared, CS := STAR[47:32] &amp; FFFCh, SS := STAR[47:32] + 8, both at DPL 0
     /// with CS a 64-bit segment, RIP := LSTAR (CSTAR from compatibility mode). #UD when EFER.SCE is clear; on the
     /// Intel profile also outside 64-bit mode (the SDM lists it invalid in compatibility and legacy mode).
-    /// The AMD profile's legacy-mode SYSCALL (EFER.LMA clear) is not implemented.
+    /// In legacy mode (AMD only) SYSCALL has its original 32-bit form: ECX := next EIP, EIP := STAR[31:0], 32-bit
+    /// CS and SS, VM, IF and RF cleared; R11 and SFMASK play no part (APM Vol. 3, SYSCALL).
     /// </summary>
     static void Syscall(Cpu c, ref Decoded d)
     {
         ref CpuState s = ref c.State;
         if ((s.Efer & CpuState.EferSCE) == 0 || (c.Vendor == CpuVendor.Intel && !s.Is64BitMode))
             throw new CpuFault(Vector.UD);
+        int selector = (int)(s.Star >> 32) & 0xFFFF;
         if ((s.Efer & CpuState.EferLMA) == 0)
         {
-            Unimplemented(c, ref d);
+            s.Gpr[(int)Gpr.Rcx] = (uint)c.NextRip;
+            s.FlagsStored &= ~(ulong)(RflagsBit.VM | RflagsBit.IF | RflagsBit.RF);
+            c.LoadFixedCsSs(selector & ~Rpl3, FixedCode32, selector + 8, dpl: 0);
+            c.NextRip = (uint)s.Star;
             return;
         }
         ulong target = s.Is64BitMode ? s.Lstar : s.Cstar;
@@ -77,7 +82,6 @@ public sealed unsafe partial class Cpu
         s.Gpr[(int)Gpr.Rcx] = c.NextRip;
         s.Gpr[(int)Gpr.R11] = flags;
         s.Rflags = flags & ~s.Sfmask;
-        int selector = (int)(s.Star >> 32) & 0xFFFF;
         // SS is STAR[47:32] + 8 as it stands: only CS has its RPL forced to 0.
         c.LoadFixedCsSs(selector & ~Rpl3, FixedCode64, selector + 8, dpl: 0);
         c.NextRip = target;
@@ -92,6 +96,7 @@ public sealed unsafe partial class Cpu
     /// AMD: allowed from compatibility mode too; RIP takes the non-canonical value and the #GP comes from the next
     /// instruction fetch, at CPL 3. AMD also loads only the SS selector and leaves SS's cached descriptor as it
     /// was (Linux's X86_BUG_SYSRET_SS_ATTRS: after SYSRET with a null SS, user SS reads as __USER_DS but is unusable).
+    /// In legacy mode (AMD only) SYSRET returns to 32-bit code at ECX and sets IF instead of loading R11.
     /// </summary>
     static void Sysret(Cpu c, ref Decoded d)
     {
@@ -99,19 +104,17 @@ public sealed unsafe partial class Cpu
         bool intel = c.Vendor == CpuVendor.Intel;
         if ((s.Efer & CpuState.EferSCE) == 0 || (intel && !s.Is64BitMode))
             throw new CpuFault(Vector.UD);
-        if ((s.Efer & CpuState.EferLMA) == 0)
-        {
-            Unimplemented(c, ref d);
-            return;
-        }
-        if (s.Cpl != 0)
+        if (s.Cpl != 0 || (s.Cr0 & CpuState.Cr0PE) == 0)
             throw new CpuFault(Vector.GP, 0);
         bool to64 = d.Instruction.Mnemonic == Mnemonic.Sysretq;
         ulong rcx = s.Gpr[(int)Gpr.Rcx];
         if (to64 && intel && !c.IsCanonical(rcx))
             throw new CpuFault(Vector.GP, 0);
         int selector = (int)(s.Star >> 48);
-        s.Rflags = s.Gpr[(int)Gpr.R11] & SysretFlagsMask;
+        if ((s.Efer & CpuState.EferLMA) == 0)
+            s.FlagsStored |= (ulong)RflagsBit.IF;
+        else
+            s.Rflags = s.Gpr[(int)Gpr.R11] & SysretFlagsMask;
         s.Segments[(int)SegmentRegister.Cs] = FixedSegment((selector + (to64 ? 16 : 0)) | Rpl3, to64 ? FixedCode64 : FixedCode32, dpl: 3);
         int ss = (selector + 8) | Rpl3;
         if (intel)

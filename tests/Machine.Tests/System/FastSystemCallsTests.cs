@@ -114,6 +114,51 @@ public class FastSystemCallsTests
         AssertFlatSegment(Segment(m, SegmentRegister.Cs), 0x10, KernelCode64);
     }
 
+    [Fact]
+    public void Syscall_and_sysret_in_legacy_mode_are_ud_on_intel()
+    {
+        foreach (var build in new Action<Assembler>[] { a => a.syscall(), a => a.sysret() })
+        {
+            var m = WithSyscall(Guest.Protected(build));
+            Expect.FaultWithoutEffect(m, Vector.UD, null);
+        }
+    }
+
+    [Fact]
+    public void Syscall_in_legacy_mode_on_amd_enters_star_eip_with_ecx_and_if_cleared()
+    {
+        var m = WithSyscall(Guest.Protected(a => a.syscall(), CpuVendor.Amd));
+        Guest.RunAtCpl3(m);
+        m.WriteMsr(Msr.Star, Star | 0xC010_0000);
+        m.State.Rflags = UserFlags;
+        m.WriteRegister(Register.R11, 0x5A5A);
+
+        StepOnce(m);
+        Assert.Equal(0xC010_0000UL, m.State.Rip);
+        Assert.Equal(Guest.CodeAddress + 2, m.ReadRegister(Register.Rcx));
+        Assert.Equal(UserFlags & ~(ulong)RflagsBit.IF, m.State.Rflags); // SFMASK is for long mode only
+        Assert.Equal(0x5A5AUL, m.ReadRegister(Register.R11));
+        AssertFlatSegment(Segment(m, SegmentRegister.Cs), 0x10, KernelCode32);
+        AssertFlatSegment(Segment(m, SegmentRegister.Ss), 0x18, KernelStack);
+    }
+
+    [Fact]
+    public void Sysret_in_legacy_mode_on_amd_returns_to_ecx_with_if_set()
+    {
+        var m = WithSyscall(Guest.Protected(a => a.sysret(), CpuVendor.Amd));
+        m.State.Rflags = (ulong)RflagsBit.CF;
+        m.WriteRegister(Register.Rcx, 0x0804_8000);
+        m.WriteRegister(Register.R11, UserFlags);
+        SegmentCache ssBefore = Segment(m, SegmentRegister.Ss);
+
+        StepOnce(m);
+        Assert.Equal(0x0804_8000UL, m.State.Rip);
+        Assert.Equal((ulong)(RflagsBit.CF | RflagsBit.IF | RflagsBit.Reserved1), m.State.Rflags);
+        AssertFlatSegment(Segment(m, SegmentRegister.Cs), 0x23, UserCode32);
+        Assert.Equal(ssBefore with { Selector = 0x2B }, Segment(m, SegmentRegister.Ss));
+        Assert.Equal(3, m.State.Cpl);
+    }
+
     [Theory]
     [InlineData(CpuVendor.Intel)]
     [InlineData(CpuVendor.Amd)]
