@@ -92,7 +92,7 @@ public sealed unsafe partial class Cpu
     /// compatibility mode without (RIP := ECX, CS := STAR[63:48]); SS := STAR[63:48] + 8; RPL 3 forced on both;
     /// RFLAGS := R11 with RF, VM and the reserved bits cleared.
     /// Intel: #UD outside 64-bit mode; a non-canonical RCX raises #GP(0) here, still at CPL 0, which is what made
-    /// CVE-2012-0217 exploitable (the kernel takes the fault on the user's stack, as SWAPGS has already run).
+    /// CVE-2012-0217 exploitable (the #GP is delivered in ring 0 with the user's RSP and GS base already back).
     /// AMD: allowed from compatibility mode too; RIP takes the non-canonical value and the #GP comes from the next
     /// instruction fetch, at CPL 3. AMD also loads only the SS selector and leaves SS's cached descriptor as it
     /// was (Linux's X86_BUG_SYSRET_SS_ATTRS: after SYSRET with a null SS, user SS reads as __USER_DS but is unusable).
