@@ -219,6 +219,20 @@ public class FastSystemCallsTests
     }
 
     [Fact]
+    public void Code_after_sysret_to_compatibility_mode_decodes_as_32_bit_code()
+    {
+        // SYSRET returns to the very next byte, so no branch ends the block there: the mode change must.
+        // 48 FF C0 is INC RAX in 64-bit code but DEC EAX; INC EAX in 32-bit code.
+        var m = WithSyscall(Guest.FromBytes(64, 0x0F, 0x07, 0x48, 0xFF, 0xC0));
+        m.WriteRegister(Register.Rcx, Guest.CodeAddress + 2);
+        m.WriteRegister(Register.Rax, 5);
+
+        Assert.Equal(StopKind.InstructionBudget, m.Run(2).Kind);
+        Assert.Equal(4UL, m.ReadRegister(Register.Rax));
+        Assert.Equal(Guest.CodeAddress + 3, m.State.Rip);
+    }
+
+    [Fact]
     public void Sysret_with_noncanonical_rcx_faults_at_cpl0_on_intel()
     {
         var m = WithSyscall(Guest.Long(a => a.sysretq()));
