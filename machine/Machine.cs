@@ -40,6 +40,28 @@ public sealed class Machine
         WriteRegister(r, value);
     }
 
+    /// <summary>Reads an MSR as a debugger does, without the guest's privilege check.</summary>
+    public ulong ReadMsr(Msr msr) => Cpu.ReadMsr(OnThisProfile(msr));
+
+    /// <summary>Writes an MSR as a debugger does: the value goes in without the checks a guest WRMSR meets.</summary>
+    public void WriteMsr(Msr msr, ulong value) => Cpu.WriteMsr(OnThisProfile(msr), value);
+
+    public ulong ReadMsr(string name) => ReadMsr(ParseMsr(name));
+
+    public void WriteMsr(string name, ulong value) => WriteMsr(ParseMsr(name), value);
+
+    /// <summary>The MSRs of this machine's vendor profile, in index order.</summary>
+    public IEnumerable<MsrInfo> ListMsrs() => ModelSpecificRegisters.For(Cpu.Vendor);
+
+    Msr ParseMsr(string name) =>
+        ModelSpecificRegisters.TryParse(name, out var msr) && ModelSpecificRegisters.Exists(msr, Cpu.Vendor)
+            ? msr
+            : throw new ArgumentException($"no MSR named '{name}' on the {Cpu.Vendor} profile (try lstar, kernel_gs_base, IA32_EFER, 0xc0000082...)", nameof(name));
+
+    Msr OnThisProfile(Msr msr) => ModelSpecificRegisters.Exists(msr, Cpu.Vendor)
+        ? msr
+        : throw new ArgumentException($"the {Cpu.Vendor} profile has no MSR {msr} (0x{(uint)msr:x})", nameof(msr));
+
     static ArgumentException UnknownRegister(string name) =>
         new($"no register named '{name}' (try rax, rip, rflags, cr3, fs_base...)", nameof(name));
 

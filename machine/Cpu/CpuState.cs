@@ -78,6 +78,20 @@ public partial struct CpuState
     /// <summary>Instructions retired since reset: the machine's virtual time, from which the TSC derives.</summary>
     public ulong InstructionsRetired;
 
+    // MSRs and fast system calls (issue 3: Msrs.cs, FastSystemCalls.cs). EFER, TSC_AUX and FS/GS base live above.
+    /// <summary>IA32_STAR: SYSRET CS/SS base selector (63:48), SYSCALL CS/SS (47:32), legacy SYSCALL EIP (31:0).</summary>
+    public ulong Star;
+    /// <summary>IA32_LSTAR and IA32_CSTAR: SYSCALL targets from 64-bit and compatibility mode.</summary>
+    public ulong Lstar, Cstar;
+    /// <summary>IA32_FMASK (AMD: SFMASK): the RFLAGS bits SYSCALL clears.</summary>
+    public ulong Sfmask;
+    /// <summary>IA32_KERNEL_GS_BASE: what SWAPGS exchanges with GS.base.</summary>
+    public ulong KernelGsBase;
+    public ulong SysenterCs, SysenterEsp, SysenterEip;
+    /// <summary>What a write of IA32_TIME_STAMP_COUNTER added to the retired-instruction count: TSC = count + offset.</summary>
+    public ulong TscOffset;
+    public ulong ApicBase, Pat, MiscEnable, SpecCtrl, MtrrDefType, McgStatus;
+
     /// <summary>RFLAGS, with the arithmetic flags valid only while <see cref="LazyOp"/> is None.</summary>
     public ulong FlagsStored;
     public FlagOp LazyOp;
@@ -171,6 +185,7 @@ public partial struct CpuState
     public static CpuState Flat32()
     {
         var s = new CpuState { Cr0 = Cr0PE | (1 << 4) /* ET */, Rflags = (ulong)RflagsBit.Reserved1 };
+        ModelSpecificRegisters.Reset(ref s);
         s.Segments[(int)SegmentRegister.Cs] = SegmentCache.Flat(0x08, Code32Attr);
         foreach (var sr in new[] { SegmentRegister.Ds, SegmentRegister.Es, SegmentRegister.Ss, SegmentRegister.Fs, SegmentRegister.Gs })
             s.Segments[(int)sr] = SegmentCache.Flat(0x10, DataAttr);

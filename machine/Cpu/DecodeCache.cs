@@ -40,11 +40,13 @@ public sealed unsafe partial class Cpu
     }
 
     /// <summary>Where the instruction at <paramref name="rip"/> is fetched from: CS base and limit apply
-    /// outside 64-bit mode. Paging is not modelled yet, so the linear address is the physical one.</summary>
+    /// outside 64-bit mode; in 64-bit mode RIP must be canonical, else the fetch raises #GP(0) (how an AMD
+    /// SYSRET to a non-canonical RCX faults, at CPL 3). Paging is not modelled yet, so the linear address is
+    /// the physical one.</summary>
     ulong FetchAddress(ulong rip, int bitness)
     {
         if (bitness == 64)
-            return rip;
+            return IsCanonical(rip) ? rip : throw new CpuFault(Vector.GP, 0);
         SegmentCache cs = State.Cs;
         if (rip > cs.Limit)
             throw new CpuFault(Vector.GP, 0);

@@ -44,6 +44,9 @@ public sealed unsafe partial class Cpu
         if ((h = SelectStack(i)) != null) return h;
         if ((h = SelectMiscellaneous(i)) != null) return h;
         if ((h = SelectString(i)) != null) return h;
+        if ((h = SelectMsrs(i)) != null) return h;
+        if ((h = SelectFastSystemCalls(i)) != null) return h;
+        if ((h = SelectSystemInstructions(i)) != null) return h;
         return null;
     }
 }

@@ -67,14 +67,13 @@ public sealed unsafe partial class Cpu
         g[(int)Gpr.Rdx] = edx;
     }
 
-    /// <summary>The time-stamp counter: the retired-instruction count, so runs are repeatable. CR4.TSD
-    /// makes it privileged.</summary>
+    /// <summary>The time-stamp counter (see <see cref="TimeStampCounter"/>). CR4.TSD makes it privileged.</summary>
     ulong ReadTsc()
     {
         const ulong Cr4Tsd = 1 << 2;
         if ((State.Cr4 & Cr4Tsd) != 0 && State.Cpl != 0)
             throw new CpuFault(Vector.GP, 0);
-        return State.InstructionsRetired;
+        return TimeStampCounter;
     }
 
     static void Rdtsc(Cpu c, ref Decoded d)

@@ -17,12 +17,19 @@ public static class Identification
 {
     // Leaf 1 EDX and ECX.
     const uint Tsc = 1 << 4, Cx8 = 1 << 8, Cmov = 1 << 15;
+    const uint Msr = 1 << 5, Sep = 1 << 11, Mtrr = 1 << 12, Mca = 1 << 14, Pat = 1 << 16;
     const uint Cx16 = 1 << 13, Movbe = 1 << 22, Popcnt = 1 << 23;
-    // Leaf 7 EBX.
+    // Leaf 7 EBX, ECX and EDX.
+    const uint Fsgsbase = 1 << 0;
     const uint Bmi1 = 1 << 3, Bmi2 = 1 << 8;
+    const uint Rdpid = 1 << 22;
+    const uint IbrsIbpb = 1 << 26, Stibp = 1 << 27, ArchCapabilities = 1 << 29, Ssbd = 1u << 31;
     // Leaf 8000_0001h ECX and EDX.
     const uint LahfLm = 1 << 0, Abm = 1 << 5;
+    const uint Syscall = 1 << 11;
     const uint Rdtscp = 1 << 27, LongMode = 1 << 29;
+    /// <summary>The leaf-1 EDX bits that AMD repeats in leaf 8000_0001h EDX (APM Vol. 3, E.4.2).</summary>
+    const uint AmdMirroredEdx = Tsc | Cx8 | Cmov | Msr | Mtrr | Mca | Pat;
 
     const uint MaxBasicLeaf = 7;
     const uint MaxExtendedLeaf = 0x8000_0004;
@@ -46,10 +53,13 @@ public static class Identification
         {
             0 => VendorLeaf(MaxBasicLeaf, vendor),
             // Family/model/stepping of a contemporary part of each vendor; CLFLUSH line size 8 qwords; one logical processor.
-            1 => (vendor == CpuVendor.Intel ? 0x0009_06EAu : 0x0083_0F10u, (8 << 8) | (1 << 16), Cx16 | Movbe | Popcnt, Tsc | Cx8 | Cmov),
-            7 when subleaf == 0 => (0, Bmi1 | Bmi2, 0, 0),
+            1 => (vendor == CpuVendor.Intel ? 0x0009_06EAu : 0x0083_0F10u, (8 << 8) | (1 << 16), Cx16 | Movbe | Popcnt,
+                  Tsc | Msr | Cx8 | Sep | Mtrr | Mca | Cmov | Pat),
+            // The speculation-control MSRs are enumerated here on Intel only; AMD uses leaf 8000_0008h (not reported).
+            7 when subleaf == 0 => (0, Fsgsbase | Bmi1 | Bmi2, Rdpid,
+                                   vendor == CpuVendor.Intel ? IbrsIbpb | Stibp | ArchCapabilities | Ssbd : 0),
             0x8000_0000 => VendorLeaf(MaxExtendedLeaf, vendor),
-            0x8000_0001 => (0, 0, LahfLm | Abm, Rdtscp | LongMode | (vendor == CpuVendor.Amd ? Tsc | Cx8 | Cmov : 0)),
+            0x8000_0001 => (0, 0, LahfLm | Abm, Syscall | Rdtscp | LongMode | (vendor == CpuVendor.Amd ? AmdMirroredEdx : 0)),
             >= 0x8000_0002 and <= 0x8000_0004 => BrandLeaf(vendor, (int)(leaf - 0x8000_0002)),
             _ => (0, 0, 0, 0),
         };
