@@ -1,7 +1,7 @@
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
-namespace Repl.Machine.Tests.System;
+namespace Repl.Machine.Tests.SystemArchitecture;
 
 public class FastSystemCallsTests
 {

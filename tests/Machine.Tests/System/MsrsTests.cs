@@ -1,6 +1,6 @@
 using static Iced.Intel.AssemblerRegisters;
 
-namespace Repl.Machine.Tests.System;
+namespace Repl.Machine.Tests.SystemArchitecture;
 
 public class MsrsTests
 {
