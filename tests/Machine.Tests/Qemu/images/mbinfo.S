@@ -40,16 +40,12 @@ _start:
 	add %ebx, %edi
 1:	cmp %edi, %ebx
 	jae 2f
-	mov 8(%ebx), %eax
-	call puthex
-	mov 4(%ebx), %eax
-	call puthex
+	lea 4(%ebx), %esi
+	call puthex64
 	mov $' ', %al
 	call putc
-	mov 16(%ebx), %eax
-	call puthex
-	mov 12(%ebx), %eax
-	call puthex
+	lea 12(%ebx), %esi
+	call puthex64
 	mov $' ', %al
 	call putc
 	mov 20(%ebx), %eax
