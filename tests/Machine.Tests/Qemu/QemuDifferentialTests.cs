@@ -22,6 +22,7 @@ public class QemuDifferentialTests
     [InlineData("hello", CpuVendor.Intel)]
     [InlineData("mbinfo", CpuVendor.Intel)]
     [InlineData("mbinfo", CpuVendor.Amd)]
+    [InlineData("uart", CpuVendor.Intel)]
     public void Image_prints_the_same_transcript_and_exits_with_the_same_status_as_on_qemu(string image, CpuVendor vendor)
     {
         string kernel = Build(image);
