@@ -7,7 +7,8 @@ namespace Repl.Machine.Tests.Qemu;
 /// The QEMU oracle: each image in images/*.S is assembled and linked at test time with GNU as and ld, booted
 /// under qemu-system-x86_64 -kernel and under our machine, and must print the same bytes to COM1 and exit with
 /// the same debug-exit status. QEMU's -kernel loader takes only ELF32 multiboot kernels or images with the
-/// header's address fields, so the images are 32-bit ELF; a test that wants long mode switches to it itself.
+/// header's address fields, so the images are 32-bit ELF, or ELF64 with the address fields (elf64: true);
+/// either way their code starts in 32-bit protected mode, and an image that wants long mode switches to it.
 /// To add an image: write images/NAME.S (it includes serial.inc) and add an InlineData line below.
 /// </summary>
 public class QemuDifferentialTests
@@ -23,9 +24,10 @@ public class QemuDifferentialTests
     [InlineData("mbinfo", CpuVendor.Intel)]
     [InlineData("mbinfo", CpuVendor.Amd)]
     [InlineData("uart", CpuVendor.Intel)]
-    public void Image_prints_the_same_transcript_and_exits_with_the_same_status_as_on_qemu(string image, CpuVendor vendor)
+    [InlineData("kludge64", CpuVendor.Intel, true)]
+    public void Image_prints_the_same_transcript_and_exits_with_the_same_status_as_on_qemu(string image, CpuVendor vendor, bool elf64 = false)
     {
-        string kernel = Build(image);
+        string kernel = Build(image, elf64);
 
         var (qemuOutput, qemuStatus) = RunQemu(kernel, vendor);
         var (ourOutput, ourStatus) = RunRepl(kernel, vendor);
@@ -36,13 +38,13 @@ public class QemuDifferentialTests
         Assert.Equal(qemuStatus, ourStatus);
     }
 
-    /// <summary>Assembles and links images/NAME.S into a fresh directory; returns the ELF32 kernel's path.</summary>
-    static string Build(string image)
+    /// <summary>Assembles and links images/NAME.S into a fresh directory; returns the ELF kernel's path.</summary>
+    static string Build(string image, bool elf64)
     {
         string dir = Directory.CreateTempSubdirectory("repl-qemu-").FullName;
         string source = Path.Combine(ImagesDirectory, image + ".S"), obj = Path.Combine(dir, image + ".o"), elf = Path.Combine(dir, image + ".elf");
-        Tool("as", "--32", "-I", ImagesDirectory, "-o", obj, source);
-        Tool("ld", "-m", "elf_i386", "-T", Path.Combine(ImagesDirectory, "image.ld"), "--build-id=none", "-o", elf, obj);
+        Tool("as", elf64 ? "--64" : "--32", "-I", ImagesDirectory, "-o", obj, source);
+        Tool("ld", "-m", elf64 ? "elf_x86_64" : "elf_i386", "-T", Path.Combine(ImagesDirectory, "image.ld"), "--build-id=none", "-o", elf, obj);
         return elf;
     }
 
