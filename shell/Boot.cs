@@ -11,7 +11,8 @@ using Repl.Machine;
 static class Boot
 {
     // Debug-exit statuses, (v << 1) | 1, are always odd; the machine's own endings use even codes so the two never meet.
-    public const int ImageError = 2, TripleFault = 4, BudgetExhausted = 6, Halted = 8, UndeliveredFault = 10, InternalError = 12;
+    // BadInput: the image could not be loaded, or the command line is wrong.
+    public const int BadInput = 2, TripleFault = 4, BudgetExhausted = 6, Halted = 8, UndeliveredFault = 10, InternalError = 12;
     /// <summary>The shell convention for a run ended by Ctrl+C (128 + SIGINT).</summary>
     public const int Interrupted = 130;
     public const ulong DefaultRamMiB = 256;
@@ -20,14 +21,14 @@ static class Boot
 
     public static readonly string ExitCodeHelp =
         "Exit status: the guest's debug-exit status ((v << 1) | 1 for a write of v to port 0xf4, as QEMU's isa-debug-exit),\n"
-        + $"or {ImageError} the image could not be loaded, {TripleFault} triple fault, {BudgetExhausted} instruction budget exhausted,\n"
+        + $"or {BadInput} the image could not be loaded (or a usage error), {TripleFault} triple fault, {BudgetExhausted} instruction budget exhausted,\n"
         + $"{Halted} HLT with nothing to wake the processor, {UndeliveredFault} an exception the machine could not deliver,\n"
         + $"{InternalError} an internal error in the emulator, {Interrupted} interrupted by Ctrl+C.";
 
     public static int Run(string imagePath, CpuVendor vendor, ulong? maxInstructions, ulong ramMiB, Stream stdout, TextWriter stderr)
     {
         if (ramMiB is < 2 or > MaxRamMiB)
-            return Fail(stderr, $"--ram {ramMiB}: give between 2 and {MaxRamMiB} MiB (the default is {DefaultRamMiB})", ImageError);
+            return Fail(stderr, $"--ram {ramMiB}: give between 2 and {MaxRamMiB} MiB (the default is {DefaultRamMiB})", BadInput);
         byte[] image;
         try
         {
@@ -35,7 +36,7 @@ static class Boot
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return Fail(stderr, $"cannot read {imagePath}: {e.Message}", ImageError);
+            return Fail(stderr, $"cannot read {imagePath}: {e.Message}", BadInput);
         }
 
         var machine = new Machine(new MachineOptions { Vendor = vendor, RamSize = ramMiB << 20 });
@@ -46,7 +47,7 @@ static class Boot
         }
         catch (LoaderException e)
         {
-            return Fail(stderr, $"{imagePath}: {e.Message}", ImageError);
+            return Fail(stderr, $"{imagePath}: {e.Message}", BadInput);
         }
 
         var output = new BufferedStream(stdout);

@@ -25,7 +25,7 @@ static class Program
             // One line, with a hint, instead of the whole help text; 2 marks a usage error as it does a bad image.
             var command = parsed.CommandResult.Command;
             Console.Error.WriteLine($"repl: {parsed.Errors[0].Message} (try 'repl {(command == root ? "" : command.Name + " ")}--help')");
-            return Boot.ImageError;
+            return Boot.BadInput;
         }
         return parsed.Invoke();
     }

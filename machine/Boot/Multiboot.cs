@@ -17,7 +17,8 @@ public static class Multiboot
     /// <summary>The header must lie, 4-byte aligned, within this many bytes of the file's start (spec 3.1.1).</summary>
     public const int SearchLength = 8192;
 
-    // Header flags (spec 3.1.2). Bits 0-15 are requirements a loader must understand or refuse.
+    // Header flags (spec 3.1.2). Bits 0-15 are requirements a loader must understand or refuse. Page alignment
+    // concerns modules (there are none); a video mode request is ignored, as QEMU ignores it, for lack of a display.
     const uint FlagPageAlign = 1 << 0, FlagMemoryInfo = 1 << 1, FlagVideoMode = 1 << 2, FlagAoutKludge = 1 << 16;
     const uint RequirementBits = 0xFFFF, Understood = FlagPageAlign | FlagMemoryInfo | FlagVideoMode;
 

@@ -111,7 +111,8 @@ public sealed class Uart16550(ushort basePort) : IPortDevice
                 _ier = (byte)(value & 0x0F);
                 break;
             case IirFcr:
-                if ((value & FcrClearReceive) != 0)
+                // The other FCR bits take effect only with FCR0 set; turning the FIFOs on or off empties them.
+                if (((value ^ _fcr) & FcrEnable) != 0 || (value & (FcrEnable | FcrClearReceive)) == (FcrEnable | FcrClearReceive))
                     _receive.Clear();
                 _fcr = value;
                 break;

@@ -120,11 +120,24 @@ public class Uart16550Tests
     }
 
     [Fact]
-    public void Fcr_can_clear_the_receive_queue()
+    public void Fcr_clears_the_receive_fifo_only_together_with_the_enable_bit()
     {
         _uart.Receive("abc"u8);
+        Out(Fcr, 0x02);
+        Assert.Equal(0x61, In(Lsr));
 
         Out(Fcr, 0x03);
+
+        Assert.Equal(0x60, In(Lsr));
+    }
+
+    [Fact]
+    public void Turning_the_fifos_off_empties_them()
+    {
+        Out(Fcr, 0x01);
+        _uart.Receive("abc"u8);
+
+        Out(Fcr, 0x00);
 
         Assert.Equal(0x60, In(Lsr));
     }
