@@ -9,7 +9,8 @@ namespace Repl.Machine.Tests.Qemu;
 /// the same debug-exit status. QEMU's -kernel loader takes only ELF32 multiboot kernels or images with the
 /// header's address fields, so the images are 32-bit ELF, or ELF64 with the address fields (elf64: true);
 /// either way their code starts in 32-bit protected mode, and an image that wants long mode switches to it.
-/// To add an image: write images/NAME.S (it includes serial.inc) and add an InlineData line below.
+/// To add an image: write images/NAME.S (it includes serial.inc) and add an InlineData line below; images/NAME.ld,
+/// when present, replaces the common linker script image.ld.
 /// </summary>
 public class QemuDifferentialTests
 {
@@ -25,6 +26,7 @@ public class QemuDifferentialTests
     [InlineData("mbinfo", CpuVendor.Amd)]
     [InlineData("uart", CpuVendor.Intel)]
     [InlineData("kludge64", CpuVendor.Intel, true)]
+    [InlineData("higherhalf", CpuVendor.Intel)]
     public void Image_prints_the_same_transcript_and_exits_with_the_same_status_as_on_qemu(string image, CpuVendor vendor, bool elf64 = false)
     {
         string kernel = Build(image, elf64);
@@ -44,7 +46,10 @@ public class QemuDifferentialTests
         string dir = Directory.CreateTempSubdirectory("repl-qemu-").FullName;
         string source = Path.Combine(ImagesDirectory, image + ".S"), obj = Path.Combine(dir, image + ".o"), elf = Path.Combine(dir, image + ".elf");
         Tool("as", elf64 ? "--64" : "--32", "-I", ImagesDirectory, "-o", obj, source);
-        Tool("ld", "-m", elf64 ? "elf_x86_64" : "elf_i386", "-T", Path.Combine(ImagesDirectory, "image.ld"), "--build-id=none", "-o", elf, obj);
+        string script = Path.Combine(ImagesDirectory, image + ".ld");
+        if (!File.Exists(script))
+            script = Path.Combine(ImagesDirectory, "image.ld");
+        Tool("ld", "-m", elf64 ? "elf_x86_64" : "elf_i386", "-T", script, "--build-id=none", "-o", elf, obj);
         return elf;
     }
 

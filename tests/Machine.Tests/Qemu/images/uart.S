@@ -88,14 +88,11 @@ _start:
 	mov $reads, %esi
 1:	cmp %edi, %esi
 	jae 2f
-	movzbl (%esi), %eax
-	shr $4, %eax
-	movb hexdigits(%eax), %al
-	call putc
 	lodsb
-	and $0xf, %eax
-	movb hexdigits(%eax), %al
-	call putc
+	ror $4, %al
+	call putdigit
+	ror $4, %al
+	call putdigit
 	mov $' ', %al
 	call putc
 	jmp 1b
