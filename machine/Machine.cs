@@ -17,11 +17,17 @@ public sealed class Machine
     public Bus Bus { get; }
     public Cpu Cpu { get; }
 
+    /// <summary>The serial port at COM1 (0x3F8); its <see cref="Uart16550.Transmitted"/> event carries the guest's output.</summary>
+    public Uart16550 Com1 { get; }
+
     public Machine(MachineOptions? options = null)
     {
         options ??= new MachineOptions();
         Bus = new Bus(options.RamSize);
         Cpu = new Cpu(Bus, options.Vendor);
+        Com1 = new Uart16550(Uart16550.Com1);
+        Bus.MapPorts(Uart16550.Com1, Uart16550.PortCount, Com1);
+        Bus.MapPorts(DebugExit.DefaultPort, DebugExit.DefaultPortCount, new DebugExit(Cpu));
     }
 
     public ref CpuState State => ref Cpu.State;

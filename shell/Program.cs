@@ -18,7 +18,40 @@ static class Program
                                        + "Example: repl demo --cpu amd") { cpu };
         demo.SetAction(result => Demo.Run(result.GetValue(cpu), Console.Out));
 
-        var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo };
-        return root.Parse(args).Invoke();
+        var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu) };
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count != 0)
+        {
+            // One line, with a hint, instead of the whole help text; 2 marks a usage error as it does a bad image.
+            var command = parsed.CommandResult.Command;
+            Console.Error.WriteLine($"repl: {parsed.Errors[0].Message} (try 'repl {(command == root ? "" : command.Name + " ")}--help')");
+            return Boot.BadInput;
+        }
+        return parsed.Invoke();
+    }
+
+    static Command BootCommand(Option<CpuVendor> cpu)
+    {
+        var image = new Option<string>("--image")
+        {
+            Description = "The kernel to boot: a multiboot image (ELF32, or any file whose header has the address fields)",
+            Required = true,
+        };
+        var maxInstructions = new Option<ulong?>("--max-instructions")
+        {
+            Description = "Stop after this many instructions (default: no limit)",
+        };
+        var ram = new Option<ulong>("--ram")
+        {
+            Description = $"RAM in MiB, 2 to {Boot.MaxRamMiB}",
+            DefaultValueFactory = _ => Boot.DefaultRamMiB,
+        };
+        var boot = new Command("boot", "Boot a multiboot kernel headless, as QEMU's -kernel does: stdout carries exactly the bytes the guest\n"
+                                       + "sends to COM1, and the process exits with the guest's debug-exit status.\n"
+                                       + Boot.ExitCodeHelp + "\n"
+                                       + "Example: repl boot --image kernel.elf --cpu amd > serial.txt") { image, cpu, maxInstructions, ram };
+        boot.SetAction(result => Boot.Run(result.GetValue(image)!, result.GetValue(cpu), result.GetValue(maxInstructions), result.GetValue(ram),
+                                          Console.OpenStandardOutput(), Console.Error));
+        return boot;
     }
 }

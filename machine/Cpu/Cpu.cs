@@ -37,6 +37,9 @@ public sealed unsafe partial class Cpu
 
     volatile bool _stopRequested;
 
+    /// <summary>A stop a device asked for while the current instruction executed (see <see cref="StopAfterInstruction"/>).</summary>
+    StopReason? _deviceStop;
+
     public Cpu(Bus bus, CpuVendor vendor)
     {
         Bus = bus;
@@ -46,6 +49,17 @@ public sealed unsafe partial class Cpu
 
     /// <summary>Asks a run on another thread to stop; it does so within one block (at most <see cref="MaxBlockLength"/> instructions).</summary>
     public void RequestStop() => _stopRequested = true;
+
+    /// <summary>
+    /// Called by a device during the instruction that accessed it (the debug-exit port): the instruction
+    /// completes and retires, then the run returns <paramref name="stop"/> with RIP after it. The first
+    /// request of an instruction wins.
+    /// </summary>
+    public void StopAfterInstruction(StopReason stop)
+    {
+        _deviceStop ??= stop;
+        EndBlock = true;
+    }
 
     /// <summary>Executes exactly <paramref name="count"/> instructions unless something stops it first.</summary>
     public StopReason Step(ulong count = 1)
@@ -61,6 +75,7 @@ public sealed unsafe partial class Cpu
     public StopReason Run(ulong budget = ulong.MaxValue)
     {
         _stopRequested = false;
+        _deviceStop = null;
         ResumingInstruction = true; // a run may resume from the breakpoint it stopped at
         try
         {
@@ -87,6 +102,11 @@ public sealed unsafe partial class Cpu
                     if (EndBlock || NextRip != fallThrough)
                     {
                         EndBlock = false;
+                        if (_deviceStop is { } deviceStop)
+                        {
+                            _deviceStop = null;
+                            return deviceStop with { Rip = State.Rip };
+                        }
                         if (Halted)
                         {
                             Halted = false;

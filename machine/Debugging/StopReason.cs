@@ -23,8 +23,12 @@ public enum StopKind
     InternalError,
 }
 
-/// <summary>Why a run ended. <see cref="Rip"/> is where execution would resume.</summary>
-public readonly record struct StopReason(StopKind Kind, ulong Rip, Vector? Vector = null, uint? ErrorCode = null, string? Detail = null)
+/// <summary>
+/// Why a run ended. <see cref="Rip"/> is where execution would resume. <see cref="ExitStatus"/> is the
+/// status a <see cref="StopKind.DebugExit"/> reports, as QEMU's isa-debug-exit makes its process exit with.
+/// </summary>
+public readonly record struct StopReason(StopKind Kind, ulong Rip, Vector? Vector = null, uint? ErrorCode = null, string? Detail = null,
+                                         int? ExitStatus = null)
 {
     public override string ToString()
     {
@@ -36,7 +40,7 @@ public readonly record struct StopReason(StopKind Kind, ulong Rip, Vector? Vecto
             StopKind.StepDone => "step done",
             StopKind.TripleFault => "triple fault",
             StopKind.Halted => "halted",
-            StopKind.DebugExit => "debug exit",
+            StopKind.DebugExit => $"debug exit with status {ExitStatus}",
             StopKind.InstructionBudget => "instruction budget exhausted",
             StopKind.Interrupted => "interrupted",
             StopKind.InternalError => "internal error in the emulator (please report it)",

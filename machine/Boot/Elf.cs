@@ -1,0 +1,154 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Repl.Machine;
+
+public enum ElfSymbolType
+{
+    // st_info's low nibble (System V ABI, "Symbol Table").
+    NoType = 0,
+    Object = 1,
+    Function = 2,
+    Section = 3,
+    File = 4,
+    Common = 5,
+    Tls = 6,
+}
+
+/// <summary>A named symbol of an ELF image: what the shell and debugger show for an address.</summary>
+public readonly record struct ElfSymbol(string Name, ulong Address, ulong Size, ElfSymbolType Type);
+
+/// <summary>A PT_LOAD program header: file bytes to place at a physical address, then zeroes up to MemorySize.</summary>
+public readonly record struct ElfSegment(ulong PhysicalAddress, ulong VirtualAddress, ulong FileOffset, ulong FileSize, ulong MemorySize);
+
+/// <summary>
+/// An ELF32 or ELF64 little-endian x86 executable, parsed from its bytes (System V ABI, "Object Files" and
+/// "Program Loading"): the loadable segments, the entry point and the symbol table. Every offset and size is
+/// checked against the file, so a truncated or corrupt image gives a <see cref="LoaderException"/>.
+/// </summary>
+public sealed class ElfImage
+{
+    const uint Magic = 0x464C457F; // "\x7fELF"
+    const byte ElfClass32 = 1, ElfClass64 = 2, ElfData2Lsb = 1;
+    const ushort EtExec = 2, EmI386 = 3, EmX86_64 = 62;
+    const uint PtLoad = 1;
+    const uint ShtSymtab = 2;
+
+    public bool Is64 { get; }
+    public ulong Entry { get; }
+    public IReadOnlyList<ElfSegment> Segments { get; }
+    public IReadOnlyList<ElfSymbol> Symbols { get; }
+
+    public static bool HasElfMagic(ReadOnlySpan<byte> file) =>
+        file.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(file) == Magic;
+
+    public ElfImage(ReadOnlySpan<byte> file)
+    {
+        if (!HasElfMagic(file))
+            throw new LoaderException("not an ELF file (no \\x7fELF magic)");
+        var r = new Reader(file);
+        byte elfClass = r.U8(4);
+        if (elfClass is not (ElfClass32 or ElfClass64))
+            throw new LoaderException($"ELF class {elfClass} is neither 32-bit nor 64-bit");
+        if (r.U8(5) != ElfData2Lsb)
+            throw new LoaderException("ELF file is big-endian; x86 images are little-endian");
+        Is64 = elfClass == ElfClass64;
+        ushort type = r.U16(16);
+        if (type != EtExec)
+            throw new LoaderException($"ELF type {type} is not an executable (ET_EXEC, 2); link the object file first");
+        ushort machine = r.U16(18);
+        if (machine != (Is64 ? EmX86_64 : EmI386))
+            throw new LoaderException($"ELF machine {machine} is not {(Is64 ? "x86-64 (62)" : "i386 (3)")}");
+
+        // The ELF header fields after e_version: entry, phoff, shoff (word-sized), then flags and 16-bit counts.
+        Entry = Is64 ? r.U64(24) : r.U32(24);
+        ulong phoff = Is64 ? r.U64(32) : r.U32(28), shoff = Is64 ? r.U64(40) : r.U32(32);
+        ulong counts = Is64 ? 54UL : 42UL;
+        ushort phentsize = r.U16(counts), phnum = r.U16(counts + 2), shentsize = r.U16(counts + 4), shnum = r.U16(counts + 6);
+
+        var segments = new List<ElfSegment>();
+        for (ulong i = 0; i < phnum; i++)
+        {
+            ulong ph = phoff + i * phentsize;
+            if (r.U32(ph) != PtLoad)
+                continue;
+            var s = Is64
+                ? new ElfSegment(r.U64(ph + 24), r.U64(ph + 16), r.U64(ph + 8), r.U64(ph + 32), r.U64(ph + 40))
+                : new ElfSegment(r.U32(ph + 12), r.U32(ph + 8), r.U32(ph + 4), r.U32(ph + 16), r.U32(ph + 20));
+            if (s.FileSize > s.MemorySize)
+                throw new LoaderException($"ELF segment at 0x{s.PhysicalAddress:x} has more file bytes (0x{s.FileSize:x}) than memory (0x{s.MemorySize:x})");
+            if (s.FileSize != 0)
+                r.Check(s.FileOffset, s.FileSize, $"segment at 0x{s.PhysicalAddress:x}");
+            segments.Add(s);
+        }
+        if (segments.Count == 0)
+            throw new LoaderException("ELF file has no loadable (PT_LOAD) segments");
+        Segments = segments;
+        Symbols = ReadSymbols(r, shoff, shentsize, shnum);
+    }
+
+    IReadOnlyList<ElfSymbol> ReadSymbols(Reader r, ulong shoff, ushort shentsize, ushort shnum)
+    {
+        var symbols = new List<ElfSymbol>();
+        for (ulong i = 0; i < shnum; i++)
+        {
+            ulong sh = shoff + i * shentsize;
+            if (r.U32(sh + 4) != ShtSymtab)
+                continue;
+            // sh_link names the string table of the symbol names.
+            ulong offset = Is64 ? r.U64(sh + 24) : r.U32(sh + 16), size = Is64 ? r.U64(sh + 32) : r.U32(sh + 20);
+            uint link = r.U32(Is64 ? sh + 40 : sh + 24);
+            ulong entsize = Is64 ? r.U64(sh + 56) : r.U32(sh + 36);
+            if (link >= shnum || entsize == 0)
+                throw new LoaderException($"ELF symbol table (section {i}) has a bad string-table link or entry size");
+            ulong strtab = shoff + link * (ulong)shentsize;
+            ulong strOffset = Is64 ? r.U64(strtab + 24) : r.U32(strtab + 16), strSize = Is64 ? r.U64(strtab + 32) : r.U32(strtab + 20);
+            r.Check(offset, size, "symbol table");
+            r.Check(strOffset, strSize, "symbol string table");
+            for (ulong s = offset; s + entsize <= offset + size; s += entsize)
+            {
+                // Elf64_Sym: name, info, other, shndx, value, size; Elf32_Sym: name, value, size, info, other, shndx.
+                uint name = r.U32(s);
+                byte info = Is64 ? r.U8(s + 4) : r.U8(s + 12);
+                ulong value = Is64 ? r.U64(s + 8) : r.U32(s + 4), symbolSize = Is64 ? r.U64(s + 16) : r.U32(s + 8);
+                var type = (ElfSymbolType)(info & 0xF);
+                if (name == 0 || type is ElfSymbolType.Section or ElfSymbolType.File)
+                    continue;
+                symbols.Add(new ElfSymbol(r.String(strOffset, strSize, name), value, symbolSize, type));
+            }
+        }
+        return symbols;
+    }
+
+    /// <summary>Bounds-checked little-endian reads from the file.</summary>
+    readonly ref struct Reader(ReadOnlySpan<byte> file)
+    {
+        readonly ReadOnlySpan<byte> _file = file;
+
+        public void Check(ulong offset, ulong length, string what)
+        {
+            if (offset > (ulong)_file.Length || length > (ulong)_file.Length - offset)
+                throw new LoaderException($"ELF file is truncated: its {what} (0x{length:x} bytes at offset 0x{offset:x}) ends past the file's 0x{_file.Length:x} bytes");
+        }
+
+        ReadOnlySpan<byte> At(ulong offset, int length)
+        {
+            Check(offset, (ulong)length, "headers");
+            return _file.Slice((int)offset, length);
+        }
+
+        public byte U8(ulong offset) => At(offset, 1)[0];
+        public ushort U16(ulong offset) => BinaryPrimitives.ReadUInt16LittleEndian(At(offset, 2));
+        public uint U32(ulong offset) => BinaryPrimitives.ReadUInt32LittleEndian(At(offset, 4));
+        public ulong U64(ulong offset) => BinaryPrimitives.ReadUInt64LittleEndian(At(offset, 8));
+
+        public string String(ulong table, ulong tableSize, uint index)
+        {
+            if (index >= tableSize)
+                throw new LoaderException($"ELF symbol name offset 0x{index:x} lies outside its string table");
+            var rest = _file.Slice((int)(table + index), (int)(tableSize - index));
+            int end = rest.IndexOf((byte)0);
+            return Encoding.UTF8.GetString(end < 0 ? rest : rest[..end]);
+        }
+    }
+}
