@@ -32,7 +32,7 @@ public sealed unsafe partial class Cpu
     /// as RFLAGS.RF prevents on hardware.</summary>
     internal bool ResumingInstruction;
 
-    /// <summary>Set by HLT: the run ends with <see cref="StopKind.Halted"/>.</summary>
+    /// <summary>Set by HLT: the processor sleeps until an event wakes it (Interrupts.cs).</summary>
     internal bool Halted;
 
     volatile bool _stopRequested;
@@ -56,7 +56,8 @@ public sealed unsafe partial class Cpu
 
     /// <summary>
     /// Runs until a stop reason arises, at most <paramref name="budget"/> instructions. A breakpoint at the
-    /// starting RIP does not stop the first instruction, so a run can resume from a breakpoint.
+    /// starting RIP does not stop the first instruction, so a run can resume from a breakpoint. Exceptions raised
+    /// by instructions are delivered through the IDT (Interrupts.cs) unless <see cref="CatchExceptions"/> names them.
     /// </summary>
     public StopReason Run(ulong budget = ulong.MaxValue)
     {
@@ -66,51 +67,24 @@ public sealed unsafe partial class Cpu
         {
             while (true)
             {
-                if (_stopRequested)
-                    return new StopReason(StopKind.Interrupted, State.Rip);
-                Block block = FetchBlock();
-                ulong ipMask = block.IpMask;
-                for (int i = 0; i < block.Ops.Length; i++)
+                try
                 {
-                    if (budget == 0)
-                        return new StopReason(StopKind.InstructionBudget, State.Rip);
-                    if (Breakpoints.Count != 0 && !ResumingInstruction && Breakpoints.Contains(State.Rip))
-                        return new StopReason(StopKind.Breakpoint, State.Rip);
-                    ResumingInstruction = false;
-                    ref Decoded d = ref block.Ops[i];
-                    ulong fallThrough = (State.Rip + d.Length) & ipMask;
-                    NextRip = fallThrough;
-                    d.Execute(this, ref d);
-                    State.Rip = NextRip;
-                    State.InstructionsRetired++;
-                    budget--;
-                    if (EndBlock || NextRip != fallThrough)
+                    return Execute(ref budget);
+                }
+                catch (CpuFault fault)
+                {
+                    EndBlock = false;
+                    if (fault.IsTrap)
                     {
-                        EndBlock = false;
-                        if (Halted)
-                        {
-                            Halted = false;
-                            return new StopReason(StopKind.Halted, State.Rip);
-                        }
-                        break;
+                        // The trapping instruction has completed: it retires and RIP moves past it.
+                        State.Rip = NextRip;
+                        State.InstructionsRetired++;
+                        budget--;
                     }
+                    if (Deliver(fault) is { } stop)
+                        return stop;
                 }
             }
-        }
-        catch (CpuFault fault)
-        {
-            // Delivery through the IDT belongs to the system architecture; until then a fault stops the run
-            // with the faulting instruction's RIP, its state untouched, and a trap with the next instruction's.
-            EndBlock = false;
-            if (fault.IsTrap)
-            {
-                // The trapping instruction has completed: it retires and RIP moves past it.
-                State.Rip = NextRip;
-                State.InstructionsRetired++;
-            }
-            if (fault.PageFaultAddress is { } cr2)
-                State.Cr2 = cr2;
-            return new StopReason(StopKind.Fault, State.Rip, fault.Vector, fault.ErrorCode, FaultDetail());
         }
         catch (Exception bug) when (bug is not OutOfMemoryException)
         {
@@ -118,6 +92,43 @@ public sealed unsafe partial class Cpu
             // stop that names it, and the machine stays inspectable.
             EndBlock = false;
             return new StopReason(StopKind.InternalError, State.Rip, Detail: $"{bug.GetType().Name} in {bug.TargetSite?.Name}: {bug.Message}");
+        }
+    }
+
+    /// <summary>The interpreter loop: blocks of instructions, with pending events taken at block boundaries (an
+    /// instruction that can make one deliverable ends its block).</summary>
+    StopReason Execute(ref ulong budget)
+    {
+        while (true)
+        {
+            if (_stopRequested)
+                return new StopReason(StopKind.Interrupted, State.Rip);
+            if (budget == 0)
+                return new StopReason(StopKind.InstructionBudget, State.Rip);
+            if ((Halted || EventsPending) && AtBoundary() is { } stop)
+                return stop;
+            Block block = FetchBlock();
+            ulong ipMask = block.IpMask;
+            for (int i = 0; i < block.Ops.Length; i++)
+            {
+                if (budget == 0)
+                    return new StopReason(StopKind.InstructionBudget, State.Rip);
+                if (Breakpoints.Count != 0 && !ResumingInstruction && Breakpoints.Contains(State.Rip))
+                    return new StopReason(StopKind.Breakpoint, State.Rip);
+                ResumingInstruction = false;
+                ref Decoded d = ref block.Ops[i];
+                ulong fallThrough = (State.Rip + d.Length) & ipMask;
+                NextRip = fallThrough;
+                d.Execute(this, ref d);
+                State.Rip = NextRip;
+                State.InstructionsRetired++;
+                budget--;
+                if (EndBlock || NextRip != fallThrough)
+                {
+                    EndBlock = false;
+                    break;
+                }
+            }
         }
     }
 

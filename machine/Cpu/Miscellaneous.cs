@@ -48,7 +48,8 @@ public sealed unsafe partial class Cpu
         throw new CpuFault(Vector.UD);
     }
 
-    /// <summary>HLT is privileged: #GP(0) above CPL 0. The run stops with RIP after the HLT.</summary>
+    /// <summary>HLT is privileged: #GP(0) above CPL 0. The processor sleeps with RIP after the HLT until an event
+    /// wakes it; the run loop decides whether one can (Interrupts.cs).</summary>
     static void Hlt(Cpu c, ref Decoded d)
     {
         if (c.State.Cpl != 0)
@@ -149,31 +150,34 @@ public sealed unsafe partial class Cpu
         c.State.FlagsStored &= ~(ulong)RflagsBit.IF;
     }
 
-    /// <summary>STI, under the same rule as CLI. Its one-instruction interrupt shadow belongs to event delivery,
-    /// which comes with the system architecture; the block already ends after STI (Handlers.ChangesCodeDecoding).</summary>
+    /// <summary>STI, under the same rule as CLI. When it sets IF (IF was clear), maskable interrupts stay inhibited
+    /// until the next instruction completes (SDM Vol. 2, STI); the block ends after STI (Handlers.ChangesCodeDecoding).</summary>
     static void Sti(Cpu c, ref Decoded d)
     {
         if (!c.IoplAllows)
             throw new CpuFault(Vector.GP, 0);
+        if ((c.State.FlagsStored & (ulong)RflagsBit.IF) == 0)
+            c.SetInterruptShadow(blocksNmi: false);
         c.State.FlagsStored |= (ulong)RflagsBit.IF;
     }
 
     // INT3, INT n, INTO and INT1 raise their vector as traps: the instruction completes and the event is
-    // reported with RIP after it (SDM Vol. 3, 6.5 and 6.15). Delivery through the IDT, with the gate-DPL check
-    // that INT n, INT3 and INTO undergo, comes with the system architecture; until then the run stops there.
+    // delivered with RIP after it (SDM Vol. 3, 6.5 and 6.15); Interrupts.cs does the delivery and the gate-DPL
+    // check that INT n, INT3 and INTO undergo.
 
-    static void Int3(Cpu c, ref Decoded d) => throw CpuFault.Trap(Vector.BP);
+    static void Int3(Cpu c, ref Decoded d) => throw CpuFault.Trap(Vector.BP, EventSource.SoftwareInterrupt);
 
-    /// <summary>INT n: vector n, without an error code even when n names an exception that has one.</summary>
-    static void IntN(Cpu c, ref Decoded d) => throw CpuFault.Trap((Vector)(byte)d.Immediate);
+    /// <summary>INT n: vector n, without an error code even when n names an exception that has one. INT 3 (CD 03)
+    /// differs from INT3 (CC) only in virtual-8086 mode, which is not modelled.</summary>
+    static void IntN(Cpu c, ref Decoded d) => throw CpuFault.Trap((Vector)(byte)d.Immediate, EventSource.SoftwareInterrupt);
 
     /// <summary>INTO: #OF only when OF is set; otherwise nothing.</summary>
     static void Into(Cpu c, ref Decoded d)
     {
         if (c.State.OF)
-            throw CpuFault.Trap(Vector.OF);
+            throw CpuFault.Trap(Vector.OF, EventSource.SoftwareInterrupt);
     }
 
-    /// <summary>INT1 (ICEBP, F1): a trap-like #DB.</summary>
-    static void Int1(Cpu c, ref Decoded d) => throw CpuFault.Trap(Vector.DB);
+    /// <summary>INT1 (ICEBP, F1): a trap-like #DB, delivered as a hardware event (SDM Vol. 3, 6.15, "Interrupt 1").</summary>
+    static void Int1(Cpu c, ref Decoded d) => throw CpuFault.Trap(Vector.DB, EventSource.PrivilegedSoftwareException);
 }

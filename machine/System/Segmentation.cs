@@ -1,0 +1,278 @@
+using Iced.Intel;
+using IcedRegister = Iced.Intel.Register;
+
+namespace Repl.Machine;
+
+/// <summary>
+/// Protected-mode segmentation (SDM Vol. 3, chapters 3 and 5): segment descriptors in the GDT and LDT, the
+/// checks that guard loading a segment register, and the instructions that load and store the descriptor-table
+/// registers (LGDT, LIDT, SGDT, SIDT, LLDT, SLDT, LTR, STR) and segment registers (MOV Sreg, POP Sreg).
+/// </summary>
+public sealed unsafe partial class Cpu
+{
+    static delegate*<Cpu, ref Decoded, void> SelectSegmentation(in Instruction i) => i.Mnemonic switch
+    {
+        Mnemonic.Mov when i.Op0Kind == OpKind.Register && i.Op0Register.IsSegmentRegister() => &MovToSegment,
+        Mnemonic.Mov when i.Op1Kind == OpKind.Register && i.Op1Register.IsSegmentRegister() => &MovFromSegment,
+        Mnemonic.Pop when i.Op0Kind == OpKind.Register && i.Op0Register.IsSegmentRegister() => &PopSegment,
+        Mnemonic.Lgdt => &Lgdt,
+        Mnemonic.Lidt => &Lidt,
+        Mnemonic.Sgdt => &Sgdt,
+        Mnemonic.Sidt => &Sidt,
+        Mnemonic.Lldt => &Lldt,
+        Mnemonic.Ltr => &Ltr,
+        Mnemonic.Sldt => &Sldt,
+        Mnemonic.Str => &Str,
+        _ => null,
+    };
+
+    // Descriptor type bits (SDM Vol. 3, 3.4.5.1): bit 2 is expand-down for data and conforming for code; bit 1 is
+    // writable for data and readable for code.
+    const ushort AttrConforming = SegmentCache.AttrExpandDown, AttrReadable = SegmentCache.AttrWritable;
+
+    // System descriptor types in IA-32e mode and legacy mode (SDM Vol. 3, Table 3-2).
+    const int TypeLdt = 0x2, TypeAvailableTss16 = 0x1, TypeAvailableTss = 0x9, TypeBusyTss = 0xB;
+
+    /// <summary>An error code naming a selector (SDM Vol. 3, 6.13): its index and TI bit, with EXT from the event
+    /// being delivered.</summary>
+    internal static uint SelectorErrorCode(ushort selector, uint ext) => (uint)(selector & 0xFFFC) | ext;
+
+    static bool IsNullSelector(ushort selector) => (selector & 0xFFFC) == 0;
+
+    /// <summary>
+    /// Reads the 8-byte descriptor that a selector names in the GDT or the LDT (SDM Vol. 3, 3.5.1): #GP(selector)
+    /// when it lies beyond the table's limit or names the LDT while LDTR is null. Descriptor-table reads are
+    /// implicit supervisor accesses.
+    /// </summary>
+    ulong ReadDescriptor(ushort selector, uint ext, out ulong address)
+    {
+        bool local = (selector & 4) != 0;
+        ulong tableBase = local ? State.Ldtr.Base : State.Gdtr.Base;
+        ulong limit = local ? (IsNullSelector(State.Ldtr.Selector) ? 0 : State.Ldtr.Limit) : State.Gdtr.Limit;
+        ulong offset = (ulong)(selector & ~7);
+        if ((local && IsNullSelector(State.Ldtr.Selector)) || offset + 7 > limit)
+            throw new CpuFault(Vector.GP, SelectorErrorCode(selector, ext));
+        address = tableBase + offset;
+        return ReadSupervisor(address, 8);
+    }
+
+    /// <summary>The hidden part of a segment register as a descriptor fills it (SDM Vol. 3, 3.4.5).</summary>
+    internal static SegmentCache FromDescriptor(ushort selector, ulong descriptor)
+    {
+        uint limit = (uint)(descriptor & 0xFFFF) | (uint)((descriptor >> 32) & 0xF_0000);
+        var attributes = (ushort)((descriptor >> 40) & 0xF0FF);
+        if ((attributes & SegmentCache.AttrGranularity) != 0)
+            limit = (limit << 12) | 0xFFF;
+        return new SegmentCache
+        {
+            Selector = selector,
+            Base = ((descriptor >> 16) & 0xFF_FFFF) | ((descriptor >> 32) & 0xFF00_0000),
+            Limit = limit,
+            Attributes = attributes,
+        };
+    }
+
+    /// <summary>Sets the accessed bit of a code or data descriptor being loaded, as the processor does (SDM Vol. 3, 3.4.5.1).</summary>
+    void SetAccessed(ref SegmentCache segment, ulong descriptorAddress)
+    {
+        if ((segment.Attributes & SegmentCache.AttrAccessed) != 0)
+            return;
+        segment.Attributes |= SegmentCache.AttrAccessed;
+        WriteSupervisor(descriptorAddress + 5, 1, (byte)segment.Attributes);
+    }
+
+    static bool IsWritableData(in SegmentCache s) =>
+        (s.Attributes & (SegmentCache.AttrS | SegmentCache.AttrCode | SegmentCache.AttrWritable)) == (SegmentCache.AttrS | SegmentCache.AttrWritable);
+
+    /// <summary>Data, or code that is neither conforming: the segments whose DPL must admit both CPL and RPL.</summary>
+    static bool IsDataOrNonConformingCode(in SegmentCache s) =>
+        (s.Attributes & SegmentCache.AttrCode) == 0 || (s.Attributes & AttrConforming) == 0;
+
+    /// <summary>
+    /// Loads SS, DS, ES, FS or GS from a selector as MOV and POP do (SDM Vol. 2, MOV, "Operation"). A null selector
+    /// leaves DS/ES/FS/GS unusable; for SS it is #GP(0) except in 64-bit mode at CPL &lt; 3 with RPL = CPL. SS must be a
+    /// writable data segment with RPL = DPL = CPL (#SS(selector) if not present); the others data or readable code
+    /// whose DPL is at least CPL and RPL unless conforming (#NP(selector) if not present).
+    /// </summary>
+    internal void LoadSegment(SegmentRegister register, ushort selector, uint ext = 0)
+    {
+        int cpl = State.Cpl, rpl = selector & 3;
+        uint error = SelectorErrorCode(selector, ext);
+        if (IsNullSelector(selector))
+        {
+            if (register == SegmentRegister.Ss)
+            {
+                if (!State.Is64BitMode || cpl == 3 || rpl != cpl)
+                    throw new CpuFault(Vector.GP, ext);
+                State.Segments[(int)SegmentRegister.Ss] = NullStackSegment(selector);
+            }
+            else
+                LoadNullSegment(register, selector);
+            return;
+        }
+        ulong descriptor = ReadDescriptor(selector, ext, out ulong address);
+        var segment = FromDescriptor(selector, descriptor);
+        if (register == SegmentRegister.Ss)
+        {
+            if (rpl != cpl || !IsWritableData(segment) || segment.Dpl != cpl)
+                throw new CpuFault(Vector.GP, error);
+            if (!segment.Present)
+                throw new CpuFault(Vector.SS, error);
+        }
+        else
+        {
+            bool readable = (segment.Attributes & SegmentCache.AttrS) != 0
+                            && ((segment.Attributes & SegmentCache.AttrCode) == 0 || (segment.Attributes & AttrReadable) != 0);
+            if (!readable || (IsDataOrNonConformingCode(segment) && (rpl > segment.Dpl || cpl > segment.Dpl)))
+                throw new CpuFault(Vector.GP, error);
+            if (!segment.Present)
+                throw new CpuFault(Vector.NP, error);
+        }
+        SetAccessed(ref segment, address);
+        State.Segments[(int)register] = segment;
+    }
+
+    /// <summary>A null SS, as 64-bit mode allows at CPL &lt; 3: unusable, with its DPL at the RPL (the CPL) of the selector.</summary>
+    static SegmentCache NullStackSegment(ushort selector) => new() { Selector = selector, Attributes = (ushort)((selector & 3) << 5) };
+
+    /// <summary>
+    /// A null selector in DS, ES, FS or GS makes the register unusable (SDM Vol. 3, 3.4.4). Intel processors also
+    /// clear the hidden base; AMD ones leave base and limit as they were (AMD APM Vol. 2, 4.5.1), which matters
+    /// for FS and GS in 64-bit mode.
+    /// </summary>
+    void LoadNullSegment(SegmentRegister register, ushort selector)
+    {
+        ref SegmentCache s = ref State.Segments[(int)register];
+        s = Vendor == CpuVendor.Amd
+            ? s with { Selector = selector, Attributes = 0 }
+            : new SegmentCache { Selector = selector };
+    }
+
+    /// <summary>MOV Sreg, r/m16. CS cannot be loaded by MOV (#UD). Loading SS holds off interrupts, NMIs and
+    /// debug traps until the next instruction completes, so that MOV SS; MOV RSP is never split (SDM Vol. 3, 6.8.3).</summary>
+    static void MovToSegment(Cpu c, ref Decoded d)
+    {
+        var register = (SegmentRegister)(d.Instruction.Op0Register - IcedRegister.ES);
+        if (register == SegmentRegister.Cs)
+            throw new CpuFault(Vector.UD);
+        var selector = (ushort)(d.Ops[1].Kind == OperandKind.Gpr ? c.ReadGpr(d.Ops[1].Reg, 2) : c.ReadMemory(d.MemSegment, c.EffectiveAddress(ref d), 2));
+        c.LoadSegment(register, selector);
+        if (register == SegmentRegister.Ss)
+            c.SetInterruptShadow(blocksNmi: true);
+    }
+
+    /// <summary>MOV r/m, Sreg: a register destination receives the selector zero-extended to its width, a memory
+    /// destination 16 bits whatever the operand size.</summary>
+    static void MovFromSegment(Cpu c, ref Decoded d) =>
+        c.WriteOperand(ref d, 0, c.State.Segments[d.Instruction.Op1Register - IcedRegister.ES].Selector);
+
+    /// <summary>POP DS/ES/SS (outside 64-bit mode), POP FS/GS: the selector is the low 16 bits of a stack slot of
+    /// the operand size; RSP moves only once the load has succeeded. POP SS sets the same shadow as MOV SS.</summary>
+    static void PopSegment(Cpu c, ref Decoded d)
+    {
+        var register = (SegmentRegister)(d.Instruction.Op0Register - IcedRegister.ES);
+        var selector = (ushort)c.PeekValue(d.StackSize, out ulong newSp);
+        c.LoadSegment(register, selector);
+        c.SetStackPointer(newSp);
+        if (register == SegmentRegister.Ss)
+            c.SetInterruptShadow(blocksNmi: true);
+    }
+
+    /// <summary>LGDT, LIDT, LLDT and LTR are privileged: #GP(0) above CPL 0.</summary>
+    void RequireCpl0()
+    {
+        if (State.Cpl != 0)
+            throw new CpuFault(Vector.GP, 0);
+    }
+
+    /// <summary>
+    /// Reads the 6- or 10-byte pseudo-descriptor of LGDT/LIDT (SDM Vol. 2, LGDT/LIDT): a 16-bit limit, then a base of
+    /// 8 bytes in 64-bit mode, else 4 bytes of which a 16-bit operand size keeps 24 bits.
+    /// </summary>
+    TableRegister ReadPseudoDescriptor(ref Decoded d)
+    {
+        RequireCpl0();
+        ulong ea = EffectiveAddress(ref d);
+        ulong mask = SizeMask(d.AddressSize);
+        var limit = (ushort)ReadMemory(d.MemSegment, ea, 2);
+        ulong @base = State.Is64BitMode
+            ? ReadMemory(d.MemSegment, (ea + 2) & mask, 8)
+            : ReadMemory(d.MemSegment, (ea + 2) & mask, 4) & (d.StackSize == 2 ? 0xFF_FFFFUL : 0xFFFF_FFFF);
+        return new TableRegister { Base = @base, Limit = limit };
+    }
+
+    /// <summary>Stores GDTR or IDTR as SGDT/SIDT do: the limit, then an 8-byte base in 64-bit mode, else 4 bytes.</summary>
+    void WritePseudoDescriptor(ref Decoded d, TableRegister table)
+    {
+        ulong ea = EffectiveAddress(ref d);
+        int baseSize = State.Is64BitMode ? 8 : 4;
+        ulong baseOffset = (ea + 2) & SizeMask(d.AddressSize);
+        Linear(d.MemSegment, baseOffset, baseSize, Access.Write); // both parts are checked before either is written
+        WriteMemory(d.MemSegment, ea, 2, table.Limit);
+        WriteMemory(d.MemSegment, baseOffset, baseSize, table.Base);
+    }
+
+    static void Lgdt(Cpu c, ref Decoded d) => c.State.Gdtr = c.ReadPseudoDescriptor(ref d);
+
+    static void Lidt(Cpu c, ref Decoded d) => c.State.Idtr = c.ReadPseudoDescriptor(ref d);
+
+    static void Sgdt(Cpu c, ref Decoded d) => c.WritePseudoDescriptor(ref d, c.State.Gdtr);
+
+    static void Sidt(Cpu c, ref Decoded d) => c.WritePseudoDescriptor(ref d, c.State.Idtr);
+
+    /// <summary>
+    /// Reads the system descriptor (LDT or TSS) a selector names for LLDT or LTR (SDM Vol. 2, LLDT and LTR): it must be
+    /// in the GDT (#GP(selector)) and of the given type (#GP(selector)), and present (#NP(selector)). In IA-32e mode
+    /// these descriptors are 16 bytes, the second half holding base bits 63:32.
+    /// </summary>
+    SegmentCache ReadSystemDescriptor(ushort selector, int type, int legacyType, out ulong address)
+    {
+        uint error = SelectorErrorCode(selector, 0);
+        if ((selector & 4) != 0)
+            throw new CpuFault(Vector.GP, error);
+        ulong descriptor = ReadDescriptor(selector, 0, out address);
+        var segment = FromDescriptor(selector, descriptor);
+        bool longMode = (State.Efer & CpuState.EferLMA) != 0;
+        int actual = segment.Attributes & 0x1F; // S clear and the type
+        if (actual != type && (longMode || actual != legacyType))
+            throw new CpuFault(Vector.GP, error);
+        if (!segment.Present)
+            throw new CpuFault(Vector.NP, error);
+        if (longMode)
+        {
+            if ((ulong)(selector & ~7) + 15 > State.Gdtr.Limit)
+                throw new CpuFault(Vector.GP, error);
+            segment.Base |= ReadSupervisor(address + 8, 4) << 32;
+        }
+        return segment;
+    }
+
+    /// <summary>LLDT r/m16: a null selector leaves LDTR unusable; otherwise it must name an LDT descriptor.</summary>
+    static void Lldt(Cpu c, ref Decoded d)
+    {
+        c.RequireCpl0();
+        var selector = (ushort)c.ReadOperand(ref d, 0);
+        c.State.Ldtr = IsNullSelector(selector)
+            ? new SegmentCache { Selector = selector }
+            : c.ReadSystemDescriptor(selector, TypeLdt, TypeLdt, out _);
+    }
+
+    /// <summary>LTR r/m16: the selector must name an available TSS (#GP(0) for a null one), which LTR marks busy in
+    /// its descriptor (SDM Vol. 2, LTR).</summary>
+    static void Ltr(Cpu c, ref Decoded d)
+    {
+        c.RequireCpl0();
+        var selector = (ushort)c.ReadOperand(ref d, 0);
+        if (IsNullSelector(selector))
+            throw new CpuFault(Vector.GP, 0);
+        var tss = c.ReadSystemDescriptor(selector, TypeAvailableTss, TypeAvailableTss16, out ulong address);
+        tss.Attributes |= TypeBusyTss & ~TypeAvailableTss;
+        c.WriteSupervisor(address + 5, 1, (byte)tss.Attributes);
+        c.State.Tr = tss;
+    }
+
+    /// <summary>SLDT and STR: the selector, zero-extended into a register destination, 16 bits to memory.</summary>
+    static void Sldt(Cpu c, ref Decoded d) => c.WriteOperand(ref d, 0, c.State.Ldtr.Selector);
+
+    static void Str(Cpu c, ref Decoded d) => c.WriteOperand(ref d, 0, c.State.Tr.Selector);
+}
