@@ -74,14 +74,7 @@ public sealed unsafe partial class Cpu
                 catch (CpuFault fault)
                 {
                     EndBlock = false;
-                    if (fault.IsTrap)
-                    {
-                        // The trapping instruction has completed: it retires and RIP moves past it.
-                        State.Rip = NextRip;
-                        State.InstructionsRetired++;
-                        budget--;
-                    }
-                    if (Deliver(fault) is { } stop)
+                    if (Deliver(fault, ref budget) is { } stop)
                         return stop;
                 }
             }
@@ -105,11 +98,13 @@ public sealed unsafe partial class Cpu
                 return new StopReason(StopKind.Interrupted, State.Rip);
             if (budget == 0)
                 return new StopReason(StopKind.InstructionBudget, State.Rip);
-            if ((Halted || EventsPending) && AtBoundary() is { } stop)
+            if ((Halted || EventsPending) && AtBoundary(ref budget) is { } stop)
                 return stop;
             Block block = FetchBlock();
             ulong ipMask = block.IpMask;
-            for (int i = 0; i < block.Ops.Length; i++)
+            // In an STI or MOV SS shadow only one instruction runs before events are looked at again.
+            int length = InterruptShadowActive ? 1 : block.Ops.Length;
+            for (int i = 0; i < length; i++)
             {
                 if (budget == 0)
                     return new StopReason(StopKind.InstructionBudget, State.Rip);

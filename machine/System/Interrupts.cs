@@ -111,14 +111,14 @@ public sealed partial class Cpu
     /// it (IF clear and no NMI deliverable, or IF set but nothing pending or scheduled) stops the run as Halted,
     /// RIP after the HLT; running again resumes there.
     /// </summary>
-    StopReason? AtBoundary()
+    StopReason? AtBoundary(ref ulong budget)
     {
         while (true)
         {
             if (TryTakeEvent(out var evt))
             {
                 Halted = false;
-                return Deliver(evt);
+                return Deliver(evt, ref budget);
             }
             if (!Halted)
                 return null;
@@ -142,27 +142,39 @@ public sealed partial class Cpu
     /// Delivers an event, and the exceptions its delivery raises (SDM Vol. 3, 6.15, "Interrupt 8"): a contributory
     /// exception while delivering a contributory one, or a contributory exception or #PF while delivering a #PF,
     /// becomes #DF(0); a contributory exception or #PF while delivering #DF is a triple fault, which stops the run.
-    /// Any other exception raised during delivery is delivered in its place. Returns a stop, or null once delivered.
+    /// Any other exception raised during delivery is delivered in its place. A trap (INT n, INT3, INTO, INT1) pushes
+    /// the next instruction's RIP and retires once delivered; an exception raised while delivering it is a fault of
+    /// that instruction, which then has not completed. Returns a stop, or null once delivered.
     /// </summary>
-    StopReason? Deliver(CpuFault evt)
+    StopReason? Deliver(CpuFault evt, ref ulong budget)
     {
         string? doubleFaultCause = null;
+        ulong returnRip = evt.IsTrap ? NextRip : State.Rip;
         while (true)
         {
             if (evt.PageFaultAddress is { } cr2)
                 State.Cr2 = cr2; // CR2 is loaded as the #PF is delivered, even if its delivery then fails
-            if (CatchExceptions.Contains(evt.Vector))
-                return new StopReason(StopKind.Fault, State.Rip, evt.Vector, evt.ErrorCode, FaultDetail());
-            if ((State.Efer & CpuState.EferLMA) == 0)
-                return new StopReason(StopKind.Fault, State.Rip, evt.Vector, evt.ErrorCode,
-                    "delivery through a protected-mode IDT is not implemented: only IA-32e mode delivers events");
+            bool longMode = (State.Efer & CpuState.EferLMA) != 0;
+            if (CatchExceptions.Contains(evt.Vector) || !longMode)
+            {
+                if (evt.IsTrap)
+                    RetireTrap(ref budget);
+                return new StopReason(StopKind.Fault, State.Rip, evt.Vector, evt.ErrorCode, longMode ? FaultDetail()
+                    : "delivery through a protected-mode IDT is not implemented: only IA-32e mode delivers events");
+            }
             try
             {
-                DeliverLongMode(evt);
+                DeliverLongMode(evt, returnRip);
+                if (evt.IsTrap)
+                {
+                    State.InstructionsRetired++;
+                    budget--;
+                }
                 return null;
             }
             catch (CpuFault nested)
             {
+                returnRip = State.Rip;
                 bool hardware = evt.Origin == EventSource.Exception;
                 if (hardware && evt.Vector == Vector.DF && (IsContributory(nested.Vector) || nested.Vector == Vector.PF))
                     return new StopReason(StopKind.TripleFault, State.Rip, nested.Vector, nested.ErrorCode,
@@ -177,6 +189,14 @@ public sealed partial class Cpu
                     evt = nested;
             }
         }
+    }
+
+    /// <summary>A trap stopped before delivery: its instruction has completed, so it retires and RIP moves past it.</summary>
+    void RetireTrap(ref ulong budget)
+    {
+        State.Rip = NextRip;
+        State.InstructionsRetired++;
+        budget--;
     }
 
     // Offsets in the 64-bit TSS (SDM Vol. 3, Figure 8-11).
@@ -194,7 +214,7 @@ public sealed partial class Cpu
     /// Delivers one event through the IA-32e IDT (SDM Vol. 3, 6.14 and the INT n pseudo-code, "IA-32e mode"). Every
     /// check happens before a register changes; a fault on the way leaves the registers as the event found them.
     /// </summary>
-    void DeliverLongMode(CpuFault evt)
+    void DeliverLongMode(CpuFault evt, ulong returnRip)
     {
         int vector = (byte)evt.Vector;
         // EXT: the event comes from outside the program (SDM Vol. 3, 6.13); software interrupts clear it.
@@ -241,7 +261,7 @@ public sealed partial class Cpu
         bool hasErrorCode = evt.Origin == EventSource.Exception && VectorNames.HasErrorCode(evt.Vector);
         ulong rflags = State.Rflags;
         Span<ulong> frame = [State.Segments[(int)SegmentRegister.Ss].Selector, State.Gpr[(int)Gpr.Rsp], rflags,
-                             State.Cs.Selector, State.Rip, evt.ErrorCode ?? 0];
+                             State.Cs.Selector, returnRip, evt.ErrorCode ?? 0];
         if (!hasErrorCode)
             frame = frame[..5];
         ulong frameBase = rsp - (ulong)frame.Length * 8;

@@ -1,0 +1,265 @@
+using static Iced.Intel.AssemblerRegisters;
+using static Repl.Machine.Tests.SystemTables;
+
+namespace Repl.Machine.Tests.SystemArchitecture;
+
+public class InterruptsTests
+{
+    const ulong If = (ulong)RflagsBit.IF;
+
+    static Machine WithTables(int bitness, params byte[] code)
+    {
+        var m = Guest.FromBytes(bitness, code);
+        Install(m);
+        return m;
+    }
+
+    static void AssertHaltedIn(Machine m, int vector, StopReason stop)
+    {
+        Assert.Equal(StopKind.Halted, stop.Kind);
+        Assert.Equal(Handler(vector) + 1, stop.Rip);
+    }
+
+    [Fact]
+    public void A_divide_error_goes_through_an_interrupt_gate_with_a_five_slot_frame_on_a_16_byte_aligned_stack()
+    {
+        var m = WithTables(64, 0x31, 0xC9, 0xF7, 0xF1); // xor ecx, ecx; div ecx
+        m.State.Gpr[(int)Gpr.Rsp] = Guest.StackTop - 8;
+        m.State.Rflags |= If;
+
+        AssertHaltedIn(m, 0, m.Run(10));
+        ulong aligned = Guest.StackTop - 16;
+        Assert.Equal(aligned - 40, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal([Guest.CodeAddress + 2, KernelCs, 0x246, Guest.StackTop - 8, KernelDs], Frame(m, 5));
+        Assert.Equal(0x46UL, m.State.Rflags); // IF cleared by the interrupt gate
+        Assert.Equal(KernelCs, m.State.Cs.Selector);
+    }
+
+    [Fact]
+    public void A_general_protection_fault_pushes_its_error_code_and_a_trap_gate_leaves_IF_set()
+    {
+        var m = Guest.Long(a => a.mov(rax, __qword_ptr[rbx]));
+        Install(m);
+        SetGate(m, 13, Handler(13), type: 0xF);
+        m.State.Gpr[(int)Gpr.Rbx] = Guest.NonCanonical;
+        m.State.Rflags |= If;
+
+        AssertHaltedIn(m, 13, m.Run(10));
+        Assert.Equal([0, Guest.CodeAddress, KernelCs, 0x202, Guest.StackTop, KernelDs], Frame(m, 6));
+        Assert.Equal(Guest.StackTop - 48, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal(0x202UL, m.State.Rflags);
+    }
+
+    [Fact]
+    public void INT_n_through_a_gate_more_privileged_than_CPL_raises_GP_with_the_IDT_error_code_at_the_INT()
+    {
+        var m = WithTables(64, 0xCD, 0x80); // int 0x80 at CPL 3, gate DPL 0
+        EnterUserMode(m, Guest.CodeAddress, 0x6_0008);
+
+        AssertHaltedIn(m, 13, m.Run(10));
+        Assert.Equal([0x80 * 8 + 2, Guest.CodeAddress, UserCs, 0x2, 0x6_0008, UserDs], Frame(m, 6));
+        Assert.Equal(0x7_0000UL - 48, m.State.Gpr[(int)Gpr.Rsp]); // RSP0 from the TSS
+        Assert.Equal(1UL, m.State.InstructionsRetired); // only the handler's HLT: the INT did not complete
+    }
+
+    [Fact]
+    public void INT3_and_INT_3_trap_with_RIP_after_them_and_are_refused_by_a_DPL_0_gate_at_CPL_3_unlike_INT1()
+    {
+        var m = WithTables(64, 0xCC);
+        AssertHaltedIn(m, 3, m.Run(10));
+        Assert.Equal(Guest.CodeAddress + 1, Frame(m, 1)[0]);
+
+        m = WithTables(64, 0xCD, 0x03);
+        AssertHaltedIn(m, 3, m.Run(10));
+        Assert.Equal(Guest.CodeAddress + 2, Frame(m, 1)[0]);
+
+        m = WithTables(64, 0xCC);
+        EnterUserMode(m, Guest.CodeAddress, 0x6_0000);
+        AssertHaltedIn(m, 13, m.Run(10));
+        Assert.Equal([3 * 8 + 2, Guest.CodeAddress], Frame(m, 2));
+
+        m = WithTables(64, 0xF1); // INT1 is not subject to the gate's DPL
+        EnterUserMode(m, Guest.CodeAddress, 0x6_0000);
+        AssertHaltedIn(m, 1, m.Run(10));
+        Assert.Equal([Guest.CodeAddress + 1, UserCs], Frame(m, 2));
+        Assert.Equal(2UL, m.State.InstructionsRetired); // INT1 and the handler's HLT retired
+    }
+
+    [Fact]
+    public void An_IST_gate_switches_stacks_even_without_a_privilege_change()
+    {
+        var m = WithTables(64, 0x90, 0xF4);
+        SetGate(m, 2, Handler(2), ist: 3);
+        SetStack(m, IstOffset(3), 0x5_0008);
+        m.Cpu.InjectNmi();
+
+        AssertHaltedIn(m, 2, m.Run(10));
+        Assert.Equal(0x5_0000UL - 40, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal([Guest.CodeAddress, KernelCs, 0x2, Guest.StackTop, KernelDs], Frame(m, 5));
+        Assert.True(m.State.NmiBlocked);
+    }
+
+    [Fact]
+    public void A_not_present_gate_for_an_exception_raises_NP_with_the_IDT_and_EXT_bits()
+    {
+        var m = WithTables(64, 0x0F, 0x0B); // ud2
+        SetGate(m, 6, Handler(6), present: false);
+
+        AssertHaltedIn(m, 11, m.Run(10));
+        Assert.Equal([6 * 8 + 2 + 1, Guest.CodeAddress], Frame(m, 2));
+    }
+
+    [Fact]
+    public void A_fault_while_delivering_an_external_interrupt_has_EXT_set()
+    {
+        var m = WithTables(64, 0x90, 0xF4);
+        SetGate(m, 0x40, Handler(0x40), dpl: 3, present: false);
+        m.State.Rflags |= If;
+        m.Cpu.RaiseInterrupt(0x40);
+
+        AssertHaltedIn(m, 11, m.Run(10));
+        Assert.Equal(0x40UL * 8 + 2 + 1, Frame(m, 1)[0]);
+    }
+
+    [Fact]
+    public void A_contributory_fault_while_delivering_GP_becomes_a_double_fault_on_its_IST_stack()
+    {
+        var m = Guest.Long(a => a.mov(rax, __qword_ptr[rbx]));
+        Install(m);
+        SetGate(m, 13, Handler(13), present: false);
+        SetGate(m, 8, Handler(8), ist: 1);
+        SetStack(m, IstOffset(1), 0x4_0000);
+        m.State.Gpr[(int)Gpr.Rbx] = Guest.NonCanonical;
+
+        AssertHaltedIn(m, 8, m.Run(10));
+        Assert.Equal(0x4_0000UL - 48, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal([0, Guest.CodeAddress, KernelCs, 0x2, Guest.StackTop, KernelDs], Frame(m, 6));
+    }
+
+    [Fact]
+    public void A_benign_exception_whose_delivery_faults_has_the_second_fault_delivered_instead()
+    {
+        var m = WithTables(64, 0x0F, 0x0B);
+        SetGate(m, 6, Handler(6), type: 0x5); // a task gate does not exist in the IA-32e IDT
+        AssertHaltedIn(m, 13, m.Run(10));
+        Assert.Equal(6UL * 8 + 2 + 1, Frame(m, 1)[0]);
+    }
+
+    [Fact]
+    public void A_fault_while_delivering_a_double_fault_is_a_triple_fault_that_names_the_vectors()
+    {
+        var m = WithTables(64, 0x31, 0xC9, 0xF7, 0xF1);
+        m.State.Idtr.Limit = 0;
+        CpuState before = m.State;
+
+        var stop = m.Run(10);
+        Assert.Equal(StopKind.TripleFault, stop.Kind);
+        Assert.Equal(Guest.CodeAddress + 2, stop.Rip);
+        Assert.Equal("#GP while delivering #DE, then #GP while delivering #DF", stop.Detail);
+        Assert.Equal(before.Gpr[(int)Gpr.Rsp], m.State.Gpr[(int)Gpr.Rsp]);
+    }
+
+    [Fact]
+    public void A_caught_vector_stops_the_run_before_delivery_with_the_state_untouched()
+    {
+        var m = Guest.Long(a => a.mov(rax, __qword_ptr[rbx]));
+        Install(m);
+        m.Cpu.CatchExceptions.Add(Vector.GP);
+        m.State.Gpr[(int)Gpr.Rbx] = Guest.NonCanonical;
+        Expect.FaultWithoutEffect(m, Vector.GP, 0);
+        Assert.Equal(KernelDs, m.State.Segments[(int)SegmentRegister.Ss].Selector);
+    }
+
+    [Fact]
+    public void An_NMI_is_blocked_from_its_delivery_until_the_next_IRET()
+    {
+        var m = WithTables(64, 0x90, 0x90, 0x90, 0xF4);
+        ulong nmi = 0x31_8000;
+        m.WritePhysical(nmi, [0x48, 0xFF, 0xC3, 0x48, 0xCF]); // inc rbx; iretq
+        SetGate(m, 2, nmi);
+
+        m.Cpu.InjectNmi();
+        m.Step(); // delivers the NMI and runs INC RBX
+        Assert.Equal(1UL, m.State.Gpr[(int)Gpr.Rbx]);
+        m.Cpu.InjectNmi();
+        m.Step(); // blocked: IRETQ runs
+        Assert.True(m.State.NmiPending);
+        Assert.Equal(Guest.CodeAddress, m.State.Rip);
+        m.Step(); // unblocked by the IRET: delivered before the NOP
+        Assert.Equal(2UL, m.State.Gpr[(int)Gpr.Rbx]);
+        Assert.False(m.State.NmiPending);
+    }
+
+    [Fact]
+    public void External_interrupts_wait_for_IF_and_for_the_instruction_after_STI()
+    {
+        var m = WithTables(64, 0x90, 0xFB, 0x90, 0x90, 0xF4); // nop; sti; nop; nop; hlt
+        m.Cpu.RaiseInterrupt(0x40);
+        m.Cpu.RaiseInterrupt(0x30);
+
+        AssertHaltedIn(m, 0x40, m.Run(10)); // the higher vector first
+        Assert.Equal(Guest.CodeAddress + 3, Frame(m, 1)[0]); // after STI and one more instruction
+        Assert.Equal(3UL + 1, m.State.InstructionsRetired);
+    }
+
+    [Fact]
+    public void MOV_SS_holds_off_an_NMI_until_the_next_instruction_completes()
+    {
+        var m = WithTables(64, 0x8E, 0xD0, 0x90, 0xF4); // mov ss, ax; nop; hlt
+        m.State.Gpr[(int)Gpr.Rax] = KernelDs;
+        m.Step();
+        m.Cpu.InjectNmi();
+
+        AssertHaltedIn(m, 2, m.Run(10));
+        Assert.Equal(Guest.CodeAddress + 3, Frame(m, 1)[0]);
+    }
+
+    [Fact]
+    public void HLT_with_interrupts_off_stops_but_with_IF_set_a_later_interrupt_wakes_it()
+    {
+        var m = WithTables(64, 0xF4);
+        m.Cpu.RaiseInterrupt(0x41);
+        var stop = m.Run(10);
+        Assert.Equal(StopKind.Halted, stop.Kind); // IF clear: nothing but an NMI could wake it
+        Assert.Equal(Guest.CodeAddress + 1, stop.Rip);
+
+        m = WithTables(64, 0xFB, 0xF4, 0xF4); // sti; hlt; hlt
+        stop = m.Run(10);
+        Assert.Equal(Guest.CodeAddress + 2, stop.Rip);
+        m.Cpu.RaiseInterrupt(0x41);
+        AssertHaltedIn(m, 0x41, m.Run(10));
+        Assert.Equal(Guest.CodeAddress + 2, Frame(m, 1)[0]);
+    }
+
+    sealed class Timer(global::Repl.Machine.Cpu cpu, ulong at) : ITimeSource
+    {
+        public ulong? NextEventAt { get; private set; } = at;
+
+        public void AdvanceTo(ulong now)
+        {
+            NextEventAt = null;
+            cpu.RaiseInterrupt(0x42);
+        }
+    }
+
+    [Fact]
+    public void A_halted_processor_jumps_virtual_time_to_the_next_timer_event()
+    {
+        var m = WithTables(64, 0xFB, 0xF4);
+        m.Cpu.TimeSource = new Timer(m.Cpu, 1000);
+
+        AssertHaltedIn(m, 0x42, m.Run(10));
+        Assert.Equal(1001UL, m.State.InstructionsRetired); // the handler's HLT retired at time 1000
+    }
+
+    [Fact]
+    public void An_interrupt_acknowledged_is_reported_to_the_interrupt_controller()
+    {
+        var m = WithTables(64, 0xFB, 0x90, 0xF4);
+        var acknowledged = new List<byte>();
+        m.Cpu.InterruptAcknowledged = acknowledged.Add;
+        m.Cpu.RaiseInterrupt(0x51);
+        AssertHaltedIn(m, 0x51, m.Run(10));
+        Assert.Equal([(byte)0x51], acknowledged);
+    }
+}
