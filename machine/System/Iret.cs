@@ -30,7 +30,6 @@ public sealed unsafe partial class Cpu
         // In IA-32e mode NT set is #GP(0); outside it, NT asks for a task return, which is not modelled.
         if ((flags & (ulong)RflagsBit.NT) != 0)
             throw new CpuFault(Vector.GP, 0);
-        bool longMode = (c.State.Efer & CpuState.EferLMA) != 0;
         bool from64 = c.State.Is64BitMode;
         ulong sp = c.State.Gpr[(int)Gpr.Rsp] & SizeMask(c.StackAddressSize);
         ulong tempRip = c.ReadFrameSlot(sp, 0, size);
@@ -38,18 +37,7 @@ public sealed unsafe partial class Cpu
         ulong tempFlags = c.ReadFrameSlot(sp, 2, size);
 
         int cpl = c.State.Cpl, rpl = tempCs & 3;
-        if (IsNullSelector(tempCs))
-            throw new CpuFault(Vector.GP, 0);
-        uint csError = SelectorErrorCode(tempCs, 0);
-        var cs = FromDescriptor(tempCs, c.ReadDescriptor(tempCs, 0, out ulong csAddress));
-        bool conforming = (cs.Attributes & AttrConforming) != 0;
-        if (!cs.IsCode || rpl < cpl || (conforming ? cs.Dpl > rpl : cs.Dpl != rpl))
-            throw new CpuFault(Vector.GP, csError);
-        if (!cs.Present)
-            throw new CpuFault(Vector.NP, csError);
-        bool to64 = longMode && cs.Long;
-        if (to64 && cs.DefaultBig)
-            throw new CpuFault(Vector.GP, csError);
+        var cs = c.ReturnCodeSegment(tempCs, out ulong csAddress, out bool to64);
 
         // 64-bit mode pops SS:RSP always; elsewhere only a return to an outer privilege level does.
         bool loadsStack = from64 || rpl > cpl;
@@ -61,10 +49,7 @@ public sealed unsafe partial class Cpu
             tempRsp = c.ReadFrameSlot(sp, 3, size);
             ss = c.ReturnStackSegment((ushort)c.ReadFrameSlot(sp, 4, size), rpl, to64, out ssAddress);
         }
-        if (!to64)
-            tempRip &= 0xFFFF_FFFF;
-        if (to64 ? !c.IsCanonical(tempRip) : tempRip > cs.Limit)
-            throw new CpuFault(Vector.GP, 0);
+        c.CheckFarTarget(cs, to64, tempRip);
 
         c.SetAccessed(ref cs, csAddress);
         if (loadsStack && ssAddress != 0)
@@ -80,8 +65,6 @@ public sealed unsafe partial class Cpu
             loadable |= (ulong)RflagsBit.IOPL | (size >= 4 ? (ulong)(RflagsBit.VIF | RflagsBit.VIP) : 0);
         c.State.Rflags = (flags & ~loadable) | (tempFlags & loadable);
 
-        // CPL is CS.DPL here, so a conforming segment returned to carries the RPL, the new CPL, as its DPL.
-        cs.Attributes = (ushort)((cs.Attributes & ~(3 << 5)) | (rpl << 5));
         c.State.Segments[(int)SegmentRegister.Cs] = cs;
         if (loadsStack)
         {
@@ -92,9 +75,41 @@ public sealed unsafe partial class Cpu
             c.SetStackPointer(sp + (ulong)(3 * size));
         if (rpl > cpl)
             c.NullSegmentsBelow(rpl);
-        c.NextRip = tempRip & SizeMask(size);
+        c.NextRip = tempRip & (to64 ? ulong.MaxValue : 0xFFFF_FFFF);
         c.State.NmiBlocked = false;
         c.EndBlock = true;
+    }
+
+    /// <summary>
+    /// Checks the code segment that IRET or a far RET returns to (SDM Vol. 2, RET, "Protected mode far return"): not
+    /// null (#GP(0)); code with RPL &gt;= CPL, DPL = RPL if non-conforming, DPL &lt;= RPL if conforming (#GP(selector));
+    /// present (#NP(selector)); in IA-32e mode not both L and D (#GP(selector)). Its DPL is set to the RPL, the new CPL.
+    /// </summary>
+    SegmentCache ReturnCodeSegment(ushort selector, out ulong address, out bool to64)
+    {
+        if (IsNullSelector(selector))
+            throw new CpuFault(Vector.GP, 0);
+        int rpl = selector & 3;
+        uint error = SelectorErrorCode(selector, 0);
+        var cs = FromDescriptor(selector, ReadDescriptor(selector, 0, out address));
+        bool conforming = (cs.Attributes & AttrConforming) != 0;
+        if (!cs.IsCode || rpl < State.Cpl || (conforming ? cs.Dpl > rpl : cs.Dpl != rpl))
+            throw new CpuFault(Vector.GP, error);
+        if (!cs.Present)
+            throw new CpuFault(Vector.NP, error);
+        to64 = (State.Efer & CpuState.EferLMA) != 0 && cs.Long;
+        if (to64 && cs.DefaultBig)
+            throw new CpuFault(Vector.GP, error);
+        // CPL is CS.DPL here, so a conforming segment returned to carries the RPL, the new CPL, as its DPL.
+        cs.Attributes = (ushort)((cs.Attributes & ~(3 << 5)) | (rpl << 5));
+        return cs;
+    }
+
+    /// <summary>A far transfer's target must be canonical in 64-bit code and within the CS limit otherwise: #GP(0).</summary>
+    void CheckFarTarget(in SegmentCache cs, bool to64, ulong target)
+    {
+        if (to64 ? !IsCanonical(target) : (target & 0xFFFF_FFFF) > cs.Limit)
+            throw new CpuFault(Vector.GP, 0);
     }
 
     /// <summary>

@@ -23,6 +23,9 @@ public sealed unsafe partial class Cpu
         Mnemonic.Ltr => &Ltr,
         Mnemonic.Sldt => &Sldt,
         Mnemonic.Str => &Str,
+        Mnemonic.Retf => &FarReturn,
+        _ when i.IsJmpFar || i.IsJmpFarIndirect => &FarJump,
+        _ when i.IsCallFar || i.IsCallFarIndirect => &FarCall,
         _ => null,
     };
 
@@ -78,7 +81,7 @@ public sealed unsafe partial class Cpu
         if ((segment.Attributes & SegmentCache.AttrAccessed) != 0)
             return;
         segment.Attributes |= SegmentCache.AttrAccessed;
-        WriteSupervisor(descriptorAddress + 5, 1, (byte)segment.Attributes);
+        WriteSupervisor(descriptorAddress + 5, 1, ReadSupervisor(descriptorAddress + 5, 1) | SegmentCache.AttrAccessed);
     }
 
     static bool IsWritableData(in SegmentCache s) =>
@@ -275,4 +278,117 @@ public sealed unsafe partial class Cpu
     static void Sldt(Cpu c, ref Decoded d) => c.WriteOperand(ref d, 0, c.State.Ldtr.Selector);
 
     static void Str(Cpu c, ref Decoded d) => c.WriteOperand(ref d, 0, c.State.Tr.Selector);
+
+    /// <summary>The target of a far JMP or CALL: ptr16:16/32 in the instruction, or m16:16/32/64 in memory (offset
+    /// first, then the selector). Returns the offset's width, which is also the width of what a far CALL pushes.</summary>
+    int FarPointer(ref Decoded d, out ushort selector, out ulong offset)
+    {
+        ref readonly Instruction i = ref d.Instruction;
+        if (i.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32)
+        {
+            selector = i.FarBranchSelector;
+            offset = i.Op0Kind == OpKind.FarBranch16 ? i.FarBranch16 : i.FarBranch32;
+            return i.Op0Kind == OpKind.FarBranch16 ? 2 : 4;
+        }
+        int size = i.MemorySize.GetSize() - 2;
+        ulong ea = EffectiveAddress(ref d);
+        offset = ReadMemory(d.MemSegment, ea, size);
+        selector = (ushort)ReadMemory(d.MemSegment, (ea + (ulong)size) & SizeMask(d.AddressSize), 2);
+        return size;
+    }
+
+    /// <summary>
+    /// Checks the code segment of a far JMP or CALL (SDM Vol. 2, JMP and CALL; Vol. 3, 5.8.1): not null (#GP(0)); code
+    /// that is conforming with DPL &lt;= CPL, or non-conforming with RPL &lt;= CPL and DPL = CPL (#GP(selector)); present
+    /// (#NP(selector)); in IA-32e mode not both L and D. CPL does not change: the loaded RPL is CPL. Call gates, task
+    /// gates and TSS descriptors as targets are not modelled and raise #GP(selector).
+    /// </summary>
+    SegmentCache FarTargetSegment(ushort selector, ulong offset, out ulong address)
+    {
+        if (IsNullSelector(selector))
+            throw new CpuFault(Vector.GP, 0);
+        uint error = SelectorErrorCode(selector, 0);
+        var cs = FromDescriptor(selector, ReadDescriptor(selector, 0, out address));
+        int cpl = State.Cpl;
+        bool conforming = (cs.Attributes & AttrConforming) != 0;
+        if (!cs.IsCode || (conforming ? cs.Dpl > cpl : (selector & 3) > cpl || cs.Dpl != cpl))
+            throw new CpuFault(Vector.GP, error);
+        if (!cs.Present)
+            throw new CpuFault(Vector.NP, error);
+        bool to64 = (State.Efer & CpuState.EferLMA) != 0 && cs.Long;
+        if (to64 && cs.DefaultBig)
+            throw new CpuFault(Vector.GP, error);
+        CheckFarTarget(cs, to64, offset);
+        cs.Selector = (ushort)((selector & ~3) | cpl);
+        cs.Attributes = (ushort)((cs.Attributes & ~(3 << 5)) | (cpl << 5));
+        return cs;
+    }
+
+    /// <summary>Loads CS for a far transfer already checked, and jumps to <paramref name="offset"/>.</summary>
+    void EnterCodeSegment(SegmentCache cs, ulong address, ulong offset)
+    {
+        SetAccessed(ref cs, address);
+        State.Segments[(int)SegmentRegister.Cs] = cs;
+        NextRip = offset;
+        EndBlock = true;
+    }
+
+    static void FarJump(Cpu c, ref Decoded d)
+    {
+        c.FarPointer(ref d, out ushort selector, out ulong offset);
+        var cs = c.FarTargetSegment(selector, offset, out ulong address);
+        c.EnterCodeSegment(cs, address, offset);
+    }
+
+    /// <summary>Far CALL to a code segment at the same privilege level: pushes CS and the return offset, each in a
+    /// slot of the offset's width (the selector zero-extended), after checking both pushes can be made.</summary>
+    static void FarCall(Cpu c, ref Decoded d)
+    {
+        int size = c.FarPointer(ref d, out ushort selector, out ulong offset);
+        var cs = c.FarTargetSegment(selector, offset, out ulong address);
+        c.SetAccessed(ref cs, address);
+        c.CheckPushes(2, size);
+        c.PushValue(c.State.Cs.Selector, size);
+        c.PushValue(c.NextRip & SizeMask(size), size);
+        c.EnterCodeSegment(cs, address, offset);
+    }
+
+    /// <summary>
+    /// Far RET and RET imm16 (SDM Vol. 2, RET): pops the offset and CS at the operand size (32 bits by default in 64-bit
+    /// mode, 64 with REX.W). A return to an outer privilege level also pops SS:RSP, found above the imm16 bytes of
+    /// arguments, releases imm16 bytes on the new stack too, and nulls the data segments the new CPL may not use.
+    /// </summary>
+    static void FarReturn(Cpu c, ref Decoded d)
+    {
+        int size = d.Instruction.Code switch
+        {
+            Code.Retfq or Code.Retfq_imm16 => 8,
+            Code.Retfd or Code.Retfd_imm16 => 4,
+            _ => 2,
+        };
+        ulong release = d.Ops[0].Kind == OperandKind.Immediate ? d.Immediate & 0xFFFF : 0;
+        ulong mask = SizeMask(c.StackAddressSize);
+        ulong sp = c.State.Gpr[(int)Gpr.Rsp] & mask;
+        ulong offset = c.ReadFrameSlot(sp, 0, size);
+        var selector = (ushort)c.ReadFrameSlot(sp, 1, size);
+        int cpl = c.State.Cpl, rpl = selector & 3;
+        var cs = c.ReturnCodeSegment(selector, out ulong address, out bool to64);
+        c.CheckFarTarget(cs, to64, offset);
+        ulong afterArguments = (sp + (ulong)(2 * size) + release) & mask;
+        if (rpl == cpl)
+        {
+            c.EnterCodeSegment(cs, address, offset);
+            c.SetStackPointer(afterArguments);
+            return;
+        }
+        ulong newSp = c.ReadFrameSlot(afterArguments, 0, size);
+        var ss = c.ReturnStackSegment((ushort)c.ReadFrameSlot(afterArguments, 1, size), rpl, to64, out ulong ssAddress);
+        if (ssAddress != 0)
+            c.SetAccessed(ref ss, ssAddress);
+        c.EnterCodeSegment(cs, address, offset);
+        c.State.Segments[(int)SegmentRegister.Ss] = ss;
+        c.WriteGpr((int)Gpr.Rsp, size, newSp);
+        c.SetStackPointer(c.StackPointerPlus((long)release));
+        c.NullSegmentsBelow(rpl);
+    }
 }

@@ -232,3 +232,85 @@ public class SegmentationTests
         Expect.FaultWithoutEffect(m, Vector.GP, KernelDs);
     }
 }
+
+public class FarTransferTests
+{
+    static Machine Create(params byte[] code)
+    {
+        var m = Guest.FromBytes(64, code);
+        Install(m);
+        Guest.CatchAll(m);
+        m.State.Gpr[(int)Gpr.Rbx] = Guest.Data;
+        return m;
+    }
+
+    static void FarPointer(Machine m, ulong offset, int offsetSize, ushort selector)
+    {
+        m.Bus.Write(Guest.Data, offsetSize, offset);
+        m.Bus.Write(Guest.Data + (ulong)offsetSize, 2, selector);
+    }
+
+    [Fact]
+    public void A_far_JMP_through_m16_64_to_a_32_bit_code_segment_enters_compatibility_mode()
+    {
+        var m = Create(0x48, 0xFF, 0x2B); // jmp far [rbx] (m16:64)
+        SetDescriptor(m, Spare, Descriptor(0, 0xFFFFF, CodeAccess, Flags32));
+        FarPointer(m, 0x10_2000, 8, Spare);
+        m.Step();
+        Assert.Equal(0x10_2000UL, m.State.Rip);
+        Assert.Equal(32, m.State.CodeBitness);
+        Assert.Equal(Spare, m.State.Cs.Selector);
+        Assert.Equal(0x9BUL, ReadDescriptor(m, Spare) >> 40 & 0xFF); // accessed
+    }
+
+    [Fact]
+    public void A_far_CALL_through_m16_32_in_64_bit_mode_pushes_two_four_byte_slots()
+    {
+        var m = Create(0xFF, 0x1B); // call far [rbx] (m16:32)
+        FarPointer(m, 0x10_2000, 4, KernelCs);
+        m.Step();
+        Assert.Equal(0x10_2000UL, m.State.Rip);
+        Assert.Equal(Guest.StackTop - 8, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal(Guest.CodeAddress + 2, m.Bus.Read(Guest.StackTop - 8, 4));
+        Assert.Equal((ulong)KernelCs, m.Bus.Read(Guest.StackTop - 4, 4));
+    }
+
+    [Fact]
+    public void A_far_JMP_to_a_code_segment_of_another_privilege_or_not_present_faults_with_its_selector()
+    {
+        var m = Create(0x48, 0xFF, 0x2B);
+        FarPointer(m, 0x10_2000, 8, UserCs);
+        Expect.FaultWithoutEffect(m, Vector.GP, UserCs & ~3);
+
+        m = Create(0x48, 0xFF, 0x2B);
+        SetDescriptor(m, Spare, Descriptor(0, 0xFFFFF, CodeAccess & 0x7F, Flags64));
+        FarPointer(m, 0x10_2000, 8, Spare);
+        Expect.FaultWithoutEffect(m, Vector.NP, Spare);
+    }
+
+    [Fact]
+    public void A_far_RET_at_the_same_level_pops_four_byte_slots_by_default_in_64_bit_mode()
+    {
+        var m = Create(0xCB); // retf (32-bit operand size)
+        m.Bus.Write(Guest.StackTop, 4, 0x10_2000);
+        m.Bus.Write(Guest.StackTop + 4, 4, KernelCs);
+        m.Step();
+        Assert.Equal(0x10_2000UL, m.State.Rip);
+        Assert.Equal(Guest.StackTop + 8, m.State.Gpr[(int)Gpr.Rsp]);
+    }
+
+    [Fact]
+    public void A_far_RETQ_imm16_to_user_mode_loads_SS_RSP_releases_arguments_on_both_stacks_and_nulls_DS()
+    {
+        var m = Create(0x48, 0xCA, 0x10, 0x00); // retfq 16
+        ulong[] frame = [0x10_2000, UserCs, 0xAA, 0xBB, 0x6_0000, UserDs];
+        for (int k = 0; k < frame.Length; k++)
+            m.Bus.Write(Guest.StackTop + (ulong)k * 8, 8, frame[k]);
+        m.Step();
+        Assert.Equal(0x10_2000UL, m.State.Rip);
+        Assert.Equal(3, m.State.Cpl);
+        Assert.Equal(0x6_0010UL, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal(UserDs, m.State.Segments[(int)SegmentRegister.Ss].Selector);
+        Assert.Equal(0, m.State.Segments[(int)SegmentRegister.Ds].Selector);
+    }
+}
