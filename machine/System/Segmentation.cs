@@ -24,6 +24,10 @@ public sealed unsafe partial class Cpu
         Mnemonic.Sldt => &Sldt,
         Mnemonic.Str => &Str,
         Mnemonic.Retf => &FarReturn,
+        Mnemonic.Lar => &Lar,
+        Mnemonic.Lsl => &Lsl,
+        Mnemonic.Verr => &Verr,
+        Mnemonic.Verw => &Verw,
         _ when i.IsJmpFar || i.IsJmpFarIndirect => &FarJump,
         _ when i.IsCallFar || i.IsCallFarIndirect => &FarCall,
         _ => null,
@@ -47,16 +51,22 @@ public sealed unsafe partial class Cpu
     /// when it lies beyond the table's limit or names the LDT while LDTR is null. Descriptor-table reads are
     /// implicit supervisor accesses.
     /// </summary>
-    ulong ReadDescriptor(ushort selector, uint ext, out ulong address)
+    ulong ReadDescriptor(ushort selector, uint ext, out ulong address) =>
+        TryReadDescriptor(selector, out ulong descriptor, out address)
+            ? descriptor
+            : throw new CpuFault(Vector.GP, SelectorErrorCode(selector, ext));
+
+    /// <summary><see cref="ReadDescriptor"/> for LAR, LSL, VERR and VERW, which report a selector beyond its table in ZF.</summary>
+    bool TryReadDescriptor(ushort selector, out ulong descriptor, out ulong address)
     {
         bool local = (selector & 4) != 0;
-        ulong tableBase = local ? State.Ldtr.Base : State.Gdtr.Base;
-        ulong limit = local ? (IsNullSelector(State.Ldtr.Selector) ? 0 : State.Ldtr.Limit) : State.Gdtr.Limit;
         ulong offset = (ulong)(selector & ~7);
-        if ((local && IsNullSelector(State.Ldtr.Selector)) || offset + 7 > limit)
-            throw new CpuFault(Vector.GP, SelectorErrorCode(selector, ext));
-        address = tableBase + offset;
-        return ReadSupervisor(address, 8);
+        descriptor = address = 0;
+        if (local ? IsNullSelector(State.Ldtr.Selector) || offset + 7 > State.Ldtr.Limit : offset + 7 > State.Gdtr.Limit)
+            return false;
+        address = (local ? State.Ldtr.Base : State.Gdtr.Base) + offset;
+        descriptor = ReadSupervisor(address, 8);
+        return true;
     }
 
     /// <summary>The hidden part of a segment register as a descriptor fills it (SDM Vol. 3, 3.4.5).</summary>
@@ -390,5 +400,63 @@ public sealed unsafe partial class Cpu
         c.WriteGpr((int)Gpr.Rsp, size, newSp);
         c.SetStackPointer(c.StackPointerPlus((long)release));
         c.NullSegmentsBelow(rpl);
+    }
+
+    /// <summary>
+    /// The descriptor a selector names, as LAR, LSL, VERR and VERW see it (SDM Vol. 2, LAR): null if the selector is
+    /// null or beyond its table, or if the segment is not a conforming code segment and its DPL is below CPL or RPL.
+    /// System descriptors pass only when <paramref name="systemTypes"/> (a bit per type) includes their type.
+    /// </summary>
+    SegmentCache? VisibleDescriptor(ushort selector, int systemTypes)
+    {
+        if (IsNullSelector(selector) || !TryReadDescriptor(selector, out ulong descriptor, out _))
+            return null;
+        var segment = FromDescriptor(selector, descriptor);
+        bool system = (segment.Attributes & SegmentCache.AttrS) == 0;
+        if (system && (systemTypes & (1 << (segment.Attributes & 0xF))) == 0)
+            return null;
+        bool conformingCode = segment.IsCode && (segment.Attributes & AttrConforming) != 0;
+        if (!conformingCode && (segment.Dpl < State.Cpl || segment.Dpl < (selector & 3)))
+            return null;
+        return segment;
+    }
+
+    /// <summary>System descriptor types LAR accepts: LDT, available and busy TSS, call gate; outside IA-32e mode also
+    /// the 16-bit TSS and call gate and the task gate. LSL accepts the same but gates, which have no limit.</summary>
+    int LarSystemTypes => (State.Efer & CpuState.EferLMA) != 0 ? 1 << 0x2 | 1 << 0x9 | 1 << 0xB | 1 << 0xC
+        : 1 << 0x1 | 1 << 0x2 | 1 << 0x3 | 1 << 0x4 | 1 << 0x5 | 1 << 0x9 | 1 << 0xB | 1 << 0xC;
+
+    int LslSystemTypes => LarSystemTypes & ~(1 << 0x4 | 1 << 0x5 | 1 << 0xC);
+
+    /// <summary>LAR and LSL write their result and set ZF on success; otherwise they only clear ZF.</summary>
+    void LoadSegmentProperty(ref Decoded d, SegmentCache? segment, Func<SegmentCache, ulong> property)
+    {
+        State.SetFlag(RflagsBit.ZF, segment is not null);
+        if (segment is { } s)
+            WriteGpr(d.Ops[0].Reg, d.Ops[0].Size, property(s));
+    }
+
+    /// <summary>LAR: the access rights, bits 8-23 of the descriptor's second doubleword (type, S, DPL, P, limit 19:16,
+    /// AVL, L, D/B, G), in place.</summary>
+    static void Lar(Cpu c, ref Decoded d) =>
+        c.LoadSegmentProperty(ref d, c.VisibleDescriptor((ushort)c.ReadOperand(ref d, 1), c.LarSystemTypes),
+            static s => (ulong)s.Attributes << 8 | (s.Limit >> ((s.Attributes & SegmentCache.AttrGranularity) != 0 ? 12 : 0) & 0xF_0000));
+
+    /// <summary>LSL: the segment limit in bytes (scaled by G), which a 16-bit destination truncates.</summary>
+    static void Lsl(Cpu c, ref Decoded d) =>
+        c.LoadSegmentProperty(ref d, c.VisibleDescriptor((ushort)c.ReadOperand(ref d, 1), c.LslSystemTypes), static s => s.Limit);
+
+    /// <summary>VERR: ZF set if the segment is readable at CPL (data, or readable code) and visible as for LAR.</summary>
+    static void Verr(Cpu c, ref Decoded d)
+    {
+        var segment = c.VisibleDescriptor((ushort)c.ReadOperand(ref d, 0), 0);
+        c.State.SetFlag(RflagsBit.ZF, segment is { } s && (!s.IsCode || (s.Attributes & AttrReadable) != 0));
+    }
+
+    /// <summary>VERW: ZF set if the segment is a writable data segment visible as for LAR.</summary>
+    static void Verw(Cpu c, ref Decoded d)
+    {
+        var segment = c.VisibleDescriptor((ushort)c.ReadOperand(ref d, 0), 0);
+        c.State.SetFlag(RflagsBit.ZF, segment is { } s && IsWritableData(s));
     }
 }

@@ -231,6 +231,60 @@ public class SegmentationTests
         m.State.Gpr[(int)Gpr.Rax] = KernelDs;
         Expect.FaultWithoutEffect(m, Vector.GP, KernelDs);
     }
+
+    [Fact]
+    public void LAR_and_LSL_read_access_rights_and_the_scaled_limit_and_set_ZF()
+    {
+        var m = Create(64, a => { a.lar(eax, ecx); a.lsl(edx, ecx); a.hlt(); });
+        m.State.Gpr[(int)Gpr.Rcx] = KernelDs;
+        m.State.Gpr[(int)Gpr.Rax] = ulong.MaxValue;
+        Guest.RunToHalt(m);
+        Assert.Equal(0x00CF_9200UL, m.State.Gpr[(int)Gpr.Rax]); // G, D/B, limit 19:16, P, S, writable data
+        Assert.Equal(0xFFFF_FFFFUL, m.State.Gpr[(int)Gpr.Rdx]);
+        Assert.True(m.State.ZF);
+    }
+
+    [Fact]
+    public void LAR_leaves_its_destination_and_clears_ZF_for_a_selector_beyond_the_GDT_or_a_segment_more_privileged_than_CPL()
+    {
+        foreach (ushort selector in new ushort[] { 0x80, KernelDs | 3 })
+        {
+            var m = Create(64, a => { a.stc(); a.lar(eax, ecx); a.hlt(); });
+            EnterUserMode(m, Guest.CodeAddress, Guest.StackTop);
+            m.State.Gpr[(int)Gpr.Rcx] = selector;
+            m.State.Rflags |= (ulong)RflagsBit.ZF;
+            m.State.Gpr[(int)Gpr.Rax] = 0x1234;
+            m.Cpu.CatchExceptions.Remove(Vector.GP); // the HLT at CPL 3 is delivered to its handler
+            m.Run(10);
+            Assert.Equal(0x1234UL, m.State.Gpr[(int)Gpr.Rax]);
+            Assert.False((m.State.Rflags & (ulong)RflagsBit.ZF) != 0, $"selector {selector:x}");
+        }
+    }
+
+    [Fact]
+    public void LSL_accepts_a_TSS_but_LAR_only_counts_call_gates_and_VERR_VERW_tell_readable_from_writable()
+    {
+        var m = Create(64, a =>
+        {
+            a.lsl(eax, ecx);
+            a.setz(bl);
+            a.verr(dx);
+            a.setz(bh);
+            a.verw(dx);
+            a.setz(sil);
+            a.verw(di);
+            a.setz(r8b);
+            a.hlt();
+        });
+        m.State.Gpr[(int)Gpr.Rcx] = TssSelector;
+        m.State.Gpr[(int)Gpr.Rdx] = KernelCs; // readable code
+        m.State.Gpr[(int)Gpr.Rdi] = KernelDs;
+        Guest.RunToHalt(m);
+        Assert.Equal(0x67UL, m.State.Gpr[(int)Gpr.Rax]);
+        Assert.Equal(0x0101UL, m.State.Gpr[(int)Gpr.Rbx] & 0xFFFF);
+        Assert.Equal(0UL, m.State.Gpr[(int)Gpr.Rsi] & 0xFF);
+        Assert.Equal(1UL, m.State.Gpr[(int)Gpr.R8] & 0xFF);
+    }
 }
 
 public class FarTransferTests
