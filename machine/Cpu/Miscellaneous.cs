@@ -99,15 +99,12 @@ public sealed unsafe partial class Cpu
     /// in protected mode when CPL &lt;= IOPL (SDM Vol. 1, 19.5.1). Virtual-8086 mode is not modelled.</summary>
     bool IoplAllows => (State.Cr0 & CpuState.Cr0PE) == 0 || State.Cpl <= Iopl;
 
-    /// <summary>
-    /// I/O privilege for IN, OUT, INS, OUTS. Above IOPL, the TSS I/O permission bitmap can still grant the
-    /// port (SDM Vol. 1, 19.5.2); the bitmap arrives with the task-state support of the system architecture,
-    /// so until then such an access raises #GP(0).
-    /// </summary>
-    internal void CheckIoPrivilege()
+    /// <summary>I/O privilege for IN, OUT, INS, OUTS of <paramref name="size"/> bytes at <paramref name="port"/>: above
+    /// IOPL, the TSS I/O permission bitmap must still grant every port the access touches (SDM Vol. 1, 19.5).</summary>
+    internal void CheckIoPrivilege(ushort port, int size)
     {
         if (!IoplAllows)
-            throw new CpuFault(Vector.GP, 0);
+            CheckIoPermissionBitmap(port, size);
     }
 
     ushort PortDx => (ushort)State.Gpr[(int)Gpr.Rdx];
@@ -118,16 +115,18 @@ public sealed unsafe partial class Cpu
     /// <summary>IN AL/AX/EAX from imm8 or DX; IN EAX zero-extends into RAX as any 32-bit register write does.</summary>
     static void In(Cpu c, ref Decoded d)
     {
-        c.CheckIoPrivilege();
         int size = d.Ops[0].Size;
-        c.WriteGpr((int)Gpr.Rax, size, c.Bus.In(c.PortOperand(ref d, 1), size));
+        ushort port = c.PortOperand(ref d, 1);
+        c.CheckIoPrivilege(port, size);
+        c.WriteGpr((int)Gpr.Rax, size, c.Bus.In(port, size));
     }
 
     static void Out(Cpu c, ref Decoded d)
     {
-        c.CheckIoPrivilege();
         int size = d.Ops[1].Size;
-        c.Bus.Out(c.PortOperand(ref d, 0), size, (uint)c.ReadGpr((int)Gpr.Rax, size));
+        ushort port = c.PortOperand(ref d, 0);
+        c.CheckIoPrivilege(port, size);
+        c.Bus.Out(port, size, (uint)c.ReadGpr((int)Gpr.Rax, size));
     }
 
     static void Clc(Cpu c, ref Decoded d) => c.State.SetFlag(RflagsBit.CF, false);

@@ -284,6 +284,29 @@ public sealed unsafe partial class Cpu
         c.State.Tr = tss;
     }
 
+    /// <summary>
+    /// The I/O permission bitmap of the current TSS (SDM Vol. 1, 19.5.2): its offset is the word at 0x66, and each of
+    /// the ports an access touches must have a clear bit there. The two bytes holding the first port's bit are read
+    /// and must lie within the TSS limit; a 16-bit TSS has no bitmap. Otherwise #GP(0).
+    /// </summary>
+    void CheckIoPermissionBitmap(ushort port, int size)
+    {
+        const uint IoMapBaseOffset = 0x66;
+        var tss = State.Tr;
+        bool hasBitmap = (tss.Attributes & 0x1F) is TypeAvailableTss or TypeBusyTss && tss.Limit >= IoMapBaseOffset + 1;
+        if (hasBitmap)
+        {
+            uint byteOffset = (uint)ReadSupervisor(tss.Base + IoMapBaseOffset, 2) + (uint)(port >> 3);
+            if (byteOffset + 1 <= tss.Limit)
+            {
+                ulong bits = ReadSupervisor(tss.Base + byteOffset, 2) >> (port & 7);
+                if ((bits & ((1UL << size) - 1)) == 0)
+                    return;
+            }
+        }
+        throw new CpuFault(Vector.GP, 0);
+    }
+
     /// <summary>SLDT and STR: the selector, zero-extended into a register destination, 16 bits to memory.</summary>
     static void Sldt(Cpu c, ref Decoded d) => c.WriteOperand(ref d, 0, c.State.Ldtr.Selector);
 

@@ -287,6 +287,55 @@ public class SegmentationTests
     }
 }
 
+
+public class IoPermissionBitmapTests
+{
+    const ulong Bitmap = 0x80;
+
+    /// <summary>A CPL-3 machine with IOPL 0 whose TSS (limit <paramref name="limit"/>) has its I/O bitmap at 0x80,
+    /// granting every port but those listed.</summary>
+    static Machine Create(Action<Iced.Intel.Assembler> build, uint limit, params int[] denied)
+    {
+        var m = Guest.Long(build);
+        Install(m);
+        Guest.CatchAll(m);
+        m.State.Tr.Limit = limit;
+        m.Bus.Write(Tss + 0x66, 2, Bitmap);
+        foreach (int port in denied)
+            m.Bus.Write(Tss + Bitmap + (ulong)(port >> 3), 1, m.Bus.Read(Tss + Bitmap + (ulong)(port >> 3), 1) | 1UL << (port & 7));
+        Guest.RunAtCpl3(m, iopl: 0);
+        return m;
+    }
+
+    [Fact]
+    public void Above_IOPL_a_port_whose_bitmap_bits_are_clear_is_accessible()
+    {
+        var recorded = new Cpu.RecordingPort();
+        var m = Create(a => { a.@out(0x61, al); a.@out(dx, eax); a.nop(); }, limit: 0x200, denied: 0x3F8);
+        m.Bus.MapPorts(0x61, 1, recorded);
+        m.State.Gpr[(int)Gpr.Rdx] = 0x3FC;
+        Assert.Equal(StopKind.StepDone, m.Step(3).Kind);
+        Assert.Single(recorded.Outs);
+    }
+
+    [Fact]
+    public void Above_IOPL_an_access_touching_a_denied_port_raises_GP_0()
+    {
+        var m = Create(a => a.@out(dx, eax), limit: 0x200, denied: 0x3FB);
+        m.State.Gpr[(int)Gpr.Rdx] = 0x3F8; // the four ports 3F8-3FB
+        Expect.FaultWithoutEffect(m, Vector.GP, 0);
+    }
+
+    [Fact]
+    public void Above_IOPL_a_bitmap_beyond_the_TSS_limit_denies_the_port()
+    {
+        var m = Create(a => a.@in(al, 0x61), limit: (uint)Bitmap + 0x0C);
+        Expect.FaultWithoutEffect(m, Vector.GP, 0);
+        m = Create(a => a.@in(al, 0x61), limit: (uint)Bitmap + 0x0D);
+        Assert.Equal(StopKind.StepDone, m.Step().Kind);
+    }
+}
+
 public class FarTransferTests
 {
     static Machine Create(params byte[] code)
