@@ -260,7 +260,12 @@ public sealed partial class Cpu
 
         bool hasErrorCode = evt.Origin == EventSource.Exception && VectorNames.HasErrorCode(evt.Vector);
         ulong rflags = State.Rflags;
-        Span<ulong> frame = [State.Segments[(int)SegmentRegister.Ss].Selector, State.Gpr[(int)Gpr.Rsp], rflags,
+        // The image of a fault-class exception has RF set, so that the faulting instruction, returned to, does not
+        // raise an instruction breakpoint a second time (SDM Vol. 3, 18.3.1.1); an instruction-breakpoint #DB itself
+        // and the aborts push RF as it is.
+        bool faultClass = evt.Origin == EventSource.Exception && !evt.IsTrap && evt.Vector is not (Vector.DB or Vector.DF or Vector.MC);
+        ulong pushedFlags = faultClass ? rflags | (ulong)RflagsBit.RF : rflags;
+        Span<ulong> frame = [State.Segments[(int)SegmentRegister.Ss].Selector, State.Gpr[(int)Gpr.Rsp], pushedFlags,
                              State.Cs.Selector, returnRip, evt.ErrorCode ?? 0];
         if (!hasErrorCode)
             frame = frame[..5];

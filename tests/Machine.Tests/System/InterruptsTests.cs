@@ -5,7 +5,7 @@ namespace Repl.Machine.Tests.SystemArchitecture;
 
 public class InterruptsTests
 {
-    const ulong If = (ulong)RflagsBit.IF;
+    const ulong If = (ulong)RflagsBit.IF, Rf = (ulong)RflagsBit.RF;
 
     static Machine WithTables(int bitness, params byte[] code)
     {
@@ -30,8 +30,8 @@ public class InterruptsTests
         AssertHaltedIn(m, 0, m.Run(10));
         ulong aligned = Guest.StackTop - 16;
         Assert.Equal(aligned - 40, m.State.Gpr[(int)Gpr.Rsp]);
-        Assert.Equal([Guest.CodeAddress + 2, KernelCs, 0x246, Guest.StackTop - 8, KernelDs], Frame(m, 5));
-        Assert.Equal(0x46UL, m.State.Rflags); // IF cleared by the interrupt gate
+        Assert.Equal([Guest.CodeAddress + 2, KernelCs, Rf | 0x246, Guest.StackTop - 8, KernelDs], Frame(m, 5));
+        Assert.Equal(0x46UL, m.State.Rflags); // IF cleared by the interrupt gate, RF cleared
         Assert.Equal(KernelCs, m.State.Cs.Selector);
     }
 
@@ -45,9 +45,23 @@ public class InterruptsTests
         m.State.Rflags |= If;
 
         AssertHaltedIn(m, 13, m.Run(10));
-        Assert.Equal([0, Guest.CodeAddress, KernelCs, 0x202, Guest.StackTop, KernelDs], Frame(m, 6));
+        Assert.Equal([0, Guest.CodeAddress, KernelCs, Rf | 0x202, Guest.StackTop, KernelDs], Frame(m, 6));
         Assert.Equal(Guest.StackTop - 48, m.State.Gpr[(int)Gpr.Rsp]);
         Assert.Equal(0x202UL, m.State.Rflags);
+    }
+
+    [Fact]
+    public void Traps_and_interrupts_push_RF_as_it_is_while_faults_push_it_set()
+    {
+        var m = WithTables(64, 0xCD, 0x40); // int 0x40
+        AssertHaltedIn(m, 0x40, m.Run(10));
+        Assert.Equal(0x2UL, Frame(m, 3)[2]);
+
+        m = WithTables(64, 0x90, 0xF4);
+        m.State.Rflags |= If;
+        m.Cpu.RaiseInterrupt(0x40);
+        AssertHaltedIn(m, 0x40, m.Run(10));
+        Assert.Equal(0x202UL, Frame(m, 3)[2]);
     }
 
     [Fact]
@@ -57,7 +71,7 @@ public class InterruptsTests
         EnterUserMode(m, Guest.CodeAddress, 0x6_0008);
 
         AssertHaltedIn(m, 13, m.Run(10));
-        Assert.Equal([0x80 * 8 + 2, Guest.CodeAddress, UserCs, 0x2, 0x6_0008, UserDs], Frame(m, 6));
+        Assert.Equal([0x80 * 8 + 2, Guest.CodeAddress, UserCs, Rf | 0x2, 0x6_0008, UserDs], Frame(m, 6));
         Assert.Equal(0x7_0000UL - 48, m.State.Gpr[(int)Gpr.Rsp]); // RSP0 from the TSS
         Assert.Equal(1UL, m.State.InstructionsRetired); // only the handler's HLT: the INT did not complete
     }
