@@ -154,17 +154,20 @@ public sealed partial class Cpu
         {
             if (evt.PageFaultAddress is { } cr2)
                 State.Cr2 = cr2; // CR2 is loaded as the #PF is delivered, even if its delivery then fails
-            bool longMode = (State.Efer & CpuState.EferLMA) != 0;
-            if (CatchExceptions.Contains(evt.Vector) || !longMode)
+            bool protectedMode = (State.Cr0 & CpuState.Cr0PE) != 0;
+            if (CatchExceptions.Contains(evt.Vector) || !protectedMode)
             {
                 if (evt.IsTrap)
                     RetireTrap(ref budget);
-                return new StopReason(StopKind.Fault, State.Rip, evt.Vector, evt.ErrorCode, longMode ? FaultDetail()
-                    : "delivery through a protected-mode IDT is not implemented: only IA-32e mode delivers events");
+                return new StopReason(StopKind.Fault, State.Rip, evt.Vector, evt.ErrorCode, protectedMode ? FaultDetail()
+                    : "delivery through the real-mode interrupt vector table is not implemented");
             }
             try
             {
-                DeliverLongMode(evt, returnRip);
+                if ((State.Efer & CpuState.EferLMA) != 0)
+                    DeliverLongMode(evt, returnRip);
+                else
+                    DeliverProtectedMode(evt, returnRip);
                 if (evt.IsTrap)
                 {
                     State.InstructionsRetired++;
@@ -210,43 +213,108 @@ public sealed partial class Cpu
         return ReadSupervisor(State.Tr.Base + (ulong)offset, 8);
     }
 
+    // Gate types (SDM Vol. 3, Table 3-2): 16- and 32-bit gates in a protected-mode IDT, 64-bit ones in IA-32e mode.
+    const int InterruptGate16 = 0x6, TrapGate16 = 0x7, InterruptGate = 0xE, TrapGate = 0xF;
+
+    /// <summary>EXT for the error codes of exceptions raised while delivering <paramref name="evt"/> (SDM Vol. 3, 6.13):
+    /// set unless the event is a software interrupt.</summary>
+    static uint ExtBit(CpuFault evt) => evt.Origin == EventSource.SoftwareInterrupt ? 0u : 1u;
+
     /// <summary>
-    /// Delivers one event through the IA-32e IDT (SDM Vol. 3, 6.14 and the INT n pseudo-code, "IA-32e mode"). Every
-    /// check happens before a register changes; a fault on the way leaves the registers as the event found them.
+    /// Reads and checks the IDT gate of a vector (SDM Vol. 3, 6.12.1.1 and 6.14.1): within the IDT limit, an interrupt
+    /// or trap gate of the mode's kind, DPL at least CPL for a software interrupt, present. Faults carry the IDT
+    /// error code, vector*8+2 (+EXT). Task gates are not modelled and are refused like an invalid type.
     /// </summary>
-    void DeliverLongMode(CpuFault evt, ulong returnRip)
+    ulong ReadGate(CpuFault evt, int gateSize, out ulong high)
     {
         int vector = (byte)evt.Vector;
-        // EXT: the event comes from outside the program (SDM Vol. 3, 6.13); software interrupts clear it.
-        uint ext = evt.Origin == EventSource.SoftwareInterrupt ? 0u : 1u;
-        uint idtError = (uint)vector * 8 + 2 + ext;
-        if ((ulong)vector * 16 + 15 > State.Idtr.Limit)
+        uint idtError = (uint)vector * 8 + 2 + ExtBit(evt);
+        if ((ulong)vector * (ulong)gateSize + (ulong)gateSize - 1 > State.Idtr.Limit)
             throw new CpuFault(Vector.GP, idtError);
-        ulong gateAddress = State.Idtr.Base + (ulong)vector * 16;
-        ulong low = ReadSupervisor(gateAddress, 8), high = ReadSupervisor(gateAddress + 8, 8);
+        ulong gateAddress = State.Idtr.Base + (ulong)vector * (ulong)gateSize;
+        ulong low = ReadSupervisor(gateAddress, 8);
+        high = gateSize == 16 ? ReadSupervisor(gateAddress + 8, 8) : 0;
         int type = (int)(low >> 40) & 0x1F; // S must be clear
-        const int InterruptGate = 0xE, TrapGate = 0xF;
-        if (type is not (InterruptGate or TrapGate))
+        bool valid = gateSize == 16 ? type is InterruptGate or TrapGate : type is InterruptGate16 or TrapGate16 or InterruptGate or TrapGate;
+        if (!valid)
             throw new CpuFault(Vector.GP, idtError);
-        int cpl = State.Cpl;
-        if (evt.Origin == EventSource.SoftwareInterrupt && (int)(low >> 45 & 3) < cpl)
+        if (evt.Origin == EventSource.SoftwareInterrupt && (int)(low >> 45 & 3) < State.Cpl)
             throw new CpuFault(Vector.GP, idtError);
         if ((low & (1UL << 47)) == 0)
             throw new CpuFault(Vector.NP, idtError);
+        return low;
+    }
 
-        var csSelector = (ushort)(low >> 16);
-        if (IsNullSelector(csSelector))
+    /// <summary>Checks the code segment a gate names: not null (#GP(EXT)), code with DPL &lt;= CPL (#GP(selector+EXT)),
+    /// present (#NP(selector+EXT)), and in IA-32e mode 64-bit code. Returns the CPL the handler runs at.</summary>
+    SegmentCache HandlerCodeSegment(ushort selector, uint ext, out ulong address, out int newCpl)
+    {
+        if (IsNullSelector(selector))
             throw new CpuFault(Vector.GP, ext);
-        uint csError = SelectorErrorCode(csSelector, ext);
-        var cs = FromDescriptor(csSelector, ReadDescriptor(csSelector, ext, out ulong csAddress));
-        if (!cs.IsCode || cs.Dpl > cpl)
-            throw new CpuFault(Vector.GP, csError);
+        uint error = SelectorErrorCode(selector, ext);
+        var cs = FromDescriptor(selector, ReadDescriptor(selector, ext, out address));
+        if (!cs.IsCode || cs.Dpl > State.Cpl)
+            throw new CpuFault(Vector.GP, error);
         if (!cs.Present)
-            throw new CpuFault(Vector.NP, csError);
-        if (!cs.Long || cs.DefaultBig)
-            throw new CpuFault(Vector.GP, csError);
-        int newCpl = (cs.Attributes & AttrConforming) != 0 ? cpl : cs.Dpl;
+            throw new CpuFault(Vector.NP, error);
+        if ((State.Efer & CpuState.EferLMA) != 0 && (!cs.Long || cs.DefaultBig))
+            throw new CpuFault(Vector.GP, error);
+        newCpl = (cs.Attributes & AttrConforming) != 0 ? State.Cpl : cs.Dpl;
+        return cs;
+    }
 
+    /// <summary>The RFLAGS image a delivery pushes. A fault-class exception's has RF set, so that the faulting
+    /// instruction, returned to, does not raise an instruction breakpoint a second time (SDM Vol. 3, 18.3.1.1);
+    /// an instruction-breakpoint #DB itself, the aborts, traps and interrupts push RF as it is.</summary>
+    ulong PushedFlags(CpuFault evt)
+    {
+        bool faultClass = evt.Origin == EventSource.Exception && !evt.IsTrap && evt.Vector is not (Vector.DB or Vector.DF or Vector.MC);
+        return faultClass ? State.Rflags | (ulong)RflagsBit.RF : State.Rflags;
+    }
+
+    /// <summary>The frame of a delivery, from the first slot pushed: SS, RSP (when they are pushed), RFLAGS, CS, RIP, and
+    /// the error code of an exception that has one.</summary>
+    Span<ulong> EventFrame(Span<ulong> frame, CpuFault evt, ulong returnRip, bool pushesStack)
+    {
+        frame[0] = State.Segments[(int)SegmentRegister.Ss].Selector;
+        frame[1] = State.Gpr[(int)Gpr.Rsp];
+        frame[2] = PushedFlags(evt);
+        frame[3] = State.Cs.Selector;
+        frame[4] = returnRip;
+        frame[5] = evt.ErrorCode ?? 0;
+        bool hasErrorCode = evt.Origin == EventSource.Exception && VectorNames.HasErrorCode(evt.Vector);
+        return frame[(pushesStack ? 0 : 2)..(hasErrorCode ? 6 : 5)];
+    }
+
+    /// <summary>The last step of a delivery, once nothing can fault: CS:RIP to the handler at its CPL, RFLAGS with TF,
+    /// NT, RF, VM cleared and IF too through an interrupt gate, the shadow ended, NMIs blocked after an NMI.</summary>
+    void EnterHandler(SegmentCache cs, int newCpl, ulong target, int gateType, CpuFault evt)
+    {
+        cs.Selector = (ushort)((cs.Selector & ~3) | newCpl);
+        // CPL is CS.DPL here, so a conforming segment entered at a lower privilege carries the CPL as its DPL.
+        cs.Attributes = (ushort)((cs.Attributes & ~(3 << 5)) | (newCpl << 5));
+        State.Segments[(int)SegmentRegister.Cs] = cs;
+        ulong cleared = (ulong)(RflagsBit.TF | RflagsBit.NT | RflagsBit.RF | RflagsBit.VM)
+                        | (gateType is InterruptGate or InterruptGate16 ? (ulong)RflagsBit.IF : 0);
+        State.Rflags &= ~cleared;
+        State.Rip = target;
+        State.InterruptShadowAt = 0;
+        if (evt.Origin == EventSource.Nmi)
+            State.NmiBlocked = true;
+    }
+
+    /// <summary>
+    /// Delivers one event through the IA-32e IDT (SDM Vol. 3, 6.14 and the INT n pseudo-code, "IA-32e mode"): the
+    /// stack is the gate's IST stack, else RSPn of the TSS on a privilege change, else the current one; it is
+    /// aligned to 16 bytes and receives SS, RSP, RFLAGS, CS, RIP and any error code in 8-byte slots. Every check
+    /// happens before a register changes; a fault on the way leaves the registers as the event found them.
+    /// </summary>
+    void DeliverLongMode(CpuFault evt, ulong returnRip)
+    {
+        uint ext = ExtBit(evt);
+        ulong low = ReadGate(evt, 16, out ulong high);
+        int cpl = State.Cpl;
+        var cs = HandlerCodeSegment((ushort)(low >> 16), ext, out ulong csAddress, out int newCpl);
         int ist = (int)(low >> 32) & 7;
         ulong rsp = ist != 0 ? ReadTssStackPointer(TssIst1 + (ist - 1) * 8, ext)
             : newCpl != cpl ? ReadTssStackPointer(TssRsp0 + newCpl * 8, ext)
@@ -258,48 +326,107 @@ public sealed partial class Cpu
         if (!IsCanonical(target))
             throw new CpuFault(Vector.GP, ext);
 
-        bool hasErrorCode = evt.Origin == EventSource.Exception && VectorNames.HasErrorCode(evt.Vector);
-        ulong rflags = State.Rflags;
-        // The image of a fault-class exception has RF set, so that the faulting instruction, returned to, does not
-        // raise an instruction breakpoint a second time (SDM Vol. 3, 18.3.1.1); an instruction-breakpoint #DB itself
-        // and the aborts push RF as it is.
-        bool faultClass = evt.Origin == EventSource.Exception && !evt.IsTrap && evt.Vector is not (Vector.DB or Vector.DF or Vector.MC);
-        ulong pushedFlags = faultClass ? rflags | (ulong)RflagsBit.RF : rflags;
-        Span<ulong> frame = [State.Segments[(int)SegmentRegister.Ss].Selector, State.Gpr[(int)Gpr.Rsp], pushedFlags,
-                             State.Cs.Selector, returnRip, evt.ErrorCode ?? 0];
-        if (!hasErrorCode)
-            frame = frame[..5];
+        var frame = EventFrame(stackalloc ulong[6], evt, returnRip, pushesStack: true);
         ulong frameBase = rsp - (ulong)frame.Length * 8;
         if (!IsCanonical(frameBase))
             throw new CpuFault(Vector.SS, ext);
         for (int k = 0; k < frame.Length; k++)
-            WriteStackSlot(rsp - (ulong)(k + 1) * 8, frame[k], newCpl);
+            WriteStackSlot(rsp - (ulong)(k + 1) * 8, 8, frame[k], newCpl);
         SetAccessed(ref cs, csAddress);
 
         // Nothing below can fault: the event is delivered.
         if (newCpl != cpl)
             State.Segments[(int)SegmentRegister.Ss] = NullStackSegment((ushort)newCpl);
-        cs.Selector = (ushort)((csSelector & ~3) | newCpl);
-        // CPL is CS.DPL here, so a conforming segment entered at a lower privilege carries the CPL as its DPL.
-        cs.Attributes = (ushort)((cs.Attributes & ~(3 << 5)) | (newCpl << 5));
-        State.Segments[(int)SegmentRegister.Cs] = cs;
         State.Gpr[(int)Gpr.Rsp] = frameBase;
-        ulong cleared = (ulong)(RflagsBit.TF | RflagsBit.NT | RflagsBit.RF | RflagsBit.VM)
-                        | (type == InterruptGate ? (ulong)RflagsBit.IF : 0);
-        State.Rflags = rflags & ~cleared;
-        State.Rip = target;
-        State.InterruptShadowAt = 0;
-        if (evt.Origin == EventSource.Nmi)
-            State.NmiBlocked = true;
+        EnterHandler(cs, newCpl, target, (int)(low >> 40) & 0x1F, evt);
     }
 
-    /// <summary>Writes one 8-byte slot of a delivery frame, as a supervisor access when the handler runs below CPL 3.</summary>
-    void WriteStackSlot(ulong linear, ulong value, int newCpl)
+    /// <summary>
+    /// Delivers one event through a protected-mode IDT of 8-byte gates (SDM Vol. 3, 6.12 and the INT n pseudo-code,
+    /// "PROTECTED-MODE"): a handler at a more privileged level gets SSn:ESPn from the TSS (#TS for a bad SS) and a
+    /// frame with SS and ESP; one at the same level gets RFLAGS, CS, EIP and any error code on the current stack.
+    /// Slots are 4 bytes through a 32-bit gate, 2 through a 16-bit one. Virtual-8086 mode is not modelled.
+    /// </summary>
+    void DeliverProtectedMode(CpuFault evt, ulong returnRip)
+    {
+        uint ext = ExtBit(evt);
+        ulong low = ReadGate(evt, 8, out _);
+        int type = (int)(low >> 40) & 0x1F;
+        int slot = type is InterruptGate or TrapGate ? 4 : 2;
+        int cpl = State.Cpl;
+        var cs = HandlerCodeSegment((ushort)(low >> 16), ext, out ulong csAddress, out int newCpl);
+        ulong target = ((low & 0xFFFF) | ((low >> 32) & 0xFFFF_0000)) & SizeMask(slot);
+        if (target > cs.Limit)
+            throw new CpuFault(Vector.GP, ext);
+
+        bool switchesStack = newCpl < cpl;
+        ulong esp = State.Gpr[(int)Gpr.Rsp];
+        SegmentCache stack = switchesStack ? InnerStack(newCpl, ext, out esp) : State.Segments[(int)SegmentRegister.Ss];
+        var frame = EventFrame(stackalloc ulong[6], evt, returnRip, switchesStack);
+        ulong mask = stack.DefaultBig ? 0xFFFF_FFFF : 0xFFFF;
+        Span<ulong> linear = stackalloc ulong[frame.Length];
+        ref SegmentCache ss = ref State.Segments[(int)SegmentRegister.Ss];
+        SegmentCache current = ss;
+        ss = stack; // the slots are checked against the stack they go to, loaded or not yet
+        try
+        {
+            for (int k = 0; k < frame.Length; k++)
+                linear[k] = Linear(SegmentRegister.Ss, (esp - (ulong)((k + 1) * slot)) & mask, slot, Access.Write);
+        }
+        catch (CpuFault)
+        {
+            throw new CpuFault(Vector.SS, switchesStack ? SelectorErrorCode(stack.Selector, ext) : ext);
+        }
+        finally
+        {
+            ss = current;
+        }
+        for (int k = 0; k < frame.Length; k++)
+            WriteStackSlot(linear[k], slot, frame[k], newCpl);
+        SetAccessed(ref cs, csAddress);
+
+        // Nothing below can fault: the event is delivered.
+        if (switchesStack)
+            State.Segments[(int)SegmentRegister.Ss] = stack;
+        WriteGpr((int)Gpr.Rsp, stack.DefaultBig ? 4 : 2, esp - (ulong)(frame.Length * slot));
+        EnterHandler(cs, newCpl, target, type, evt);
+    }
+
+    /// <summary>
+    /// SSn:ESPn of a 32-bit TSS (SDM Vol. 3, Figure 8-2) for a handler at <paramref name="newCpl"/>: beyond the TSS
+    /// limit is #TS(TR selector); the SS must not be null (#TS(EXT)) and must be a writable data segment with
+    /// RPL = DPL = the new CPL (#TS(selector)), present (#SS(selector)). A 16-bit TSS holds SPn:SSn at half the offsets.
+    /// </summary>
+    SegmentCache InnerStack(int newCpl, uint ext, out ulong esp)
+    {
+        bool tss16 = (State.Tr.Attributes & 0xF) is TypeAvailableTss16 or 0x3;
+        int width = tss16 ? 2 : 4;
+        uint offset = (uint)(width + newCpl * width * 2);
+        if (offset + (uint)width + 1 > State.Tr.Limit)
+            throw new CpuFault(Vector.TS, SelectorErrorCode(State.Tr.Selector, ext));
+        esp = ReadSupervisor(State.Tr.Base + offset, width);
+        var selector = (ushort)ReadSupervisor(State.Tr.Base + offset + (uint)width, 2);
+        if (IsNullSelector(selector))
+            throw new CpuFault(Vector.TS, ext);
+        uint error = SelectorErrorCode(selector, ext);
+        if (!TryReadDescriptor(selector, out ulong descriptor, out ulong address))
+            throw new CpuFault(Vector.TS, error);
+        var ss = FromDescriptor(selector, descriptor);
+        if ((selector & 3) != newCpl || ss.Dpl != newCpl || !IsWritableData(ss))
+            throw new CpuFault(Vector.TS, error);
+        if (!ss.Present)
+            throw new CpuFault(Vector.SS, error);
+        SetAccessed(ref ss, address);
+        return ss;
+    }
+
+    /// <summary>Writes one slot of a delivery frame, as a supervisor access when the handler runs below CPL 3.</summary>
+    void WriteStackSlot(ulong linear, int size, ulong value, int newCpl)
     {
         if (newCpl < 3)
-            WriteSupervisor(linear, 8, value);
+            WriteSupervisor(linear, size, value);
         else
-            WriteLinear(linear, 8, value);
+            WriteLinear(linear, size, value);
     }
 
     internal ulong ReadSupervisor(ulong linear, int size)

@@ -277,3 +277,70 @@ public class InterruptsTests
         Assert.Equal([(byte)0x51], acknowledged);
     }
 }
+
+public class ProtectedModeInterruptsTests
+{
+    static Machine Create(params byte[] code)
+    {
+        var m = Guest.FromBytes(32, code);
+        InstallProtected(m);
+        return m;
+    }
+
+    static uint[] Frame32(Machine m, int count)
+    {
+        ulong esp = m.State.Gpr[(int)Gpr.Rsp];
+        return Enumerable.Range(0, count).Select(k => (uint)m.Bus.Read(esp + (ulong)k * 4, 4)).ToArray();
+    }
+
+    [Fact]
+    public void A_divide_error_at_the_same_level_pushes_EFLAGS_CS_EIP_in_four_byte_slots_without_aligning()
+    {
+        var m = Create(0x31, 0xC9, 0xF7, 0xF1);
+        m.State.Gpr[(int)Gpr.Rsp] = Guest.StackTop - 2;
+        var stop = m.Run(10);
+        Assert.Equal(StopKind.Halted, stop.Kind);
+        Assert.Equal(Handler(0) + 1, stop.Rip);
+        Assert.Equal(Guest.StackTop - 2 - 12, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal([(uint)Guest.CodeAddress + 2, KernelCs, 0x10046u], Frame32(m, 3)); // RF set: a fault
+    }
+
+    [Fact]
+    public void INT_0x80_from_CPL_3_switches_to_SS0_ESP0_of_the_TSS_and_IRETD_returns()
+    {
+        const ulong Kernel = 0x31_8000;
+        var m = Create(0xCD, 0x80, 0xF4); // int 0x80; hlt (a #GP at CPL 3)
+        m.WritePhysical(Kernel, [0x41, 0xCF]); // inc ecx; iretd
+        SetGate32(m, 0x80, (uint)Kernel, type: 0xF, dpl: 3);
+        m.State.Segments[(int)SegmentRegister.Cs] = global::Repl.Machine.Cpu.FromDescriptor(UserCs32, ReadDescriptor(m, UserCs32));
+        m.State.Segments[(int)SegmentRegister.Ss] = global::Repl.Machine.Cpu.FromDescriptor(UserDs, ReadDescriptor(m, UserDs));
+        m.State.Gpr[(int)Gpr.Rsp] = 0x6_0000;
+
+        m.Step(2); // INT 0x80, INC ECX
+        Assert.Equal(0, m.State.Cpl);
+        Assert.Equal(KernelDs, m.State.Segments[(int)SegmentRegister.Ss].Selector);
+        Assert.Equal(0x7_0000UL - 20, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal([(uint)Guest.CodeAddress + 2, UserCs32, 0x2u, 0x6_0000u, UserDs], Frame32(m, 5));
+
+        m.Step(); // IRETD to CPL 3
+        Assert.Equal(3, m.State.Cpl);
+        Assert.Equal(Guest.CodeAddress + 2, m.State.Rip);
+        Assert.Equal(0x6_0000UL, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal(UserDs, m.State.Segments[(int)SegmentRegister.Ss].Selector);
+        Assert.Equal(1UL, m.State.Gpr[(int)Gpr.Rcx]);
+    }
+
+    [Fact]
+    public void A_TSS_whose_SS0_is_not_a_kernel_data_segment_raises_TS_with_that_selector()
+    {
+        var m = Create(0xCD, 0x80);
+        SetGate32(m, 0x80, (uint)Handler(0x80), dpl: 3);
+        m.Bus.Write(Tss + 8, 2, UserDs);
+        m.State.Segments[(int)SegmentRegister.Cs] = global::Repl.Machine.Cpu.FromDescriptor(UserCs32, ReadDescriptor(m, UserCs32));
+        m.Cpu.CatchExceptions.Add(Vector.TS);
+        var stop = m.Run(10);
+        Assert.Equal(Vector.TS, stop.Vector);
+        Assert.Equal((uint)(UserDs & ~3), stop.ErrorCode);
+        Assert.Equal(Guest.CodeAddress, stop.Rip);
+    }
+}

@@ -48,6 +48,27 @@ static class SystemTables
         SetStack(m, RspOffset(0), rsp0);
     }
 
+    /// <summary>The tables for 32-bit protected mode: <see cref="KernelCs"/> becomes 32-bit code, the IDT holds 8-byte
+    /// 32-bit interrupt gates (DPL 0) to the HLT handlers, and the 32-bit TSS has SS0:ESP0 = KernelDs:<paramref name="esp0"/>.</summary>
+    public static void InstallProtected(Machine m, uint esp0 = 0x7_0000)
+    {
+        Install(m);
+        SetDescriptor(m, KernelCs, Descriptor(0, 0xFFFFF, CodeAccess, Flags32));
+        m.State.Idtr = new TableRegister { Base = Idt, Limit = 256 * 8 - 1 };
+        for (int v = 0; v < 256; v++)
+            SetGate32(m, v, (uint)Handler(v));
+        m.Bus.Write(Tss + 4, 4, esp0);
+        m.Bus.Write(Tss + 8, 2, KernelDs);
+    }
+
+    /// <summary>An 8-byte protected-mode gate: type 0xE 32-bit interrupt, 0xF 32-bit trap, 0x6/0x7 their 16-bit forms.</summary>
+    public static void SetGate32(Machine m, int vector, uint handler, int type = 0xE, int dpl = 0)
+    {
+        ulong gate = (handler & 0xFFFF) | ((ulong)KernelCs << 16) | ((ulong)type << 40) | ((ulong)dpl << 45) | (1UL << 47)
+                     | ((ulong)(handler >> 16) << 48);
+        m.Bus.Write(Idt + (ulong)vector * 8, 8, gate);
+    }
+
     public static void SetDescriptor(Machine m, int selector, ulong descriptor) =>
         m.Bus.Write(Gdt + (ulong)(selector & ~7), 8, descriptor);
 
