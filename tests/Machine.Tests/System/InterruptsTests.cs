@@ -59,7 +59,7 @@ public class InterruptsTests
 
         m = WithTables(64, 0x90, 0xF4);
         m.State.Rflags |= If;
-        m.Cpu.RaiseInterrupt(0x40);
+        m.RaiseInterrupt(0x40);
         AssertHaltedIn(m, 0x40, m.Run(10));
         Assert.Equal(0x202UL, Frame(m, 3)[2]);
     }
@@ -105,7 +105,7 @@ public class InterruptsTests
         var m = WithTables(64, 0x90, 0xF4);
         SetGate(m, 2, Handler(2), ist: 3);
         SetStack(m, IstOffset(3), 0x5_0008);
-        m.Cpu.InjectNmi();
+        m.InjectNmi();
 
         AssertHaltedIn(m, 2, m.Run(10));
         Assert.Equal(0x5_0000UL - 40, m.State.Gpr[(int)Gpr.Rsp]);
@@ -129,7 +129,7 @@ public class InterruptsTests
         var m = WithTables(64, 0x90, 0xF4);
         SetGate(m, 0x40, Handler(0x40), dpl: 3, present: false);
         m.State.Rflags |= If;
-        m.Cpu.RaiseInterrupt(0x40);
+        m.RaiseInterrupt(0x40);
 
         AssertHaltedIn(m, 11, m.Run(10));
         Assert.Equal(0x40UL * 8 + 2 + 1, Frame(m, 1)[0]);
@@ -192,10 +192,10 @@ public class InterruptsTests
         m.WritePhysical(nmi, [0x48, 0xFF, 0xC3, 0x48, 0xCF]); // inc rbx; iretq
         SetGate(m, 2, nmi);
 
-        m.Cpu.InjectNmi();
+        m.InjectNmi();
         m.Step(); // delivers the NMI and runs INC RBX
         Assert.Equal(1UL, m.State.Gpr[(int)Gpr.Rbx]);
-        m.Cpu.InjectNmi();
+        m.InjectNmi();
         m.Step(); // blocked: IRETQ runs
         Assert.True(m.State.NmiPending);
         Assert.Equal(Guest.CodeAddress, m.State.Rip);
@@ -208,8 +208,8 @@ public class InterruptsTests
     public void External_interrupts_wait_for_IF_and_for_the_instruction_after_STI()
     {
         var m = WithTables(64, 0x90, 0xFB, 0x90, 0x90, 0xF4); // nop; sti; nop; nop; hlt
-        m.Cpu.RaiseInterrupt(0x40);
-        m.Cpu.RaiseInterrupt(0x30);
+        m.RaiseInterrupt(0x40);
+        m.RaiseInterrupt(0x30);
 
         AssertHaltedIn(m, 0x40, m.Run(10)); // the higher vector first
         Assert.Equal(Guest.CodeAddress + 3, Frame(m, 1)[0]); // after STI and one more instruction
@@ -222,7 +222,7 @@ public class InterruptsTests
         var m = WithTables(64, 0x8E, 0xD0, 0x90, 0xF4); // mov ss, ax; nop; hlt
         m.State.Gpr[(int)Gpr.Rax] = KernelDs;
         m.Step();
-        m.Cpu.InjectNmi();
+        m.InjectNmi();
 
         AssertHaltedIn(m, 2, m.Run(10));
         Assert.Equal(Guest.CodeAddress + 3, Frame(m, 1)[0]);
@@ -232,7 +232,7 @@ public class InterruptsTests
     public void HLT_with_interrupts_off_stops_but_with_IF_set_a_later_interrupt_wakes_it()
     {
         var m = WithTables(64, 0xF4);
-        m.Cpu.RaiseInterrupt(0x41);
+        m.RaiseInterrupt(0x41);
         var stop = m.Run(10);
         Assert.Equal(StopKind.Halted, stop.Kind); // IF clear: nothing but an NMI could wake it
         Assert.Equal(Guest.CodeAddress + 1, stop.Rip);
@@ -240,7 +240,7 @@ public class InterruptsTests
         m = WithTables(64, 0xFB, 0xF4, 0xF4); // sti; hlt; hlt
         stop = m.Run(10);
         Assert.Equal(Guest.CodeAddress + 2, stop.Rip);
-        m.Cpu.RaiseInterrupt(0x41);
+        m.RaiseInterrupt(0x41);
         AssertHaltedIn(m, 0x41, m.Run(10));
         Assert.Equal(Guest.CodeAddress + 2, Frame(m, 1)[0]);
     }
@@ -272,7 +272,7 @@ public class InterruptsTests
         var m = WithTables(64, 0xFB, 0x90, 0xF4);
         var acknowledged = new List<byte>();
         m.Cpu.InterruptAcknowledged = acknowledged.Add;
-        m.Cpu.RaiseInterrupt(0x51);
+        m.RaiseInterrupt(0x51);
         AssertHaltedIn(m, 0x51, m.Run(10));
         Assert.Equal([(byte)0x51], acknowledged);
     }
