@@ -217,6 +217,39 @@ public class InterruptsTests
     }
 
     [Fact]
+    public void STI_with_IF_already_set_opens_no_shadow()
+    {
+        var m = WithTables(64, 0xFB, 0x90, 0xF4); // sti; nop; hlt
+        m.State.Rflags |= If;
+        m.Step();
+        m.RaiseInterrupt(0x40);
+        AssertHaltedIn(m, 0x40, m.Run(10));
+        Assert.Equal(Guest.CodeAddress + 1, Frame(m, 1)[0]);
+    }
+
+    [Fact]
+    public void INT_n_of_an_exception_vector_pushes_no_error_code()
+    {
+        var m = WithTables(64, 0xCD, 0x0D); // int 13
+        AssertHaltedIn(m, 13, m.Run(10));
+        Assert.Equal(Guest.StackTop - 40, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal([Guest.CodeAddress + 2, KernelCs], Frame(m, 2));
+    }
+
+    [Fact]
+    public void POP_SS_in_protected_mode_holds_off_an_external_interrupt_for_one_instruction()
+    {
+        var m = Guest.Protected(a => { a.push(KernelDs); a.pop(ss); a.nop(); a.hlt(); });
+        InstallProtected(m);
+        m.State.Rflags |= If;
+        m.Step(2);
+        m.RaiseInterrupt(0x40);
+        var stop = m.Run(10);
+        Assert.Equal(Handler(0x40) + 1, stop.Rip);
+        Assert.Equal(Guest.CodeAddress + 2 + 1 + 1, m.Bus.Read(m.State.Gpr[(int)Gpr.Rsp], 4)); // after the NOP
+    }
+
+    [Fact]
     public void MOV_SS_holds_off_an_NMI_until_the_next_instruction_completes()
     {
         var m = WithTables(64, 0x8E, 0xD0, 0x90, 0xF4); // mov ss, ax; nop; hlt
