@@ -16,8 +16,8 @@ public interface ITimeSource
 }
 
 /// <summary>
-/// Interrupt and exception handling (SDM Vol. 3, chapter 6): delivery through the IA-32e IDT (6.14) with its gate
-/// checks, IST and privilege stack switches and the frame; exception classes and the double-fault rules (6.15,
+/// Interrupt and exception handling (SDM Vol. 3, chapter 6): delivery through the IA-32e IDT (6.14) and the
+/// protected-mode IDT (6.12) with their gate checks, IST and privilege stack switches and frames; exception classes and the double-fault rules (6.15,
 /// Table 6-5); NMI and external interrupts at instruction boundaries, with NMI blocking and the STI and MOV SS
 /// shadows (6.7.1, 6.8.3); HLT sleeping until an event can wake it.
 /// </summary>
@@ -53,8 +53,8 @@ public sealed partial class Cpu
         EndBlock = true;
     }
 
-    /// <summary>Sets the one-instruction shadow of STI or MOV SS/POP SS: it covers the boundary after the next
-    /// instruction, the instruction that sets it being still unretired. A shadow does not extend another.</summary>
+    /// <summary>Sets the shadow of STI or MOV SS/POP SS over the boundary that follows the instruction setting it (which
+    /// has not retired yet), so that the next instruction runs before any event. A shadow does not extend another.</summary>
     internal void SetInterruptShadow(bool blocksNmi)
     {
         if (InterruptShadowActive)
@@ -107,12 +107,15 @@ public sealed partial class Cpu
 
     /// <summary>
     /// Work at an instruction boundary when something may be pending or the processor is halted: delivers the event
-    /// due, or wakes a halted processor. Returns the stop that ends the run, if any: HLT with nothing that can wake
-    /// it (IF clear and no NMI deliverable, or IF set but nothing pending or scheduled) stops the run as Halted,
-    /// RIP after the HLT; running again resumes there.
+    /// due, or wakes a halted processor. While halted with IF set, virtual time jumps from one event of the
+    /// <see cref="TimeSource"/> to the next (nothing runs meanwhile) until one makes an event deliverable, or a stop
+    /// is requested (the processor stays halted). HLT with nothing that can wake it (IF clear and no NMI
+    /// deliverable, or IF set and nothing scheduled) stops the run as Halted, RIP after the HLT; running again
+    /// resumes there. Returns the stop that ends the run, if any.
     /// </summary>
     StopReason? AtBoundary(ref ulong budget)
     {
+        ulong? jumpedTo = null;
         while (true)
         {
             if (TryTakeEvent(out var evt))
@@ -122,13 +125,14 @@ public sealed partial class Cpu
             }
             if (!Halted)
                 return null;
-            if ((State.FlagsStored & (ulong)RflagsBit.IF) != 0 && TimeSource?.NextEventAt is { } at)
+            if (_stopRequested)
+                return new StopReason(StopKind.Interrupted, State.Rip);
+            if ((State.FlagsStored & (ulong)RflagsBit.IF) != 0 && TimeSource?.NextEventAt is { } at && at != jumpedTo)
             {
-                // Nothing runs while halted, so virtual time can jump to the next scheduled event.
+                jumpedTo = at;
                 State.InstructionsRetired = Math.Max(State.InstructionsRetired, at);
                 TimeSource.AdvanceTo(State.InstructionsRetired);
-                if (EventsPending)
-                    continue;
+                continue;
             }
             Halted = false;
             return new StopReason(StopKind.Halted, State.Rip);
@@ -150,8 +154,13 @@ public sealed partial class Cpu
     {
         string? doubleFaultCause = null;
         ulong returnRip = evt.IsTrap ? NextRip : State.Rip;
-        while (true)
+        for (int attempt = 0; ; attempt++)
         {
+            // Benign exceptions raised by a delivery are delivered in turn, and one can keep raising itself (an #AC
+            // pushing a misaligned frame at CPL 3): the run stops rather than loop in the host.
+            if (attempt == MaxSerialDeliveries)
+                return new StopReason(StopKind.Fault, State.Rip, evt.Vector, evt.ErrorCode,
+                    $"the delivery of {VectorNames.Mnemonic(evt.Vector)} keeps raising exceptions");
             if (evt.PageFaultAddress is { } cr2)
                 State.Cr2 = cr2; // CR2 is loaded as the #PF is delivered, even if its delivery then fails
             bool protectedMode = (State.Cr0 & CpuState.Cr0PE) != 0;
@@ -193,6 +202,8 @@ public sealed partial class Cpu
             }
         }
     }
+
+    const int MaxSerialDeliveries = 16;
 
     /// <summary>A trap stopped before delivery: its instruction has completed, so it retires and RIP moves past it.</summary>
     void RetireTrap(ref ulong budget)

@@ -376,4 +376,22 @@ public class ProtectedModeInterruptsTests
         Assert.Equal((uint)(UserDs & ~3), stop.ErrorCode);
         Assert.Equal(Guest.CodeAddress, stop.Rip);
     }
+
+    [Fact]
+    public void A_delivery_that_keeps_raising_alignment_checks_stops_the_run_instead_of_looping()
+    {
+        var m = Create(0x0F, 0x0B); // ud2 at CPL 3, whose handlers run at CPL 3 on a misaligned stack
+        SetGate32(m, 6, (uint)Handler(6), selector: UserCs32);
+        SetGate32(m, 17, (uint)Handler(17), selector: UserCs32);
+        m.State.Segments[(int)SegmentRegister.Cs] = global::Repl.Machine.Cpu.FromDescriptor(UserCs32, ReadDescriptor(m, UserCs32));
+        m.State.Segments[(int)SegmentRegister.Ss] = global::Repl.Machine.Cpu.FromDescriptor(UserDs, ReadDescriptor(m, UserDs));
+        m.State.Gpr[(int)Gpr.Rsp] = 0x6_0001;
+        m.State.Cr0 |= CpuState.Cr0AM;
+        m.State.Rflags |= (ulong)RflagsBit.AC;
+
+        var stop = m.Run(10);
+        Assert.Equal(StopKind.Fault, stop.Kind);
+        Assert.Equal(Vector.AC, stop.Vector);
+        Assert.Contains("keeps raising", stop.Detail);
+    }
 }

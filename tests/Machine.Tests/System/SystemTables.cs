@@ -62,9 +62,9 @@ static class SystemTables
     }
 
     /// <summary>An 8-byte protected-mode gate: type 0xE 32-bit interrupt, 0xF 32-bit trap, 0x6/0x7 their 16-bit forms.</summary>
-    public static void SetGate32(Machine m, int vector, uint handler, int type = 0xE, int dpl = 0)
+    public static void SetGate32(Machine m, int vector, uint handler, int type = 0xE, int dpl = 0, ushort selector = KernelCs)
     {
-        ulong gate = (handler & 0xFFFF) | ((ulong)KernelCs << 16) | ((ulong)type << 40) | ((ulong)dpl << 45) | (1UL << 47)
+        ulong gate = (handler & 0xFFFF) | ((ulong)selector << 16) | ((ulong)type << 40) | ((ulong)dpl << 45) | (1UL << 47)
                      | ((ulong)(handler >> 16) << 48);
         m.Bus.Write(Idt + (ulong)vector * 8, 8, gate);
     }
