@@ -331,59 +331,127 @@ public sealed unsafe partial class Cpu
     }
 
     /// <summary>
-    /// Checks the code segment of a far JMP or CALL (SDM Vol. 2, JMP and CALL; Vol. 3, 5.8.1): not null (#GP(0)); code
-    /// that is conforming with DPL &lt;= CPL, or non-conforming with RPL &lt;= CPL and DPL = CPL (#GP(selector)); present
-    /// (#NP(selector)); in IA-32e mode not both L and D. CPL does not change: the loaded RPL is CPL. Call gates, task
-    /// gates and TSS descriptors as targets are not modelled and raise #GP(selector).
+    /// A far JMP or CALL (SDM Vol. 2, JMP and CALL; Vol. 3, 5.8): to a code segment directly, or through a call gate.
+    /// A code segment must not be null (#GP(0)) and must be conforming with DPL &lt;= CPL, or non-conforming with RPL
+    /// &lt;= CPL and DPL = CPL (#GP(selector)); present (#NP(selector)); in IA-32e mode not both L and D. CPL does not
+    /// change: the loaded RPL is CPL. A CALL pushes CS and the return offset in slots of the offset's width (the
+    /// selector zero-extended), after checking both pushes can be made.
     /// </summary>
-    SegmentCache FarTargetSegment(ushort selector, ulong offset, out ulong address)
+    static void FarTransfer(Cpu c, ref Decoded d, bool call)
     {
+        int size = c.FarPointer(ref d, out ushort selector, out ulong offset);
         if (IsNullSelector(selector))
             throw new CpuFault(Vector.GP, 0);
         uint error = SelectorErrorCode(selector, 0);
-        var cs = FromDescriptor(selector, ReadDescriptor(selector, 0, out address));
-        int cpl = State.Cpl;
+        ulong descriptor = c.ReadDescriptor(selector, 0, out ulong address);
+        var cs = FromDescriptor(selector, descriptor);
+        if ((cs.Attributes & SegmentCache.AttrS) == 0)
+        {
+            c.ThroughCallGate(selector, descriptor, address, call);
+            return;
+        }
+        int cpl = c.State.Cpl;
         bool conforming = (cs.Attributes & AttrConforming) != 0;
         if (!cs.IsCode || (conforming ? cs.Dpl > cpl : (selector & 3) > cpl || cs.Dpl != cpl))
             throw new CpuFault(Vector.GP, error);
         if (!cs.Present)
             throw new CpuFault(Vector.NP, error);
-        bool to64 = (State.Efer & CpuState.EferLMA) != 0 && cs.Long;
+        bool to64 = (c.State.Efer & CpuState.EferLMA) != 0 && cs.Long;
         if (to64 && cs.DefaultBig)
             throw new CpuFault(Vector.GP, error);
-        CheckFarTarget(cs, to64, offset);
-        cs.Selector = (ushort)((selector & ~3) | cpl);
-        cs.Attributes = (ushort)((cs.Attributes & ~(3 << 5)) | (cpl << 5));
-        return cs;
+        c.CheckFarTarget(cs, to64, offset);
+        c.SetAccessed(ref cs, address);
+        if (call)
+        {
+            c.CheckPushes(2, size);
+            c.PushValue(c.State.Cs.Selector, size);
+            c.PushValue(c.NextRip & SizeMask(size), size);
+        }
+        c.EnterCodeSegment(cs, cpl, offset);
     }
 
-    /// <summary>Loads CS for a far transfer already checked, and jumps to <paramref name="offset"/>.</summary>
-    void EnterCodeSegment(SegmentCache cs, ulong address, ulong offset)
+    /// <summary>Loads CS, already checked and marked accessed, at <paramref name="cpl"/>, and jumps to <paramref name="offset"/>.</summary>
+    void EnterCodeSegment(SegmentCache cs, int cpl, ulong offset)
     {
-        SetAccessed(ref cs, address);
+        cs.Selector = (ushort)((cs.Selector & ~3) | cpl);
+        // CPL is CS.DPL here, so a conforming segment entered carries the CPL as its DPL.
+        cs.Attributes = (ushort)((cs.Attributes & ~(3 << 5)) | (cpl << 5));
         State.Segments[(int)SegmentRegister.Cs] = cs;
         NextRip = offset;
         EndBlock = true;
     }
 
-    static void FarJump(Cpu c, ref Decoded d)
-    {
-        c.FarPointer(ref d, out ushort selector, out ulong offset);
-        var cs = c.FarTargetSegment(selector, offset, out ulong address);
-        c.EnterCodeSegment(cs, address, offset);
-    }
+    static void FarJump(Cpu c, ref Decoded d) => FarTransfer(c, ref d, call: false);
 
-    /// <summary>Far CALL to a code segment at the same privilege level: pushes CS and the return offset, each in a
-    /// slot of the offset's width (the selector zero-extended), after checking both pushes can be made.</summary>
-    static void FarCall(Cpu c, ref Decoded d)
+    static void FarCall(Cpu c, ref Decoded d) => FarTransfer(c, ref d, call: true);
+
+    /// <summary>
+    /// A far JMP or CALL through a 64-bit call gate (SDM Vol. 3, 5.8.3 and 5.8.6): the gate's DPL must admit CPL and
+    /// RPL (#GP(gate selector)), it must be present (#NP(gate selector)), and its second half must have a zero type
+    /// field. The gate's code segment must be 64-bit code with DPL &lt;= CPL (#GP(selector)), equal to CPL for a JMP to
+    /// non-conforming code, present (#NP(selector)); the offset canonical (#GP(0)). A CALL to a more privileged
+    /// non-conforming segment switches to RSPn of the TSS with a null SS and pushes the old SS, RSP, CS and RIP; at the
+    /// same level it pushes CS and RIP; all in 8-byte slots. Task gates, TSS descriptors and the call gates of
+    /// protected mode are not modelled and raise #GP(selector).
+    /// </summary>
+    void ThroughCallGate(ushort gateSelector, ulong low, ulong gateAddress, bool call)
     {
-        int size = c.FarPointer(ref d, out ushort selector, out ulong offset);
-        var cs = c.FarTargetSegment(selector, offset, out ulong address);
-        c.SetAccessed(ref cs, address);
-        c.CheckPushes(2, size);
-        c.PushValue(c.State.Cs.Selector, size);
-        c.PushValue(c.NextRip & SizeMask(size), size);
-        c.EnterCodeSegment(cs, address, offset);
+        const int CallGate = 0xC;
+        uint gateError = SelectorErrorCode(gateSelector, 0);
+        var gate = FromDescriptor(gateSelector, low);
+        int cpl = State.Cpl;
+        bool longMode = (State.Efer & CpuState.EferLMA) != 0;
+        if (!longMode || (gate.Attributes & 0xF) != CallGate || gate.Dpl < cpl || gate.Dpl < (gateSelector & 3))
+            throw new CpuFault(Vector.GP, gateError);
+        if (!gate.Present)
+            throw new CpuFault(Vector.NP, gateError);
+        ulong table = (gateSelector & 4) != 0 ? State.Ldtr.Limit : State.Gdtr.Limit;
+        if ((ulong)(gateSelector & ~7) + 15 > table)
+            throw new CpuFault(Vector.GP, gateError);
+        ulong high = ReadSupervisor(gateAddress + 8, 8);
+        if ((high >> 40 & 0x1F) != 0)
+            throw new CpuFault(Vector.GP, gateError);
+
+        var selector = (ushort)(low >> 16);
+        if (IsNullSelector(selector))
+            throw new CpuFault(Vector.GP, 0);
+        uint error = SelectorErrorCode(selector, 0);
+        var cs = FromDescriptor(selector, ReadDescriptor(selector, 0, out ulong address));
+        bool conforming = (cs.Attributes & AttrConforming) != 0;
+        if (!cs.IsCode || cs.Dpl > cpl || (!call && !conforming && cs.Dpl != cpl))
+            throw new CpuFault(Vector.GP, error);
+        if (!cs.Present)
+            throw new CpuFault(Vector.NP, error);
+        if (!cs.Long || cs.DefaultBig)
+            throw new CpuFault(Vector.GP, error);
+        ulong target = (low & 0xFFFF) | ((low >> 32) & 0xFFFF_0000) | (high << 32);
+        if (!IsCanonical(target))
+            throw new CpuFault(Vector.GP, 0);
+
+        int newCpl = call && !conforming ? cs.Dpl : cpl;
+        if (newCpl < cpl)
+        {
+            ulong rsp = ReadTssStackPointer(TssRsp0 + newCpl * 8, 0);
+            if (!IsCanonical(rsp) || !IsCanonical(rsp - 32))
+                throw new CpuFault(Vector.SS, 0);
+            ReadOnlySpan<ulong> frame = [State.Segments[(int)SegmentRegister.Ss].Selector, State.Gpr[(int)Gpr.Rsp], State.Cs.Selector, NextRip];
+            for (int k = 0; k < frame.Length; k++)
+                WriteStackSlot(rsp - (ulong)(k + 1) * 8, 8, frame[k], newCpl);
+            SetAccessed(ref cs, address);
+            State.Segments[(int)SegmentRegister.Ss] = NullStackSegment((ushort)newCpl);
+            State.Gpr[(int)Gpr.Rsp] = rsp - 32;
+        }
+        else
+        {
+            SetAccessed(ref cs, address);
+            if (call)
+            {
+                CheckPushes(2, 8);
+                PushValue(State.Cs.Selector, 8);
+                PushValue(NextRip, 8);
+            }
+        }
+        EnterCodeSegment(cs, newCpl, target);
     }
 
     /// <summary>
@@ -410,7 +478,8 @@ public sealed unsafe partial class Cpu
         ulong afterArguments = (sp + (ulong)(2 * size) + release) & mask;
         if (rpl == cpl)
         {
-            c.EnterCodeSegment(cs, address, offset);
+            c.SetAccessed(ref cs, address);
+            c.EnterCodeSegment(cs, rpl, offset);
             c.SetStackPointer(afterArguments);
             return;
         }
@@ -418,7 +487,8 @@ public sealed unsafe partial class Cpu
         var ss = c.ReturnStackSegment((ushort)c.ReadFrameSlot(afterArguments, 1, size), rpl, to64, out ulong ssAddress);
         if (ssAddress != 0)
             c.SetAccessed(ref ss, ssAddress);
-        c.EnterCodeSegment(cs, address, offset);
+        c.SetAccessed(ref cs, address);
+        c.EnterCodeSegment(cs, rpl, offset);
         c.State.Segments[(int)SegmentRegister.Ss] = ss;
         c.WriteGpr((int)Gpr.Rsp, size, newSp);
         c.SetStackPointer(c.StackPointerPlus((long)release));

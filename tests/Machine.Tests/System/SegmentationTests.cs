@@ -416,4 +416,48 @@ public class FarTransferTests
         Assert.Equal(UserDs, m.State.Segments[(int)SegmentRegister.Ss].Selector);
         Assert.Equal(0, m.State.Segments[(int)SegmentRegister.Ds].Selector);
     }
+
+    /// <summary>A 64-bit call gate in GDT slots <see cref="Spare"/> and the next, to KernelCs:<paramref name="target"/>.</summary>
+    static void SetCallGate(Machine m, ulong target, int dpl)
+    {
+        SetDescriptor(m, Spare, (target & 0xFFFF) | ((ulong)KernelCs << 16) | (0xCUL << 40) | ((ulong)dpl << 45) | (1UL << 47)
+                                | ((target >> 16 & 0xFFFF) << 48));
+        SetDescriptor(m, Spare + 8, target >> 32);
+    }
+
+    [Fact]
+    public void A_far_CALL_through_a_DPL_3_call_gate_enters_CPL_0_on_RSP0_and_RETFQ_comes_back()
+    {
+        const ulong Kernel = 0x31_8000;
+        var m = Create(0x48, 0xFF, 0x1B); // call far [rbx] (m16:64; the gate supplies the offset)
+        m.WritePhysical(Kernel, [0x48, 0xCB]); // retfq
+        SetCallGate(m, Kernel, dpl: 3);
+        FarPointer(m, 0, 8, Spare | 3);
+        EnterUserMode(m, Guest.CodeAddress, 0x6_0000);
+        m.State.Gpr[(int)Gpr.Rbx] = Guest.Data;
+
+        m.Step();
+        Assert.Equal(Kernel, m.State.Rip);
+        Assert.Equal(0, m.State.Cpl);
+        Assert.Equal(0, m.State.Segments[(int)SegmentRegister.Ss].Selector);
+        Assert.Equal(0x7_0000UL - 32, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal([Guest.CodeAddress + 3, UserCs, 0x6_0000, UserDs], Frame(m, 4));
+
+        m.Step();
+        Assert.Equal(3, m.State.Cpl);
+        Assert.Equal(Guest.CodeAddress + 3, m.State.Rip);
+        Assert.Equal(0x6_0000UL, m.State.Gpr[(int)Gpr.Rsp]);
+        Assert.Equal(UserDs, m.State.Segments[(int)SegmentRegister.Ss].Selector);
+    }
+
+    [Fact]
+    public void A_call_gate_more_privileged_than_CPL_raises_GP_with_the_gate_selector()
+    {
+        var m = Create(0x48, 0xFF, 0x2B); // jmp far [rbx]
+        SetCallGate(m, 0x31_8000, dpl: 0);
+        FarPointer(m, 0, 8, Spare | 3);
+        EnterUserMode(m, Guest.CodeAddress, 0x6_0000);
+        m.State.Gpr[(int)Gpr.Rbx] = Guest.Data;
+        Expect.FaultWithoutEffect(m, Vector.GP, Spare);
+    }
 }
