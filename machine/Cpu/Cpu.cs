@@ -44,8 +44,16 @@ public sealed unsafe partial class Cpu
         bus.CodeWritten = InvalidateCodePage;
     }
 
-    /// <summary>Asks a run on another thread to stop; it does so within one block (at most <see cref="MaxBlockLength"/> instructions).</summary>
+    /// <summary>Asks a run on another thread to stop; it does so within one block (at most <see cref="MaxBlockLength"/>
+    /// instructions). A request made just before a run starts stops that run, so none is lost to the race.</summary>
     public void RequestStop() => _stopRequested = true;
+
+    /// <summary>Honours a stop request: the request is used up.</summary>
+    StopReason StopOnRequest()
+    {
+        _stopRequested = false;
+        return new StopReason(StopKind.Interrupted, State.Rip);
+    }
 
     /// <summary>Executes exactly <paramref name="count"/> instructions unless something stops it first.</summary>
     public StopReason Step(ulong count = 1)
@@ -61,7 +69,6 @@ public sealed unsafe partial class Cpu
     /// </summary>
     public StopReason Run(ulong budget = ulong.MaxValue)
     {
-        _stopRequested = false;
         ResumingInstruction = true; // a run may resume from the breakpoint it stopped at
         try
         {
@@ -95,7 +102,7 @@ public sealed unsafe partial class Cpu
         while (true)
         {
             if (_stopRequested)
-                return new StopReason(StopKind.Interrupted, State.Rip);
+                return StopOnRequest();
             if (budget == 0)
                 return new StopReason(StopKind.InstructionBudget, State.Rip);
             if ((Halted || EventsPending) && AtBoundary(ref budget) is { } stop)

@@ -126,7 +126,7 @@ public sealed partial class Cpu
             if (!Halted)
                 return null;
             if (_stopRequested)
-                return new StopReason(StopKind.Interrupted, State.Rip);
+                return StopOnRequest();
             if ((State.FlagsStored & (ulong)RflagsBit.IF) != 0 && TimeSource?.NextEventAt is { } at && at != jumpedTo)
             {
                 jumpedTo = at;
