@@ -103,7 +103,8 @@ public sealed unsafe partial class Cpu
         {
             if (_stopRequested)
                 return StopOnRequest();
-            if (budget == 0)
+            // A HLT that used up the budget still reports whether the processor sleeps for good.
+            if (budget == 0 && !Halted)
                 return new StopReason(StopKind.InstructionBudget, State.Rip);
             if ((Halted || EventsPending) && AtBoundary(ref budget) is { } stop)
                 return stop;

@@ -278,6 +278,16 @@ public class InterruptsTests
         Assert.Equal(Guest.CodeAddress + 2, Frame(m, 1)[0]);
     }
 
+    [Fact]
+    public void Stepping_onto_a_HLT_that_nothing_can_wake_reports_the_halt()
+    {
+        var m = WithTables(64, 0x90, 0xF4);
+        Assert.Equal(StopKind.StepDone, m.Step().Kind);
+        var stop = m.Step();
+        Assert.Equal(StopKind.Halted, stop.Kind);
+        Assert.Equal(Guest.CodeAddress + 2, stop.Rip);
+    }
+
     sealed class Timer(global::Repl.Machine.Cpu cpu, ulong at) : ITimeSource
     {
         public ulong? NextEventAt { get; private set; } = at;
