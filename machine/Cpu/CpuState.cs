@@ -102,6 +102,9 @@ public partial struct CpuState
     /// shadow covers (0: none), and whether it also holds off NMIs (MOV SS does, STI does not).</summary>
     public ulong InterruptShadowAt;
     public bool ShadowBlocksNmi;
+    /// <summary>The value of <see cref="InstructionsRetired"/> at the boundary where a REP string instruction paused
+    /// between iterations (0: none): an interrupt taken there pushes RF set (SDM Vol. 3, 18.3.1.1).</summary>
+    public ulong RepeatPausedAt;
 
     public const ulong Cr0PE = 1 << 0, Cr0AM = 1 << 18, Cr0PG = 1UL << 31;
     public const ulong EferSCE = 1 << 0, EferLME = 1 << 8, EferLMA = 1 << 10, EferNXE = 1 << 11;

@@ -115,6 +115,7 @@ public sealed unsafe partial class Cpu
         {
             c.NextRip = c.State.Rip;
             c.ResumingInstruction = true;
+            c.State.RepeatPausedAt = c.State.InstructionsRetired + 1;
         }
     }
 

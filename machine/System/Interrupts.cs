@@ -274,13 +274,16 @@ public sealed partial class Cpu
         return cs;
     }
 
-    /// <summary>The RFLAGS image a delivery pushes. A fault-class exception's has RF set, so that the faulting
-    /// instruction, returned to, does not raise an instruction breakpoint a second time (SDM Vol. 3, 18.3.1.1);
-    /// an instruction-breakpoint #DB itself, the aborts, traps and interrupts push RF as it is.</summary>
+    /// <summary>The RFLAGS image a delivery pushes (SDM Vol. 3, 18.3.1.1). A fault-class exception's has RF set, so that
+    /// the faulting instruction, returned to, does not raise an instruction breakpoint a second time, and so does an
+    /// interrupt's taken between two iterations of a REP string instruction; an instruction-breakpoint #DB itself,
+    /// the aborts, traps and other interrupts push RF as it is.</summary>
     ulong PushedFlags(CpuFault evt)
     {
         bool faultClass = evt.Origin == EventSource.Exception && !evt.IsTrap && evt.Vector is not (Vector.DB or Vector.DF or Vector.MC);
-        return faultClass ? State.Rflags | (ulong)RflagsBit.RF : State.Rflags;
+        bool midRepeat = evt.Origin is EventSource.ExternalInterrupt or EventSource.Nmi
+                         && State.RepeatPausedAt != 0 && State.RepeatPausedAt == State.InstructionsRetired;
+        return faultClass || midRepeat ? State.Rflags | (ulong)RflagsBit.RF : State.Rflags;
     }
 
     /// <summary>The frame of a delivery, from the first slot pushed: SS, RSP (when they are pushed), RFLAGS, CS, RIP, and

@@ -36,6 +36,22 @@ public class InterruptsTests
     }
 
     [Fact]
+    public void An_interrupt_between_iterations_of_REP_STOSB_returns_to_it_with_RF_set()
+    {
+        var m = Guest.Long(a => { a.rep.stosb(); a.hlt(); });
+        Install(m);
+        m.State.Gpr[(int)Gpr.Rcx] = 5000;
+        m.State.Gpr[(int)Gpr.Rdi] = Guest.Data;
+        m.State.Rflags |= If;
+        m.Step(); // the first chunk of iterations
+        Assert.Equal(Guest.CodeAddress, m.State.Rip);
+        m.RaiseInterrupt(0x40);
+
+        AssertHaltedIn(m, 0x40, m.Run(10));
+        Assert.Equal([Guest.CodeAddress, KernelCs, Rf | 0x202], Frame(m, 3));
+    }
+
+    [Fact]
     public void A_general_protection_fault_pushes_its_error_code_and_a_trap_gate_leaves_IF_set()
     {
         var m = Guest.Long(a => a.mov(rax, __qword_ptr[rbx]));
