@@ -82,6 +82,12 @@ public sealed class Machine
     /// <summary>Stops a run in progress on another thread (within one block of instructions).</summary>
     public void RequestStop() => Cpu.RequestStop();
 
+    /// <summary>Signals an NMI, delivered at the next instruction boundary where NMIs are not blocked.</summary>
+    public void InjectNmi() => Cpu.InjectNmi();
+
+    /// <summary>Requests external interrupt <paramref name="vector"/>, delivered once RFLAGS.IF allows.</summary>
+    public void RaiseInterrupt(byte vector) => Cpu.RaiseInterrupt(vector);
+
     /// <summary>
     /// A machine already in 64-bit mode at CPL 0, as a kernel is after its long-mode switch, with the low
     /// 512 GiB identity-mapped by 1 GiB pages whose tables sit in the last 8 KiB of RAM.

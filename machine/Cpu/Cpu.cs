@@ -32,7 +32,7 @@ public sealed unsafe partial class Cpu
     /// as RFLAGS.RF prevents on hardware.</summary>
     internal bool ResumingInstruction;
 
-    /// <summary>Set by HLT: the run ends with <see cref="StopKind.Halted"/>.</summary>
+    /// <summary>Set by HLT: the processor sleeps until an event wakes it (Interrupts.cs).</summary>
     internal bool Halted;
 
     volatile bool _stopRequested;
@@ -47,7 +47,8 @@ public sealed unsafe partial class Cpu
         bus.CodeWritten = InvalidateCodePage;
     }
 
-    /// <summary>Asks a run on another thread to stop; it does so within one block (at most <see cref="MaxBlockLength"/> instructions).</summary>
+    /// <summary>Asks a run on another thread to stop; it does so within one block (at most <see cref="MaxBlockLength"/>
+    /// instructions). A request made just before a run starts stops that run, so none is lost to the race.</summary>
     public void RequestStop() => _stopRequested = true;
 
     /// <summary>
@@ -61,6 +62,13 @@ public sealed unsafe partial class Cpu
         EndBlock = true;
     }
 
+    /// <summary>Honours a stop request: the request is used up.</summary>
+    StopReason StopOnRequest()
+    {
+        _stopRequested = false;
+        return new StopReason(StopKind.Interrupted, State.Rip);
+    }
+
     /// <summary>Executes exactly <paramref name="count"/> instructions unless something stops it first.</summary>
     public StopReason Step(ulong count = 1)
     {
@@ -70,67 +78,28 @@ public sealed unsafe partial class Cpu
 
     /// <summary>
     /// Runs until a stop reason arises, at most <paramref name="budget"/> instructions. A breakpoint at the
-    /// starting RIP does not stop the first instruction, so a run can resume from a breakpoint.
+    /// starting RIP does not stop the first instruction, so a run can resume from a breakpoint. Exceptions raised
+    /// by instructions are delivered through the IDT (Interrupts.cs) unless <see cref="CatchExceptions"/> names them.
     /// </summary>
     public StopReason Run(ulong budget = ulong.MaxValue)
     {
-        _stopRequested = false;
-        _deviceStop = null;
         ResumingInstruction = true; // a run may resume from the breakpoint it stopped at
+        _deviceStop = null;
         try
         {
             while (true)
             {
-                if (_stopRequested)
-                    return new StopReason(StopKind.Interrupted, State.Rip);
-                Block block = FetchBlock();
-                ulong ipMask = block.IpMask;
-                for (int i = 0; i < block.Ops.Length; i++)
+                try
                 {
-                    if (budget == 0)
-                        return new StopReason(StopKind.InstructionBudget, State.Rip);
-                    if (Breakpoints.Count != 0 && !ResumingInstruction && Breakpoints.Contains(State.Rip))
-                        return new StopReason(StopKind.Breakpoint, State.Rip);
-                    ResumingInstruction = false;
-                    ref Decoded d = ref block.Ops[i];
-                    ulong fallThrough = (State.Rip + d.Length) & ipMask;
-                    NextRip = fallThrough;
-                    d.Execute(this, ref d);
-                    State.Rip = NextRip;
-                    State.InstructionsRetired++;
-                    budget--;
-                    if (EndBlock || NextRip != fallThrough)
-                    {
-                        EndBlock = false;
-                        if (_deviceStop is { } deviceStop)
-                        {
-                            _deviceStop = null;
-                            return deviceStop with { Rip = State.Rip };
-                        }
-                        if (Halted)
-                        {
-                            Halted = false;
-                            return new StopReason(StopKind.Halted, State.Rip);
-                        }
-                        break;
-                    }
+                    return Execute(ref budget);
+                }
+                catch (CpuFault fault)
+                {
+                    EndBlock = false;
+                    if (Deliver(fault, ref budget) is { } stop)
+                        return stop;
                 }
             }
-        }
-        catch (CpuFault fault)
-        {
-            // Delivery through the IDT belongs to the system architecture; until then a fault stops the run
-            // with the faulting instruction's RIP, its state untouched, and a trap with the next instruction's.
-            EndBlock = false;
-            if (fault.IsTrap)
-            {
-                // The trapping instruction has completed: it retires and RIP moves past it.
-                State.Rip = NextRip;
-                State.InstructionsRetired++;
-            }
-            if (fault.PageFaultAddress is { } cr2)
-                State.Cr2 = cr2;
-            return new StopReason(StopKind.Fault, State.Rip, fault.Vector, fault.ErrorCode, FaultDetail());
         }
         catch (Exception bug) when (bug is not OutOfMemoryException)
         {
@@ -138,6 +107,51 @@ public sealed unsafe partial class Cpu
             // stop that names it, and the machine stays inspectable.
             EndBlock = false;
             return new StopReason(StopKind.InternalError, State.Rip, Detail: $"{bug.GetType().Name} in {bug.TargetSite?.Name}: {bug.Message}");
+        }
+    }
+
+    /// <summary>The interpreter loop: blocks of instructions, with pending events taken at block boundaries (an
+    /// instruction that can make one deliverable ends its block).</summary>
+    StopReason Execute(ref ulong budget)
+    {
+        while (true)
+        {
+            if (_stopRequested)
+                return StopOnRequest();
+            // A HLT that used up the budget still reports whether the processor sleeps for good.
+            if (budget == 0 && !Halted)
+                return new StopReason(StopKind.InstructionBudget, State.Rip);
+            if ((Halted || EventsPending) && AtBoundary(ref budget) is { } stop)
+                return stop;
+            Block block = FetchBlock();
+            ulong ipMask = block.IpMask;
+            // In an STI or MOV SS shadow only one instruction runs before events are looked at again.
+            int length = InterruptShadowActive ? 1 : block.Ops.Length;
+            for (int i = 0; i < length; i++)
+            {
+                if (budget == 0)
+                    return new StopReason(StopKind.InstructionBudget, State.Rip);
+                if (Breakpoints.Count != 0 && !ResumingInstruction && Breakpoints.Contains(State.Rip))
+                    return new StopReason(StopKind.Breakpoint, State.Rip);
+                ResumingInstruction = false;
+                ref Decoded d = ref block.Ops[i];
+                ulong fallThrough = (State.Rip + d.Length) & ipMask;
+                NextRip = fallThrough;
+                d.Execute(this, ref d);
+                State.Rip = NextRip;
+                State.InstructionsRetired++;
+                budget--;
+                if (EndBlock || NextRip != fallThrough)
+                {
+                    EndBlock = false;
+                    if (_deviceStop is { } deviceStop)
+                    {
+                        _deviceStop = null;
+                        return deviceStop with { Rip = State.Rip };
+                    }
+                    break;
+                }
+            }
         }
     }
 

@@ -51,6 +51,12 @@ public struct SegmentFile
     SegmentCache _element;
 }
 
+[InlineArray(4)]
+public struct PendingVectors
+{
+    ulong _element;
+}
+
 [InlineArray(8)]
 public struct DebugRegisterFile
 {
@@ -98,6 +104,21 @@ public partial struct CpuState
     /// <summary>Operand width in bits of the lazy operation.</summary>
     public byte LazyBits;
     public ulong LazyA, LazyB, LazyResult;
+
+    // Event delivery (Interrupts.cs): what waits at the next instruction boundary and what holds it off.
+    /// <summary>An NMI has been signalled and not yet delivered.</summary>
+    public bool NmiPending;
+    /// <summary>NMIs are blocked from the delivery of one until the next IRET (SDM Vol. 3, 6.7.1).</summary>
+    public bool NmiBlocked;
+    /// <summary>External interrupt vectors requested and not yet delivered, one bit per vector.</summary>
+    public PendingVectors PendingInterrupts;
+    /// <summary>The value of <see cref="InstructionsRetired"/> at the one boundary that an STI or MOV SS/POP SS
+    /// shadow covers (0: none), and whether it also holds off NMIs (MOV SS does, STI does not).</summary>
+    public ulong InterruptShadowAt;
+    public bool ShadowBlocksNmi;
+    /// <summary>The value of <see cref="InstructionsRetired"/> at the boundary where a REP string instruction paused
+    /// between iterations (0: none): an interrupt taken there pushes RF set (SDM Vol. 3, 18.3.1.1).</summary>
+    public ulong RepeatPausedAt;
 
     public const ulong Cr0PE = 1 << 0, Cr0AM = 1 << 18, Cr0PG = 1UL << 31;
     public const ulong EferSCE = 1 << 0, EferLME = 1 << 8, EferLMA = 1 << 10, EferNXE = 1 << 11;

@@ -35,5 +35,23 @@ public sealed class CpuFault(Vector vector, uint? errorCode = null, ulong? pageF
     /// reports is the next instruction's (SDM Vol. 3, 6.5). A fault reports the faulting instruction's.</summary>
     public bool IsTrap { get; init; }
 
-    public static CpuFault Trap(Vector vector) => new(vector) { IsTrap = true };
+    /// <summary>What raised the event, which decides the gate-DPL check, the EXT bit and the exception class.</summary>
+    public EventSource Origin { get; init; }
+
+    public static CpuFault Trap(Vector vector, EventSource source = EventSource.Exception) =>
+        new(vector) { IsTrap = true, Origin = source };
+}
+
+/// <summary>Where an interrupt or exception comes from (SDM Vol. 3, 6.3 and 6.13).</summary>
+public enum EventSource : byte
+{
+    /// <summary>A processor-detected exception.</summary>
+    Exception,
+    /// <summary>INT n, INT3 or INTO: the gate's DPL is checked against CPL, and EXT is clear in nested error codes.</summary>
+    SoftwareInterrupt,
+    /// <summary>INT1 (ICEBP): a #DB delivered like a hardware event (no DPL check, EXT set).</summary>
+    PrivilegedSoftwareException,
+    /// <summary>A maskable interrupt from outside the processor.</summary>
+    ExternalInterrupt,
+    Nmi,
 }

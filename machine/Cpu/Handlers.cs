@@ -47,6 +47,8 @@ public sealed unsafe partial class Cpu
         if ((h = SelectMsrs(i)) != null) return h;
         if ((h = SelectFastSystemCalls(i)) != null) return h;
         if ((h = SelectSystemInstructions(i)) != null) return h;
+        if ((h = SelectSegmentation(i)) != null) return h;
+        if ((h = SelectIret(i)) != null) return h;
         return null;
     }
 }

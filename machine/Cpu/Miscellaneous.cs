@@ -48,7 +48,8 @@ public sealed unsafe partial class Cpu
         throw new CpuFault(Vector.UD);
     }
 
-    /// <summary>HLT is privileged: #GP(0) above CPL 0. The run stops with RIP after the HLT.</summary>
+    /// <summary>HLT is privileged: #GP(0) above CPL 0. The processor sleeps with RIP after the HLT until an event
+    /// wakes it; the run loop decides whether one can (Interrupts.cs).</summary>
     static void Hlt(Cpu c, ref Decoded d)
     {
         if (c.State.Cpl != 0)
@@ -97,15 +98,12 @@ public sealed unsafe partial class Cpu
     /// in protected mode when CPL &lt;= IOPL (SDM Vol. 1, 19.5.1). Virtual-8086 mode is not modelled.</summary>
     bool IoplAllows => (State.Cr0 & CpuState.Cr0PE) == 0 || State.Cpl <= Iopl;
 
-    /// <summary>
-    /// I/O privilege for IN, OUT, INS, OUTS. Above IOPL, the TSS I/O permission bitmap can still grant the
-    /// port (SDM Vol. 1, 19.5.2); the bitmap arrives with the task-state support of the system architecture,
-    /// so until then such an access raises #GP(0).
-    /// </summary>
-    internal void CheckIoPrivilege()
+    /// <summary>I/O privilege for IN, OUT, INS, OUTS of <paramref name="size"/> bytes at <paramref name="port"/>: above
+    /// IOPL, the TSS I/O permission bitmap must still grant every port the access touches (SDM Vol. 1, 19.5).</summary>
+    internal void CheckIoPrivilege(ushort port, int size)
     {
         if (!IoplAllows)
-            throw new CpuFault(Vector.GP, 0);
+            CheckIoPermissionBitmap(port, size);
     }
 
     ushort PortDx => (ushort)State.Gpr[(int)Gpr.Rdx];
@@ -116,16 +114,18 @@ public sealed unsafe partial class Cpu
     /// <summary>IN AL/AX/EAX from imm8 or DX; IN EAX zero-extends into RAX as any 32-bit register write does.</summary>
     static void In(Cpu c, ref Decoded d)
     {
-        c.CheckIoPrivilege();
         int size = d.Ops[0].Size;
-        c.WriteGpr((int)Gpr.Rax, size, c.Bus.In(c.PortOperand(ref d, 1), size));
+        ushort port = c.PortOperand(ref d, 1);
+        c.CheckIoPrivilege(port, size);
+        c.WriteGpr((int)Gpr.Rax, size, c.Bus.In(port, size));
     }
 
     static void Out(Cpu c, ref Decoded d)
     {
-        c.CheckIoPrivilege();
         int size = d.Ops[1].Size;
-        c.Bus.Out(c.PortOperand(ref d, 0), size, (uint)c.ReadGpr((int)Gpr.Rax, size));
+        ushort port = c.PortOperand(ref d, 0);
+        c.CheckIoPrivilege(port, size);
+        c.Bus.Out(port, size, (uint)c.ReadGpr((int)Gpr.Rax, size));
     }
 
     static void Clc(Cpu c, ref Decoded d) => c.State.SetFlag(RflagsBit.CF, false);
@@ -148,31 +148,34 @@ public sealed unsafe partial class Cpu
         c.State.FlagsStored &= ~(ulong)RflagsBit.IF;
     }
 
-    /// <summary>STI, under the same rule as CLI. Its one-instruction interrupt shadow belongs to event delivery,
-    /// which comes with the system architecture; the block already ends after STI (Handlers.ChangesCodeDecoding).</summary>
+    /// <summary>STI, under the same rule as CLI. When it sets IF (IF was clear), maskable interrupts stay inhibited
+    /// until the next instruction completes (SDM Vol. 2, STI); the block ends after STI (Handlers.ChangesCodeDecoding).</summary>
     static void Sti(Cpu c, ref Decoded d)
     {
         if (!c.IoplAllows)
             throw new CpuFault(Vector.GP, 0);
+        if ((c.State.FlagsStored & (ulong)RflagsBit.IF) == 0)
+            c.SetInterruptShadow(blocksNmi: false);
         c.State.FlagsStored |= (ulong)RflagsBit.IF;
     }
 
     // INT3, INT n, INTO and INT1 raise their vector as traps: the instruction completes and the event is
-    // reported with RIP after it (SDM Vol. 3, 6.5 and 6.15). Delivery through the IDT, with the gate-DPL check
-    // that INT n, INT3 and INTO undergo, comes with the system architecture; until then the run stops there.
+    // delivered with RIP after it (SDM Vol. 3, 6.5 and 6.15); Interrupts.cs does the delivery and the gate-DPL
+    // check that INT n, INT3 and INTO undergo.
 
-    static void Int3(Cpu c, ref Decoded d) => throw CpuFault.Trap(Vector.BP);
+    static void Int3(Cpu c, ref Decoded d) => throw CpuFault.Trap(Vector.BP, EventSource.SoftwareInterrupt);
 
-    /// <summary>INT n: vector n, without an error code even when n names an exception that has one.</summary>
-    static void IntN(Cpu c, ref Decoded d) => throw CpuFault.Trap((Vector)(byte)d.Immediate);
+    /// <summary>INT n: vector n, without an error code even when n names an exception that has one. INT 3 (CD 03)
+    /// differs from INT3 (CC) only in virtual-8086 mode, which is not modelled.</summary>
+    static void IntN(Cpu c, ref Decoded d) => throw CpuFault.Trap((Vector)(byte)d.Immediate, EventSource.SoftwareInterrupt);
 
     /// <summary>INTO: #OF only when OF is set; otherwise nothing.</summary>
     static void Into(Cpu c, ref Decoded d)
     {
         if (c.State.OF)
-            throw CpuFault.Trap(Vector.OF);
+            throw CpuFault.Trap(Vector.OF, EventSource.SoftwareInterrupt);
     }
 
-    /// <summary>INT1 (ICEBP, F1): a trap-like #DB.</summary>
-    static void Int1(Cpu c, ref Decoded d) => throw CpuFault.Trap(Vector.DB);
+    /// <summary>INT1 (ICEBP, F1): a trap-like #DB, delivered as a hardware event (SDM Vol. 3, 6.15, "Interrupt 1").</summary>
+    static void Int1(Cpu c, ref Decoded d) => throw CpuFault.Trap(Vector.DB, EventSource.PrivilegedSoftwareException);
 }

@@ -65,7 +65,7 @@ public sealed unsafe partial class Cpu
         if (!i.HasRepPrefix && !i.HasRepnePrefix)
         {
             if (TOp.UsesPorts)
-                c.CheckIoPrivilege();
+                c.CheckIoPrivilege(c.PortDx, size);
             TOp.Element(c, source, si, di, size);
             if (TOp.UsesSource)
                 c.WriteGpr((int)Gpr.Rsi, addressSize, si + step);
@@ -78,7 +78,7 @@ public sealed unsafe partial class Cpu
         if (count == 0)
             return;
         if (TOp.UsesPorts)
-            c.CheckIoPrivilege();
+            c.CheckIoPrivilege(c.PortDx, size);
         bool stopOnZf = i.HasRepnePrefix; // REPNE stops when ZF becomes 1, REPE when it becomes 0
         ulong chunk = Math.Min(count, StringChunkIterations);
         ulong done = 0;
@@ -115,6 +115,7 @@ public sealed unsafe partial class Cpu
         {
             c.NextRip = c.State.Rip;
             c.ResumingInstruction = true;
+            c.State.RepeatPausedAt = c.State.InstructionsRetired + 1;
         }
     }
 

@@ -58,13 +58,26 @@ static class Guest
         return m;
     }
 
-    /// <summary>Loads raw bytes at <see cref="CodeAddress"/>, with RIP there and RSP at <see cref="StackTop"/>.</summary>
+    /// <summary>Loads raw bytes at <see cref="CodeAddress"/>, with RIP there and RSP at <see cref="StackTop"/>. The
+    /// machine stops at every exception instead of delivering it (these programs have no IDT), so a test sees the
+    /// exception itself; delivery tests use <see cref="DeliverExceptions"/>.</summary>
     public static void Load(Machine m, byte[] code)
     {
+        CatchAll(m);
         m.WritePhysical(CodeAddress, code);
         m.State.Rip = CodeAddress;
         m.State.Gpr[(int)Gpr.Rsp] = StackTop;
     }
+
+    /// <summary>Makes runs stop at every vector before delivery.</summary>
+    public static void CatchAll(Machine m)
+    {
+        for (int v = 0; v < 256; v++)
+            m.Cpu.CatchExceptions.Add((Vector)v);
+    }
+
+    /// <summary>Undoes <see cref="CatchAll"/>: events are delivered through the IDT.</summary>
+    public static void DeliverExceptions(Machine m) => m.Cpu.CatchExceptions.Clear();
 
     /// <summary>Runs the machine and checks that it halted within <paramref name="budget"/> instructions.</summary>
     public static void RunToHalt(Machine m, ulong budget = 100) => Assert.Equal(StopKind.Halted, m.Run(budget).Kind);

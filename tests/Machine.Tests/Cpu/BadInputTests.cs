@@ -28,6 +28,7 @@ public class BadInputTests
     public void Executing_from_unbacked_memory_stops_with_a_clear_reason()
     {
         var m = Machine.CreateLongMode(new MachineOptions { RamSize = 16 << 20 });
+        Guest.CatchAll(m);
         m.State.Rip = 0x4000_0000; // beyond RAM: the bus answers all-ones, FF FF is an undefined opcode
         var stop = m.Run(10);
         Assert.Equal(StopKind.Fault, stop.Kind);
