@@ -62,6 +62,7 @@ public sealed unsafe partial class Cpu
     {
         _stopRequested = false;
         ResumingInstruction = true; // a run may resume from the breakpoint it stopped at
+        SyncTranslation();
         try
         {
             while (true)
@@ -123,8 +124,9 @@ public sealed unsafe partial class Cpu
 
     string? FaultDetail()
     {
-        ulong physical = State.Rip & CodeIpMask(State.CodeBitness);
-        return Bus.IsBacked(physical) ? null : "RIP points at physical memory that no RAM or device backs";
+        ulong linear = State.Rip & CodeIpMask(State.CodeBitness);
+        return !TryTranslate(linear, State.Cr3, out ulong physical) || Bus.IsBacked(physical) ? null
+            : "RIP points at physical memory that no RAM or device backs";
     }
 
     internal static ulong CodeIpMask(int bitness) => bitness switch

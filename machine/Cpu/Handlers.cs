@@ -44,6 +44,8 @@ public sealed unsafe partial class Cpu
         if ((h = SelectStack(i)) != null) return h;
         if ((h = SelectMiscellaneous(i)) != null) return h;
         if ((h = SelectString(i)) != null) return h;
+        if ((h = SelectControlRegisters(i)) != null) return h;
+        if ((h = SelectPaging(i)) != null) return h;
         return null;
     }
 }

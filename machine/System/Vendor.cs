@@ -16,16 +16,19 @@ public enum CpuVendor
 public static class Identification
 {
     // Leaf 1 EDX and ECX.
-    const uint Tsc = 1 << 4, Cx8 = 1 << 8, Cmov = 1 << 15;
-    const uint Cx16 = 1 << 13, Movbe = 1 << 22, Popcnt = 1 << 23;
-    // Leaf 7 EBX.
-    const uint Bmi1 = 1 << 3, Bmi2 = 1 << 8;
+    const uint Tsc = 1 << 4, Pae = 1 << 6, Cx8 = 1 << 8, Pge = 1 << 13, Cmov = 1 << 15, Pat = 1 << 16;
+    const uint Cx16 = 1 << 13, Pcid = 1 << 17, Movbe = 1 << 22, Popcnt = 1 << 23;
+    // Leaf 7 EBX and ECX.
+    const uint Bmi1 = 1 << 3, Smep = 1 << 7, Bmi2 = 1 << 8, Invpcid = 1 << 10, Smap = 1 << 20;
+    const uint La57 = 1 << 16;
     // Leaf 8000_0001h ECX and EDX.
     const uint LahfLm = 1 << 0, Abm = 1 << 5;
-    const uint Rdtscp = 1 << 27, LongMode = 1 << 29;
+    const uint Nx = 1 << 20, Page1Gb = 1 << 26, Rdtscp = 1 << 27, LongMode = 1 << 29;
+    // Leaf 8000_0008h EAX: physical and linear address widths.
+    const uint AddressSizes = Cpu.MaxPhysicalAddressBits | 57 << 8;
 
     const uint MaxBasicLeaf = 7;
-    const uint MaxExtendedLeaf = 0x8000_0004;
+    const uint MaxExtendedLeaf = 0x8000_0008;
 
     public static string VendorString(CpuVendor vendor) => vendor == CpuVendor.Intel ? "GenuineIntel" : "AuthenticAMD";
 
@@ -46,11 +49,12 @@ public static class Identification
         {
             0 => VendorLeaf(MaxBasicLeaf, vendor),
             // Family/model/stepping of a contemporary part of each vendor; CLFLUSH line size 8 qwords; one logical processor.
-            1 => (vendor == CpuVendor.Intel ? 0x0009_06EAu : 0x0083_0F10u, (8 << 8) | (1 << 16), Cx16 | Movbe | Popcnt, Tsc | Cx8 | Cmov),
-            7 when subleaf == 0 => (0, Bmi1 | Bmi2, 0, 0),
+            1 => (vendor == CpuVendor.Intel ? 0x0009_06EAu : 0x0083_0F10u, (8 << 8) | (1 << 16), Cx16 | Pcid | Movbe | Popcnt, Tsc | Pae | Cx8 | Pge | Cmov | Pat),
+            7 when subleaf == 0 => (0, Bmi1 | Smep | Bmi2 | Invpcid | Smap, La57, 0),
             0x8000_0000 => VendorLeaf(MaxExtendedLeaf, vendor),
-            0x8000_0001 => (0, 0, LahfLm | Abm, Rdtscp | LongMode | (vendor == CpuVendor.Amd ? Tsc | Cx8 | Cmov : 0)),
+            0x8000_0001 => (0, 0, LahfLm | Abm, Nx | Page1Gb | Rdtscp | LongMode | (vendor == CpuVendor.Amd ? Tsc | Pae | Cx8 | Pge | Cmov | Pat : 0)),
             >= 0x8000_0002 and <= 0x8000_0004 => BrandLeaf(vendor, (int)(leaf - 0x8000_0002)),
+            0x8000_0008 => (AddressSizes, 0, 0, 0),
             _ => (0, 0, 0, 0),
         };
     }
