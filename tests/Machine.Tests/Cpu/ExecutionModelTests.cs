@@ -149,7 +149,7 @@ public class ExecutionModelTests
             m.Run(10);
             var bytes = new[] { Register.Rbx, Register.Rdx, Register.Rcx }
                 .SelectMany(r => BitConverter.GetBytes((uint)m.ReadRegister(r))).ToArray();
-            Assert.Equal(name, System.Text.Encoding.ASCII.GetString(bytes));
+            Assert.Equal(name, global::System.Text.Encoding.ASCII.GetString(bytes));
         }
     }
 
