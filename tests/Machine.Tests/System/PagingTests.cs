@@ -182,6 +182,20 @@ public class PagingTests
     }
 
     [Fact]
+    public void An_implicit_supervisor_access_to_a_user_page_under_SMAP_faults_even_with_AC_set_and_at_CPL_3()
+    {
+        var (m, _) = WithData(a => a.hlt(), Present | User, user: true);
+        m.State.Cr4 |= CpuState.Cr4Smap;
+        m.State.Rflags |= (ulong)RflagsBit.AC;
+        Guest.RunAtCpl3(m);
+        Assert.Equal(Value1, m.Cpu.ReadLinear(V, 8)); // the same page, read explicitly by user code
+        var fault = Assert.Throws<CpuFault>(() => m.Cpu.ReadImplicitSupervisor(V, 8));
+        Assert.Equal(Vector.PF, fault.Vector);
+        Assert.Equal(1u, fault.ErrorCode);
+        Assert.Equal(V, fault.PageFaultAddress);
+    }
+
+    [Fact]
     public void STAC_and_CLAC_are_undefined_at_CPL_3()
     {
         var m = Guest.Long(a => { a.clac(); a.hlt(); });
@@ -287,6 +301,20 @@ public class PagingTests
             m.Bus.Write(Descriptor + 8, 8, V);
             m.WriteRegister(Register.Rdi, Descriptor);
             m.WriteRegister(Register.Rdx, 0);
+        });
+        Assert.Equal(dropped ? Value2 : Value1, m.ReadRegister(Register.Rcx));
+    }
+
+    [Theory]
+    [InlineData(2, true)]
+    [InlineData(3, false)]
+    public void INVPCID_type_2_drops_global_translations_and_type_3_keeps_them(int type, bool dropped)
+    {
+        var m = ReadRemapAndContinue(a => { a.invpcid(rdx, __[rdi]); a.mov(rcx, __qword_ptr[rsi]); }, Present | Writable | Global, m =>
+        {
+            m.State.Cr4 |= CpuState.Cr4Pge;
+            m.WriteRegister(Register.Rdi, Guest.StackTop - 0x100); // a zero descriptor
+            m.WriteRegister(Register.Rdx, (ulong)type);
         });
         Assert.Equal(dropped ? Value2 : Value1, m.ReadRegister(Register.Rcx));
     }
