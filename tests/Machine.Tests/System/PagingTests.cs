@@ -160,6 +160,15 @@ public class PagingTests
     }
 
     [Fact]
+    public void A_2M_page_whose_frame_is_not_2M_aligned_is_a_reserved_bit_fault()
+    {
+        var (m, t) = PageTables.Machine(a => { a.mov(rax, __qword_ptr[rsi]); a.hlt(); });
+        t.Map(V, 0x20_0000 | 1 << 13, Present, pageShift: 21);
+        m.WriteRegister(Register.Rsi, V);
+        ExpectPageFault(m, 9, V);
+    }
+
+    [Fact]
     public void SMEP_forbids_supervisor_fetches_from_user_pages()
     {
         var (m, _) = WithData(a => { a.jmp(rsi); }, Present | User);
