@@ -120,7 +120,8 @@ public sealed unsafe partial class Cpu
     /// <summary>
     /// MOV to CR0. Reserved bits 63:32 raise #GP(0); reserved bits 31:0 are ignored and ET reads as 1. PG without
     /// PE, or NW without CD, is #GP(0). Setting PG with EFER.LME activates IA-32e mode (EFER.LMA), which needs
-    /// CR4.PAE; clearing PG leaves it, which 64-bit mode and CR4.PCIDE forbid (SDM Vol. 3, 10.8.5).
+    /// CR4.PAE; without LME it enters PAE paging, loading the PDPTE registers. Clearing PG leaves IA-32e mode,
+    /// which 64-bit mode and CR4.PCIDE forbid (SDM Vol. 3, 10.8.5).
     /// </summary>
     internal void WriteCr0(ulong value)
     {
@@ -132,17 +133,17 @@ public sealed unsafe partial class Cpu
         if ((pg && (value & CpuState.Cr0PE) == 0) || ((value & CpuState.Cr0NW) != 0 && (value & CpuState.Cr0CD) == 0))
             throw new CpuFault(Vector.GP, 0);
         ulong efer = State.Efer;
+        bool pae = (State.Cr4 & CpuState.Cr4Pae) != 0;
         if (pg && !wasPg)
         {
-            if ((efer & CpuState.EferLME) == 0)
+            if (!pae)
             {
-                // 32-bit and PAE paging outside IA-32e mode are not modelled: say so rather than run untranslated.
-                CountUnimplemented("legacy paging (cr0.pg without efer.lme)");
-                throw new CpuFault(Vector.UD);
+                if ((efer & CpuState.EferLME) != 0)
+                    throw new CpuFault(Vector.GP, 0);
+                throw Unimplemented32BitPaging();
             }
-            if ((State.Cr4 & CpuState.Cr4Pae) == 0)
-                throw new CpuFault(Vector.GP, 0);
-            efer |= CpuState.EferLMA;
+            if ((efer & CpuState.EferLME) != 0)
+                efer |= CpuState.EferLMA;
         }
         else if (!pg && wasPg)
         {
@@ -150,8 +151,13 @@ public sealed unsafe partial class Cpu
                 throw new CpuFault(Vector.GP, 0);
             efer &= ~CpuState.EferLMA;
         }
+        // Entering PAE paging outside IA-32e mode, or changing CD or NW in it, loads the PDPTE registers.
+        bool loadPdptes = pg && pae && (efer & CpuState.EferLMA) == 0
+                          && ((old ^ value) & (CpuState.Cr0PG | CpuState.Cr0CD | CpuState.Cr0NW)) != 0;
+        PdpteFile pdptes = loadPdptes ? ReadPdptes(State.Cr3) : State.Pdpte;
         State.Cr0 = value;
         State.Efer = efer;
+        State.Pdpte = pdptes;
         // Turning paging off must drop everything (SDM Vol. 3, 4.10.4.1); turning it on or changing WP, which the
         // TLB entries bake in, does too here.
         if (((old ^ value) & (CpuState.Cr0PG | CpuState.Cr0WP)) != 0)
@@ -173,6 +179,8 @@ public sealed unsafe partial class Cpu
             value &= ~NoFlush;
         if ((value >> MaxPhysicalAddressBits) != 0)
             throw new CpuFault(Vector.GP, 0);
+        if (PagingActive && LegacyPae)
+            State.Pdpte = ReadPdptes(value);
         State.Cr3 = value;
         int pcid = CurrentPcid;
         if (!keep)
@@ -193,10 +201,28 @@ public sealed unsafe partial class Cpu
             || (lma && ((value & CpuState.Cr4Pae) == 0 || ((old ^ value) & CpuState.Cr4La57) != 0))
             || (setsPcide && (!lma || (State.Cr3 & 0xFFF) != 0)))
             throw new CpuFault(Vector.GP, 0);
+        PdpteFile pdptes = State.Pdpte;
+        if ((State.Cr0 & CpuState.Cr0PG) != 0 && !lma)
+        {
+            if ((value & CpuState.Cr4Pae) == 0)
+                throw Unimplemented32BitPaging();
+            // With PAE paging on, a change of PAE, PGE, PSE or SMEP reloads the PDPTE registers (SDM Vol. 3, 4.4.1).
+            if (((old ^ value) & (CpuState.Cr4Pae | CpuState.Cr4Pge | CpuState.Cr4Smep)) != 0)
+                pdptes = ReadPdptes(State.Cr3);
+        }
         State.Cr4 = value;
+        State.Pdpte = pdptes;
         if (((old ^ value) & Cr4FlushingBits) != 0)
             Tlb.FlushAll();
         TranslationRegistersChanged();
+    }
+
+    /// <summary>32-bit paging (CR0.PG without CR4.PAE outside IA-32e mode) is not modelled: the write that would
+    /// enable it raises #UD and is counted, rather than letting the guest run untranslated.</summary>
+    CpuFault Unimplemented32BitPaging()
+    {
+        CountUnimplemented("32-bit paging (cr0.pg without cr4.pae)");
+        return new CpuFault(Vector.UD);
     }
 
     /// <summary>CLTS: clears CR0.TS; privileged.</summary>

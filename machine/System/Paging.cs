@@ -3,6 +3,13 @@ using Iced.Intel;
 
 namespace Repl.Machine;
 
+/// <summary>The four PDPTE registers of PAE paging.</summary>
+[InlineArray(4)]
+public struct PdpteFile
+{
+    ulong _element;
+}
+
 /// <summary>The bits of a page-fault error code (SDM Vol. 3, 4.7).</summary>
 [Flags]
 public enum PageFaultErrorCode : uint
@@ -16,12 +23,13 @@ public enum PageFaultErrorCode : uint
 }
 
 /// <summary>
-/// Paging (SDM Vol. 3, chapter 4): 4-level and 5-level IA-32e paging with 4 KiB, 2 MiB and 1 GiB pages, the
+/// Paging (SDM Vol. 3, chapter 4): 4-level and 5-level IA-32e paging with 4 KiB, 2 MiB and 1 GiB pages and PAE
+/// paging in legacy protected mode (4 KiB and 2 MiB pages, through the PDPTE registers), the
 /// protection checks (R/W, U/S, XD with EFER.NXE, CR0.WP, CR4.SMEP, CR4.SMAP with RFLAGS.AC), the accessed and
 /// dirty bits, reserved-bit checks up to MAXPHYADDR, and exact page-fault error codes. Translations are cached in
 /// the <see cref="Tlb"/>; a miss, or a write through an entry whose page is still clean, walks the tables.
-/// Paging is live only in IA-32e mode (CR0.PG with EFER.LMA): legacy 32-bit and PAE paging are not modelled,
-/// and a MOV to CR0 that would enable them raises #UD as an unimplemented feature (ControlRegisters.cs).
+/// 32-bit paging (CR0.PG without CR4.PAE) is not modelled: a MOV to CR0 or CR4 that would enable it raises #UD
+/// as an unimplemented feature (ControlRegisters.cs).
 /// </summary>
 public sealed unsafe partial class Cpu
 {
@@ -53,8 +61,30 @@ public sealed unsafe partial class Cpu
         _ => null,
     };
 
-    /// <summary>Paging translates linear addresses only in IA-32e mode here (see the class summary).</summary>
-    internal bool PagingActive => (State.Cr0 & CpuState.Cr0PG) != 0 && (State.Efer & CpuState.EferLMA) != 0;
+    /// <summary>CR0.PG with IA-32e mode or CR4.PAE: the paging modes modelled (see the class summary).</summary>
+    internal bool PagingActive => (State.Cr0 & CpuState.Cr0PG) != 0
+                                  && ((State.Efer & CpuState.EferLMA) != 0 || (State.Cr4 & CpuState.Cr4Pae) != 0);
+
+    /// <summary>PAE paging outside IA-32e mode: translation starts at the PDPTE registers.</summary>
+    bool LegacyPae => (State.Efer & CpuState.EferLMA) == 0 && (State.Cr4 & CpuState.Cr4Pae) != 0;
+
+    /// <summary>PDPTE bits that must be zero in PAE paging (SDM Vol. 3, Table 4-8): 2:1, 8:5 and MAXPHYADDR and up.</summary>
+    const ulong PdpteReserved = ~((1UL << MaxPhysicalAddressBits) - 1) | 0x1E6;
+
+    /// <summary>The four PDPTEs of the table at <paramref name="cr3"/> (bits 31:5): #GP(0) when a present one has a
+    /// reserved bit set, as MOV to CR3, CR0 or CR4 raises when it loads them (SDM Vol. 3, 4.4.1).</summary>
+    PdpteFile ReadPdptes(ulong cr3)
+    {
+        var pdptes = new PdpteFile();
+        for (int i = 0; i < 4; i++)
+        {
+            ulong entry = Bus.Read((cr3 & 0xFFFF_FFE0) + (ulong)i * 8, 8);
+            if ((entry & EntryPresent) != 0 && (entry & PdpteReserved) != 0)
+                throw new CpuFault(Vector.GP, 0);
+            pdptes[i] = entry;
+        }
+        return pdptes;
+    }
 
     /// <summary>The privilege of an explicit data access by the current instruction.</summary>
     internal Privilege DataPrivilege => State.Cpl == 3 ? Privilege.User
@@ -111,12 +141,26 @@ public sealed unsafe partial class Cpu
         uint accessBits = (kind == Access.Write ? (uint)PageFaultErrorCode.Write : 0)
             | (privilege == Privilege.User ? (uint)PageFaultErrorCode.User : 0)
             | (kind == Access.Execute && (nxe || smep) ? (uint)PageFaultErrorCode.InstructionFetch : 0);
-        int levels = (State.Cr4 & CpuState.Cr4La57) != 0 ? 5 : 4;
         ulong reserved = ReservedAddressBits | (nxe ? 0 : EntryExecuteDisable);
         Span<ulong> addresses = stackalloc ulong[5];
         Span<ulong> entries = stackalloc ulong[5];
         ulong table = cr3 & PhysicalAddressMask;
         ulong rights = EntryWritable | EntryUser, executeDisable = 0;
+        int levels = (State.Cr4 & CpuState.Cr4La57) != 0 ? 5 : 4;
+        if (LegacyPae)
+        {
+            // The PDPTE comes from its register (or, for a debugger's other CR3, from memory) and carries no
+            // rights and no accessed flag; the walk goes on at the page directory.
+            int index = (int)(linear >> 30) & 3;
+            ulong pdpte = cr3 == State.Cr3 ? State.Pdpte[index] : Bus.Read((cr3 & 0xFFFF_FFE0) + (ulong)index * 8, 8);
+            if ((pdpte & EntryPresent) == 0)
+            {
+                result.ErrorCode = accessBits;
+                return false;
+            }
+            table = pdpte & PhysicalAddressMask;
+            levels = 2;
+        }
         int level = levels;
         int shift;
         while (true)

@@ -61,12 +61,64 @@ public class ControlRegistersTests
     }
 
     [Fact]
-    public void Setting_CR0_PG_without_EFER_LME_is_reported_as_unimplemented_legacy_paging()
+    public void Setting_CR0_PG_without_CR4_PAE_is_reported_as_unimplemented_32_bit_paging()
     {
         var m = Guest.Protected(a => { a.mov(cr0, eax); a.hlt(); });
         m.WriteRegister(Register.Rax, m.State.Cr0 | CpuState.Cr0PG);
         Expect.FaultWithoutEffect(m, Vector.UD, null);
-        Assert.Contains(m.Cpu.UnimplementedExecuted.Keys, k => k.Contains("legacy paging"));
+        Assert.Contains(m.Cpu.UnimplementedExecuted.Keys, k => k.Contains("32-bit paging"));
+    }
+
+    /// <summary>Enables PAE paging in protected mode on tables built by the test (EBX = their root).</summary>
+    static void EnablePaePaging(Assembler a)
+    {
+        a.mov(eax, cr4);
+        a.or(eax, 1 << 5);
+        a.mov(cr4, eax);
+        a.mov(cr3, ebx);
+        a.mov(eax, cr0);
+        a.or(eax, 1u << 31);
+        a.mov(cr0, eax);
+    }
+
+    static (Machine Machine, PageTables Tables) PaeMachine(Action<Assembler> build)
+    {
+        var m = Guest.Protected(a => { EnablePaePaging(a); build(a); a.hlt(); });
+        var t = new PageTables(m, levels: 3);
+        for (ulong page = Guest.CodeAddress; page < Guest.CodeAddress + 0x2000; page += 0x1000)
+            t.Map(page, page, PageTables.Present | PageTables.Writable);
+        m.WriteRegister(Register.Rbx, t.Root);
+        return (m, t);
+    }
+
+    [Fact]
+    public void PAE_paging_in_protected_mode_translates_4k_and_2m_pages_without_entering_IA32e_mode()
+    {
+        var (m, t) = PaeMachine(a => { a.mov(ecx, __dword_ptr[esi]); a.mov(edx, __dword_ptr[edi]); });
+        t.Map(Data, Frame, PageTables.Present);
+        t.Map(0xC000_0000, 0x20_0000, PageTables.Present, pageShift: 21);
+        m.Bus.Write(Frame + 4, 4, 0xC0DE);
+        m.Bus.Write(0x21_2344, 4, 0xBEEF);
+        m.WriteRegister(Register.Rsi, Data + 4);
+        m.WriteRegister(Register.Rdi, 0xC001_2344);
+
+        Guest.RunToHalt(m);
+        Assert.Equal(0xC0DEUL, m.ReadRegister(Register.Rcx));
+        Assert.Equal(0xBEEFUL, m.ReadRegister(Register.Rdx));
+        Assert.Equal(0UL, m.State.Efer);
+    }
+
+    [Fact]
+    public void Loading_a_PDPTE_with_a_reserved_bit_makes_MOV_to_CR3_raise_GP()
+    {
+        var (m, t) = PaeMachine(a => a.mov(cr3, edx));
+        ulong bad = PageTables.Pool + 0x10_0000;
+        m.Bus.Write(bad, 8, t.Read(t.Root) | PageTables.Writable); // R/W is reserved in a PAE PDPTE
+        m.WriteRegister(Register.Rdx, bad);
+
+        var stop = m.Run(100);
+        Assert.Equal((StopKind.Fault, Vector.GP, (uint?)0), (stop.Kind, stop.Vector, stop.ErrorCode));
+        Assert.Equal(t.Root, m.State.Cr3);
     }
 
     public static TheoryData<string, ulong, bool> InvalidWrites => new()

@@ -2,7 +2,8 @@ using Iced.Intel;
 
 namespace Repl.Machine.Tests.System;
 
-/// <summary>Builds IA-32e paging structures in a test machine's RAM, one table page at a time from a pool.</summary>
+/// <summary>Builds paging structures in a test machine's RAM, one table page at a time from a pool: 4- or 5-level
+/// IA-32e tables, or (3 levels) PAE tables whose root page starts with the four PDPTEs.</summary>
 sealed class PageTables
 {
     public const ulong Present = 1, Writable = 2, User = 4, Accessed = 1 << 5, Dirty = 1 << 6, PageSize = 1 << 7,
@@ -50,7 +51,8 @@ sealed class PageTables
             }
             ulong value = Read(entry);
             if ((value & Present) == 0)
-                Write(entry, value = Allocate() | Present | Writable | User);
+                // A PAE page-directory-pointer entry (3 levels) has no rights bits: R/W and U/S are reserved there.
+                Write(entry, value = Allocate() | Present | (_levels == 3 ? 0 : Writable | User));
             table = value & AddressMask;
         }
     }
