@@ -28,13 +28,7 @@ public class ControlRegistersTests
     {
         var (m, _) = ReadyForLongMode(a =>
         {
-            a.mov(eax, cr4);
-            a.or(eax, 1 << 5);
-            a.mov(cr4, eax);
-            a.mov(cr3, ebx);
-            a.mov(eax, cr0);
-            a.or(eax, 1u << 31);
-            a.mov(cr0, eax);
+            EnablePaePaging(a); // with EFER.LME set, this is the long-mode switch
             a.mov(ecx, __dword_ptr[esi]); // compatibility mode, through the tables
             a.mov(edx, cr0);
             a.and(edx, 0x7FFF_FFFF);
