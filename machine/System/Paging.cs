@@ -92,12 +92,12 @@ public sealed unsafe partial class Cpu
 
     Privilege FetchPrivilege => State.Cpl == 3 ? Privilege.User : Privilege.Supervisor;
 
-    /// <summary>Translates a linear address for an access, raising #PF when paging forbids it.</summary>
+    /// <summary>Translates a linear address for an access, raising #PF when paging forbids it. While paging is
+    /// off the TLB caches identity entries, so the fast path need not ask which mode is on (any change of CR0.PG
+    /// flushes the TLB).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ulong Translate(ulong linear, Access kind, Privilege privilege)
     {
-        if (!PagingActive)
-            return linear;
         if (Tlb.TryLookup(linear, Tlb.AllowBit(kind, privilege), out ulong physical))
             return physical;
         return TranslateMiss(linear, kind, privilege);
@@ -105,6 +105,11 @@ public sealed unsafe partial class Cpu
 
     ulong TranslateMiss(ulong linear, Access kind, Privilege privilege)
     {
+        if (!PagingActive)
+        {
+            Tlb.Insert(linear, linear & ~(ulong)(PhysicalMemory.PageSize - 1), Tlb.AllowAll, PhysicalMemory.PageShift, global: false);
+            return linear;
+        }
         if (!Walk(linear, kind, privilege, State.Cr3, setAccessedDirty: true, out var walk))
         {
             // A page fault invalidates the TLB entries for the faulting address (SDM Vol. 3, 4.10.4.1).

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Repl.Machine;
 
@@ -48,6 +49,9 @@ sealed class Tlb
         SwitchPcid(0);
     }
 
+    /// <summary>Every (privilege, access) pair: what an identity entry allows while paging is off.</summary>
+    public const ushort AllowAll = (1 << 9) - 1;
+
     /// <summary>The allow bit for an access of <paramref name="kind"/> by <paramref name="privilege"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort AllowBit(Cpu.Access kind, Privilege privilege) => (ushort)(1 << ((int)privilege * 3 + (int)kind));
@@ -58,7 +62,8 @@ sealed class Tlb
     public bool TryLookup(ulong linear, ushort allowBit, out ulong physical)
     {
         ulong pageNumber = linear >> PhysicalMemory.PageShift;
-        ref TlbEntry e = ref _entries[(int)(pageNumber ^ (ulong)_currentSalt) & Mask];
+        // The index is masked to the array's length, so the bounds check can go.
+        ref TlbEntry e = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), (int)(pageNumber ^ (ulong)_currentSalt) & Mask);
         if (e.PageNumber == pageNumber && (e.Context == _currentContext || e.Context == _globalContext) && (e.Allow & allowBit) != 0)
         {
             physical = e.Frame | (linear & (PhysicalMemory.PageSize - 1));
