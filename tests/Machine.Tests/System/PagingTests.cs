@@ -252,6 +252,24 @@ public class PagingTests
     }
 
     [Fact]
+    public void INVLPG_of_any_address_in_a_2M_page_drops_every_cached_piece_of_it()
+    {
+        const ulong Large = 0x2_0000_0000;
+        var (m, t) = PageTables.Machine(a => { a.mov(rax, __qword_ptr[rsi]); a.invlpg(__[rdi]); a.mov(rbx, __qword_ptr[rsi]); a.hlt(); });
+        ulong pde = t.Map(Large, 0x20_0000, Present, pageShift: 21);
+        m.Bus.Write(0x23_4000, 8, Value1);
+        m.Bus.Write(0x43_4000, 8, Value2);
+        m.WriteRegister(Register.Rsi, Large + 0x3_4000);
+        m.WriteRegister(Register.Rdi, Large + 0x1F_F000); // another 4 KiB piece of the same page
+
+        m.Step(1);
+        t.Write(pde, 0x40_0000 | Present | PageSize);
+        Guest.RunToHalt(m);
+        Assert.Equal(Value1, m.ReadRegister(Register.Rax));
+        Assert.Equal(Value2, m.ReadRegister(Register.Rbx));
+    }
+
+    [Fact]
     public void A_CR3_write_flushes_non_global_translations()
     {
         var m = ReadRemapAndContinue(a => { a.mov(rbx, __qword_ptr[rsi]); a.mov(cr3, rdx); a.mov(rcx, __qword_ptr[rsi]); },
