@@ -71,15 +71,16 @@ public sealed unsafe partial class Cpu
     /// <summary>PDPTE bits that must be zero in PAE paging (SDM Vol. 3, Table 4-8): 2:1, 8:5 and MAXPHYADDR and up.</summary>
     const ulong PdpteReserved = ~((1UL << MaxPhysicalAddressBits) - 1) | 0x1E6;
 
-    /// <summary>The four PDPTEs of the table at <paramref name="cr3"/> (bits 31:5): #GP(0) when a present one has a
-    /// reserved bit set, as MOV to CR3, CR0 or CR4 raises when it loads them (SDM Vol. 3, 4.4.1).</summary>
-    PdpteFile ReadPdptes(ulong cr3)
+    /// <summary>The four PDPTEs of the table at <paramref name="cr3"/> (bits 31:5). When <paramref name="validate"/>,
+    /// #GP(0) if a present one has a reserved bit set, as MOV to CR3, CR0 or CR4 raises when it loads them
+    /// (SDM Vol. 3, 4.4.1).</summary>
+    PdpteFile ReadPdptes(ulong cr3, bool validate = true)
     {
         var pdptes = new PdpteFile();
         for (int i = 0; i < 4; i++)
         {
             ulong entry = Bus.Read((cr3 & 0xFFFF_FFE0) + (ulong)i * 8, 8);
-            if ((entry & EntryPresent) != 0 && (entry & PdpteReserved) != 0)
+            if (validate && (entry & EntryPresent) != 0 && (entry & PdpteReserved) != 0)
                 throw new CpuFault(Vector.GP, 0);
             pdptes[i] = entry;
         }
@@ -258,6 +259,9 @@ public sealed unsafe partial class Cpu
     {
         if (State.Cr0 == _syncedCr0 && State.Cr3 == _syncedCr3 && State.Cr4 == _syncedCr4 && State.Efer == _syncedEfer)
             return;
+        // A debugger that points CR3 elsewhere under PAE paging means the new tables: load their PDPTEs as found.
+        if (State.Cr3 != _syncedCr3 && PagingActive && LegacyPae)
+            State.Pdpte = ReadPdptes(State.Cr3, validate: false);
         Tlb.FlushAll();
         TranslationRegistersChanged();
     }

@@ -103,6 +103,22 @@ public class ControlRegistersTests
     }
 
     [Fact]
+    public void Under_PAE_paging_a_CR3_set_from_outside_the_guest_takes_effect_with_its_PDPTEs()
+    {
+        var (m, t) = PaeMachine(a => a.mov(ecx, __dword_ptr[esi]));
+        t.Map(Data, Frame, PageTables.Present);
+        m.Bus.Write(Frame, 4, 0xC0DE);
+        m.WriteRegister(Register.Rsi, Data);
+        m.State.Rip += (ulong)Guest.Assemble(32, EnablePaePaging).Length; // the debugger does its work instead
+        m.State.Cr4 |= CpuState.Cr4Pae;
+        m.State.Cr0 |= CpuState.Cr0PG;
+        m.State.Cr3 = t.Root;
+
+        Guest.RunToHalt(m);
+        Assert.Equal(0xC0DEUL, m.ReadRegister(Register.Rcx));
+    }
+
+    [Fact]
     public void Loading_a_PDPTE_with_a_reserved_bit_makes_MOV_to_CR3_raise_GP()
     {
         var (m, t) = PaeMachine(a => a.mov(cr3, edx));
