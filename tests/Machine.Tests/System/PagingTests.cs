@@ -32,6 +32,23 @@ public class PagingTests
         Assert.Equal(rip, stop.Rip);
     }
 
+    [Theory]
+    [InlineData(CpuVendor.Intel)]
+    [InlineData(CpuVendor.Amd)]
+    public void CPUID_reports_the_paging_features_and_46_bit_physical_57_bit_linear_addresses(CpuVendor vendor)
+    {
+        var (_, _, ecx1, edx1) = Identification.Cpuid(vendor, 1, 0);
+        var (_, ebx7, ecx7, _) = Identification.Cpuid(vendor, 7, 0);
+        var (_, _, _, edx81) = Identification.Cpuid(vendor, 0x8000_0001, 0);
+        Assert.Equal(1u << 6 | 1u << 13 | 1u << 16, edx1 & (1u << 6 | 1u << 13 | 1u << 16)); // PAE, PGE, PAT
+        Assert.Equal(0u, edx1 & 1u << 3); // PSE belongs to 32-bit paging, which is not modelled
+        Assert.NotEqual(0u, ecx1 & 1u << 17); // PCID
+        Assert.Equal(1u << 7 | 1u << 10 | 1u << 20, ebx7 & (1u << 7 | 1u << 10 | 1u << 20)); // SMEP, INVPCID, SMAP
+        Assert.NotEqual(0u, ecx7 & 1u << 16); // LA57
+        Assert.Equal(1u << 20 | 1u << 26, edx81 & (1u << 20 | 1u << 26)); // NX, 1-GByte pages
+        Assert.Equal(46u | 57u << 8, Identification.Cpuid(vendor, 0x8000_0008, 0).Eax);
+    }
+
     [Fact]
     public void Four_level_paging_translates_4k_2m_and_1g_pages()
     {
