@@ -75,6 +75,56 @@ public sealed class Machine
 
     public void WritePhysical(ulong address, ReadOnlySpan<byte> source) => Bus.Write(address, source);
 
+    /// <summary>
+    /// The physical address a linear address maps to through the current CR3, as a debugger asks: no access
+    /// rights apply and nothing changes (no accessed or dirty flags, no TLB fill). With paging off it is the identity.
+    /// </summary>
+    public bool TryTranslate(ulong linear, out ulong physical) => Cpu.TryTranslate(linear, Cpu.State.Cr3, out physical);
+
+    /// <summary><see cref="TryTranslate(ulong, out ulong)"/> through another address space's root: with KPTI, the
+    /// kernel's tables can be read while the machine is stopped on the user CR3.</summary>
+    public bool TryTranslate(ulong linear, ulong cr3, out ulong physical) => Cpu.TryTranslate(linear, cr3, out physical);
+
+    /// <summary>Reads linear memory through paging (the current CR3, or <paramref name="cr3"/>), page by page, up to
+    /// the first page that does not translate. Returns how many bytes were read.</summary>
+    public int ReadVirtual(ulong linear, Span<byte> destination, ulong? cr3 = null)
+    {
+        int done = 0;
+        foreach (var (physical, count) in PhysicalPieces(linear, destination.Length, cr3 ?? Cpu.State.Cr3))
+        {
+            Bus.Read(physical, destination.Slice(done, count));
+            done += count;
+        }
+        return done;
+    }
+
+    /// <summary>Writes linear memory through paging as a debugger does (read-only pages included); returns how many
+    /// bytes were written before the first page that does not translate.</summary>
+    public int WriteVirtual(ulong linear, ReadOnlySpan<byte> source, ulong? cr3 = null)
+    {
+        int done = 0;
+        foreach (var (physical, count) in PhysicalPieces(linear, source.Length, cr3 ?? Cpu.State.Cr3))
+        {
+            Bus.Write(physical, source.Slice(done, count));
+            done += count;
+        }
+        return done;
+    }
+
+    /// <summary>The physical pieces, one per page, of a linear range, up to the first page that does not translate.</summary>
+    IEnumerable<(ulong Physical, int Count)> PhysicalPieces(ulong linear, int length, ulong cr3)
+    {
+        for (int done = 0; done < length;)
+        {
+            ulong address = linear + (ulong)done;
+            if (!Cpu.TryTranslate(address, cr3, out ulong physical))
+                yield break;
+            int count = Math.Min(length - done, PhysicalMemory.PageSize - (int)(address & (PhysicalMemory.PageSize - 1)));
+            yield return (physical, count);
+            done += count;
+        }
+    }
+
     public StopReason Run(ulong budget = ulong.MaxValue) => Cpu.Run(budget);
 
     public StopReason Step(ulong count = 1) => Cpu.Step(count);
@@ -90,17 +140,18 @@ public sealed class Machine
 
     /// <summary>
     /// A machine already in 64-bit mode at CPL 0, as a kernel is after its long-mode switch, with the low
-    /// 512 GiB identity-mapped by 1 GiB pages whose tables sit in the last 8 KiB of RAM.
+    /// 512 GiB identity-mapped by 1 GiB pages whose tables sit in the last 8 KiB of RAM. The pages are writable
+    /// and user-accessible, so code dropped to CPL 3 runs on the same mapping.
     /// </summary>
     public static Machine CreateLongMode(MachineOptions? options = null)
     {
         var m = new Machine(options);
         ulong pml4 = m.Bus.Ram.Size - 2 * PhysicalMemory.PageSize;
         ulong pdpt = pml4 + PhysicalMemory.PageSize;
-        const ulong Present = 1, Writable = 2, PageSize1G = 1 << 7;
-        m.Bus.Write(pml4, 8, pdpt | Present | Writable);
+        const ulong Present = 1, Writable = 2, User = 4, PageSize1G = 1 << 7;
+        m.Bus.Write(pml4, 8, pdpt | Present | Writable | User);
         for (ulong i = 0; i < 512; i++)
-            m.Bus.Write(pdpt + i * 8, 8, (i << 30) | Present | Writable | PageSize1G);
+            m.Bus.Write(pdpt + i * 8, 8, (i << 30) | Present | Writable | User | PageSize1G);
         m.Cpu.State = CpuState.Flat64(pml4);
         return m;
     }

@@ -85,6 +85,7 @@ public sealed unsafe partial class Cpu
     {
         ResumingInstruction = true; // a run may resume from the breakpoint it stopped at
         _deviceStop = null;
+        SyncTranslation();
         try
         {
             while (true)
@@ -157,8 +158,9 @@ public sealed unsafe partial class Cpu
 
     string? FaultDetail()
     {
-        ulong physical = State.Rip & CodeIpMask(State.CodeBitness);
-        return Bus.IsBacked(physical) ? null : "RIP points at physical memory that no RAM or device backs";
+        ulong linear = State.Rip & CodeIpMask(State.CodeBitness);
+        return !TryTranslate(linear, State.Cr3, out ulong physical) || Bus.IsBacked(physical) ? null
+            : "RIP points at physical memory that no RAM or device backs";
     }
 
     internal static ulong CodeIpMask(int bitness) => bitness switch

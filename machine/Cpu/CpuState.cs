@@ -120,6 +120,10 @@ public partial struct CpuState
     /// between iterations (0: none): an interrupt taken there pushes RF set (SDM Vol. 3, 18.3.1.1).</summary>
     public ulong RepeatPausedAt;
 
+    // Paging (System/Paging.cs): the four PDPTE registers of PAE paging outside IA-32e mode, which MOV to CR3
+    // (and the CR0/CR4 writes that enter PAE paging) load from the table CR3 points at (SDM Vol. 3, 4.4.1).
+    public PdpteFile Pdpte;
+
     public const ulong Cr0PE = 1 << 0, Cr0AM = 1 << 18, Cr0PG = 1UL << 31;
     public const ulong EferSCE = 1 << 0, EferLME = 1 << 8, EferLMA = 1 << 10, EferNXE = 1 << 11;
 

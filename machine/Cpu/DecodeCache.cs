@@ -4,14 +4,20 @@ using IcedRegister = Iced.Intel.Register;
 
 namespace Repl.Machine;
 
-/// <summary>A straight-line run of decoded instructions that lies within one page (its last instruction may
-/// cross into the next). It ends at a control transfer or at an instruction that changes how code decodes.</summary>
-sealed class Block(ulong physical, int bitness, Decoded[] ops)
+/// <summary>A straight-line run of decoded instructions that lies within one page. It ends at a control transfer
+/// or at an instruction that changes how code decodes. An instruction that straddles into the next page makes a
+/// block of its own, which also records the physical page its tail came from: a block is reused only while the
+/// following linear page still maps there, so a changed mapping (a CR3 switch) cannot run stale bytes.</summary>
+sealed class Block(ulong physical, int bitness, Decoded[] ops, ulong tailPage)
 {
     public readonly ulong Physical = physical;
     public readonly int Bitness = bitness;
     public readonly ulong IpMask = Cpu.CodeIpMask(bitness);
     public readonly Decoded[] Ops = ops;
+    /// <summary>Physical address of the page holding the straddling instruction's tail, or <see cref="NoTail"/>.</summary>
+    public readonly ulong TailPage = tailPage;
+
+    public const ulong NoTail = ulong.MaxValue;
 }
 
 public sealed unsafe partial class Cpu
@@ -19,30 +25,35 @@ public sealed unsafe partial class Cpu
     /// <summary>Instructions per block at most; also the bound on how late a stop request is honoured.</summary>
     public const int MaxBlockLength = 64;
 
+    /// <summary>The longest instruction the architecture allows.</summary>
+    const int MaxInstructionLength = 15;
+
     const int BlockTableBits = 14;
     readonly Block?[] _blockTable = new Block?[1 << BlockTableBits];
     readonly Dictionary<ulong, List<Block>> _blocksByPage = [];
     readonly Decoded[] _scratch = new Decoded[MaxBlockLength];
-    readonly byte[] _fetchBuffer = new byte[PhysicalMemory.PageSize + 16];
+    readonly byte[] _fetchBuffer = new byte[PhysicalMemory.PageSize + MaxInstructionLength];
 
     static int BlockSlot(ulong physical) => (int)((physical ^ (physical >> BlockTableBits)) & ((1 << BlockTableBits) - 1));
 
+    /// <summary>The block at RIP, fetched through paging (a fetch from a page that forbids it raises #PF).</summary>
     Block FetchBlock()
     {
         int bitness = State.CodeBitness;
-        ulong physical = FetchAddress(State.Rip, bitness);
+        ulong linear = FetchAddress(State.Rip, bitness);
+        ulong physical = Translate(linear, Access.Execute, FetchPrivilege);
         Block? block = _blockTable[BlockSlot(physical)];
-        if (block is not null && block.Physical == physical && block.Bitness == bitness)
+        if (block is not null && block.Physical == physical && block.Bitness == bitness
+            && (block.TailPage == Block.NoTail || block.TailPage == TranslateTail(linear, bitness)))
             return block;
-        block = DecodeBlock(physical, bitness);
+        block = DecodeBlock(linear, physical, bitness);
         _blockTable[BlockSlot(physical)] = block;
         return block;
     }
 
-    /// <summary>Where the instruction at <paramref name="rip"/> is fetched from: CS base and limit apply
-    /// outside 64-bit mode; in 64-bit mode RIP must be canonical, else the fetch raises #GP(0) (how an AMD
-    /// SYSRET to a non-canonical RCX faults, at CPL 3). Paging is not modelled yet, so the linear address is
-    /// the physical one.</summary>
+    /// <summary>Where the instruction at <paramref name="rip"/> is fetched from, as a linear address: CS base and
+    /// limit apply outside 64-bit mode; in 64-bit mode RIP must be canonical, else the fetch raises #GP(0) (how an
+    /// AMD SYSRET to a non-canonical RCX faults, at CPL 3).</summary>
     ulong FetchAddress(ulong rip, int bitness)
     {
         if (bitness == 64)
@@ -53,34 +64,62 @@ public sealed unsafe partial class Cpu
         return (cs.Base + rip) & 0xFFFF_FFFF;
     }
 
-    Block DecodeBlock(ulong physical, int bitness)
+    /// <summary>The physical page of the linear page after the one holding <paramref name="linear"/>, fetched
+    /// through paging: an instruction that needs bytes from there faults on that page's address.</summary>
+    ulong TranslateTail(ulong linear, int bitness)
     {
-        ulong pageEnd = (physical | (PhysicalMemory.PageSize - 1)) + 1;
-        int window = (int)(pageEnd - physical) + 15;
-        Bus.Read(physical, _fetchBuffer.AsSpan(0, window));
-        var decoder = Decoder.Create(bitness, new ByteArrayCodeReader(_fetchBuffer, 0, window));
+        ulong next = ((linear | (PhysicalMemory.PageSize - 1)) + 1) & (bitness == 64 ? ulong.MaxValue : 0xFFFF_FFFF);
+        return Translate(next, Access.Execute, FetchPrivilege);
+    }
+
+    /// <summary>Decodes from <paramref name="physical"/> up to the end of its page. An instruction that runs past
+    /// the page ends the block before it; when it is the block's first, its tail is fetched from the next linear
+    /// page (which may fault) and it forms a block alone.</summary>
+    Block DecodeBlock(ulong linear, ulong physical, int bitness)
+    {
+        int inPage = (int)(((physical | (PhysicalMemory.PageSize - 1)) + 1) - physical);
+        Bus.Read(physical, _fetchBuffer.AsSpan(0, inPage));
+        var decoder = Decoder.Create(bitness, new ByteArrayCodeReader(_fetchBuffer, 0, inPage));
         ulong rip = State.Rip;
         decoder.IP = rip;
+        ulong tailPage = Block.NoTail;
         int count = 0;
         int offset = 0;
-        while (count < MaxBlockLength && (ulong)offset < pageEnd - physical)
+        while (count < MaxBlockLength && offset < inPage)
         {
             decoder.Decode(out Instruction instruction);
+            if (decoder.LastError == DecoderError.NoMoreBytes)
+            {
+                if (count > 0)
+                    break;
+                tailPage = TranslateTail(linear, bitness);
+                Bus.Read(tailPage, _fetchBuffer.AsSpan(inPage, MaxInstructionLength));
+                decoder = Decoder.Create(bitness, new ByteArrayCodeReader(_fetchBuffer, 0, inPage + MaxInstructionLength));
+                decoder.IP = rip;
+                decoder.Decode(out instruction);
+            }
             ref Decoded d = ref _scratch[count++];
             Prepare(ref d, instruction, _fetchBuffer.AsSpan(offset, instruction.Length), bitness);
             offset += instruction.Length;
-            if (EndsBlock(instruction))
+            if (tailPage != Block.NoTail || EndsBlock(instruction))
                 break;
         }
-        var block = new Block(physical, bitness, _scratch.AsSpan(0, count).ToArray());
-        for (ulong page = physical >> PhysicalMemory.PageShift; page <= (physical + (ulong)offset - 1) >> PhysicalMemory.PageShift; page++)
-        {
-            if (!_blocksByPage.TryGetValue(page, out var list))
-                _blocksByPage[page] = list = [];
-            list.Add(block);
-            Bus.MarkCodePage(page);
-        }
+        var block = new Block(physical, bitness, _scratch.AsSpan(0, count).ToArray(), tailPage);
+        RegisterCodePage(physical, block);
+        if (tailPage != Block.NoTail)
+            RegisterCodePage(tailPage, block);
         return block;
+    }
+
+    /// <summary>Remembers that <paramref name="block"/> was decoded from the page holding <paramref name="physical"/>,
+    /// so a write there drops it.</summary>
+    void RegisterCodePage(ulong physical, Block block)
+    {
+        ulong page = physical >> PhysicalMemory.PageShift;
+        if (!_blocksByPage.TryGetValue(page, out var list))
+            _blocksByPage[page] = list = [];
+        list.Add(block);
+        Bus.MarkCodePage(page);
     }
 
     static bool EndsBlock(in Instruction instruction) =>

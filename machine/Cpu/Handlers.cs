@@ -49,6 +49,9 @@ public sealed unsafe partial class Cpu
         if ((h = SelectSystemInstructions(i)) != null) return h;
         if ((h = SelectSegmentation(i)) != null) return h;
         if ((h = SelectIret(i)) != null) return h;
+
+        if ((h = SelectControlRegisters(i)) != null) return h;
+        if ((h = SelectPaging(i)) != null) return h;
         return null;
     }
 }

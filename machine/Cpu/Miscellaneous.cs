@@ -43,10 +43,11 @@ public sealed unsafe partial class Cpu
     /// <summary>#UD for an instruction that exists but the machine does not implement yet, counted by mnemonic.</summary>
     internal static void Unimplemented(Cpu c, ref Decoded d)
     {
-        string name = d.Instruction.Mnemonic.ToString().ToLowerInvariant();
-        c.UnimplementedExecuted[name] = c.UnimplementedExecuted.GetValueOrDefault(name) + 1;
+        c.CountUnimplemented(d.Instruction.Mnemonic.ToString().ToLowerInvariant());
         throw new CpuFault(Vector.UD);
     }
+
+    internal void CountUnimplemented(string name) => UnimplementedExecuted[name] = UnimplementedExecuted.GetValueOrDefault(name) + 1;
 
     /// <summary>HLT is privileged: #GP(0) above CPL 0. The processor sleeps with RIP after the HLT until an event
     /// wakes it; the run loop decides whether one can (Interrupts.cs).</summary>

@@ -88,7 +88,7 @@ public sealed partial class Cpu
             return ReadGpr(op.Reg, op.Size);
         }
         linear = CheckWritable(ref d, op.Size);
-        return Bus.Read(linear, op.Size);
+        return ReadTranslated(linear, op.Size, DataPrivilege);
     }
 
     /// <summary>Completes a read-modify-write begun by <see cref="ReadDestination"/>.</summary>
@@ -99,7 +99,7 @@ public sealed partial class Cpu
         if (op.Kind == OperandKind.Gpr)
             WriteGpr(op.Reg, op.Size, value);
         else
-            Bus.Write(linear, op.Size, value);
+            WriteTranslated(linear, op.Size, value, DataPrivilege);
     }
 
     public enum Access : byte { Read, Write, Execute }
@@ -163,17 +163,73 @@ public sealed partial class Cpu
             throw new CpuFault(Vector.AC, 0);
     }
 
-    /// <summary>Reads at a linear address. Paging is not modelled yet: linear addresses are physical.</summary>
+    static bool CrossesPage(ulong linear, int size) =>
+        (linear & (PhysicalMemory.PageSize - 1)) + (ulong)size > PhysicalMemory.PageSize;
+
+    /// <summary>Reads at a linear address, as an explicit access of the current instruction.</summary>
     internal ulong ReadLinear(ulong linear, int size)
     {
         CheckAlignment(linear, size);
-        return Bus.Read(linear, size);
+        return ReadTranslated(linear, size, DataPrivilege);
     }
 
     internal void WriteLinear(ulong linear, int size, ulong value)
     {
         CheckAlignment(linear, size);
-        Bus.Write(linear, size, value);
+        WriteTranslated(linear, size, value, DataPrivilege);
+    }
+
+    /// <summary>Reads for an implicit supervisor-mode access (SDM Vol. 3, 4.6): the processor's own reads of the
+    /// GDT, LDT, IDT or TSS, which are supervisor accesses whatever the CPL and which SMAP checks whatever RFLAGS.AC.</summary>
+    internal ulong ReadImplicitSupervisor(ulong linear, int size) => ReadTranslated(linear, size, Privilege.Supervisor);
+
+    /// <summary>Writes for an implicit supervisor-mode access (see <see cref="ReadImplicitSupervisor"/>).</summary>
+    internal void WriteImplicitSupervisor(ulong linear, int size, ulong value) => WriteTranslated(linear, size, value, Privilege.Supervisor);
+
+    /// <summary>Reads through paging; an access straddling two pages translates both before it reads.</summary>
+    internal ulong ReadTranslated(ulong linear, int size, Privilege privilege)
+    {
+        if (!CrossesPage(linear, size))
+            return Bus.Read(Translate(linear, Access.Read, privilege), size);
+        var (first, second, inFirst) = TranslateAcross(linear, size, Access.Read, privilege);
+        ulong value = 0;
+        for (int i = size - 1; i >= 0; i--)
+            value = (value << 8) | Bus.ReadByte(i < inFirst ? first + (ulong)i : second + (ulong)(i - inFirst));
+        return value;
+    }
+
+    /// <summary>Writes through paging; both pages of a straddling write are translated (and may fault) before
+    /// either is written.</summary>
+    internal void WriteTranslated(ulong linear, int size, ulong value, Privilege privilege)
+    {
+        if (!CrossesPage(linear, size))
+        {
+            Bus.Write(Translate(linear, Access.Write, privilege), size, value);
+            return;
+        }
+        var (first, second, inFirst) = TranslateAcross(linear, size, Access.Write, privilege);
+        for (int i = 0; i < size; i++, value >>= 8)
+            Bus.WriteByte(i < inFirst ? first + (ulong)i : second + (ulong)(i - inFirst), (byte)value);
+    }
+
+    /// <summary>Translates both pages of an access that straddles a page boundary, the lower first.</summary>
+    (ulong First, ulong Second, int InFirst) TranslateAcross(ulong linear, int size, Access kind, Privilege privilege)
+    {
+        int inFirst = PhysicalMemory.PageSize - (int)(linear & (PhysicalMemory.PageSize - 1));
+        ulong first = Translate(linear, kind, privilege);
+        ulong second = Translate(linear + (ulong)inFirst, kind, privilege);
+        return (first, second, inFirst);
+    }
+
+    /// <summary>Checks that a write of <paramref name="size"/> bytes at a linear address would succeed (alignment
+    /// and paging), so an instruction can fault before it changes anything else.</summary>
+    internal void CheckWritableLinear(ulong linear, int size)
+    {
+        CheckAlignment(linear, size);
+        if (CrossesPage(linear, size))
+            TranslateAcross(linear, size, Access.Write, DataPrivilege);
+        else
+            Translate(linear, Access.Write, DataPrivilege);
     }
 
     /// <summary>Checks that a write of <paramref name="size"/> bytes at the operand would succeed, so an
@@ -181,7 +237,7 @@ public sealed partial class Cpu
     internal ulong CheckWritable(ref Decoded d, int size)
     {
         ulong linear = Linear(d.MemSegment, EffectiveAddress(ref d), size, Access.Write);
-        CheckAlignment(linear, size);
+        CheckWritableLinear(linear, size);
         return linear;
     }
 }

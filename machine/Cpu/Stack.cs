@@ -57,7 +57,7 @@ public sealed unsafe partial class Cpu
         for (int k = 0; k < count; k++)
         {
             sp = (sp - (ulong)size) & mask;
-            CheckAlignment(Linear(SegmentRegister.Ss, sp, size, Access.Write), size);
+            CheckWritableLinear(Linear(SegmentRegister.Ss, sp, size, Access.Write), size);
         }
         return sp;
     }
@@ -91,7 +91,7 @@ public sealed unsafe partial class Cpu
         ulong sp = c.StackPointerPlus(-size);
         if (size == 4)
         {
-            c.Linear(SegmentRegister.Ss, sp, size, Access.Write); // the whole slot must be writable
+            c.CheckWritableLinear(c.Linear(SegmentRegister.Ss, sp, size, Access.Write), size); // the whole slot must be writable
             c.WriteMemory(SegmentRegister.Ss, sp, 2, selector);
         }
         else

@@ -190,7 +190,7 @@ public sealed unsafe partial class Cpu
         public static void Element(Cpu c, SegmentRegister source, ulong si, ulong di, int size)
         {
             ulong linear = c.Linear(SegmentRegister.Es, di, size, Access.Write);
-            c.CheckAlignment(linear, size);
+            c.CheckWritableLinear(linear, size);
             c.WriteLinear(linear, size, c.Bus.In(c.PortDx, size));
         }
     }

@@ -34,10 +34,6 @@ public sealed partial class Cpu
     /// the interrupt controller can move it from requested to in service.</summary>
     public Action<byte>? InterruptAcknowledged { get; set; }
 
-    /// <summary>Set while the processor makes implicit supervisor accesses (descriptor tables, the TSS, the stack
-    /// of a delivery to CPL 0-2): paging treats them as supervisor accesses whatever the CPL (SDM Vol. 3, 4.6.1).</summary>
-    internal bool ImplicitSupervisorAccess;
-
     /// <summary>Signals an NMI; it is delivered at the next instruction boundary where NMIs are not blocked.</summary>
     public void InjectNmi()
     {
@@ -221,7 +217,7 @@ public sealed partial class Cpu
     {
         if ((ulong)offset + 7 > State.Tr.Limit)
             throw new CpuFault(Vector.TS, SelectorErrorCode(State.Tr.Selector, ext));
-        return ReadSupervisor(State.Tr.Base + (ulong)offset, 8);
+        return ReadImplicitSupervisor(State.Tr.Base + (ulong)offset, 8);
     }
 
     // Gate types (SDM Vol. 3, Table 3-2): 16- and 32-bit gates in a protected-mode IDT, 64-bit ones in IA-32e mode.
@@ -243,8 +239,8 @@ public sealed partial class Cpu
         if ((ulong)vector * (ulong)gateSize + (ulong)gateSize - 1 > State.Idtr.Limit)
             throw new CpuFault(Vector.GP, idtError);
         ulong gateAddress = State.Idtr.Base + (ulong)vector * (ulong)gateSize;
-        ulong low = ReadSupervisor(gateAddress, 8);
-        high = gateSize == 16 ? ReadSupervisor(gateAddress + 8, 8) : 0;
+        ulong low = ReadImplicitSupervisor(gateAddress, 8);
+        high = gateSize == 16 ? ReadImplicitSupervisor(gateAddress + 8, 8) : 0;
         int type = (int)(low >> 40) & 0x1F; // S must be clear
         bool valid = gateSize == 16 ? type is InterruptGate or TrapGate : type is InterruptGate16 or TrapGate16 or InterruptGate or TrapGate;
         if (!valid)
@@ -418,8 +414,8 @@ public sealed partial class Cpu
         uint offset = (uint)(width + newCpl * width * 2);
         if (offset + (uint)width + 1 > State.Tr.Limit)
             throw new CpuFault(Vector.TS, SelectorErrorCode(State.Tr.Selector, ext));
-        esp = ReadSupervisor(State.Tr.Base + offset, width);
-        var selector = (ushort)ReadSupervisor(State.Tr.Base + offset + (uint)width, 2);
+        esp = ReadImplicitSupervisor(State.Tr.Base + offset, width);
+        var selector = (ushort)ReadImplicitSupervisor(State.Tr.Base + offset + (uint)width, 2);
         if (IsNullSelector(selector))
             throw new CpuFault(Vector.TS, ext);
         uint error = SelectorErrorCode(selector, ext);
@@ -438,36 +434,8 @@ public sealed partial class Cpu
     void WriteStackSlot(ulong linear, int size, ulong value, int newCpl)
     {
         if (newCpl < 3)
-            WriteSupervisor(linear, size, value);
+            WriteImplicitSupervisor(linear, size, value);
         else
             WriteLinear(linear, size, value);
-    }
-
-    internal ulong ReadSupervisor(ulong linear, int size)
-    {
-        bool was = ImplicitSupervisorAccess;
-        ImplicitSupervisorAccess = true;
-        try
-        {
-            return ReadLinear(linear, size);
-        }
-        finally
-        {
-            ImplicitSupervisorAccess = was;
-        }
-    }
-
-    internal void WriteSupervisor(ulong linear, int size, ulong value)
-    {
-        bool was = ImplicitSupervisorAccess;
-        ImplicitSupervisorAccess = true;
-        try
-        {
-            WriteLinear(linear, size, value);
-        }
-        finally
-        {
-            ImplicitSupervisorAccess = was;
-        }
     }
 }

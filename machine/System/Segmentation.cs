@@ -65,7 +65,7 @@ public sealed unsafe partial class Cpu
         if (local ? IsNullSelector(State.Ldtr.Selector) || offset + 7 > State.Ldtr.Limit : offset + 7 > State.Gdtr.Limit)
             return false;
         address = (local ? State.Ldtr.Base : State.Gdtr.Base) + offset;
-        descriptor = ReadSupervisor(address, 8);
+        descriptor = ReadImplicitSupervisor(address, 8);
         return true;
     }
 
@@ -91,7 +91,7 @@ public sealed unsafe partial class Cpu
         if ((segment.Attributes & SegmentCache.AttrAccessed) != 0)
             return;
         segment.Attributes |= SegmentCache.AttrAccessed;
-        WriteSupervisor(descriptorAddress + 5, 1, ReadSupervisor(descriptorAddress + 5, 1) | SegmentCache.AttrAccessed);
+        WriteImplicitSupervisor(descriptorAddress + 5, 1, ReadImplicitSupervisor(descriptorAddress + 5, 1) | SegmentCache.AttrAccessed);
     }
 
     static bool IsWritableData(in SegmentCache s) =>
@@ -191,13 +191,6 @@ public sealed unsafe partial class Cpu
             c.SetInterruptShadow(blocksNmi: true);
     }
 
-    /// <summary>LGDT, LIDT, LLDT and LTR are privileged: #GP(0) above CPL 0.</summary>
-    void RequireCpl0()
-    {
-        if (State.Cpl != 0)
-            throw new CpuFault(Vector.GP, 0);
-    }
-
     /// <summary>
     /// Reads the 6- or 10-byte pseudo-descriptor of LGDT/LIDT (SDM Vol. 2, LGDT/LIDT): a 16-bit limit, then a base of
     /// 8 bytes in 64-bit mode, else 4 bytes of which a 16-bit operand size keeps 24 bits.
@@ -255,7 +248,7 @@ public sealed unsafe partial class Cpu
         {
             if ((ulong)(selector & ~7) + 15 > State.Gdtr.Limit)
                 throw new CpuFault(Vector.GP, error);
-            segment.Base |= ReadSupervisor(address + 8, 4) << 32;
+            segment.Base |= ReadImplicitSupervisor(address + 8, 4) << 32;
         }
         return segment;
     }
@@ -280,7 +273,7 @@ public sealed unsafe partial class Cpu
             throw new CpuFault(Vector.GP, 0);
         var tss = c.ReadSystemDescriptor(selector, TypeAvailableTss, TypeAvailableTss16, out ulong address);
         tss.Attributes |= TypeBusyTss & ~TypeAvailableTss;
-        c.WriteSupervisor(address + 5, 1, (byte)tss.Attributes);
+        c.WriteImplicitSupervisor(address + 5, 1, (byte)tss.Attributes);
         c.State.Tr = tss;
     }
 
@@ -296,10 +289,10 @@ public sealed unsafe partial class Cpu
         bool hasBitmap = (tss.Attributes & 0x1F) is TypeAvailableTss or TypeBusyTss && tss.Limit >= IoMapBaseOffset + 1;
         if (hasBitmap)
         {
-            uint byteOffset = (uint)ReadSupervisor(tss.Base + IoMapBaseOffset, 2) + (uint)(port >> 3);
+            uint byteOffset = (uint)ReadImplicitSupervisor(tss.Base + IoMapBaseOffset, 2) + (uint)(port >> 3);
             if (byteOffset + 1 <= tss.Limit)
             {
-                ulong bits = ReadSupervisor(tss.Base + byteOffset, 2) >> (port & 7);
+                ulong bits = ReadImplicitSupervisor(tss.Base + byteOffset, 2) >> (port & 7);
                 if ((bits & ((1UL << size) - 1)) == 0)
                     return;
             }
@@ -408,7 +401,7 @@ public sealed unsafe partial class Cpu
         ulong table = (gateSelector & 4) != 0 ? State.Ldtr.Limit : State.Gdtr.Limit;
         if ((ulong)(gateSelector & ~7) + 15 > table)
             throw new CpuFault(Vector.GP, gateError);
-        ulong high = ReadSupervisor(gateAddress + 8, 8);
+        ulong high = ReadImplicitSupervisor(gateAddress + 8, 8);
         if ((high >> 40 & 0x1F) != 0)
             throw new CpuFault(Vector.GP, gateError);
 

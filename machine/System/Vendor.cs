@@ -16,23 +16,23 @@ public enum CpuVendor
 public static class Identification
 {
     // Leaf 1 EDX and ECX.
-    const uint Tsc = 1 << 4, Cx8 = 1 << 8, Cmov = 1 << 15;
-    const uint Msr = 1 << 5, Sep = 1 << 11, Mtrr = 1 << 12, Mca = 1 << 14, Pat = 1 << 16;
-    const uint Cx16 = 1 << 13, Movbe = 1 << 22, Popcnt = 1 << 23;
+    const uint Tsc = 1 << 4, Msr = 1 << 5, Pae = 1 << 6, Cx8 = 1 << 8, Sep = 1 << 11, Mtrr = 1 << 12, Pge = 1 << 13;
+    const uint Mca = 1 << 14, Cmov = 1 << 15, Pat = 1 << 16;
+    const uint Cx16 = 1 << 13, Pcid = 1 << 17, Movbe = 1 << 22, Popcnt = 1 << 23;
     // Leaf 7 EBX, ECX and EDX.
-    const uint Fsgsbase = 1 << 0;
-    const uint Bmi1 = 1 << 3, Bmi2 = 1 << 8;
-    const uint Rdpid = 1 << 22;
+    const uint Fsgsbase = 1 << 0, Bmi1 = 1 << 3, Smep = 1 << 7, Bmi2 = 1 << 8, Invpcid = 1 << 10, Smap = 1 << 20;
+    const uint La57 = 1 << 16, Rdpid = 1 << 22;
     const uint IbrsIbpb = 1 << 26, Stibp = 1 << 27, ArchCapabilities = 1 << 29, Ssbd = 1u << 31;
     // Leaf 8000_0001h ECX and EDX.
     const uint LahfLm = 1 << 0, Abm = 1 << 5;
-    const uint Syscall = 1 << 11;
-    const uint Rdtscp = 1 << 27, LongMode = 1 << 29;
+    const uint Syscall = 1 << 11, Nx = 1 << 20, Page1Gb = 1 << 26, Rdtscp = 1 << 27, LongMode = 1 << 29;
     /// <summary>The leaf-1 EDX bits that AMD repeats in leaf 8000_0001h EDX (APM Vol. 3, E.4.2).</summary>
-    const uint AmdMirroredEdx = Tsc | Cx8 | Cmov | Msr | Mtrr | Mca | Pat;
+    const uint AmdMirroredEdx = Tsc | Msr | Pae | Cx8 | Mtrr | Pge | Mca | Cmov | Pat;
+    // Leaf 8000_0008h EAX: physical and linear address widths.
+    const uint AddressSizes = Cpu.MaxPhysicalAddressBits | 57 << 8;
 
     const uint MaxBasicLeaf = 7;
-    const uint MaxExtendedLeaf = 0x8000_0004;
+    const uint MaxExtendedLeaf = 0x8000_0008;
 
     public static string VendorString(CpuVendor vendor) => vendor == CpuVendor.Intel ? "GenuineIntel" : "AuthenticAMD";
 
@@ -53,14 +53,15 @@ public static class Identification
         {
             0 => VendorLeaf(MaxBasicLeaf, vendor),
             // Family/model/stepping of a contemporary part of each vendor; CLFLUSH line size 8 qwords; one logical processor.
-            1 => (vendor == CpuVendor.Intel ? 0x0009_06EAu : 0x0083_0F10u, (8 << 8) | (1 << 16), Cx16 | Movbe | Popcnt,
-                  Tsc | Msr | Cx8 | Sep | Mtrr | Mca | Cmov | Pat),
+            1 => (vendor == CpuVendor.Intel ? 0x0009_06EAu : 0x0083_0F10u, (8 << 8) | (1 << 16), Cx16 | Pcid | Movbe | Popcnt,
+                  Tsc | Msr | Pae | Cx8 | Sep | Mtrr | Pge | Mca | Cmov | Pat),
             // The speculation-control MSRs are enumerated here on Intel only; AMD uses leaf 8000_0008h (not reported).
-            7 when subleaf == 0 => (0, Fsgsbase | Bmi1 | Bmi2, Rdpid,
+            7 when subleaf == 0 => (0, Fsgsbase | Bmi1 | Smep | Bmi2 | Invpcid | Smap, La57 | Rdpid,
                                    vendor == CpuVendor.Intel ? IbrsIbpb | Stibp | ArchCapabilities | Ssbd : 0),
             0x8000_0000 => VendorLeaf(MaxExtendedLeaf, vendor),
-            0x8000_0001 => (0, 0, LahfLm | Abm, Syscall | Rdtscp | LongMode | (vendor == CpuVendor.Amd ? AmdMirroredEdx : 0)),
+            0x8000_0001 => (0, 0, LahfLm | Abm, Syscall | Nx | Page1Gb | Rdtscp | LongMode | (vendor == CpuVendor.Amd ? AmdMirroredEdx : 0)),
             >= 0x8000_0002 and <= 0x8000_0004 => BrandLeaf(vendor, (int)(leaf - 0x8000_0002)),
+            0x8000_0008 => (AddressSizes, 0, 0, 0),
             _ => (0, 0, 0, 0),
         };
     }

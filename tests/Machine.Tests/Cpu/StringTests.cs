@@ -65,6 +65,9 @@ public class StringTests
         m.WritePhysical(Source, "0123456789"u8);
         m.WriteRegister(Register.Rsi, Source);
         m.WriteRegister(Register.Rdi, 0x7FFF_FFFF_FFFC); // the fifth byte would be the first non-canonical one
+        // Map the top of the lower half (PML4 slot 255) like the bottom, so the first four bytes have a page to go to.
+        ulong pml4 = m.State.Cr3;
+        m.Bus.Write(pml4 + 255 * 8, 8, m.Bus.Read(pml4, 8));
         m.WriteRegister(Register.Rcx, 10);
 
         Expect.FaultAtFirstInstruction(m, Vector.GP, 0);
@@ -295,7 +298,7 @@ public class StringTests
     public void A_long_rep_run_retires_in_chunks_so_a_budget_or_stop_request_can_interrupt_it()
     {
         var m = Guest.Long(a => { a.rep.stosb(); a.hlt(); });
-        const ulong count = 1UL << 40, start = 0x1000_0000_0000; // beyond RAM: the writes go nowhere
+        const ulong count = 1UL << 40, start = 0x40_0000_0000; // mapped, but beyond RAM: the writes go nowhere
         m.WriteRegister(Register.Rdi, start);
         m.WriteRegister(Register.Rcx, count);
 
