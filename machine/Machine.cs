@@ -26,11 +26,16 @@ public sealed class Machine
         Bus = new Bus(options.RamSize);
         Cpu = new Cpu(Bus, options.Vendor);
         Com1 = new Uart16550(Uart16550.Com1);
+        Com1.Transmitted += b => Cpu.Sink?.Serial(Uart16550.Com1, b);
         Bus.MapPorts(Uart16550.Com1, Uart16550.PortCount, Com1);
         Bus.MapPorts(DebugExit.DefaultPort, DebugExit.DefaultPortCount, new DebugExit(Cpu));
     }
 
     public ref CpuState State => ref Cpu.State;
+
+    /// <summary>Exception and interrupt deliveries, system calls, SWAPGS, CR and MSR writes, mode changes and serial
+    /// output, as they happen; free while nobody subscribes.</summary>
+    public MachineEvents Events => Cpu.Events;
 
     public ulong ReadRegister(Register r) => Cpu.State.Read(r);
 

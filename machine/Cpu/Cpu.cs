@@ -62,6 +62,16 @@ public sealed unsafe partial class Cpu
         EndBlock = true;
     }
 
+    /// <summary>The stop a device or event listener asked for, if any, with RIP where execution resumes; it is used up.</summary>
+    StopReason? TakeDeviceStop()
+    {
+        if (_deviceStop is not { } stop)
+            return null;
+        _deviceStop = null;
+        EndBlock = false;
+        return stop with { Rip = State.Rip };
+    }
+
     /// <summary>Honours a stop request: the request is used up.</summary>
     StopReason StopOnRequest()
     {
@@ -145,11 +155,8 @@ public sealed unsafe partial class Cpu
                 if (EndBlock || NextRip != fallThrough)
                 {
                     EndBlock = false;
-                    if (_deviceStop is { } deviceStop)
-                    {
-                        _deviceStop = null;
-                        return deviceStop with { Rip = State.Rip };
-                    }
+                    if (TakeDeviceStop() is { } deviceStop)
+                        return deviceStop;
                     break;
                 }
             }

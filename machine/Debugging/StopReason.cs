@@ -19,6 +19,8 @@ public enum StopKind
     InstructionBudget,
     /// <summary>The host asked the machine to stop.</summary>
     Interrupted,
+    /// <summary>A listener of <see cref="MachineEvents"/> asked to stop on an event (the shell's "catch syscall").</summary>
+    EventCaught,
     /// <summary>The emulator itself failed (a bug in Repl, not in the guest): the state may be inconsistent.</summary>
     InternalError,
 }
@@ -43,6 +45,7 @@ public readonly record struct StopReason(StopKind Kind, ulong Rip, Vector? Vecto
             StopKind.DebugExit => $"debug exit with status {ExitStatus}",
             StopKind.InstructionBudget => "instruction budget exhausted",
             StopKind.Interrupted => "interrupted",
+            StopKind.EventCaught => "caught",
             StopKind.InternalError => "internal error in the emulator (please report it)",
             _ => Kind.ToString(),
         };

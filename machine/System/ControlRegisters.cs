@@ -163,6 +163,7 @@ public sealed unsafe partial class Cpu
         if (((old ^ value) & (CpuState.Cr0PG | CpuState.Cr0WP)) != 0)
             Tlb.FlushAll();
         TranslationRegistersChanged();
+        Sink?.ControlRegister(0, old, value);
     }
 
     /// <summary>
@@ -179,6 +180,7 @@ public sealed unsafe partial class Cpu
             value &= ~NoFlush;
         if ((value >> MaxPhysicalAddressBits) != 0)
             throw new CpuFault(Vector.GP, 0);
+        ulong old = State.Cr3;
         if (PagingActive && LegacyPae)
             State.Pdpte = ReadPdptes(value);
         State.Cr3 = value;
@@ -186,6 +188,7 @@ public sealed unsafe partial class Cpu
         if (!keep)
             Tlb.FlushPcid(pcid);
         TranslationRegistersChanged();
+        Sink?.ControlRegister(3, old, value);
     }
 
     /// <summary>
@@ -215,6 +218,7 @@ public sealed unsafe partial class Cpu
         if (((old ^ value) & Cr4FlushingBits) != 0)
             Tlb.FlushAll();
         TranslationRegistersChanged();
+        Sink?.ControlRegister(4, old, value);
     }
 
     /// <summary>32-bit paging (CR0.PG without CR4.PAE outside IA-32e mode) is not modelled: the write that would
@@ -229,7 +233,9 @@ public sealed unsafe partial class Cpu
     static void Clts(Cpu c, ref Decoded d)
     {
         c.RequireCpl0();
+        ulong old = c.State.Cr0;
         c.State.Cr0 &= ~CpuState.Cr0TS;
+        c.Sink?.ControlRegister(0, old, c.State.Cr0);
     }
 
     /// <summary>LMSW r/m16: loads CR0 bits 3:0 (PE, MP, EM, TS) from the operand; it can set PE but not clear it.</summary>
@@ -238,7 +244,9 @@ public sealed unsafe partial class Cpu
         c.RequireCpl0();
         ulong msw = c.ReadOperand(ref d, 0) & 0xF;
         ref ulong cr0 = ref c.State.Cr0;
+        ulong old = cr0;
         cr0 = (cr0 & ~0xFUL) | msw | (cr0 & CpuState.Cr0PE);
+        c.Sink?.ControlRegister(0, old, cr0);
     }
 
     /// <summary>SMSW: CR0 into a 16-bit memory word or into a register at its operand size, as processors do for

@@ -66,6 +66,7 @@ public sealed unsafe partial class Cpu
         ref CpuState s = ref c.State;
         if ((s.Efer & CpuState.EferSCE) == 0 || (c.Vendor == CpuVendor.Intel && !s.Is64BitMode))
             throw new CpuFault(Vector.UD);
+        var from = c.ContextIfListened(s.Rip);
         int selector = (int)(s.Star >> 32) & 0xFFFF;
         if ((s.Efer & CpuState.EferLMA) == 0)
         {
@@ -73,6 +74,7 @@ public sealed unsafe partial class Cpu
             s.FlagsStored &= ~(ulong)(RflagsBit.VM | RflagsBit.IF | RflagsBit.RF);
             c.LoadFixedCsSs(selector & ~Rpl3, FixedCode32, selector + 8, dpl: 0);
             c.NextRip = (uint)s.Star;
+            c.Sink?.Transferred(TransferKind.Syscall, from);
             return;
         }
         ulong target = s.Is64BitMode ? s.Lstar : s.Cstar;
@@ -85,6 +87,7 @@ public sealed unsafe partial class Cpu
         // SS is STAR[47:32] + 8 as it stands: only CS has its RPL forced to 0.
         c.LoadFixedCsSs(selector & ~Rpl3, FixedCode64, selector + 8, dpl: 0);
         c.NextRip = target;
+        c.Sink?.Transferred(TransferKind.Syscall, from);
     }
 
     /// <summary>
@@ -110,6 +113,7 @@ public sealed unsafe partial class Cpu
         ulong rcx = s.Gpr[(int)Gpr.Rcx];
         if (to64 && intel && !c.IsCanonical(rcx))
             throw new CpuFault(Vector.GP, 0);
+        var from = c.ContextIfListened(s.Rip);
         int selector = (int)(s.Star >> 48);
         if ((s.Efer & CpuState.EferLMA) == 0)
             s.FlagsStored |= (ulong)RflagsBit.IF;
@@ -122,6 +126,7 @@ public sealed unsafe partial class Cpu
         else
             s.Segments[(int)SegmentRegister.Ss].Selector = (ushort)ss;
         c.NextRip = to64 ? rcx : (uint)rcx;
+        c.Sink?.Transferred(TransferKind.Sysret, from);
     }
 
     /// <summary>
@@ -138,11 +143,13 @@ public sealed unsafe partial class Cpu
             throw new CpuFault(Vector.UD);
         if ((s.Cr0 & CpuState.Cr0PE) == 0 || (s.SysenterCs & 0xFFFC) == 0)
             throw new CpuFault(Vector.GP, 0);
+        var from = c.ContextIfListened(s.Rip);
         s.FlagsStored &= ~(ulong)(RflagsBit.VM | RflagsBit.IF | RflagsBit.RF);
         int cs = (int)s.SysenterCs & 0xFFFC;
         c.LoadFixedCsSs(cs, ia32e ? FixedCode64 : FixedCode32, cs + 8, dpl: 0);
         s.Gpr[(int)Gpr.Rsp] = ia32e ? s.SysenterEsp : (uint)s.SysenterEsp;
         c.NextRip = ia32e ? s.SysenterEip : (uint)s.SysenterEip;
+        c.Sink?.Transferred(TransferKind.Sysenter, from);
     }
 
     /// <summary>
@@ -161,10 +168,12 @@ public sealed unsafe partial class Cpu
         ulong rsp = s.Gpr[(int)Gpr.Rcx], rip = s.Gpr[(int)Gpr.Rdx];
         if (to64 && (!c.IsCanonical(rsp) || !c.IsCanonical(rip)))
             throw new CpuFault(Vector.GP, 0);
+        var from = c.ContextIfListened(s.Rip);
         int cs = (((int)s.SysenterCs & 0xFFFF) + (to64 ? 32 : 16)) | Rpl3;
         c.LoadFixedCsSs(cs, to64 ? FixedCode64 : FixedCode32, cs + 8, dpl: 3);
         s.Gpr[(int)Gpr.Rsp] = to64 ? rsp : (uint)rsp;
         c.NextRip = to64 ? rip : (uint)rip;
+        c.Sink?.Transferred(TransferKind.Sysexit, from);
     }
 
     /// <summary>SWAPGS: exchanges GS.base with IA32_KERNEL_GS_BASE. #GP(0) above CPL 0.</summary>
@@ -175,6 +184,7 @@ public sealed unsafe partial class Cpu
             throw new CpuFault(Vector.GP, 0);
         ref ulong gsBase = ref s.Segments[(int)SegmentRegister.Gs].Base;
         (gsBase, s.KernelGsBase) = (s.KernelGsBase, gsBase);
+        c.Sink?.Swapped();
     }
 
     /// <summary>RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE are #UD unless CR4.FSGSBASE is set (64-bit mode is

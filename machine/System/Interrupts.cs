@@ -150,6 +150,7 @@ public sealed partial class Cpu
     {
         string? doubleFaultCause = null;
         ulong returnRip = evt.IsTrap ? NextRip : State.Rip;
+        var from = ContextIfListened(State.Rip);
         for (int attempt = 0; ; attempt++)
         {
             // Benign exceptions raised by a delivery are delivered in turn, and one can keep raising itself (an #AC
@@ -173,12 +174,13 @@ public sealed partial class Cpu
                     DeliverLongMode(evt, returnRip);
                 else
                     DeliverProtectedMode(evt, returnRip);
+                Sink?.Delivered(evt, from, returnRip);
                 if (evt.IsTrap)
                 {
                     State.InstructionsRetired++;
                     budget--;
                 }
-                return null;
+                return TakeDeviceStop();
             }
             catch (CpuFault nested)
             {

@@ -55,6 +55,7 @@ public sealed unsafe partial class Cpu
         if (loadsStack && ssAddress != 0)
             c.SetAccessed(ref ss, ssAddress);
 
+        var from = c.ContextIfListened(c.State.Rip);
         // Nothing below can fault. RFLAGS follows the old CPL's privileges.
         ulong loadable = (ulong)(RflagsBit.Arithmetic | RflagsBit.TF | RflagsBit.DF | RflagsBit.NT);
         if (size >= 4)
@@ -78,6 +79,7 @@ public sealed unsafe partial class Cpu
         c.NextRip = tempRip & (to64 ? ulong.MaxValue : 0xFFFF_FFFF);
         c.State.NmiBlocked = false;
         c.EndBlock = true;
+        c.Sink?.Transferred(TransferKind.Iret, from);
     }
 
     /// <summary>

@@ -297,7 +297,10 @@ public sealed unsafe partial class Cpu
     {
         Msr msr = c.GuestMsr();
         ulong value = (c.State.Gpr[(int)Gpr.Rdx] << 32) | (uint)c.State.Gpr[(int)Gpr.Rax];
-        c.WriteMsr(msr, c.CheckedMsrValue(msr, value));
+        value = c.CheckedMsrValue(msr, value);
+        ulong old = c.Sink is null ? 0 : c.ReadMsr(msr);
+        c.WriteMsr(msr, value);
+        c.Sink?.Msr(msr, old);
     }
 
     /// <summary>

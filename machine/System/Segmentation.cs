@@ -369,9 +369,11 @@ public sealed unsafe partial class Cpu
         cs.Selector = (ushort)((cs.Selector & ~3) | cpl);
         // CPL is CS.DPL here, so a conforming segment entered carries the CPL as its DPL.
         cs.Attributes = (ushort)((cs.Attributes & ~(3 << 5)) | (cpl << 5));
+        CpuMode modeBefore = Sink is null ? default : State.Mode;
         State.Segments[(int)SegmentRegister.Cs] = cs;
         NextRip = offset;
         EndBlock = true;
+        Sink?.CodeSegmentLoaded(modeBefore);
     }
 
     static void FarJump(Cpu c, ref Decoded d) => FarTransfer(c, ref d, call: false);
