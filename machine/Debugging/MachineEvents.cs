@@ -58,7 +58,7 @@ public readonly record struct SwapgsExecuted(ulong Instructions, ulong Rip, ulon
     public override string ToString() => $"[{Instructions}] SWAPGS at 0x{Rip:x}: gs.base=0x{GsBase:x} kernel_gs_base=0x{KernelGsBase:x}";
 }
 
-/// <summary>MOV to CR0, CR3 or CR4, CLTS or LMSW changed control register CR<see cref="Register"/>.</summary>
+/// <summary>MOV to CR0, CR2, CR3 or CR4, CLTS or LMSW wrote control register CR<see cref="Register"/>.</summary>
 public readonly record struct ControlRegisterWritten(ulong Instructions, ulong Rip, int Register, ulong Old, ulong New) : IMachineEvent
 {
     public override string ToString() => $"[{Instructions}] cr{Register} 0x{Old:x} -> 0x{New:x} at 0x{Rip:x}";

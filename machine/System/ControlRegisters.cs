@@ -105,7 +105,11 @@ public sealed unsafe partial class Cpu
         switch (cr)
         {
             case IcedRegister.CR0: c.WriteCr0(value); break;
-            case IcedRegister.CR2: c.State.Cr2 = value; break;
+            case IcedRegister.CR2:
+                ulong oldCr2 = c.State.Cr2;
+                c.State.Cr2 = value;
+                c.Sink?.ControlRegister(2, oldCr2, value); // as an NMI handler restoring the CR2 it interrupted does
+                break;
             case IcedRegister.CR3: c.WriteCr3(value); break;
             case IcedRegister.CR4: c.WriteCr4(value); break;
             default:

@@ -139,15 +139,20 @@ public class EventsTests
     }
 
     [Fact]
-    public void A_CR3_write_reports_the_old_and_new_roots()
+    public void A_CR3_write_reports_the_old_and_new_roots_and_a_CR2_write_its_values()
     {
-        var m = Guest.Long(a => a.mov(cr3, rax));
+        var m = Guest.Long(a => { a.mov(cr3, rax); a.mov(cr2, rax); });
         ulong root = m.State.Cr3;
         m.WriteRegister(Register.Rax, root | 8); // PWT
+        m.State.Cr2 = 0xDEAD_0000;
         var seen = Record(m);
 
-        m.Step();
-        Assert.Equal<IMachineEvent>([new ControlRegisterWritten(0, Guest.CodeAddress, 3, root, root | 8)], seen);
+        m.Step(2);
+        Assert.Equal<IMachineEvent>(
+        [
+            new ControlRegisterWritten(0, Guest.CodeAddress, 3, root, root | 8),
+            new ControlRegisterWritten(1, Guest.CodeAddress + 3, 2, 0xDEAD_0000, root | 8),
+        ], seen);
     }
 
     [Fact]
