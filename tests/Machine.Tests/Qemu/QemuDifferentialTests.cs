@@ -9,7 +9,8 @@ namespace Repl.Machine.Tests.Qemu;
 /// the same debug-exit status. QEMU's -kernel loader takes only ELF32 multiboot kernels or images with the
 /// header's address fields, so the images are 32-bit ELF, or ELF64 with the address fields (elf64: true);
 /// either way their code starts in 32-bit protected mode, and an image that wants long mode switches to it.
-/// To add an image: write images/NAME.S (it includes serial.inc) and add an InlineData line below; images/NAME.ld,
+/// To add an image: write images/NAME.S (it includes serial.inc, or longmode.inc, which enters 64-bit mode and is
+/// built as ELF64) and add an InlineData line below; images/NAME.ld,
 /// when present, replaces the common linker script image.ld.
 /// </summary>
 public class QemuDifferentialTests
@@ -27,6 +28,12 @@ public class QemuDifferentialTests
     [InlineData("uart", CpuVendor.Intel)]
     [InlineData("kludge64", CpuVendor.Intel, true)]
     [InlineData("higherhalf", CpuVendor.Intel)]
+    [InlineData("longmode", CpuVendor.Intel, true)]
+    [InlineData("longmode", CpuVendor.Amd, true)]
+    [InlineData("pagefault", CpuVendor.Intel, true)]
+    [InlineData("ist", CpuVendor.Intel, true)]
+    [InlineData("syscall", CpuVendor.Intel, true)]
+    [InlineData("syscall", CpuVendor.Amd, true)]
     public void Image_prints_the_same_transcript_and_exits_with_the_same_status_as_on_qemu(string image, CpuVendor vendor, bool elf64 = false)
     {
         string kernel = Build(image, elf64);
