@@ -5,13 +5,6 @@
 # frame an INT from CPL 3 pushes on the TSS's RSP0 stack. RCX is always canonical on SYSRETQ: QEMU raises no
 # #GP for a non-canonical RCX on either vendor, and unit tests cover that case against the manuals instead.
 	.include "longmode.inc"
-	.set MSR_STAR, 0xc0000081
-	.set MSR_LSTAR, 0xc0000082
-	.set MSR_SFMASK, 0xc0000084
-	.set MSR_GS_BASE, 0xc0000101
-	.set MSR_KERNEL_GS_BASE, 0xc0000102
-	.set EFER_SCE, 1 << 0
-	.set SFMASK, 0x47700		# TF DF IF IOPL AC NT cleared on entry, as Linux's syscall_init sets it
 	# per-CPU area: a value to find, the user RSP while in the kernel, the kernel stack top
 	.set PERCPU_VALUE, 0
 	.set PERCPU_USER_RSP, 8
@@ -22,9 +15,6 @@
 	.code64
 	.text
 main64:
-	movq $kernel_stack_top, tss + TSS_RSP0
-	mov $TSS_SELECTOR, %eax
-	ltr %ax
 	mov $0x80, %edi
 	mov $int80, %esi
 	mov $0xee00, %edx		# interrupt gate, DPL 3: user code may INT 0x80
@@ -33,35 +23,18 @@ main64:
 	mov %cr3, %rax			# drop the translation cached without U/S
 	mov %rax, %cr3
 
-	mov $MSR_EFER, %ecx
-	rdmsr
-	or $EFER_SCE, %eax
-	wrmsr
-	mov $MSR_STAR, %ecx
-	xor %eax, %eax
-	mov $((USER32_CS << 16) | KERNEL_CS), %edx
-	wrmsr
-	mov $MSR_LSTAR, %ecx
-	mov $entry_SYSCALL_64, %eax
-	xor %edx, %edx
-	wrmsr
-	mov $MSR_SFMASK, %ecx
-	mov $SFMASK, %eax
-	wrmsr
-	mov $MSR_KERNEL_GS_BASE, %ecx
-	mov $percpu, %eax
-	wrmsr
+	mov $kernel_stack_top, %eax
+	mov $entry_SYSCALL_64, %esi
+	mov $percpu, %edi
+	call syscall_init
 	movq $0x5ca1ab1e0000c0de, %rax
 	mov %rax, percpu + PERCPU_VALUE
 	movq $kernel_stack_top, percpu + PERCPU_KERNEL_STACK
 
-	# IRETQ to CPL 3: SS, RSP, RFLAGS (IF off: no device interrupts are wanted), CS, RIP
-	push $(USER_DS | 3)
-	push $user_stack_top
-	push $0x2
-	push $(USER_CS | 3)
-	push $user_main
-	iretq
+	# to user_main, at CPL 3
+	mov $user_main, %esi
+	mov $user_stack_top, %edi
+	jmp enter_user
 
 entry_SYSCALL_64:
 	swapgs
