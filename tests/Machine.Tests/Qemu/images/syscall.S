@@ -1,9 +1,10 @@
-# SYSCALL/SYSRET and IRET to user mode (SDM vol. 3 §5.8.8, vol. 2 SYSCALL/SYSRET/SWAPGS): the kernel sets EFER.SCE,
-# STAR, LSTAR, SFMASK and KERNEL_GS_BASE, opens the first 2 MiB to CPL 3 and IRETQs to user code there. The user
-# issues system calls; entry_SYSCALL_64 swaps GS, finds its stack through the per-CPU area, prints what the
-# processor left in RCX, R11, CS and SS, swaps back and returns with SYSRETQ. A DPL 3 gate at 0x80 shows the
-# frame an INT from CPL 3 pushes on the TSS's RSP0 stack. RCX is always canonical on SYSRETQ: QEMU raises no
-# #GP for a non-canonical RCX on either vendor, and unit tests cover that case against the manuals instead.
+# SYSCALL/SYSRET and IRET to user mode (SDM vol. 3 §5.8.8, vol. 2 SYSCALL/SYSRET/SWAPGS): the kernel sets
+# EFER.SCE, STAR, LSTAR, SFMASK and KERNEL_GS_BASE, opens the first 2 MiB to CPL 3 and IRETQs to user code there.
+# The user issues system calls; entry_SYSCALL_64 swaps GS, finds its stack through the per-CPU area, prints what
+# the processor left in RCX, R11, CS and SS, swaps back and returns with SYSRETQ. A DPL 3 gate at 0x80 shows the
+# frame an INT from CPL 3 pushes on the TSS's RSP0 stack, and a user access to a supervisor page the #PF frame.
+# RCX is always canonical on SYSRETQ: QEMU raises no #GP for a non-canonical RCX on either vendor, and unit
+# tests cover that case against the manuals instead.
 	.include "longmode.inc"
 	# per-CPU area: a value to find, the user RSP while in the kernel, the kernel stack top
 	.set PERCPU_VALUE, 0
@@ -18,6 +19,10 @@ main64:
 	mov $0x80, %edi
 	mov $int80, %esi
 	mov $0xee00, %edx		# interrupt gate, DPL 3: user code may INT 0x80
+	call set_gate
+	mov $14, %edi
+	mov $page_fault, %esi
+	mov $0x8e00, %edx
 	call set_gate
 	orq $PTE_US, pd			# the image's 2 MiB page, user code and data included
 	mov %cr3, %rax			# drop the translation cached without U/S
@@ -83,6 +88,24 @@ int80:
 	pop %rax
 	iretq
 
+# page_fault: a fault at CPL 3, delivered on RSP0's stack; print the error code (U/S set), CR2 and the frame,
+# and resume the user at the label after the access.
+page_fault:
+	push %rsi
+	push %rax
+	print "#PF\n"
+	mov 16(%rsp), %rax
+	show "  error code "
+	mov %cr2, %rax
+	show "  cr2 "
+	lea 24(%rsp), %rsi
+	call show_frame
+	movq $1f, 24(%rsp)
+	pop %rax
+	pop %rsi
+	add $8, %rsp
+	iretq
+
 user_main:
 	mov %cs, %edi
 	shl $16, %edi
@@ -95,7 +118,8 @@ user_main:
 	sub $2, %eax			# flags: CF SF PF AF; RAX is -1, not a system call number we know: print
 	syscall
 	int $0x80
-	mov $SYS_EXIT, %eax
+	mov 0x200000, %eax		# the next 2 MiB are supervisor-only: #PF, resumed after
+1:	mov $SYS_EXIT, %eax
 	mov $0x23, %edi
 	syscall
 
