@@ -1,5 +1,6 @@
-using Iced.Intel;
-using static Iced.Intel.AssemblerRegisters;
+using System.Diagnostics;
+using System.Text;
+using Repl.Qemu;
 
 namespace Repl.Bench;
 
@@ -7,96 +8,96 @@ namespace Repl.Bench;
 using Repl.Machine;
 
 /// <summary>
-/// The KPTI round trip: user code issues SYSCALL in a loop; the handler does what a KPTI kernel's entry and
-/// exit do around the work — SWAPGS, stash the user RSP in the per-CPU area, switch to the kernel page tables,
-/// touch kernel-only memory, switch back to the user page tables, SWAPGS, SYSRETQ. The two CR3 values carry
-/// PCIDs and the no-flush bit, as Linux writes them, so a TLB that honours PCIDs need not start cold each time.
+/// The KPTI round trip, side by side: the differential suite's kpti image (user code doing SYSCALL in a loop into
+/// an entry that does SWAPGS, a CR3 switch to the kernel root, kernel work, the switch back, SWAPGS, SYSRETQ; see
+/// tests/Machine.Tests/Qemu/images/kpti.S) built with N round trips and booted end to end on our machine, in
+/// process, and under qemu-system-x86_64 when installed. Each side also boots it with no round trips, and the
+/// difference of the two times is what N round trips cost, without the boot (QEMU's process start, firmware and
+/// loader; our machine's construction and loading).
 /// </summary>
 static class KptiRoundTrip
 {
-    // Physical (= linear) layout, 2 MiB pages. The entry area is mapped in both roots; kernel data only in one.
-    const ulong KernelPml4 = 0x1000, UserPml4 = 0x4000;
-    const ulong EntryArea = 0x20_0000, PerCpu = EntryArea + 0x1000;
-    const ulong UserArea = 0x40_0000, UserStackTop = UserArea + 0x1F_F000;
-    const ulong KernelData = 0x60_0000;
-    const ulong KernelPcid = 1, UserPcid = 2, NoFlush = 1UL << 63;
-    const ushort UserCs = 0x2B, UserSs = 0x23;
+    const int Repeats = 3;
+    const byte ExitCode = 0x24;
+    static readonly TimeSpan QemuTimeout = TimeSpan.FromMinutes(10);
 
-    public static Machine Build(int roundTrips)
+    public static bool Measure(int roundTrips)
     {
-        var m = Machine.CreateLongMode();
-        BuildRoot(m, KernelPml4, userRoot: false);
-        BuildRoot(m, UserPml4, userRoot: true);
-        m.WritePhysical(EntryArea, Assemble(EntryArea, Handler));
-        m.WritePhysical(UserArea, Assemble(UserArea, a => UserLoop(a, roundTrips)));
-
-        ref var s = ref m.State;
-        s.Cr4 |= 1 << 17; // PCIDE
-        s.Cr3 = UserPml4 | UserPcid;
-        s.Efer |= CpuState.EferSCE;
-        s.Segments[(int)SegmentRegister.Cs] = SegmentCache.Flat(UserCs, 0xA0FB); // 64-bit code, DPL 3
-        s.Segments[(int)SegmentRegister.Ss] = SegmentCache.Flat(UserSs, 0xC0F3); // data, DPL 3
-        s.Rip = UserArea;
-        s.Gpr[(int)Gpr.Rsp] = UserStackTop;
-        m.WriteMsr(Msr.Star, (0x18UL << 48) | (0x08UL << 32)); // SYSRET: CS 0x2B, SS 0x23; SYSCALL: CS 0x08, SS 0x10
-        m.WriteMsr(Msr.Lstar, EntryArea);
-        m.WriteMsr(Msr.Fmask, 0x47700); // TF DF IF IOPL AC NT, as Linux's syscall_init
-        m.WriteMsr(Msr.KernelGsBase, PerCpu);
-        m.Cpu.CatchExceptions.Add(Vector.UD); // the user loop ends with UD2
-        return m;
-    }
-
-    /// <summary>How many round trips the kernel counted (its counter lives in kernel-only memory).</summary>
-    public static ulong Counted(Machine m) => m.Bus.Read(KernelData, 8);
-
-    static void Handler(Assembler a)
-    {
-        a.swapgs();
-        a.mov(__qword_ptr.gs[8], rsp);
-        a.mov(rsp, KernelPml4 | KernelPcid | NoFlush);
-        a.mov(cr3, rsp);
-        a.inc(__qword_ptr[KernelData]);
-        a.mov(rsp, UserPml4 | UserPcid | NoFlush);
-        a.mov(cr3, rsp);
-        a.mov(rsp, __qword_ptr.gs[8]);
-        a.swapgs();
-        a.sysretq();
-    }
-
-    static void UserLoop(Assembler a, int roundTrips)
-    {
-        var top = a.CreateLabel();
-        a.mov(ebx, (uint)roundTrips);
-        a.Label(ref top);
-        a.syscall();
-        a.dec(ebx);
-        a.jnz(top);
-        a.ud2();
-    }
-
-    /// <summary>One PML4 → PDPT → PD chain mapping the low 8 MiB with 2 MiB pages: the entry area and user
-    /// area in both roots, kernel page tables and data only in the kernel's.</summary>
-    static void BuildRoot(Machine m, ulong pml4, bool userRoot)
-    {
-        const ulong P = 1, RW = 2, US = 4, PS = 1 << 7;
-        ulong pdpt = pml4 + 0x1000, pd = pml4 + 0x2000;
-        m.Bus.Write(pml4, 8, pdpt | P | RW | US);
-        m.Bus.Write(pdpt, 8, pd | P | RW | US);
-        if (!userRoot)
+        if (QemuImage.Missing("as", "ld") is string missing)
         {
-            m.Bus.Write(pd + 0 * 8, 8, 0x00_0000 | P | RW | PS);
-            m.Bus.Write(pd + 3 * 8, 8, KernelData | P | RW | PS);
+            Console.WriteLine($"kpti syscall: skipped, {missing} not installed (the image is assembled with GNU binutils)");
+            return true;
         }
-        m.Bus.Write(pd + 1 * 8, 8, EntryArea | P | RW | PS);
-        m.Bus.Write(pd + 2 * 8, 8, UserArea | P | RW | US | PS);
+        string empty = QemuImage.Build("kpti", elf64: true, "ROUND_TRIPS=0");
+        string loop = QemuImage.Build("kpti", elf64: true, $"ROUND_TRIPS={roundTrips}");
+        Console.WriteLine($"kpti syscall image: {roundTrips:N0} round trips, less a boot with none; median of {Repeats} runs each");
+
+        var ours = Time(roundTrips, empty, loop, RunOurs);
+        if (ours is null)
+            return false;
+        var (seconds, boot, retired) = ours.Value;
+        double rate = roundTrips / (seconds - boot);
+        Console.WriteLine($"  {"repl",-6} {seconds,8:F2} s (boot {boot:F2} s) {rate / 1e3,10:N0} k round trips/s {retired / (seconds - boot) / 1e6,8:F1} MIPS");
+
+        if (QemuImage.Missing("qemu-system-x86_64") is not null)
+        {
+            Console.WriteLine("  qemu: qemu-system-x86_64 not installed");
+            return true;
+        }
+        var qemu = Time(roundTrips, empty, loop, RunQemu);
+        if (qemu is null)
+            return false;
+        var (qemuSeconds, qemuBoot, _) = qemu.Value;
+        double qemuRate = roundTrips / (qemuSeconds - qemuBoot);
+        Console.WriteLine($"  {"qemu",-6} {qemuSeconds,8:F2} s (boot {qemuBoot:F2} s) {qemuRate / 1e3,10:N0} k round trips/s (TCG, no PCID: each CR3 write flushes)");
+        Console.WriteLine($"  repl does {rate / qemuRate:F1} times QEMU's round trips per second");
+        return true;
     }
 
-    static byte[] Assemble(ulong at, Action<Assembler> build)
+    /// <summary>The median times of booting the empty and the looping kernel, and the instructions the loop retired;
+    /// null, after saying why, if a run printed or exited other than the image should.</summary>
+    static (double Seconds, double Boot, ulong Retired)? Time(int roundTrips, string empty, string loop, Func<string, (byte[] Output, int Status, ulong Retired)> run)
     {
-        var a = new Assembler(64);
-        build(a);
-        var stream = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(stream), at);
-        return stream.ToArray();
+        var boots = new double[Repeats];
+        var loops = new double[Repeats];
+        ulong retired = 0;
+        for (int i = 0; i < Repeats; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var booted = run(empty);
+            boots[i] = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            var looped = run(loop);
+            loops[i] = clock.Elapsed.TotalSeconds;
+            if (!Expected(booted, 0) || !Expected(looped, roundTrips))
+                return null;
+            retired = looped.Retired - booted.Retired;
+        }
+        Array.Sort(boots);
+        Array.Sort(loops);
+        return (loops[Repeats / 2], boots[Repeats / 2], retired);
+    }
+
+    static bool Expected((byte[] Output, int Status, ulong Retired) run, int roundTrips)
+    {
+        string expected = $"kpti round trips {roundTrips:x16}\n", output = Encoding.Latin1.GetString(run.Output);
+        if (output == expected && run.Status == ((ExitCode << 1) | 1))
+            return true;
+        Console.WriteLine($"  the kpti image printed {output.TrimEnd()} and exited with {run.Status}, not {expected.TrimEnd()} and {(ExitCode << 1) | 1}");
+        return false;
+    }
+
+    static (byte[] Output, int Status, ulong Retired) RunOurs(string kernel)
+    {
+        var serial = new MemoryStream();
+        var machine = QemuImage.Load(kernel, CpuVendor.Intel, serial);
+        var stop = machine.Run();
+        return (serial.ToArray(), stop.Kind == StopKind.DebugExit ? stop.ExitStatus!.Value & 0xFF : -1, machine.State.InstructionsRetired);
+    }
+
+    static (byte[] Output, int Status, ulong Retired) RunQemu(string kernel)
+    {
+        var (output, status) = QemuImage.RunQemu(kernel, CpuVendor.Intel, QemuTimeout);
+        return (output, status, 0);
     }
 }

@@ -29,7 +29,7 @@ static class Program
         ok &= Measure("memory", iterations, MemoryLoop);
         ok &= Measure("call/ret", iterations, CallLoop);
         Console.WriteLine();
-        ok &= MeasureKpti(iterations / 10);
+        ok &= KptiRoundTrip.Measure(iterations / 20);
         return ok ? 0 : 1;
     }
 
@@ -89,28 +89,6 @@ static class Program
         if (stop.Kind != StopKind.Halted)
         {
             Console.WriteLine($"  {name} did not halt: {stop}");
-            return false;
-        }
-        return true;
-    }
-
-    /// <summary>SYSCALL round trips through a KPTI-style entry and exit (see <see cref="KptiRoundTrip"/>).</summary>
-    static bool MeasureKpti(int roundTrips)
-    {
-        var runs = Enumerable.Range(0, Repeats).Select(_ =>
-        {
-            var machine = KptiRoundTrip.Build(roundTrips);
-            var clock = Stopwatch.StartNew();
-            var stop = machine.Run();
-            clock.Stop();
-            return (Stop: stop, Machine: machine, Seconds: clock.Elapsed.TotalSeconds);
-        }).OrderBy(r => r.Seconds).ToArray();
-        var (stop, machine, seconds) = runs[Repeats / 2];
-        ulong counted = KptiRoundTrip.Counted(machine);
-        Console.WriteLine($"{"kpti syscall",-12} {roundTrips,14:N0} round trips {seconds,8:F2} s {counted / seconds / 1e3,10:N0} k round trips/s {machine.State.InstructionsRetired / seconds / 1e6,8:F1} MIPS");
-        if (stop.Kind != StopKind.Fault || stop.Vector != Vector.UD || counted != (ulong)roundTrips)
-        {
-            Console.WriteLine($"  kpti did not finish its loop: {stop}, {counted:N0} round trips counted");
             return false;
         }
         return true;
