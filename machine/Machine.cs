@@ -20,6 +20,9 @@ public sealed class Machine
     /// <summary>The serial port at COM1 (0x3F8); its <see cref="Uart16550.Transmitted"/> event carries the guest's output.</summary>
     public Uart16550 Com1 { get; }
 
+    /// <summary>The processor's local APIC (xAPIC registers at IA32_APIC_BASE, by default 0xFEE00000).</summary>
+    public LocalApic Apic { get; }
+
     public Machine(MachineOptions? options = null)
     {
         options ??= new MachineOptions();
@@ -28,6 +31,10 @@ public sealed class Machine
         Com1 = new Uart16550(Uart16550.Com1);
         Bus.MapPorts(Uart16550.Com1, Uart16550.PortCount, Com1);
         Bus.MapPorts(DebugExit.DefaultPort, DebugExit.DefaultPortCount, new DebugExit(Cpu));
+        Apic = new LocalApic(Cpu);
+        Cpu.Apic = Apic;
+        Cpu.TimeSource = Apic;
+        Cpu.InterruptAcknowledged = Apic.Acknowledge;
     }
 
     public ref CpuState State => ref Cpu.State;
@@ -153,6 +160,7 @@ public sealed class Machine
         for (ulong i = 0; i < 512; i++)
             m.Bus.Write(pdpt + i * 8, 8, (i << 30) | Present | Writable | User | PageSize1G);
         m.Cpu.State = CpuState.Flat64(pml4);
+        m.Apic.SyncWindow();
         return m;
     }
 
@@ -161,6 +169,7 @@ public sealed class Machine
     {
         var m = new Machine(options);
         m.Cpu.State = CpuState.Flat32();
+        m.Apic.SyncWindow();
         return m;
     }
 }
