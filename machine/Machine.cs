@@ -41,7 +41,12 @@ public sealed class Machine
 
     public ulong ReadRegister(Register r) => Cpu.State.Read(r);
 
-    public void WriteRegister(Register r, ulong value) => Cpu.State.Write(r, value);
+    public void WriteRegister(Register r, ulong value)
+    {
+        Cpu.State.Write(r, value);
+        if (r == Register.Cr8)
+            Apic.UpdateOffer(); // CR8 is the APIC's TPR: a new priority may let a requested interrupt through
+    }
 
     public ulong ReadRegister(string name) =>
         RegisterNames.TryParse(name, out var r) ? ReadRegister(r) : throw UnknownRegister(name);

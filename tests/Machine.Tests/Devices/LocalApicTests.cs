@@ -191,6 +191,25 @@ public class LocalApicTests
     }
 
     [Fact]
+    public void A_debugger_lowering_cr8_lets_a_held_off_vector_through()
+    {
+        var m = Create(a =>
+        {
+            SoftwareEnable(a);
+            Write(a, LocalApic.Tpr, 0x50);
+            a.sti();
+            Write(a, LocalApic.IcrLow, 0x4_0045);
+            a.nop();
+            a.hlt();
+        });
+        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+
+        m.WriteRegister(Repl.Machine.Register.Cr8, 0);
+
+        AssertHaltedIn(m, 0x45, m.Run(100));
+    }
+
+    [Fact]
     public void Eoi_lets_a_lower_pending_vector_through_after_the_higher_one()
     {
         var m = Create(a =>

@@ -27,6 +27,7 @@ public class QemuDifferentialTests
     [InlineData("uart", CpuVendor.Intel)]
     [InlineData("kludge64", CpuVendor.Intel, true)]
     [InlineData("higherhalf", CpuVendor.Intel)]
+    [InlineData("apic", CpuVendor.Intel)]
     public void Image_prints_the_same_transcript_and_exits_with_the_same_status_as_on_qemu(string image, CpuVendor vendor, bool elf64 = false)
     {
         string kernel = Build(image, elf64);
