@@ -170,15 +170,21 @@ public class LocalApicTests
         Assert.False(VectorSet(m, LocalApic.Irr, 0x41));
     }
 
+    /// <summary>A program that requests vector 45h with the TPR at 50h and IF set, then goes on with <paramref name="then"/>.</summary>
+    static Machine HeldOffByTpr(Action<Assembler> then) => Create(a =>
+    {
+        SoftwareEnable(a);
+        Write(a, LocalApic.Tpr, 0x50);
+        a.sti();
+        Write(a, LocalApic.IcrLow, 0x4_0045);
+        then(a);
+    });
+
     [Fact]
     public void A_vector_whose_class_does_not_exceed_the_tpr_waits_until_cr8_lowers_it()
     {
-        var m = Create(a =>
+        var m = HeldOffByTpr(a =>
         {
-            SoftwareEnable(a);
-            Write(a, LocalApic.Tpr, 0x50);
-            a.sti();
-            Write(a, LocalApic.IcrLow, 0x4_0045);
             a.mov(__byte_ptr[rdi], 1); // runs: 45h is held off
             a.xor(eax, eax);
             a.mov(cr8, rax);
@@ -193,15 +199,7 @@ public class LocalApicTests
     [Fact]
     public void A_debugger_lowering_cr8_lets_a_held_off_vector_through()
     {
-        var m = Create(a =>
-        {
-            SoftwareEnable(a);
-            Write(a, LocalApic.Tpr, 0x50);
-            a.sti();
-            Write(a, LocalApic.IcrLow, 0x4_0045);
-            a.nop();
-            a.hlt();
-        });
+        var m = HeldOffByTpr(a => a.hlt());
         Assert.Equal(StopKind.Halted, m.Run(100).Kind);
 
         m.WriteRegister(Repl.Machine.Register.Cr8, 0);
