@@ -135,6 +135,7 @@ public class LocalApicTests
         Assert.True(VectorSet(m, LocalApic.Isr, 0x41));
         Assert.False(VectorSet(m, LocalApic.Irr, 0x41));
         Assert.Equal(0x40u, Register(m, LocalApic.Ppr));
+        Assert.Equal(0x40u, Register(m, LocalApic.Apr));
         Assert.Equal(0u, Register(m, LocalApic.IcrLow) & (1 << 12)); // delivery status: idle
     }
 
@@ -301,6 +302,26 @@ public class LocalApicTests
         Assert.Equal(nops + 99, Frame(m, 1)[0]); // the read and 99 NOPs ran: 100 instructions
         Assert.Equal(0u, Register(m, LocalApic.TimerCurrentCount));
         Assert.True(VectorSet(m, LocalApic.Isr, TimerVector));
+    }
+
+    [Fact]
+    public void The_current_count_falls_by_one_every_divisor_instructions_while_masked()
+    {
+        var m = Create(a =>
+        {
+            SoftwareEnable(a);
+            Write(a, LocalApic.TimerDivide, 1); // divide by 4
+            Write(a, LocalApic.LvtBase, (int)LocalApic.LvtMasked | TimerVector);
+            Write(a, LocalApic.TimerInitialCount, 100);
+            for (int i = 0; i < 41; i++)
+                a.nop();
+            a.mov(eax, __dword_ptr[rbx + LocalApic.TimerCurrentCount]);
+            a.hlt();
+        });
+
+        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Assert.Equal(90UL, m.State.Gpr[(int)Gpr.Rax]); // 41 instructions retired since the count started: 10 ticks
+        Assert.False(VectorSet(m, LocalApic.Irr, TimerVector));
     }
 
     [Fact]
