@@ -20,6 +20,9 @@ public sealed class Machine
     /// <summary>The serial port at COM1 (0x3F8); its <see cref="Uart16550.Transmitted"/> event carries the guest's output.</summary>
     public Uart16550 Com1 { get; }
 
+    /// <summary>The processor's local APIC (xAPIC registers at IA32_APIC_BASE, by default 0xFEE00000).</summary>
+    public LocalApic Apic { get; }
+
     public Machine(MachineOptions? options = null)
     {
         options ??= new MachineOptions();
@@ -29,6 +32,10 @@ public sealed class Machine
         Com1.Transmitted += b => Cpu.Sink?.Serial(Uart16550.Com1, b);
         Bus.MapPorts(Uart16550.Com1, Uart16550.PortCount, Com1);
         Bus.MapPorts(DebugExit.DefaultPort, DebugExit.DefaultPortCount, new DebugExit(Cpu));
+        Apic = new LocalApic(Cpu);
+        Cpu.Apic = Apic;
+        Cpu.TimeSource = Apic;
+        Cpu.InterruptAcknowledged = Apic.Acknowledge;
     }
 
     public ref CpuState State => ref Cpu.State;
@@ -39,7 +46,12 @@ public sealed class Machine
 
     public ulong ReadRegister(Register r) => Cpu.State.Read(r);
 
-    public void WriteRegister(Register r, ulong value) => Cpu.State.Write(r, value);
+    public void WriteRegister(Register r, ulong value)
+    {
+        Cpu.State.Write(r, value);
+        if (r == Register.Cr8)
+            Apic.UpdateOffer(); // CR8 is the APIC's TPR: a new priority may let a requested interrupt through
+    }
 
     public ulong ReadRegister(string name) =>
         RegisterNames.TryParse(name, out var r) ? ReadRegister(r) : throw UnknownRegister(name);
@@ -158,6 +170,7 @@ public sealed class Machine
         for (ulong i = 0; i < 512; i++)
             m.Bus.Write(pdpt + i * 8, 8, (i << 30) | Present | Writable | User | PageSize1G);
         m.Cpu.State = CpuState.Flat64(pml4);
+        m.Apic.SyncWindow();
         return m;
     }
 
@@ -166,6 +179,7 @@ public sealed class Machine
     {
         var m = new Machine(options);
         m.Cpu.State = CpuState.Flat32();
+        m.Apic.SyncWindow();
         return m;
     }
 }

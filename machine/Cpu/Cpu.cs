@@ -96,6 +96,7 @@ public sealed unsafe partial class Cpu
         ResumingInstruction = true; // a run may resume from the breakpoint it stopped at
         _deviceStop = null;
         SyncTranslation();
+        Apic?.SyncWindow();
         try
         {
             while (true)
@@ -132,12 +133,19 @@ public sealed unsafe partial class Cpu
             // A HLT that used up the budget still reports whether the processor sleeps for good.
             if (budget == 0 && !Halted)
                 return new StopReason(StopKind.InstructionBudget, State.Rip);
+            // A timer event is due (ApicTimerDue - 1 wraps to the maximum when none is scheduled).
+            if (State.ApicTimerDue - 1 < State.InstructionsRetired)
+                TimeSource?.AdvanceTo(State.InstructionsRetired);
             if ((Halted || EventsPending) && AtBoundary(ref budget) is { } stop)
                 return stop;
             Block block = FetchBlock();
             ulong ipMask = block.IpMask;
-            // In an STI or MOV SS shadow only one instruction runs before events are looked at again.
+            // In an STI or MOV SS shadow only one instruction runs before events are looked at again; a block stops
+            // at the boundary where the next timer event is due.
             int length = InterruptShadowActive ? 1 : block.Ops.Length;
+            ulong beforeDue = State.ApicTimerDue - 1 - State.InstructionsRetired;
+            if (beforeDue < (ulong)length)
+                length = (int)beforeDue + 1;
             for (int i = 0; i < length; i++)
             {
                 if (budget == 0)

@@ -57,6 +57,12 @@ public struct PendingVectors
     ulong _element;
 }
 
+[InlineArray(6)]
+public struct LocalVectorTable
+{
+    uint _element;
+}
+
 [InlineArray(8)]
 public struct DebugRegisterFile
 {
@@ -75,7 +81,14 @@ public partial struct CpuState
     public SegmentFile Segments;
     public SegmentCache Ldtr, Tr;
     public TableRegister Gdtr, Idtr;
-    public ulong Cr0, Cr2, Cr3, Cr4, Cr8;
+    public ulong Cr0, Cr2, Cr3, Cr4;
+    /// <summary>CR8 is the local APIC's task-priority register seen through its priority class (SDM Vol. 3,
+    /// 11.8.6.1): it reads TPR[7:4]; a write loads TPR[7:4] and clears TPR[3:0].</summary>
+    public ulong Cr8
+    {
+        readonly get => (ulong)(ApicTpr >> 4);
+        set => ApicTpr = (byte)(value << 4);
+    }
     /// <summary>DR0-DR7; DR4 and DR5 are kept for their aliasing of DR6 and DR7.</summary>
     public DebugRegisterFile Dr;
     public ulong Efer;
@@ -123,6 +136,25 @@ public partial struct CpuState
     // Paging (System/Paging.cs): the four PDPTE registers of PAE paging outside IA-32e mode, which MOV to CR3
     // (and the CR0/CR4 writes that enter PAE paging) load from the table CR3 points at (SDM Vol. 3, 4.4.1).
     public PdpteFile Pdpte;
+
+    // Local APIC (issue 3: Devices/LocalApic.cs): the xAPIC registers that hold state (SDM Vol. 3, chapter 11).
+    /// <summary>TPR; CR8 is its priority class.</summary>
+    public byte ApicTpr;
+    public uint ApicId, ApicLdr, ApicDfr, ApicSvr, ApicIcrLow, ApicIcrHigh;
+    /// <summary>ESR as software last latched it, and the errors detected since (which the next ESR write latches).</summary>
+    public uint ApicEsr, ApicErrorsDetected;
+    /// <summary>LVT timer, thermal, performance-counter, LINT0, LINT1 and error, in <see cref="LocalApic.Lvt"/> order.</summary>
+    public LocalVectorTable ApicLvt;
+    public PendingVectors ApicIrr, ApicIsr, ApicTmr;
+    /// <summary>The vector the APIC offers the processor (in <see cref="PendingInterrupts"/>), 0 when none: vectors
+    /// 0-15 never reach the IRR.</summary>
+    public byte ApicOffered;
+    public uint ApicTimerInitialCount, ApicTimerDivide;
+    /// <summary>The virtual time at which the timer's current count last equalled its initial count.</summary>
+    public ulong ApicTimerStart;
+    /// <summary>The virtual time of the timer's next interrupt, 0 when none is due: the run loop compares it at each
+    /// block boundary and ends blocks there, so an idle timer costs nothing per instruction.</summary>
+    public ulong ApicTimerDue;
 
     public const ulong Cr0PE = 1 << 0, Cr0AM = 1 << 18, Cr0PG = 1UL << 31;
     public const ulong EferSCE = 1 << 0, EferLME = 1 << 8, EferLMA = 1 << 10, EferNXE = 1 << 11;
@@ -211,6 +243,7 @@ public partial struct CpuState
     {
         var s = new CpuState { Cr0 = Cr0PE | (1 << 4) /* ET */, Rflags = (ulong)RflagsBit.Reserved1 };
         ModelSpecificRegisters.Reset(ref s);
+        LocalApic.Reset(ref s);
         s.Segments[(int)SegmentRegister.Cs] = SegmentCache.Flat(0x08, Code32Attr);
         foreach (var sr in new[] { SegmentRegister.Ds, SegmentRegister.Es, SegmentRegister.Ss, SegmentRegister.Fs, SegmentRegister.Gs })
             s.Segments[(int)sr] = SegmentCache.Flat(0x10, DataAttr);

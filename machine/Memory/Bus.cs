@@ -50,6 +50,13 @@ public sealed class Bus
         _lowestMmio = Math.Min(_lowestMmio, @base);
     }
 
+    /// <summary>Removes a device's ranges (the local APIC's window moves or goes away with IA32_APIC_BASE).</summary>
+    public void UnmapMmio(IMmioDevice device)
+    {
+        _mmio.RemoveAll(r => r.Device == device);
+        _lowestMmio = _mmio.Count == 0 ? ulong.MaxValue : _mmio.Min(r => r.Base);
+    }
+
     public void MapPorts(ushort first, int count, IPortDevice device)
     {
         for (int i = 0; i < count; i++)

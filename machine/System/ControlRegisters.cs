@@ -113,10 +113,11 @@ public sealed unsafe partial class Cpu
             case IcedRegister.CR3: c.WriteCr3(value); break;
             case IcedRegister.CR4: c.WriteCr4(value); break;
             default:
-                // CR8 is the task-priority register: bits 3:0 hold the priority class, the rest are reserved.
+                // CR8 is the APIC's task-priority register: bits 3:0 hold the priority class, the rest are reserved.
                 if (value > 0xF)
                     throw new CpuFault(Vector.GP, 0);
                 c.State.Cr8 = value;
+                c.Apic?.UpdateOffer();
                 break;
         }
     }

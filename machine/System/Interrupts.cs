@@ -30,6 +30,10 @@ public sealed partial class Cpu
     /// <summary>The device whose scheduled events wake a halted processor, if any.</summary>
     public ITimeSource? TimeSource { get; set; }
 
+    /// <summary>The processor's local APIC, when the machine has one (Devices/LocalApic.cs): MOV CR8 and WRMSR to
+    /// IA32_APIC_BASE reach it through here.</summary>
+    public LocalApic? Apic { get; set; }
+
     /// <summary>Called with the vector of each external interrupt as the processor accepts it (the INTA cycle), so
     /// the interrupt controller can move it from requested to in service.</summary>
     public Action<byte>? InterruptAcknowledged { get; set; }
@@ -48,6 +52,10 @@ public sealed partial class Cpu
         State.PendingInterrupts[vector >> 6] |= 1UL << (vector & 63);
         EndBlock = true;
     }
+
+    /// <summary>Withdraws a request for external interrupt <paramref name="vector"/> not yet delivered (the local APIC
+    /// does so when its priority rises above an interrupt it offered).</summary>
+    public void WithdrawInterrupt(byte vector) => State.PendingInterrupts[vector >> 6] &= ~(1UL << (vector & 63));
 
     /// <summary>Sets the shadow of STI or MOV SS/POP SS over the boundary that follows the instruction setting it (which
     /// has not retired yet), so that the next instruction runs before any event. A shadow does not extend another.</summary>

@@ -241,7 +241,7 @@ public sealed unsafe partial class Cpu
         switch (msr)
         {
             case Msr.TimeStampCounter: s.TscOffset = value - s.InstructionsRetired; break;
-            case Msr.ApicBase: s.ApicBase = value; break;
+            case Msr.ApicBase: s.ApicBase = value; Apic?.ApicBaseWritten(); break;
             case Msr.SpecCtrl: s.SpecCtrl = value; break;
             // Commands with no state: the barrier has nothing to flush here; the write Linux makes before reading
             // the microcode revision (SDM Vol. 3, 10.11.7.1) has no revision to clear.

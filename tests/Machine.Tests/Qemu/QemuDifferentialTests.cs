@@ -32,6 +32,7 @@ public class QemuDifferentialTests
     [InlineData("syscall", CpuVendor.Intel, true)]
     [InlineData("syscall", CpuVendor.Amd, true)]
     [InlineData("kpti", CpuVendor.Intel, true)]
+    [InlineData("apic", CpuVendor.Intel)]
     public void Image_prints_the_same_transcript_and_exits_with_the_same_status_as_on_qemu(string image, CpuVendor vendor, bool elf64 = false)
     {
         string kernel = QemuImage.Build(image, elf64);
