@@ -53,8 +53,7 @@ public sealed unsafe partial class Cpu
     /// wakes it; the run loop decides whether one can (Interrupts.cs).</summary>
     static void Hlt(Cpu c, ref Decoded d)
     {
-        if (c.State.Cpl != 0)
-            throw new CpuFault(Vector.GP, 0);
+        c.RequireCpl0();
         c.Halted = true;
         c.EndBlock = true;
     }

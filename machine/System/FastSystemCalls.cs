@@ -180,8 +180,7 @@ public sealed unsafe partial class Cpu
     static void Swapgs(Cpu c, ref Decoded d)
     {
         ref CpuState s = ref c.State;
-        if (s.Cpl != 0)
-            throw new CpuFault(Vector.GP, 0);
+        c.RequireCpl0();
         ref ulong gsBase = ref s.Segments[(int)SegmentRegister.Gs].Base;
         (gsBase, s.KernelGsBase) = (s.KernelGsBase, gsBase);
         c.Sink?.Swapped();

@@ -271,8 +271,7 @@ public sealed unsafe partial class Cpu
     /// <summary>The MSR that ECX names, if this profile has it; the upper half of RCX is ignored.</summary>
     Msr GuestMsr()
     {
-        if (State.Cpl != 0)
-            throw new CpuFault(Vector.GP, 0);
+        RequireCpl0();
         var msr = (Msr)(uint)State.Gpr[(int)Gpr.Rcx];
         if (!ModelSpecificRegisters.Exists(msr, Vendor))
             throw new CpuFault(Vector.GP, 0);

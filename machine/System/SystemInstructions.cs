@@ -26,9 +26,5 @@ public sealed unsafe partial class Cpu
 
     /// <summary>WBINVD and INVD: #GP(0) above CPL 0; caches are not modelled, so there is nothing to write back
     /// or discard.</summary>
-    static void InvalidateCaches(Cpu c, ref Decoded d)
-    {
-        if (c.State.Cpl != 0)
-            throw new CpuFault(Vector.GP, 0);
-    }
+    static void InvalidateCaches(Cpu c, ref Decoded d) => c.RequireCpl0();
 }
