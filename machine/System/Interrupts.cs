@@ -67,15 +67,21 @@ public sealed partial class Cpu
         get
         {
             ref var p = ref State.PendingInterrupts;
-            return State.NmiPending || (p[0] | p[1] | p[2] | p[3]) != 0;
+            return State.NmiPending || (p[0] | p[1] | p[2] | p[3] | State.PendingDebugTraps) != 0;
         }
     }
 
-    /// <summary>The event to deliver at this boundary, by the priorities of SDM Vol. 3, Table 6-2: an NMI before a
-    /// maskable interrupt, which waits for RFLAGS.IF; both wait out a shadow (STI's only for maskable interrupts).</summary>
+    /// <summary>The event to deliver at this boundary, by the priorities of SDM Vol. 3, Table 6-2: the previous
+    /// instruction's #DB traps, then an NMI, then a maskable interrupt, which waits for RFLAGS.IF; all wait out a MOV SS
+    /// shadow, and an STI shadow holds off maskable interrupts only (6.8.3).</summary>
     bool TryTakeEvent(out CpuFault evt)
     {
         bool shadow = InterruptShadowActive;
+        if (State.PendingDebugTraps != 0 && !(shadow && State.ShadowBlocksNmi))
+        {
+            evt = TakeDebugTraps();
+            return true;
+        }
         if (State.NmiPending && !State.NmiBlocked && !(shadow && State.ShadowBlocksNmi))
         {
             State.NmiPending = false;
@@ -272,12 +278,12 @@ public sealed partial class Cpu
 
     /// <summary>The RFLAGS image a delivery pushes (SDM Vol. 3, 18.3.1.1). A fault-class exception's has RF set, so that
     /// the faulting instruction, returned to, does not raise an instruction breakpoint a second time, and so does an
-    /// interrupt's taken between two iterations of a REP string instruction; an instruction-breakpoint #DB itself,
+    /// interrupt's or a #DB trap's taken between two iterations of a REP string instruction; an instruction-breakpoint #DB itself,
     /// the aborts, traps and other interrupts push RF as it is.</summary>
     ulong PushedFlags(CpuFault evt)
     {
         bool faultClass = evt.Origin == EventSource.Exception && !evt.IsTrap && evt.Vector is not (Vector.DB or Vector.DF or Vector.MC);
-        bool midRepeat = evt.Origin is EventSource.ExternalInterrupt or EventSource.Nmi
+        bool midRepeat = (evt.Origin is EventSource.ExternalInterrupt or EventSource.Nmi || evt.Vector == Vector.DB)
                          && State.RepeatPausedAt != 0 && State.RepeatPausedAt == State.InstructionsRetired;
         return faultClass || midRepeat ? State.Rflags | (ulong)RflagsBit.RF : State.Rflags;
     }
