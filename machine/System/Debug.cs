@@ -156,11 +156,14 @@ public sealed unsafe partial class Cpu
     /// began (so POPF or IRET setting TF traps only after the next instruction, and one clearing TF still traps,
     /// 18.3.1.4), become pending #DB traps. RF is cleared, as after every completed instruction but an IRET, which
     /// loads it from its frame. Instructions that end by delivering an event (INT n, INT3, INTO, INT1) do not come here:
-    /// the delivery clears TF, so a single step does not enter the handler.
+    /// the delivery clears TF, so a single step does not enter the handler. SYSCALL is the exception to the rule: its
+    /// single step follows the RFLAGS it leaves, so an IA32_FMASK that clears TF keeps the #DB out of the kernel entry
+    /// (the behaviour Xen's XSA-204 fix relies on); SYSENTER, which clears nothing, traps at the entry point.
     /// </summary>
     void EndWatchedInstruction(ref Decoded d, ulong flagsAtStart)
     {
-        ulong traps = _breakpointHits | ((flagsAtStart & (ulong)RflagsBit.TF) != 0 ? CpuState.Dr6BS : 0);
+        ulong stepped = d.Instruction.Mnemonic == Mnemonic.Syscall ? State.FlagsStored : flagsAtStart;
+        ulong traps = _breakpointHits | ((stepped & (ulong)RflagsBit.TF) != 0 ? CpuState.Dr6BS : 0);
         State.PendingDebugTraps |= traps;
         if (d.Instruction.Mnemonic is not (Mnemonic.Iret or Mnemonic.Iretd or Mnemonic.Iretq))
             State.FlagsStored &= ~(ulong)RflagsBit.RF;

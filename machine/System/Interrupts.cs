@@ -108,8 +108,8 @@ public sealed partial class Cpu
     }
 
     /// <summary>
-    /// Work at an instruction boundary when something may be pending or the processor is halted: delivers the event
-    /// due, or wakes a halted processor. While halted with IF set, virtual time jumps from one event of the
+    /// Work at an instruction boundary when something may be pending or the processor is halted: delivers the events
+    /// due, one on top of the other before any handler instruction runs, or wakes a halted processor. While halted with IF set, virtual time jumps from one event of the
     /// <see cref="TimeSource"/> to the next (nothing runs meanwhile) until one makes an event deliverable, or a stop
     /// is requested (the processor stays halted). HLT with nothing that can wake it (IF clear and no NMI
     /// deliverable, or IF set and nothing scheduled) stops the run as Halted, RIP after the HLT; running again
@@ -122,8 +122,12 @@ public sealed partial class Cpu
         {
             if (TryTakeEvent(out var evt))
             {
+                // Events are looked at again before the handler's first instruction: an interrupt pending alongside
+                // a single-step #DB is delivered on top of it (SDM Vol. 3, 18.3.1.4).
                 Halted = false;
-                return Deliver(evt, ref budget);
+                if (Deliver(evt, ref budget) is { } stop)
+                    return stop;
+                continue;
             }
             if (!Halted)
                 return null;

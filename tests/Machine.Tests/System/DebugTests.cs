@@ -281,6 +281,67 @@ public class DebugTests
         Assert.True(m.State.NmiPending);
     }
 
+    [Fact]
+    public void An_NMI_pending_with_a_single_step_trap_is_delivered_before_the_first_instruction_of_the_DB_handler()
+    {
+        var m = Guest.Long(a => { a.nop(); a.hlt(); });
+        Install(m);
+        m.State.Rflags |= Tf;
+        m.State.NmiBlocked = true; // released below, once the nop has run
+        Assert.Equal(StopKind.StepDone, m.Step().Kind);
+        m.State.NmiBlocked = false;
+        m.InjectNmi();
+
+        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+        Assert.Equal(Handler(2) + 1, m.State.Rip);
+        Assert.Equal([Handler(1), KernelCs, 0x2, Guest.StackTop - 40, KernelDs], Frame(m, 5));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SYSCALL_single_steps_into_the_kernel_only_when_FMASK_leaves_TF_set(bool fmaskClearsTf)
+    {
+        var m = Guest.Long(a => { a.syscall(); a.hlt(); });
+        Install(m);
+        Guest.CatchAll(m);
+        m.State.Efer |= CpuState.EferSCE;
+        m.WriteMsr(Msr.Star, (ulong)KernelCs << 32);
+        m.WriteMsr(Msr.Lstar, Handler(0x41));
+        m.WriteMsr(Msr.Fmask, fmaskClearsTf ? Tf : 0);
+        m.State.Rflags |= Tf;
+
+        var stop = m.Run(10);
+        if (fmaskClearsTf)
+        {
+            Assert.Equal(StopKind.Halted, stop.Kind);
+            Assert.Equal(Handler(0x41) + 1, m.State.Rip);
+        }
+        else
+            AssertDebugTrapAt(m, stop, Handler(0x41), Dr6Init | Dr6BS);
+    }
+
+    [Fact]
+    public void A_single_step_trap_between_REP_iterations_is_delivered_with_RF_set_at_the_REP()
+    {
+        var m = Guest.Long(a => { a.rep.stosb(); a.hlt(); });
+        Install(m);
+        m.State.Gpr[(int)Gpr.Rcx] = 3;
+        m.State.Gpr[(int)Gpr.Rdi] = Guest.Data;
+        m.State.Rflags |= Tf;
+
+        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+        Assert.Equal(Handler(1) + 1, m.State.Rip);
+        Assert.Equal([Guest.CodeAddress, KernelCs, Rf | Tf | 0x2], Frame(m, 3));
+    }
+
+    [Fact]
+    public void CPUID_reports_the_debugging_extensions()
+    {
+        var (_, _, _, edx) = Identification.Cpuid(CpuVendor.Intel, 1, 0);
+        Assert.NotEqual(0u, edx & 1 << 2);
+    }
+
     /// <summary>User code at CPL 3 with a read breakpoint on the word that <c>mov ss, [rbx]</c> loads, SYSCALL enabled
     /// (LSTAR at the handler of vector 0x41) and an INT 0x80 gate of DPL 3; user and kernel GS bases differ.</summary>
     static Machine MovSsBreakpoint(Action<Iced.Intel.Assembler> next)
