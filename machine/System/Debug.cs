@@ -130,8 +130,9 @@ public sealed unsafe partial class Cpu
 
     /// <summary>
     /// Before a watched instruction: an enabled instruction breakpoint at its first byte (CS base + RIP) is a #DB fault,
-    /// RIP on the instruction, unless RFLAGS.RF is set (18.3.1.1) or the instruction is a REP string instruction resuming
-    /// between iterations, which is not a new instruction. Returns RFLAGS as the instruction starts.
+    /// RIP on the instruction and RF clear in its frame, unless RFLAGS.RF is set (18.3.1.1) or the instruction is a REP
+    /// string instruction resuming between iterations, which is not a new instruction. Returns RFLAGS as the
+    /// instruction starts.
     /// </summary>
     ulong BeginWatchedInstruction()
     {
@@ -145,17 +146,19 @@ public sealed unsafe partial class Cpu
             if (hits != 0)
             {
                 State.Dr[6] |= hits;
-                throw new CpuFault(Vector.DB);
+                throw new CpuFault(Vector.DB) { DebugCondition = true };
             }
         }
+        // RF is cleared as the instruction starts, past the instruction-breakpoint check (18.3.1.1): a fault of the
+        // instruction pushes it set anyway, a software interrupt pushes it clear, and IRET may load it again.
+        State.FlagsStored &= ~(ulong)RflagsBit.RF;
         return flags;
     }
 
     /// <summary>
     /// After a watched instruction completed: its data and I/O breakpoint hits, and a single step if TF was set as it
     /// began (so POPF or IRET setting TF traps only after the next instruction, and one clearing TF still traps,
-    /// 18.3.1.4), become pending #DB traps. RF is cleared, as after every completed instruction but an IRET, which
-    /// loads it from its frame. Instructions that end by delivering an event (INT n, INT3, INTO, INT1) do not come here:
+    /// 18.3.1.4), become pending #DB traps. Instructions that end by delivering an event (INT n, INT3, INTO, INT1) do not come here:
     /// the delivery clears TF, so a single step does not enter the handler. SYSCALL is the exception to the rule: its
     /// single step follows the RFLAGS it leaves, so an IA32_FMASK that clears TF keeps the #DB out of the kernel entry
     /// (the behaviour Xen's XSA-204 fix relies on); SYSENTER, which clears nothing, traps at the entry point.
@@ -165,8 +168,6 @@ public sealed unsafe partial class Cpu
         ulong stepped = d.Instruction.Mnemonic == Mnemonic.Syscall ? State.FlagsStored : flagsAtStart;
         ulong traps = _breakpointHits | ((stepped & (ulong)RflagsBit.TF) != 0 ? CpuState.Dr6BS : 0);
         State.PendingDebugTraps |= traps;
-        if (d.Instruction.Mnemonic is not (Mnemonic.Iret or Mnemonic.Iretd or Mnemonic.Iretq))
-            State.FlagsStored &= ~(ulong)RflagsBit.RF;
     }
 
     /// <summary>The #DB that reports the pending traps: their DR6 bits are set as it is taken (SDM Vol. 3, 18.2.3).</summary>
@@ -174,6 +175,6 @@ public sealed unsafe partial class Cpu
     {
         State.Dr[6] |= State.PendingDebugTraps;
         State.PendingDebugTraps = 0;
-        return new CpuFault(Vector.DB);
+        return new CpuFault(Vector.DB) { DebugCondition = true };
     }
 }

@@ -281,13 +281,13 @@ public sealed partial class Cpu
     }
 
     /// <summary>The RFLAGS image a delivery pushes (SDM Vol. 3, 18.3.1.1). A fault-class exception's has RF set, so that
-    /// the faulting instruction, returned to, does not raise an instruction breakpoint a second time, and so does an
-    /// interrupt's or a #DB trap's taken between two iterations of a REP string instruction; an instruction-breakpoint #DB itself,
-    /// the aborts, traps and other interrupts push RF as it is.</summary>
+    /// the faulting instruction, returned to, does not raise an instruction breakpoint a second time (a general-detect
+    /// #DB is one), and so does an interrupt's or a #DB trap's taken between two iterations of a REP string instruction;
+    /// an instruction-breakpoint #DB itself, the aborts, traps and other interrupts push RF as it is.</summary>
     ulong PushedFlags(CpuFault evt)
     {
-        bool faultClass = evt.Origin == EventSource.Exception && !evt.IsTrap && evt.Vector is not (Vector.DB or Vector.DF or Vector.MC);
-        bool midRepeat = (evt.Origin is EventSource.ExternalInterrupt or EventSource.Nmi || evt.Vector == Vector.DB)
+        bool faultClass = evt.Origin == EventSource.Exception && !evt.IsTrap && !evt.DebugCondition && evt.Vector is not (Vector.DF or Vector.MC);
+        bool midRepeat = (evt.Origin is EventSource.ExternalInterrupt or EventSource.Nmi || evt.DebugCondition)
                          && State.RepeatPausedAt != 0 && State.RepeatPausedAt == State.InstructionsRetired;
         return faultClass || midRepeat ? State.Rflags | (ulong)RflagsBit.RF : State.Rflags;
     }

@@ -85,6 +85,29 @@ public class DebugTests
     }
 
     [Fact]
+    public void A_general_detect_fault_is_delivered_with_RF_set_in_its_frame()
+    {
+        var m = Guest.Long(a => a.mov(rax, dr7));
+        Install(m);
+        m.State.Dr[7] = CpuState.Dr7GD;
+
+        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+        Assert.Equal(Handler(1) + 1, m.State.Rip);
+        Assert.Equal([Guest.CodeAddress, KernelCs, Rf | 0x2], Frame(m, 3));
+    }
+
+    [Fact]
+    public void A_software_interrupt_pushes_RF_clear_since_it_is_cleared_as_INT_n_starts()
+    {
+        var m = Guest.Long(a => a.@int(0x40));
+        Install(m);
+        m.State.Rflags |= Rf;
+
+        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+        Assert.Equal([Guest.CodeAddress + 2, KernelCs, 0x2], Frame(m, 3));
+    }
+
+    [Fact]
     public void Single_step_traps_after_each_instruction_with_BS_and_RIP_past_it()
     {
         var m = Guest.Long(a => { a.mov(eax, 1); a.mov(ebx, 2); a.hlt(); });
