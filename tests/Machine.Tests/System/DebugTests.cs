@@ -264,6 +264,19 @@ public class DebugTests
     }
 
     [Fact]
+    public void A_data_breakpoint_hit_by_a_REP_string_instruction_traps_after_that_iteration()
+    {
+        var m = Guest.Long(a => { a.rep.stosb(); a.hlt(); });
+        m.State.Gpr[(int)Gpr.Rcx] = 4;
+        m.State.Gpr[(int)Gpr.Rdi] = Guest.Data;
+        m.State.Dr[0] = Guest.Data + 1;
+        m.State.Dr[7] = Enable(0, Write);
+
+        AssertDebugTrapAt(m, m.Run(10), Guest.CodeAddress, Dr6Init | 1);
+        Assert.Equal(2UL, m.State.Gpr[(int)Gpr.Rcx]);
+    }
+
+    [Fact]
     public void A_read_write_breakpoint_of_eight_bytes_traps_after_a_read_of_its_last_byte()
     {
         var m = Guest.Long(a => { a.mov(al, __byte_ptr[rbx + 7]); a.mov(al, __byte_ptr[rbx + 8]); a.hlt(); });
