@@ -20,8 +20,9 @@ public partial struct CpuState
 /// The run loop watches each instruction only while RFLAGS.TF or RF is set or DR7 enables a breakpoint, so none of
 /// this costs anything otherwise. DR6.B0-B3 report only enabled breakpoints (SDM 18.2.3 lets a processor report
 /// disabled ones or not); they and BS accumulate until software clears them, as DR6 is never cleared by hardware.
-/// Not modelled: DR7.LE/GE (exact breakpoints are always exact here), DR6.BT (task switches), breakpoints on the
-/// accesses of an event delivery itself, and the RTM and bus-lock bits (DR6 bits 16 and 11 read as 1).
+/// Not modelled: DR7.LE/GE (breakpoints are always exact here), DR6.BT (task switches), breakpoints hit by the accesses
+/// of an event delivery itself (INT n's included), and the RTM and bus-lock bits (DR6 bits 16 and 11 read as 1). An
+/// instruction breakpoint on the instruction after a MOV SS is checked as on any other.
 /// </summary>
 public sealed unsafe partial class Cpu
 {
@@ -32,7 +33,7 @@ public sealed unsafe partial class Cpu
     /// <summary>L0, G0 ... L3, G3: whether DR7 enables any breakpoint.</summary>
     const ulong Dr7Enables = 0xFF;
 
-    // Which DR7 R/Wn values (SDM Vol. 3, Table 18-1... 18.2.4) an access matches, one bit per value: 00 instruction
+    // Which DR7 R/Wn values (SDM Vol. 3, 18.2.4) an access matches, one bit per value: 00 instruction
     // execution, 01 data writes, 10 I/O reads or writes (with CR4.DE), 11 data reads or writes.
     const int ExecuteKinds = 1 << 0, WriteKinds = 1 << 1 | 1 << 3, IoKinds = 1 << 2, ReadKinds = 1 << 3;
 
