@@ -46,6 +46,20 @@ public class DebugTests
     }
 
     [Fact]
+    public void Outside_64_bit_mode_MOV_DR_moves_32_bits_and_an_instruction_breakpoint_is_at_CS_base_plus_EIP()
+    {
+        var m = Guest.Protected(a => { a.mov(dr0, eax); a.mov(ebx, dr7); a.nop(); a.hlt(); });
+        m.State.Segments[(int)SegmentRegister.Cs].Base = 0x1000;
+        m.State.Rip = Guest.CodeAddress - 0x1000;
+        m.State.Gpr[(int)Gpr.Rax] = Guest.CodeAddress + 6; // the linear address of the NOP
+        m.State.Dr[7] = Enable(0, Execute);
+
+        AssertDebugTrapAt(m, m.Run(10), Guest.CodeAddress - 0x1000 + 6, Dr6Init | 1);
+        Assert.Equal(Guest.CodeAddress + 6, m.State.Dr[0]);
+        Assert.Equal(0x401UL, m.State.Gpr[(int)Gpr.Rbx]);
+    }
+
+    [Fact]
     public void A_one_in_the_upper_half_of_DR7_is_a_general_protection_fault()
     {
         var m = Guest.Long(a => a.mov(dr7, rax));
