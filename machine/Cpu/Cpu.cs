@@ -125,18 +125,22 @@ public sealed unsafe partial class Cpu
             if ((Halted || EventsPending) && AtBoundary(ref budget) is { } stop)
                 return stop;
             Block block = FetchBlock();
+            // While debug features watch each instruction, instructions run one at a time through Debug.cs.
+            if (DebugFeaturesActive)
+            {
+                if (ExecuteWatched(block, ref budget) is { } watchedStop)
+                    return watchedStop;
+                continue;
+            }
             ulong ipMask = block.IpMask;
-            // In an STI or MOV SS shadow, or while debug features watch each instruction (Debug.cs), only one
-            // instruction runs before events are looked at again.
-            bool watched = DebugFeaturesActive;
-            int length = InterruptShadowActive || watched ? 1 : block.Ops.Length;
+            // In an STI or MOV SS shadow only one instruction runs before events are looked at again.
+            int length = InterruptShadowActive ? 1 : block.Ops.Length;
             for (int i = 0; i < length; i++)
             {
                 if (budget == 0)
                     return new StopReason(StopKind.InstructionBudget, State.Rip);
                 if (Breakpoints.Count != 0 && !ResumingInstruction && Breakpoints.Contains(State.Rip))
                     return new StopReason(StopKind.Breakpoint, State.Rip);
-                ulong flagsAtStart = watched ? BeginWatchedInstruction() : 0;
                 ResumingInstruction = false;
                 ref Decoded d = ref block.Ops[i];
                 ulong fallThrough = (State.Rip + d.Length) & ipMask;
@@ -145,8 +149,6 @@ public sealed unsafe partial class Cpu
                 State.Rip = NextRip;
                 State.InstructionsRetired++;
                 budget--;
-                if (watched)
-                    EndWatchedInstruction(ref d, flagsAtStart);
                 if (EndBlock || NextRip != fallThrough)
                 {
                     EndBlock = false;

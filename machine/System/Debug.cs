@@ -17,8 +17,8 @@ public partial struct CpuState
 /// Debug registers and debug exceptions (SDM Vol. 3, 18.2 and 18.3): MOV to and from DR0-DR7 with DR7.GD, the
 /// DR4/DR5 aliases, and #DB for instruction breakpoints (faults, suppressed by RFLAGS.RF), data and I/O breakpoints
 /// and single steps (traps, reported together at the next instruction boundary, held over a MOV SS/POP SS shadow).
-/// The run loop watches each instruction only while RFLAGS.TF or RF is set or DR7 enables a breakpoint, so none of
-/// this costs anything otherwise. DR6.B0-B3 report only enabled breakpoints (SDM 18.2.3 lets a processor report
+/// The run loop watches each instruction (<see cref="ExecuteWatched"/>) only while RFLAGS.TF or RF is set or DR7
+/// enables a breakpoint, so none of this costs anything otherwise. DR6.B0-B3 report only enabled breakpoints (SDM 18.2.3 lets a processor report
 /// disabled ones or not); they and BS accumulate until software clears them, as DR6 is never cleared by hardware.
 /// Not modelled: DR7.LE/GE (breakpoints are always exact here), DR6.BT (task switches), breakpoints hit by the accesses
 /// of an event delivery itself (INT n's included), and the RTM and bus-lock bits (DR6 bits 16 and 11 read as 1). An
@@ -127,6 +127,32 @@ public sealed unsafe partial class Cpu
     {
         if ((State.Dr[7] & Dr7Enables) != 0 && (State.Cr4 & CpuState.Cr4DE) != 0)
             _breakpointHits |= BreakpointHits(port, size, IoKinds);
+    }
+
+    /// <summary>
+    /// Runs the first instruction of <paramref name="block"/> as the run loop does (Cpu.Execute), between the debug checks
+    /// before and after it. Returns a stop, or null to go on.
+    /// </summary>
+    StopReason? ExecuteWatched(Block block, ref ulong budget)
+    {
+        if (budget == 0) // a halted processor woken by an event with the budget spent
+            return new StopReason(StopKind.InstructionBudget, State.Rip);
+        if (Breakpoints.Count != 0 && !ResumingInstruction && Breakpoints.Contains(State.Rip))
+            return new StopReason(StopKind.Breakpoint, State.Rip);
+        ulong flagsAtStart = BeginWatchedInstruction();
+        ResumingInstruction = false;
+        ref Decoded d = ref block.Ops[0];
+        NextRip = (State.Rip + d.Length) & block.IpMask;
+        d.Execute(this, ref d);
+        State.Rip = NextRip;
+        State.InstructionsRetired++;
+        budget--;
+        EndWatchedInstruction(ref d, flagsAtStart);
+        EndBlock = false;
+        if (_deviceStop is not { } deviceStop)
+            return null;
+        _deviceStop = null;
+        return deviceStop with { Rip = State.Rip };
     }
 
     /// <summary>
