@@ -139,6 +139,13 @@ public sealed unsafe partial class Cpu
             if ((Halted || EventsPending) && AtBoundary(ref budget) is { } stop)
                 return stop;
             Block block = FetchBlock();
+            // While debug features watch each instruction, instructions run one at a time through Debug.cs.
+            if (DebugFeaturesActive)
+            {
+                if (ExecuteWatched(block, ref budget) is { } watchedStop)
+                    return watchedStop;
+                continue;
+            }
             ulong ipMask = block.IpMask;
             // In an STI or MOV SS shadow only one instruction runs before events are looked at again; a block stops
             // at the boundary where the next timer event is due.

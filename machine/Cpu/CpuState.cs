@@ -133,6 +133,11 @@ public partial struct CpuState
     /// between iterations (0: none): an interrupt taken there pushes RF set (SDM Vol. 3, 18.3.1.1).</summary>
     public ulong RepeatPausedAt;
 
+    // Debug (System/Debug.cs).
+    /// <summary>DR6 bits (B0-B3, BS) of #DB traps recognised after an instruction and not yet delivered: they wait for
+    /// the next boundary outside a MOV SS/POP SS shadow (SDM Vol. 3, 6.8.3 and 18.3.1).</summary>
+    public ulong PendingDebugTraps;
+
     // Paging (System/Paging.cs): the four PDPTE registers of PAE paging outside IA-32e mode, which MOV to CR3
     // (and the CR0/CR4 writes that enter PAE paging) load from the table CR3 points at (SDM Vol. 3, 4.4.1).
     public PdpteFile Pdpte;

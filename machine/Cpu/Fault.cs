@@ -38,6 +38,10 @@ public sealed class CpuFault(Vector vector, uint? errorCode = null, ulong? pageF
     /// <summary>What raised the event, which decides the gate-DPL check, the EXT bit and the exception class.</summary>
     public EventSource Origin { get; init; }
 
+    /// <summary>A #DB reporting an instruction breakpoint, or the traps of the instruction before (System/Debug.cs),
+    /// rather than a fault of the current instruction (DR7.GD): its frame takes RF as it is (SDM Vol. 3, 18.3.1.1).</summary>
+    public bool DebugCondition { get; init; }
+
     public static CpuFault Trap(Vector vector, EventSource source = EventSource.Exception) =>
         new(vector) { IsTrap = true, Origin = source };
 }

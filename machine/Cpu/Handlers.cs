@@ -22,7 +22,7 @@ static unsafe class Handlers
     {
         Mnemonic.Mov => i.Op0Kind == OpKind.Register && (i.Op0Register.IsCR() || i.Op0Register == IcedRegister.SS),
         Mnemonic.Pop => i.Op0Kind == OpKind.Register && i.Op0Register == IcedRegister.SS,
-        Mnemonic.Lmsw or Mnemonic.Clts or Mnemonic.Wrmsr or Mnemonic.Popf or Mnemonic.Sti or Mnemonic.Hlt
+        Mnemonic.Lmsw or Mnemonic.Clts or Mnemonic.Wrmsr or Mnemonic.Popf or Mnemonic.Popfd or Mnemonic.Popfq or Mnemonic.Sti or Mnemonic.Hlt
             or Mnemonic.Invlpg or Mnemonic.Invpcid or Mnemonic.Wrfsbase or Mnemonic.Wrgsbase => true,
         _ => false,
     };
@@ -52,6 +52,7 @@ public sealed unsafe partial class Cpu
 
         if ((h = SelectControlRegisters(i)) != null) return h;
         if ((h = SelectPaging(i)) != null) return h;
+        if ((h = SelectDebug(i)) != null) return h;
         return null;
     }
 }

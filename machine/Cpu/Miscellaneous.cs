@@ -99,11 +99,13 @@ public sealed unsafe partial class Cpu
     bool IoplAllows => (State.Cr0 & CpuState.Cr0PE) == 0 || State.Cpl <= Iopl;
 
     /// <summary>I/O privilege for IN, OUT, INS, OUTS of <paramref name="size"/> bytes at <paramref name="port"/>: above
-    /// IOPL, the TSS I/O permission bitmap must still grant every port the access touches (SDM Vol. 1, 19.5).</summary>
+    /// IOPL, the TSS I/O permission bitmap must still grant every port the access touches (SDM Vol. 1, 19.5). The
+    /// access is then checked against the I/O breakpoints (Debug.cs).</summary>
     internal void CheckIoPrivilege(ushort port, int size)
     {
         if (!IoplAllows)
             CheckIoPermissionBitmap(port, size);
+        IoBreakpointCheck(port, size);
     }
 
     ushort PortDx => (ushort)State.Gpr[(int)Gpr.Rdx];

@@ -189,6 +189,8 @@ public sealed partial class Cpu
     /// <summary>Reads through paging; an access straddling two pages translates both before it reads.</summary>
     internal ulong ReadTranslated(ulong linear, int size, Privilege privilege)
     {
+        if ((State.Dr[7] & Dr7Enables) != 0)
+            DataBreakpointCheck(linear, size, write: false);
         if (!CrossesPage(linear, size))
             return Bus.Read(Translate(linear, Access.Read, privilege), size);
         var (first, second, inFirst) = TranslateAcross(linear, size, Access.Read, privilege);
@@ -202,6 +204,8 @@ public sealed partial class Cpu
     /// either is written.</summary>
     internal void WriteTranslated(ulong linear, int size, ulong value, Privilege privilege)
     {
+        if ((State.Dr[7] & Dr7Enables) != 0)
+            DataBreakpointCheck(linear, size, write: true);
         if (!CrossesPage(linear, size))
         {
             Bus.Write(Translate(linear, Access.Write, privilege), size, value);

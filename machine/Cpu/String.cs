@@ -80,7 +80,8 @@ public sealed unsafe partial class Cpu
         if (TOp.UsesPorts)
             c.CheckIoPrivilege(c.PortDx, size);
         bool stopOnZf = i.HasRepnePrefix; // REPNE stops when ZF becomes 1, REPE when it becomes 0
-        ulong chunk = Math.Min(count, StringChunkIterations);
+        // While debug features watch each instruction, single steps and data breakpoints trap after each iteration.
+        ulong chunk = Math.Min(count, c.DebugFeaturesActive ? 1UL : StringChunkIterations);
         ulong done = 0;
         bool terminated = false;
         try

@@ -75,15 +75,21 @@ public sealed partial class Cpu
         get
         {
             ref var p = ref State.PendingInterrupts;
-            return State.NmiPending || (p[0] | p[1] | p[2] | p[3]) != 0;
+            return State.NmiPending || (p[0] | p[1] | p[2] | p[3] | State.PendingDebugTraps) != 0;
         }
     }
 
-    /// <summary>The event to deliver at this boundary, by the priorities of SDM Vol. 3, Table 6-2: an NMI before a
-    /// maskable interrupt, which waits for RFLAGS.IF; both wait out a shadow (STI's only for maskable interrupts).</summary>
+    /// <summary>The event to deliver at this boundary, by the priorities of SDM Vol. 3, Table 6-2: the previous
+    /// instruction's #DB traps, then an NMI, then a maskable interrupt, which waits for RFLAGS.IF; all wait out a MOV SS
+    /// shadow, and an STI shadow holds off maskable interrupts only (6.8.3).</summary>
     bool TryTakeEvent(out CpuFault evt)
     {
         bool shadow = InterruptShadowActive;
+        if (State.PendingDebugTraps != 0 && !(shadow && State.ShadowBlocksNmi))
+        {
+            evt = TakeDebugTraps();
+            return true;
+        }
         if (State.NmiPending && !State.NmiBlocked && !(shadow && State.ShadowBlocksNmi))
         {
             State.NmiPending = false;
@@ -110,8 +116,8 @@ public sealed partial class Cpu
     }
 
     /// <summary>
-    /// Work at an instruction boundary when something may be pending or the processor is halted: delivers the event
-    /// due, or wakes a halted processor. While halted with IF set, virtual time jumps from one event of the
+    /// Work at an instruction boundary when something may be pending or the processor is halted: delivers the events
+    /// due, one on top of the other before any handler instruction runs, or wakes a halted processor. While halted with IF set, virtual time jumps from one event of the
     /// <see cref="TimeSource"/> to the next (nothing runs meanwhile) until one makes an event deliverable, or a stop
     /// is requested (the processor stays halted). HLT with nothing that can wake it (IF clear and no NMI
     /// deliverable, or IF set and nothing scheduled) stops the run as Halted, RIP after the HLT; running again
@@ -124,8 +130,12 @@ public sealed partial class Cpu
         {
             if (TryTakeEvent(out var evt))
             {
+                // Events are looked at again before the handler's first instruction: an interrupt pending alongside
+                // a single-step #DB is delivered on top of it (SDM Vol. 3, 18.3.1.4).
                 Halted = false;
-                return Deliver(evt, ref budget);
+                if (Deliver(evt, ref budget) is { } stop)
+                    return stop;
+                continue;
             }
             if (!Halted)
                 return null;
@@ -281,13 +291,13 @@ public sealed partial class Cpu
     }
 
     /// <summary>The RFLAGS image a delivery pushes (SDM Vol. 3, 18.3.1.1). A fault-class exception's has RF set, so that
-    /// the faulting instruction, returned to, does not raise an instruction breakpoint a second time, and so does an
-    /// interrupt's taken between two iterations of a REP string instruction; an instruction-breakpoint #DB itself,
-    /// the aborts, traps and other interrupts push RF as it is.</summary>
+    /// the faulting instruction, returned to, does not raise an instruction breakpoint a second time (a general-detect
+    /// #DB is one), and so does an interrupt's or a #DB trap's taken between two iterations of a REP string instruction;
+    /// an instruction-breakpoint #DB itself, the aborts, traps and other interrupts push RF as it is.</summary>
     ulong PushedFlags(CpuFault evt)
     {
-        bool faultClass = evt.Origin == EventSource.Exception && !evt.IsTrap && evt.Vector is not (Vector.DB or Vector.DF or Vector.MC);
-        bool midRepeat = evt.Origin is EventSource.ExternalInterrupt or EventSource.Nmi
+        bool faultClass = evt.Origin == EventSource.Exception && !evt.IsTrap && !evt.DebugCondition && evt.Vector is not (Vector.DF or Vector.MC);
+        bool midRepeat = (evt.Origin is EventSource.ExternalInterrupt or EventSource.Nmi || evt.DebugCondition)
                          && State.RepeatPausedAt != 0 && State.RepeatPausedAt == State.InstructionsRetired;
         return faultClass || midRepeat ? State.Rflags | (ulong)RflagsBit.RF : State.Rflags;
     }

@@ -16,6 +16,7 @@ public enum CpuVendor
 public static class Identification
 {
     // Leaf 1 EDX and ECX.
+    const uint De = 1 << 2; // Debugging Extensions: CR4.DE, I/O breakpoints, DR4/DR5 #UD (Debug.cs)
     const uint Tsc = 1 << 4, Msr = 1 << 5, Pae = 1 << 6, Cx8 = 1 << 8, Apic = 1 << 9, Sep = 1 << 11, Mtrr = 1 << 12, Pge = 1 << 13;
     const uint Mca = 1 << 14, Cmov = 1 << 15, Pat = 1 << 16;
     const uint Cx16 = 1 << 13, Pcid = 1 << 17, Movbe = 1 << 22, Popcnt = 1 << 23;
@@ -27,7 +28,7 @@ public static class Identification
     const uint LahfLm = 1 << 0, Abm = 1 << 5;
     const uint Syscall = 1 << 11, Nx = 1 << 20, Page1Gb = 1 << 26, Rdtscp = 1 << 27, LongMode = 1 << 29;
     /// <summary>The leaf-1 EDX bits that AMD repeats in leaf 8000_0001h EDX (APM Vol. 3, E.4.2).</summary>
-    const uint AmdMirroredEdx = Tsc | Msr | Pae | Cx8 | Apic | Mtrr | Pge | Mca | Cmov | Pat;
+    const uint AmdMirroredEdx = De | Tsc | Msr | Pae | Cx8 | Apic | Mtrr | Pge | Mca | Cmov | Pat;
     // Leaf 8000_0008h EAX: physical and linear address widths.
     const uint AddressSizes = Cpu.MaxPhysicalAddressBits | 57 << 8;
 
@@ -55,7 +56,7 @@ public static class Identification
             // Family/model/stepping of a contemporary part of each vendor; CLFLUSH line size 8 qwords; one logical
             // processor; initial APIC ID (EBX 31:24) 0.
             1 => (vendor == CpuVendor.Intel ? 0x0009_06EAu : 0x0083_0F10u, (8 << 8) | (1 << 16), Cx16 | Pcid | Movbe | Popcnt,
-                  Tsc | Msr | Pae | Cx8 | Apic | Sep | Mtrr | Pge | Mca | Cmov | Pat),
+                  De | Tsc | Msr | Pae | Cx8 | Apic | Sep | Mtrr | Pge | Mca | Cmov | Pat),
             // The speculation-control MSRs are enumerated here on Intel only; AMD uses leaf 8000_0008h (not reported).
             7 when subleaf == 0 => (0, Fsgsbase | Bmi1 | Smep | Bmi2 | Invpcid | Smap, La57 | Rdpid,
                                    vendor == CpuVendor.Intel ? IbrsIbpb | Stibp | ArchCapabilities | Ssbd : 0),
