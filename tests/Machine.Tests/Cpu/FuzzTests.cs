@@ -1,6 +1,7 @@
 using System.Text;
 using Decoder = Iced.Intel.Decoder;
 using Encoder = Iced.Intel.Encoder;
+using IcedRegister = Iced.Intel.Register;
 using Iced.Intel;
 
 namespace Repl.Machine.Tests.Cpu;
@@ -133,8 +134,106 @@ public class FuzzTests
             case 1:
                 return Biased(rng, rng.Next(1, 32));
             default:
-                return Valid(rng, bitness);
+                return rng.Next(2) == 0 ? Valid(rng, bitness) : FromCodes(rng, bitness);
         }
+    }
+
+    static readonly Code[] AllCodes = Enum.GetValues<Code>().Where(c => c != Code.INVALID).ToArray();
+
+    static IcedRegister Pick(Random rng, IcedRegister first, int count) => first + rng.Next(count);
+
+    /// <summary>Instructions built from random Iced <see cref="Code"/> values with random operands (registers of
+    /// the operand's kind, [rBX+disp] memory, random immediates), kept when Iced's encoder accepts them.</summary>
+    static byte[] FromCodes(Random rng, int bitness)
+    {
+        var writer = new CodeBytes();
+        var encoder = Encoder.Create(bitness, writer);
+        ulong ip = Guest.CodeAddress;
+        int wanted = rng.Next(1, 6), count = 0;
+        for (int tries = 0; count < wanted && tries < 100; tries++)
+        {
+            var code = AllCodes[rng.Next(AllCodes.Length)];
+            var info = code.ToOpCode();
+            if (bitness == 64 ? !info.Mode64 : !info.Mode32)
+                continue;
+            var ins = new Instruction { Code = code };
+            bool ok = true;
+            for (int i = 0; i < info.OpCount && ok; i++)
+                ok = SetOperand(ref ins, i, info.GetOpKind(i).ToString(), rng, bitness);
+            if (!ok || !encoder.TryEncode(ins, ip, out uint length, out _))
+                continue;
+            ip += length;
+            count++;
+        }
+        var bytes = writer.ToArray();
+        return bytes.Length == 0 ? [0x90] : bytes;
+    }
+
+    static bool SetOperand(ref Instruction ins, int i, string kind, Random rng, int bitness)
+    {
+        int gprs = bitness == 64 ? 16 : 8;
+        bool memory = kind.StartsWith("mem") || (kind.EndsWith("_rm") && rng.Next(2) == 0);
+        if (memory)
+        {
+            ins.SetOpKind(i, OpKind.Memory);
+            ins.MemoryBase = bitness == 64 ? IcedRegister.RBX : IcedRegister.EBX;
+            ins.MemoryDisplacement64 = (ulong)rng.Next(0x100);
+            ins.MemoryDisplSize = 1;
+            ins.MemoryIndexScale = 1;
+            return true;
+        }
+        IcedRegister? reg = kind switch
+        {
+            _ when kind.StartsWith("r8_") => Pick(rng, IcedRegister.AL, bitness == 64 ? 16 : 8),
+            _ when kind.StartsWith("r16_") => Pick(rng, IcedRegister.AX, gprs),
+            _ when kind.StartsWith("r32_") => Pick(rng, IcedRegister.EAX, gprs),
+            _ when kind.StartsWith("r64_") => Pick(rng, IcedRegister.RAX, 16),
+            _ when kind.StartsWith("xmm") => Pick(rng, IcedRegister.XMM0, 8),
+            _ when kind.StartsWith("ymm") => Pick(rng, IcedRegister.YMM0, 8),
+            _ when kind.StartsWith("zmm") => Pick(rng, IcedRegister.ZMM0, 8),
+            _ when kind.StartsWith("k_") => Pick(rng, IcedRegister.K0, 8),
+            _ when kind.StartsWith("mm_") => Pick(rng, IcedRegister.MM0, 8),
+            _ when kind.StartsWith("seg_") => Pick(rng, IcedRegister.ES, 6),
+            _ when kind.StartsWith("cr_") => new[] { IcedRegister.CR0, IcedRegister.CR2, IcedRegister.CR3, IcedRegister.CR4, IcedRegister.CR8 }[rng.Next(5)],
+            _ when kind.StartsWith("dr_") => Pick(rng, IcedRegister.DR0, 8),
+            _ when kind.StartsWith("st") && kind != "sti_opcode" => IcedRegister.ST0,
+            "sti_opcode" => Pick(rng, IcedRegister.ST0, 8),
+            _ => null,
+        };
+        if (reg is { } r)
+        {
+            ins.SetOpKind(i, OpKind.Register);
+            ins.SetOpRegister(i, r);
+            return true;
+        }
+        OpKind? imm = kind switch
+        {
+            "imm8" => OpKind.Immediate8,
+            "imm8sex16" => OpKind.Immediate8to16,
+            "imm8sex32" => OpKind.Immediate8to32,
+            "imm8sex64" => OpKind.Immediate8to64,
+            "imm16" => OpKind.Immediate16,
+            "imm32" => OpKind.Immediate32,
+            "imm32sex64" => OpKind.Immediate32to64,
+            "imm64" => OpKind.Immediate64,
+            _ => null,
+        };
+        if (imm is { } k)
+        {
+            ins.SetOpKind(i, k);
+            ulong value = (ulong)rng.NextInt64();
+            ins.SetImmediate(i, k switch
+            {
+                OpKind.Immediate8 => value & 0xFF,
+                OpKind.Immediate8to16 or OpKind.Immediate8to32 or OpKind.Immediate8to64 => (ulong)(long)(sbyte)value,
+                OpKind.Immediate16 => value & 0xFFFF,
+                OpKind.Immediate32 => value & 0xFFFF_FFFF,
+                OpKind.Immediate32to64 => (ulong)(long)(int)value,
+                _ => value,
+            });
+            return true;
+        }
+        return false;
     }
 
     static byte[] Biased(Random rng, int length)
@@ -246,6 +345,32 @@ public class FuzzTests
         {
         }
         what.Append($", cr4 0x{m.State.Cr4:x}");
+
+        // CR0's MP, EM, TS, NE, WP and AM, and the fast-system-call MSRs and EFER's SCE and NXE, some of the time;
+        // a value the machine refuses is simply not taken.
+        if (rng.Next(2) == 0)
+        {
+            ulong[] cr0Bits = [1 << 1, 1 << 2, 1 << 3, 1 << 5, 1 << 16, CpuState.Cr0AM];
+            ulong cr0 = m.State.Cr0;
+            foreach (ulong bit in cr0Bits)
+                if (rng.Next(3) == 0)
+                    cr0 ^= bit;
+            try { m.Cpu.WriteCr0(cr0); } catch (CpuFault) { }
+            what.Append($", cr0 0x{m.State.Cr0:x}");
+        }
+        if (rng.Next(2) == 0)
+        {
+            Msr[] msrs = [Msr.Star, Msr.Lstar, Msr.Cstar, Msr.SysenterCs, Msr.SysenterEsp, Msr.SysenterEip, Msr.KernelGsBase, Msr.GsBase];
+            foreach (var msr in msrs)
+                if (rng.Next(2) == 0)
+                {
+                    ulong value = rng.Next(2) == 0 ? RandomValue(rng) : SystemTables.KernelCs | (ulong)SystemTables.UserCs32 << 48 | (ulong)SystemTables.KernelCs << 32;
+                    try { m.WriteMsr(msr, value); } catch (Exception) { }
+                }
+            try { m.WriteMsr(Msr.Efer, m.State.Efer | (rng.Next(2) == 0 ? CpuState.EferSCE : 0) | (rng.Next(2) == 0 ? CpuState.EferNXE : 0)); }
+            catch (Exception) { }
+            what.Append(", random MSRs");
+        }
 
         if (rng.Next(3) == 0)
         {
