@@ -97,6 +97,10 @@ public sealed unsafe partial class Cpu
         _deviceStop = null;
         SyncTranslation();
         Apic?.SyncWindow();
+        // A handler whose first fetch faults again (say, under SMEP, a handler on a user page) makes a loop of
+        // deliveries that retires nothing, as the hardware does; the budget bounds that loop as it bounds a loop
+        // of instructions, so that the run still ends.
+        ulong retired = State.InstructionsRetired, deliveriesWithoutRetiring = 0;
         try
         {
             while (true)
@@ -110,6 +114,11 @@ public sealed unsafe partial class Cpu
                     EndBlock = false;
                     if (Deliver(fault, ref budget) is { } stop)
                         return stop;
+                    if (State.InstructionsRetired != retired)
+                        (retired, deliveriesWithoutRetiring) = (State.InstructionsRetired, 0);
+                    if (++deliveriesWithoutRetiring > budget)
+                        return new StopReason(StopKind.InstructionBudget, State.Rip,
+                            Detail: $"{deliveriesWithoutRetiring} deliveries of exceptions without an instruction retiring");
                 }
             }
         }

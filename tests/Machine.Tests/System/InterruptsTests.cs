@@ -21,6 +21,23 @@ public class InterruptsTests
     }
 
     [Fact]
+    public void A_page_fault_handler_that_cannot_be_fetched_faults_again_and_again_until_the_budget_ends_the_run()
+    {
+        // CreateLongMode maps every page for user access, so with SMEP the kernel can fetch neither the program nor
+        // its #PF handler: each delivery succeeds, and the next fetch faults again, retiring nothing.
+        var m = WithTables(64, 0x90); // nop
+        m.State.Cr4 |= CpuState.Cr4Smep;
+        ulong rsp = m.State.Gpr[(int)Gpr.Rsp];
+
+        var stop = m.Run(10);
+
+        Assert.Equal(StopKind.InstructionBudget, stop.Kind);
+        Assert.Equal(Handler(14), stop.Rip);
+        Assert.Equal(0UL, m.State.InstructionsRetired);
+        Assert.True(m.State.Gpr[(int)Gpr.Rsp] < rsp - 10 * 40); // eleven frames, one per delivery
+    }
+
+    [Fact]
     public void A_divide_error_goes_through_an_interrupt_gate_with_a_five_slot_frame_on_a_16_byte_aligned_stack()
     {
         var m = WithTables(64, 0x31, 0xC9, 0xF7, 0xF1); // xor ecx, ecx; div ecx
