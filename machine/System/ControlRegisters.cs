@@ -116,8 +116,10 @@ public sealed unsafe partial class Cpu
                 // CR8 is the APIC's task-priority register: bits 3:0 hold the priority class, the rest are reserved.
                 if (value > 0xF)
                     throw new CpuFault(Vector.GP, 0);
+                ulong oldCr8 = c.State.Cr8;
                 c.State.Cr8 = value;
                 c.Apic?.UpdateOffer();
+                c.Sink?.ControlRegister(8, oldCr8, value);
                 break;
         }
     }

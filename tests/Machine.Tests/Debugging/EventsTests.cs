@@ -139,19 +139,21 @@ public class EventsTests
     }
 
     [Fact]
-    public void A_CR3_write_reports_the_old_and_new_roots_and_a_CR2_write_its_values()
+    public void A_CR3_write_reports_the_old_and_new_roots_and_CR2_and_CR8_writes_their_values()
     {
-        var m = Guest.Long(a => { a.mov(cr3, rax); a.mov(cr2, rax); });
+        var m = Guest.Long(a => { a.mov(cr3, rax); a.mov(cr2, rax); a.mov(cr8, rbx); });
         ulong root = m.State.Cr3;
         m.WriteRegister(Register.Rax, root | 8); // PWT
+        m.WriteRegister(Register.Rbx, 5);
         m.State.Cr2 = 0xDEAD_0000;
         var seen = Record(m);
 
-        m.Step(2);
+        m.Step(3);
         Assert.Equal<IMachineEvent>(
         [
             new ControlRegisterWritten(0, Guest.CodeAddress, 3, root, root | 8),
             new ControlRegisterWritten(1, Guest.CodeAddress + 3, 2, 0xDEAD_0000, root | 8),
+            new ControlRegisterWritten(2, Guest.CodeAddress + 6, 8, 0, 5),
         ], seen);
     }
 
