@@ -21,9 +21,7 @@ public sealed unsafe partial class Cpu
         _ => null,
     };
 
-    ref ulong Rax => ref State.Gpr[(int)Gpr.Rax];
-
-    void SetAl(ulong al) => Rax = (Rax & ~0xFFUL) | (al & 0xFF);
+    const int Al = (int)Gpr.Rax, Ah = 16; // register numbers as ReadGpr/WriteGpr take them (16: AH)
 
     static ulong BcdFlags(ulong al, bool af, bool cf) =>
         CpuState.ResultFlags(al & 0xFF, 8) | (af ? (ulong)RflagsBit.AF : 0) | (cf ? (ulong)RflagsBit.CF : 0);
@@ -31,7 +29,7 @@ public sealed unsafe partial class Cpu
     /// <summary>DAA/DAS: adjust AL after adding or subtracting two packed-BCD bytes (SDM Vol. 2, DAA and DAS).</summary>
     static void DecimalAdjust(Cpu c, bool subtract)
     {
-        ulong oldAl = c.Rax & 0xFF, al = oldAl;
+        ulong oldAl = c.ReadGpr(Al, 1), al = oldAl;
         bool oldCf = c.State.CF, cf = false, af = c.State.AF;
         if ((al & 0x0F) > 9 || af)
         {
@@ -46,7 +44,7 @@ public sealed unsafe partial class Cpu
         }
         else if (!subtract)
             cf = false;
-        c.SetAl(al);
+        c.WriteGpr(Al, 1, al);
         c.State.SetArithmeticFlags(BcdFlags(al, af, cf));
     }
 
@@ -57,12 +55,12 @@ public sealed unsafe partial class Cpu
     /// <summary>AAA/AAS: adjust AX after adding or subtracting unpacked-BCD digits; the carry goes into AH.</summary>
     static void AsciiAdjust(Cpu c, bool subtract)
     {
-        ulong ax = c.Rax & 0xFFFF;
+        ulong ax = c.ReadGpr(Al, 2);
         bool adjust = (ax & 0x0F) > 9 || c.State.AF;
         if (adjust)
             ax = subtract ? ax - 0x106 : ax + 0x106; // the SDM's AX ± 6 then AH ± 1, borrow or carry included
         ax &= 0xFF0F; // AL keeps only its low digit
-        c.Rax = (c.Rax & ~0xFFFFUL) | ax;
+        c.WriteGpr(Al, 2, ax);
         c.State.SetArithmeticFlags(BcdFlags(ax, adjust, adjust));
     }
 
@@ -73,19 +71,19 @@ public sealed unsafe partial class Cpu
     /// <summary>AAM imm8: AH = AL / imm8, AL = AL mod imm8; a zero base is #DE.</summary>
     static void Aam(Cpu c, ref Decoded d)
     {
-        ulong @base = d.Immediate & 0xFF, al = c.Rax & 0xFF;
+        ulong @base = d.Immediate & 0xFF, al = c.ReadGpr(Al, 1);
         if (@base == 0)
             throw new CpuFault(Vector.DE);
         ulong ax = ((al / @base) << 8) | (al % @base);
-        c.Rax = (c.Rax & ~0xFFFFUL) | ax;
+        c.WriteGpr(Al, 2, ax);
         c.State.SetArithmeticFlags(BcdFlags(ax, false, false));
     }
 
     /// <summary>AAD imm8: AL = AL + AH * imm8 (truncated to a byte), AH = 0.</summary>
     static void Aad(Cpu c, ref Decoded d)
     {
-        ulong al = ((c.Rax & 0xFF) + ((c.Rax >> 8) & 0xFF) * (d.Immediate & 0xFF)) & 0xFF;
-        c.Rax = (c.Rax & ~0xFFFFUL) | al;
+        ulong al = (c.ReadGpr(Al, 1) + c.ReadGpr(Ah, 1) * (d.Immediate & 0xFF)) & 0xFF;
+        c.WriteGpr(Al, 2, al); // AH = 0
         c.State.SetArithmeticFlags(BcdFlags(al, false, false));
     }
 }
