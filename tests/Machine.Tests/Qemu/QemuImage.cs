@@ -62,14 +62,14 @@ public static class QemuImage
         return m;
     }
 
-    static void Tool(string name, string[] args)
+    public static void Tool(string name, string[] args)
     {
         var (_, stderr, status) = Execute(name, args, TimeSpan.FromSeconds(30));
         if (status != 0)
             throw new InvalidOperationException($"{name} {string.Join(' ', args)} failed ({status}): {Encoding.UTF8.GetString(stderr)}");
     }
 
-    static (byte[] Stdout, byte[] Stderr, int Status) Execute(string program, string[] args, TimeSpan timeout)
+    public static (byte[] Stdout, byte[] Stderr, int Status) Execute(string program, string[] args, TimeSpan timeout)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var a in args)
