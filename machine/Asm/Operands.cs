@@ -1,6 +1,7 @@
-using Iced.Intel;
-
 namespace Repl.Machine.Asm;
+
+// Inside the namespace, so that Register, Code and friends are Iced's rather than Repl.Machine's.
+using Iced.Intel;
 
 internal enum OperandKind { Register, Immediate, Memory }
 
