@@ -1,4 +1,6 @@
+using System.Runtime.Versioning;
 using System.Text;
+using Repl.Machine.Asm;
 using Repl.Qemu;
 using static Repl.Machine.Tests.Asm.SampleProgram;
 
@@ -69,14 +71,77 @@ public class GdbLineTests
     }
 }
 
-/// <summary>A fact that is skipped, with the reason printed, when gdb is not installed.</summary>
+/// <summary>
+/// gdb runs a program of ours as a Linux process (it starts at _start and leaves through exit(2)) and shows
+/// the .S line at each stop: where a source-line breakpoint stops, and after each stepi.
+/// </summary>
+public class GdbSteppingTests
+{
+    const ulong At = 0x40_0000;
+
+    const string Source = """
+        # Runs as a Linux process, so that gdb can step through it
+        	.globl _start
+        _start:
+        	mov $60, %eax
+        	mov $7, %edi
+        	syscall
+
+        """;
+
+    static AssemblyResult Exit7() => new()
+    {
+        Diagnostics = [],
+        Sections =
+        [
+            new(".text", At, 12, 1, SectionFlags.Alloc | SectionFlags.Execute, false,
+                [0xB8, 0x3C, 0x00, 0x00, 0x00, 0xBF, 0x07, 0x00, 0x00, 0x00, 0x0F, 0x05]), // mov $60, %eax; mov $7, %edi; syscall
+        ],
+        Symbols = [new("_start", At, 12, AsmSymbolType.Function, AsmSymbolBinding.Global, ".text")],
+        Lines = [new(At, "exit.S", 4), new(At + 5, "exit.S", 5), new(At + 10, "exit.S", 6)],
+        Files = ["exit.S"],
+    };
+
+    [GdbFact(runsLinuxProcess: true), SupportedOSPlatform("linux")]
+    public void A_breakpoint_on_a_source_line_stops_there_and_stepi_shows_each_next_line()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-gdb-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "exit.S"), Source);
+            string elf = Path.Combine(dir, "exit.elf");
+            File.WriteAllBytes(elf, ElfWriter.Write(Exit7(), compilationDirectory: dir));
+            File.SetUnixFileMode(elf, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+            var (stdout, _, status) = QemuImage.Execute("gdb", ["-batch", "-nx", "-ex", "break exit.S:5", "-ex", "run", "-ex", "stepi", "-ex", "continue", elf],
+                                                        TimeSpan.FromSeconds(60));
+
+            Assert.Equal(0, status);
+            string output = Encoding.UTF8.GetString(stdout);
+            Assert.Contains("Breakpoint 1, _start () at exit.S:5\n5\t\tmov $7, %edi\n", output);
+            Assert.Contains("\n6\t\tsyscall\n", output);
+            Assert.Contains("exited with code 07", output);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
+
+/// <summary>
+/// A fact that is skipped, with the reason printed, when gdb is not installed, or when it would run the program
+/// as a process and the host is not Linux.
+/// </summary>
 public sealed class GdbFactAttribute : FactAttribute
 {
     static readonly string? MissingTools = QemuImage.Missing("gdb");
 
-    public GdbFactAttribute()
+    public GdbFactAttribute(bool runsLinuxProcess = false)
     {
         if (MissingTools is not null)
             Skip = $"{MissingTools} not installed (.ci/run installs gdb)";
+        else if (runsLinuxProcess && !OperatingSystem.IsLinux())
+            Skip = "the program runs as a Linux process";
     }
 }
