@@ -18,7 +18,7 @@ public static class ElfWriter
     const uint ShtProgbits = 1, ShtSymtab = 2, ShtStrtab = 3, ShtNobits = 8;
     const ulong ShfWrite = 1, ShfAlloc = 2, ShfExecinstr = 4;
     const ushort ShnAbs = 0xFFF1;
-    const byte SttNoType = 0, SttObject = 1, SttFunc = 2, SttSection = 3, SttFile = 4;
+    const byte SttNoType = 0, SttSection = 3, SttFile = 4;
     const byte StbLocal = 0, StbGlobal = 1, StbWeak = 2;
 
     /// <summary>
@@ -96,6 +96,14 @@ public static class ElfWriter
     /// <summary>Where execution starts: <paramref name="entry"/>, else the symbol _start, else the first section's address.</summary>
     public static ulong Entry(AssemblyResult result, ulong? entry = null) =>
         entry ?? result.AddressOf("_start") ?? (result.Sections.Count == 0 ? 0 : result.Sections[0].Address);
+
+    /// <summary>The ELF type of a symbol; <see cref="ElfSymbolType"/>'s values are st_info's type bits.</summary>
+    internal static ElfSymbolType SymbolType(AsmSymbolType type) => type switch
+    {
+        AsmSymbolType.Function => ElfSymbolType.Function,
+        AsmSymbolType.Object => ElfSymbolType.Object,
+        _ => ElfSymbolType.NoType,
+    };
 
     static OutputSection Debug(string name, byte[] bytes) => new(name, ShtProgbits, 0, 0, 1, bytes, (ulong)bytes.Length);
 
@@ -180,7 +188,7 @@ public static class ElfWriter
         {
             int index = s.Section is null ? -1 : sections.FindIndex(o => o.Name == s.Section);
             Symbol(s.Name, s.Value, s.Size, s.Binding switch { AsmSymbolBinding.Global => StbGlobal, AsmSymbolBinding.Weak => StbWeak, _ => StbLocal },
-                   s.Type switch { AsmSymbolType.Function => SttFunc, AsmSymbolType.Object => SttObject, _ => SttNoType },
+                   (byte)SymbolType(s.Type),
                    index < 0 ? ShnAbs : (ushort)(index + 1));
         }
         return (((MemoryStream)table.BaseStream).ToArray(), strings.Bytes(), firstGlobal);

@@ -52,12 +52,7 @@ public static class Loader
             file.AddRange(s.Bytes);
         }
         Place(machine, file.ToArray(), segments);
-        var symbols = result.Symbols.Select(s => new ElfSymbol(s.Name, s.Value, s.Size, s.Type switch
-        {
-            AsmSymbolType.Function => ElfSymbolType.Function,
-            AsmSymbolType.Object => ElfSymbolType.Object,
-            _ => ElfSymbolType.NoType,
-        })).ToList();
+        var symbols = result.Symbols.Select(s => new ElfSymbol(s.Name, s.Value, s.Size, ElfWriter.SymbolType(s.Type))).ToList();
         return new LoadedImage(ElfWriter.Entry(result, entry), symbols);
     }
 

@@ -177,12 +177,42 @@ public class ElfWriterTests
     {
         using var sample = WriteToTemporaryDirectory();
 
-        var rows = Readelf(sample.Elf, "--debug-dump=decodedline").Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Where(f => f.Length >= 3 && f[2].StartsWith("0x")).Select(f => $"{f[0]}:{f[1]}@{f[2]}").ToList();
-
         Assert.Equal(["file.S:4@0x100000", "file.S:5@0x100005", "file.S:6@0x100007", "file.S:8@0x100009", "file.S:11@0x10000a", "file.S:-@0x10000b",
-                      "file.S:13@0x10000b", "file.S:-@0x100013", "entry.inc:3@0x100013", "entry.inc:4@0x100016", "entry.inc:-@0x100019"], rows);
+                      "file.S:13@0x10000b", "file.S:-@0x100013", "entry.inc:3@0x100013", "entry.inc:4@0x100016", "entry.inc:-@0x100019"], DecodedLines(sample.Elf));
     }
+
+    [ReadelfFact]
+    public void Rows_that_step_back_or_jump_far_in_lines_or_addresses_decode_exactly()
+    {
+        var code = new byte[0x300];
+        var result = new AssemblyResult
+        {
+            Diagnostics = [],
+            Sections = [new(".text", Origin, (ulong)code.Length, 1, SectionFlags.Alloc | SectionFlags.Execute, false, code)],
+            Symbols = [],
+            Lines = [new(Origin, "far.S", 10), new(Origin + 0x200, "far.S", 2), new(Origin + 0x201, "far.S", 300), new(Origin + 0x201, "far.S", 299)],
+            Files = ["far.S"],
+        };
+        using var written = ElfOnDisk.Write(result, "far.elf");
+
+        Assert.Equal(["far.S:10@0x100000", "far.S:2@0x100200", "far.S:300@0x100201", "far.S:299@0x100201", "far.S:-@0x100300"], DecodedLines(written.Elf));
+    }
+
+    [ReadelfFact]
+    public void A_result_without_line_rows_still_gives_a_well_formed_file()
+    {
+        var noLines = new AssemblyResult { Diagnostics = [], Sections = Result().Sections, Symbols = Result().Symbols, Lines = [], Files = [MainFile] };
+        using var written = ElfOnDisk.Write(noLines, "data.elf");
+
+        Assert.DoesNotContain("Warning", Readelf(written.Elf, "-a", "--debug-dump=info,abbrev,line,aranges,Ranges"));
+        Assert.Empty(DecodedLines(written.Elf));
+        Assert.Equal(4, new ElfImage(File.ReadAllBytes(written.Elf)).Segments.Count);
+    }
+
+    /// <summary>readelf's decoded line table as file:line@address, with "-" for the line of an end of sequence.</summary>
+    static List<string> DecodedLines(string elf) =>
+        Readelf(elf, "--debug-dump=decodedline").Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length >= 3 && f[2].StartsWith("0x")).Select(f => $"{f[0]}:{f[1]}@{f[2]}").ToList();
 }
 
 /// <summary>A fact that is skipped, with the reason printed, when binutils' readelf is not installed.</summary>
@@ -287,19 +317,24 @@ static class SampleProgram
     };
 
     /// <summary>Writes both sources and the ELF into a new temporary directory, the ELF's compilation directory.</summary>
-    public static WrittenSample WriteToTemporaryDirectory()
-    {
-        string dir = Directory.CreateTempSubdirectory("repl-elf-").FullName;
-        File.WriteAllText(Path.Combine(dir, MainFile), MainSource);
-        File.WriteAllText(Path.Combine(dir, IncludedFile), IncludedSource);
-        string elf = Path.Combine(dir, "file.elf");
-        File.WriteAllBytes(elf, ElfWriter.Write(Result(), compilationDirectory: dir));
-        return new WrittenSample(dir, elf);
-    }
+    public static ElfOnDisk WriteToTemporaryDirectory() => ElfOnDisk.Write(Result(), "file.elf", (MainFile, MainSource), (IncludedFile, IncludedSource));
 }
 
-/// <summary>The sample's sources and ELF on disk; disposing removes them.</summary>
-sealed record WrittenSample(string Directory, string Elf) : IDisposable
+/// <summary>
+/// An ELF the writer made, with its sources, in a temporary directory that is also its compilation directory;
+/// disposing removes them.
+/// </summary>
+sealed record ElfOnDisk(string Directory, string Elf) : IDisposable
 {
+    public static ElfOnDisk Write(AssemblyResult result, string elfName, params (string Name, string Text)[] sources)
+    {
+        string dir = System.IO.Directory.CreateTempSubdirectory("repl-elf-").FullName;
+        foreach (var (name, text) in sources)
+            File.WriteAllText(Path.Combine(dir, name), text);
+        string elf = Path.Combine(dir, elfName);
+        File.WriteAllBytes(elf, ElfWriter.Write(result, compilationDirectory: dir));
+        return new ElfOnDisk(dir, elf);
+    }
+
     public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
 }

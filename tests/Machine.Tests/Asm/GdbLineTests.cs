@@ -105,27 +105,17 @@ public class GdbSteppingTests
     [GdbFact(runsLinuxProcess: true), SupportedOSPlatform("linux")]
     public void A_breakpoint_on_a_source_line_stops_there_and_stepi_shows_each_next_line()
     {
-        string dir = Directory.CreateTempSubdirectory("repl-gdb-").FullName;
-        try
-        {
-            File.WriteAllText(Path.Combine(dir, "exit.S"), Source);
-            string elf = Path.Combine(dir, "exit.elf");
-            File.WriteAllBytes(elf, ElfWriter.Write(Exit7(), compilationDirectory: dir));
-            File.SetUnixFileMode(elf, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var written = ElfOnDisk.Write(Exit7(), "exit.elf", ("exit.S", Source));
+        File.SetUnixFileMode(written.Elf, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-            var (stdout, _, status) = QemuImage.Execute("gdb", ["-batch", "-nx", "-ex", "break exit.S:5", "-ex", "run", "-ex", "stepi", "-ex", "continue", elf],
-                                                        TimeSpan.FromSeconds(60));
+        var (stdout, _, status) = QemuImage.Execute("gdb", ["-batch", "-nx", "-ex", "break exit.S:5", "-ex", "run", "-ex", "stepi", "-ex", "continue", written.Elf],
+                                                    TimeSpan.FromSeconds(60));
 
-            Assert.Equal(0, status);
-            string output = Encoding.UTF8.GetString(stdout);
-            Assert.Contains("Breakpoint 1, _start () at exit.S:5\n5\t\tmov $7, %edi\n", output);
-            Assert.Contains("\n6\t\tsyscall\n", output);
-            Assert.Contains("exited with code 07", output);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        Assert.Equal(0, status);
+        string output = Encoding.UTF8.GetString(stdout);
+        Assert.Contains("Breakpoint 1, _start () at exit.S:5\n5\t\tmov $7, %edi\n", output);
+        Assert.Contains("\n6\t\tsyscall\n", output);
+        Assert.Contains("exited with code 07", output);
     }
 }
 
