@@ -42,7 +42,8 @@ static class Asm
         {
             return Fail(stderr, $"cannot write {outputPath}: {e.Message}");
         }
-        long bytes = result.Sections.Sum(s => (long)s.Size);
+        // The bytes the sections carry; .bss occupies memory but adds none.
+        long bytes = result.Sections.Sum(s => (long)s.Bytes.Length);
         stdout.WriteLine($"wrote {outputPath}: {bytes} bytes of code/data in {result.Sections.Count} sections, {result.Symbols.Count} symbols");
         return 0;
     }
