@@ -124,8 +124,7 @@ internal static class MacroWords
             }
             if (replacement is null)
             {
-                // "\\" is left alone as a pair, so a second backslash never starts a name.
-                i = after < line.Length && line[after] == '\\' ? after + 1 : after;
+                i = after;
                 continue;
             }
             result.Append(line, copied, i - copied).Append(replacement);
@@ -449,7 +448,8 @@ internal sealed partial class Preprocessor
             return;
         }
         // The conditionals the macro opened end with it: .exitm is usually inside one.
-        conditionals.RemoveRange(((ExpansionSource)sources[macro]).ConditionalDepth, conditionals.Count - ((ExpansionSource)sources[macro]).ConditionalDepth);
+        int depth = ((ExpansionSource)sources[macro]).ConditionalDepth;
+        conditionals.RemoveRange(depth, conditionals.Count - depth);
         while (sources.Count > macro)
             Pop();
     }
