@@ -116,7 +116,7 @@ internal sealed partial class AssemblyPass : IPreprocessorHost, IInstructionCont
         }
         if (c.AtEnd)
             return;
-        if (c.Peek == '.' && Cursor.IsSymbolStart(c.PeekAt(1)))
+        if (c.Peek == '.' && Cursor.IsSymbolPart(c.PeekAt(1)))
             Directive(statement, c);
         else
             Instruction(statement, c);

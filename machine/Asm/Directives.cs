@@ -70,7 +70,10 @@ internal sealed partial class AssemblyPass
     {
         int at = c.Position;
         c.Position++;
-        string name = c.Identifier() ?? "";
+        // Not Identifier(): pseudo-op names may start with a digit (.2byte).
+        while (Cursor.IsSymbolPart(c.Peek))
+            c.Position++;
+        string name = c.Text[(at + 1)..c.Position];
         if (Handlers.TryGetValue(name, out var handler))
             handler(this, statement, c);
         else if (name.StartsWith("cfi_", StringComparison.OrdinalIgnoreCase))
