@@ -17,7 +17,7 @@ internal interface IPreprocessorHost : ILocalLabels
 /// /* */), splits lines at ';', reads .include files, expands macros, .rept, .irp and .irpc, and keeps only the
 /// statements that .if/.ifdef/.ifb/.ifc ... select. Stops at .end.
 /// </summary>
-internal sealed class Preprocessor
+internal sealed partial class Preprocessor
 {
     readonly AsmOptions options;
     readonly IPreprocessorHost host;
@@ -27,10 +27,12 @@ internal sealed class Preprocessor
     /// <summary>Where statements come from, innermost (the one read next) last: files and expansions.</summary>
     readonly List<IStatementSource> sources = [];
 
-    /// <summary>Statements already decided on, handed out before anything else is read (a label split off an invocation).</summary>
-    readonly Queue<Statement> ready = new();
+    /// <summary>How many of <see cref="sources"/> are expansions: GNU as stops past <see cref="MaximumNesting"/>.</summary>
+    int expansionDepth;
 
-    bool ended;
+    const int MaximumNesting = 100;
+
+    bool ended, finished;
 
     public Preprocessor(AsmOptions options, IPreprocessorHost host, DiagnosticBag diagnostics)
     {
@@ -53,57 +55,127 @@ internal sealed class Preprocessor
     /// <summary>The next statement for the assembler proper, or null when every source is read (or .end was seen).</summary>
     public Statement? Next()
     {
-        while (!ended)
+        while (!ended && sources.Count > 0)
         {
-            if (ready.TryDequeue(out var queued))
-                return queued;
-            if (sources.Count == 0)
-                return null;
             var source = sources[^1];
-            var statement = source.Next();
-            if (statement is null)
+            if (source.Next() is not { } statement)
             {
-                sources.RemoveAt(sources.Count - 1);
+                Pop();
                 continue;
             }
             if (Process(statement) is { } forAssembler)
                 return forAssembler;
         }
+        if (!finished)
+        {
+            finished = true;
+            CloseConditionals(0, "end of file inside conditional");
+        }
         return null;
     }
 
-    /// <summary>
-    /// Handles a statement that is the preprocessor's business and returns null, or returns the statement for the
-    /// assembler proper.
-    /// </summary>
-    Statement? Process(Statement statement)
+    void Push(ExpansionSource expansion)
     {
-        var cursor = statement.Cursor();
-        string? word = DirectiveWord(cursor);
-        switch (word?.ToLowerInvariant())
+        sources.Add(expansion);
+        expansionDepth++;
+    }
+
+    /// <summary>Ends the innermost source; a body still being collected from it, or a conditional opened in an expansion, is left unterminated.</summary>
+    void Pop()
+    {
+        var source = sources[^1];
+        sources.RemoveAt(sources.Count - 1);
+        if (collecting?.Source == source)
         {
-            case ".include":
-                Include(statement, cursor);
-                return null;
-            case ".end":
-                ended = true;
-                return null;
-            default:
-                return statement;
+            diagnostics.Error(collecting.Opener, 0, collecting.Unterminated);
+            collecting = null;
+        }
+        if (source is ExpansionSource expansion)
+        {
+            expansionDepth--;
+            CloseConditionals(expansion.ConditionalDepth, "end of macro inside conditional");
         }
     }
 
-    /// <summary>The statement's first word when it is a directive name (starting with '.'), the cursor after it.</summary>
-    static string? DirectiveWord(Cursor cursor)
+    /// <summary>The number of conditionals that were open when the innermost expansion began.</summary>
+    int CurrentExpansionConditionals => sources.Count > 0 && sources[^1] is ExpansionSource e ? e.ConditionalDepth : 0;
+
+    /// <summary>
+    /// Handles a statement that is the preprocessor's business and returns null (or the labels in front of it),
+    /// or returns the statement for the assembler proper.
+    /// </summary>
+    Statement? Process(Statement statement)
     {
-        cursor.SkipSpace();
-        if (cursor.Peek != '.')
+        string text = statement.Text;
+        int wordAt = MacroWords.SkipBlanks(text, Labels(text));
+        int wordEnd = wordAt;
+        while (wordEnd < text.Length && Cursor.IsSymbolPart(text[wordEnd]))
+            wordEnd++;
+        string word = text[wordAt..wordEnd];
+        string directive = word.StartsWith('.') ? word.ToLowerInvariant() : "";
+        if (collecting is not null)
+        {
+            Collect(statement, directive);
             return null;
-        int start = cursor.Position;
-        cursor.Position++;
-        while (cursor.Position < cursor.Text.Length && Cursor.IsSymbolPart(cursor.Text[cursor.Position]))
-            cursor.Position++;
-        return cursor.Text[start..cursor.Position];
+        }
+        var cursor = new Cursor(text, statement.Location) { Position = wordEnd };
+        // Labels in front of a statement the preprocessor consumes are still labels for the assembler proper.
+        var labels = wordAt > 0 && Active ? statement with { Text = text[..wordAt].TrimEnd() } : null;
+        if (IsConditional(directive))
+        {
+            Conditional(statement, directive, cursor, wordAt);
+            return labels;
+        }
+        if (!Active)
+            return null;
+        switch (directive)
+        {
+            case ".macro":
+                DefineMacro(statement, cursor);
+                return labels;
+            case ".rept" or ".irp" or ".irpc":
+                Repeat(statement, directive, cursor);
+                return labels;
+            case ".endm":
+                diagnostics.Warning(statement, wordAt, ".endm encountered without preceding .macro");
+                return labels;
+            case ".endr":
+                diagnostics.Warning(statement, wordAt, ".endr encountered without preceding .rept, .irp, or .irpc");
+                return labels;
+            case ".exitm":
+                ExitMacro(statement, wordAt);
+                return labels;
+            case ".purgem":
+                Purge(statement, cursor);
+                return labels;
+            case ".include":
+                Include(statement, cursor);
+                return labels;
+            case ".end":
+                ended = true;
+                return labels;
+        }
+        if (word.Length > 0 && macros.TryGetValue(word, out var macro))
+        {
+            Invoke(macro, statement, wordAt, wordEnd);
+            return labels;
+        }
+        return statement;
+    }
+
+    /// <summary>The index past the labels ("name:" or "1:") that begin the statement, 0 when there are none.</summary>
+    static int Labels(string text)
+    {
+        int end = 0;
+        while (true)
+        {
+            int i = MacroWords.SkipBlanks(text, end), start = i;
+            while (i < text.Length && Cursor.IsSymbolPart(text[i]))
+                i++;
+            if (i == start || i >= text.Length || text[i] != ':' || text[start] == '$')
+                return end;
+            end = i + 1;
+        }
     }
 
     /// <summary>.include "file": the file is read next, from the including file's directory or an include path.</summary>

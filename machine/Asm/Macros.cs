@@ -1,0 +1,465 @@
+using System.Text;
+
+namespace Repl.Machine.Asm;
+
+/// <summary>A macro parameter: its name, the default value (empty when none), and its :req / :vararg qualifier.</summary>
+internal sealed record MacroParameter(string Name, string Default, bool Required, bool VarArg);
+
+/// <summary>A macro as .macro defined it: the body is the statements between .macro and .endm, unexpanded.</summary>
+internal sealed record MacroDefinition(string Name, IReadOnlyList<MacroParameter> Parameters, IReadOnlyList<Statement> Body);
+
+/// <summary>
+/// The words of a macro invocation, a .macro parameter list or an .irp list, split as GNU as splits them: at
+/// commas, and at blanks between two operands (a blank beside an operator such as '+' joins, so "1 + 2" is one
+/// value, but a '-' after a blank starts a new one, so "1 -2" is two). A value in double quotes loses its quotes
+/// and keeps its blanks; brackets keep what is inside them together.
+/// </summary>
+internal static class MacroWords
+{
+    /// <summary>
+    /// Reads the value starting at <paramref name="i"/> (blanks skipped), leaves <paramref name="i"/> past it
+    /// and past the comma that ends it, if any.
+    /// </summary>
+    public static string Next(string text, ref int i)
+    {
+        i = SkipBlanks(text, i);
+        string value;
+        if (i < text.Length && text[i] == '"')
+        {
+            int end = Cursor.SkipString(text, i);
+            value = text[(i + 1)..Math.Max(i + 1, end - (text[end - 1] == '"' && end - 1 > i ? 1 : 0))];
+            i = end;
+        }
+        else
+        {
+            int start = i, depth = 0;
+            while (i < text.Length)
+            {
+                char c = text[i];
+                if (c == '"')
+                {
+                    i = Cursor.SkipString(text, i);
+                    continue;
+                }
+                if (c == '\'')
+                {
+                    i = Math.Min(i + 2, text.Length);
+                    continue;
+                }
+                if (c is '(' or '[')
+                    depth++;
+                else if (c is ')' or ']')
+                    depth = Math.Max(0, depth - 1);
+                else if (depth == 0 && c == ',')
+                    break;
+                else if (depth == 0 && IsBlank(c) && SeparatesAt(text, start, i))
+                    break;
+                i++;
+            }
+            value = text[start..i].TrimEnd();
+        }
+        i = SkipBlanks(text, i);
+        if (i < text.Length && text[i] == ',')
+            i++;
+        return value;
+    }
+
+    /// <summary>Whether the blanks at <paramref name="blank"/> end the value begun at <paramref name="start"/>.</summary>
+    static bool SeparatesAt(string text, int start, int blank)
+    {
+        char before = text[blank - 1];
+        int after = SkipBlanks(text, blank);
+        if (blank == start || after >= text.Length)
+            return true;
+        char next = text[after];
+        return (Cursor.IsSymbolPart(before) || before is '-' or '\'')
+            && (Cursor.IsSymbolPart(next) || next is '%' or '(' or '[' or '-' or '"' or '\'');
+    }
+
+    public static bool IsBlank(char c) => c is ' ' or '\t' or '\f' or '\v' or '\r';
+
+    public static int SkipBlanks(string text, int i)
+    {
+        while (i < text.Length && IsBlank(text[i]))
+            i++;
+        return i;
+    }
+
+    /// <summary>
+    /// The body line with \NAME replaced by its value (names read as long as symbol characters go, as GNU as
+    /// does; an unknown name stays as written), \() removed (it only separates a name from what follows) and,
+    /// in a macro, \@ replaced by the number of the expansion.
+    /// </summary>
+    public static string Substitute(string line, IReadOnlyDictionary<string, string> values, string? expansionNumber)
+    {
+        int backslash = line.IndexOf('\\');
+        if (backslash < 0)
+            return line;
+        var result = new StringBuilder(line.Length + 16);
+        int copied = 0;
+        for (int i = backslash; i >= 0 && i < line.Length; i = line.IndexOf('\\', i))
+        {
+            int after = i + 1;
+            string? replacement = null;
+            if (after < line.Length && line[after] == '@' && expansionNumber is not null)
+            {
+                replacement = expansionNumber;
+                after++;
+            }
+            else if (after + 1 < line.Length && line[after] == '(' && line[after + 1] == ')')
+            {
+                replacement = "";
+                after += 2;
+            }
+            else
+            {
+                int end = after;
+                while (end < line.Length && Cursor.IsSymbolPart(line[end]))
+                    end++;
+                if (end > after && values.TryGetValue(line[after..end], out var value))
+                {
+                    replacement = value;
+                    after = end;
+                }
+            }
+            if (replacement is null)
+            {
+                // "\\" is left alone as a pair, so a second backslash never starts a name.
+                i = after < line.Length && line[after] == '\\' ? after + 1 : after;
+                continue;
+            }
+            result.Append(line, copied, i - copied).Append(replacement);
+            copied = i = after;
+        }
+        return result.Append(line, copied, line.Length - copied).ToString();
+    }
+}
+
+/// <summary>
+/// Statements produced by expanding a body: a macro once, .rept N times, .irp and .irpc once per value. Each
+/// statement keeps the location of its body line and gains the expansion in its chain.
+/// </summary>
+internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyList<IReadOnlyDictionary<string, string>>? iterations,
+                                     long count, string? expansionNumber, IReadOnlyList<Expansion> chain, bool isMacro) : IStatementSource
+{
+    long iteration;
+    int line;
+
+    /// <summary>True for a macro's expansion, the unit .exitm leaves.</summary>
+    public bool IsMacro => isMacro;
+
+    /// <summary>The number of conditionals open when the expansion began; those opened inside must close inside.</summary>
+    public int ConditionalDepth { get; init; }
+
+    static readonly IReadOnlyDictionary<string, string> NoValues = new Dictionary<string, string>();
+
+    public Statement? Next()
+    {
+        while (iteration < count)
+        {
+            if (line < body.Count)
+            {
+                var statement = body[line++];
+                var values = iterations is null ? NoValues : iterations[(int)iteration];
+                string text = iterations is null && expansionNumber is null ? statement.Text : MacroWords.Substitute(statement.Text, values, expansionNumber);
+                return statement with { Text = text, Chain = chain };
+            }
+            line = 0;
+            iteration++;
+        }
+        return null;
+    }
+}
+
+/// <summary>.macro, .rept, .irp and .irpc: collecting bodies and expanding them.</summary>
+internal sealed partial class Preprocessor
+{
+    readonly Dictionary<string, MacroDefinition> macros = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The number of macro expansions so far: the value of \@ in the next one.</summary>
+    int macroExpansions;
+
+    /// <summary>
+    /// A body being read up to its .endm or .endr: nested pairs of the same kind are counted, not interpreted,
+    /// and <see cref="Done"/> runs when the matching end is read.
+    /// </summary>
+    sealed class Body(Statement opener, IStatementSource source, bool isMacro, string unterminated, Action<IReadOnlyList<Statement>> done)
+    {
+        public Statement Opener { get; } = opener;
+        public IStatementSource Source { get; } = source;
+        public bool IsMacro { get; } = isMacro;
+        public string Unterminated { get; } = unterminated;
+        public Action<IReadOnlyList<Statement>> Done { get; } = done;
+        public List<Statement> Statements { get; } = [];
+        public int Depth { get; set; } = 1;
+    }
+
+    Body? collecting;
+
+    void Collect(Statement statement, string directive)
+    {
+        var body = collecting!;
+        bool opens = body.IsMacro ? directive == ".macro" : directive is ".rept" or ".irp" or ".irpc";
+        bool closes = directive == (body.IsMacro ? ".endm" : ".endr");
+        if (opens)
+            body.Depth++;
+        else if (closes && --body.Depth == 0)
+        {
+            collecting = null;
+            body.Done(body.Statements);
+            return;
+        }
+        body.Statements.Add(statement);
+    }
+
+    /// <summary>.macro NAME [,] PARAM[:req|:vararg][=DEFAULT] ...: the body up to the matching .endm becomes the macro.</summary>
+    void DefineMacro(Statement statement, Cursor cursor)
+    {
+        var definition = MacroHeader(statement, cursor);
+        if (definition is not null && macros.ContainsKey(definition.Name))
+        {
+            diagnostics.Error(statement, cursor.Position, $"Macro `{definition.Name}' was already defined");
+            definition = null;
+        }
+        string name = definition?.Name ?? "";
+        collecting = new Body(statement, sources[^1], isMacro: true, $"unexpected end of file in macro `{name}' definition", body =>
+        {
+            if (definition is not null)
+                macros[definition.Name] = definition with { Body = body };
+        });
+    }
+
+    MacroDefinition? MacroHeader(Statement statement, Cursor cursor)
+    {
+        cursor.SkipSpace();
+        int nameAt = cursor.Position;
+        if (!Cursor.IsSymbolStart(cursor.Peek))
+        {
+            diagnostics.Error(statement, nameAt, "Missing macro name");
+            return null;
+        }
+        string text = cursor.Text;
+        int i = nameAt;
+        while (i < text.Length && Cursor.IsSymbolPart(text[i]))
+            i++;
+        string name = text[nameAt..i];
+        i = MacroWords.SkipBlanks(text, i);
+        if (i < text.Length && text[i] == ',')
+            i++;
+        var parameters = new List<MacroParameter>();
+        while ((i = MacroWords.SkipBlanks(text, i)) < text.Length)
+        {
+            int at = i;
+            string word = MacroWords.Next(text, ref i);
+            if (ParseParameter(statement, name, word, at) is not { } parameter)
+                return null;
+            if (parameters.Any(p => p.Name == parameter.Name))
+            {
+                diagnostics.Error(statement, at, $"A parameter named `{parameter.Name}' already exists for macro `{name}'");
+                return null;
+            }
+            parameters.Add(parameter);
+        }
+        cursor.Position = i;
+        return new MacroDefinition(name, parameters, []);
+    }
+
+    /// <summary>One parameter: NAME, NAME=DEFAULT, NAME:req, NAME:vararg (a default in quotes loses them).</summary>
+    MacroParameter? ParseParameter(Statement statement, string macro, string word, int at)
+    {
+        int end = 0;
+        while (end < word.Length && Cursor.IsSymbolPart(word[end]))
+            end++;
+        string name = word[..end];
+        if (name.Length == 0 || !Cursor.IsSymbolStart(name[0]))
+        {
+            diagnostics.Error(statement, at, $"bad macro parameter `{word}' in macro `{macro}'");
+            return null;
+        }
+        bool required = false, varArg = false;
+        int rest = MacroWords.SkipBlanks(word, end);
+        if (rest < word.Length && word[rest] == ':')
+        {
+            int qualifierEnd = rest + 1;
+            while (qualifierEnd < word.Length && Cursor.IsSymbolPart(word[qualifierEnd]))
+                qualifierEnd++;
+            string qualifier = word[(rest + 1)..qualifierEnd];
+            required = qualifier == "req";
+            varArg = qualifier == "vararg";
+            if (!required && !varArg)
+            {
+                diagnostics.Error(statement, at, $"`{qualifier}' is not a valid parameter qualifier for `{name}' in macro `{macro}'");
+                return null;
+            }
+            rest = MacroWords.SkipBlanks(word, qualifierEnd);
+        }
+        string defaultValue = "";
+        if (rest < word.Length && word[rest] == '=')
+        {
+            int valueAt = rest + 1;
+            defaultValue = MacroWords.Next(word, ref valueAt);
+        }
+        else if (rest < word.Length)
+        {
+            diagnostics.Error(statement, at + rest, $"bad macro parameter `{word}' in macro `{macro}'");
+            return null;
+        }
+        return new MacroParameter(name, defaultValue, required, varArg);
+    }
+
+    /// <summary>.rept COUNT, .irp SYMBOL, VALUES..., .irpc SYMBOL, CHARACTERS: the body up to the matching .endr, repeated.</summary>
+    void Repeat(Statement statement, string directive, Cursor cursor)
+    {
+        long count = 0;
+        List<IReadOnlyDictionary<string, string>>? iterations = null;
+        if (directive == ".rept")
+        {
+            if (Absolute(statement, cursor, "bad or irreducible absolute expression", out count) && count < 0)
+            {
+                diagnostics.Error(statement, cursor.Position, "negative count for REPT - ignored");
+                count = 0;
+            }
+        }
+        else if (cursor.Identifier() is not { } symbol)
+            diagnostics.Error(statement, cursor.Position, "missing model parameter");
+        else
+        {
+            cursor.Accept(',');
+            string text = cursor.Text;
+            int i = cursor.Position;
+            var values = new List<string>();
+            if (directive == ".irp")
+            {
+                // No values at all still makes one pass, with the symbol empty.
+                do
+                    values.Add(MacroWords.Next(text, ref i));
+                while (MacroWords.SkipBlanks(text, i) < text.Length);
+            }
+            else
+            {
+                string characters = MacroWords.Next(text, ref i);
+                values.AddRange(characters.Length == 0 ? [""] : characters.Select(c => c.ToString()));
+            }
+            iterations = values.Select(v => (IReadOnlyDictionary<string, string>)new Dictionary<string, string> { [symbol] = v }).ToList();
+            count = iterations.Count;
+        }
+        var chain = Chain(directive, statement, statement.At(0));
+        string unterminated = directive == ".rept" ? "REPT without ENDR" : "unexpected end of file in irp or irpc";
+        collecting = new Body(statement, sources[^1], isMacro: false, unterminated, body =>
+        {
+            if (count > 0 && Nest(statement))
+                Push(new ExpansionSource(body, iterations, count, null, chain, isMacro: false) { ConditionalDepth = conditionals.Count });
+        });
+    }
+
+    static IReadOnlyList<Expansion> Chain(string what, Statement invocation, SourceLocation at) =>
+        [new Expansion(what, at), .. invocation.Chain];
+
+    /// <summary>
+    /// Whether another expansion may begin; past GNU as's limit the error is fatal, as there, since a runaway
+    /// recursion would otherwise go on producing errors.
+    /// </summary>
+    bool Nest(Statement statement)
+    {
+        if (expansionDepth <= MaximumNesting)
+            return true;
+        diagnostics.Error(statement, 0, "macros nested too deeply");
+        ended = true;
+        return false;
+    }
+
+    /// <summary>NAME ARGUMENTS: the macro's body with each \PARAMETER replaced by its argument.</summary>
+    void Invoke(MacroDefinition macro, Statement statement, int nameAt, int argumentsAt)
+    {
+        string text = statement.Text;
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        int positional = 0, i = argumentsAt;
+        bool ok = true;
+        while (ok && (i = MacroWords.SkipBlanks(text, i)) < text.Length)
+        {
+            int at = i;
+            MacroParameter? parameter;
+            if (Keyword(text, ref i) is { } keyword)
+            {
+                parameter = macro.Parameters.FirstOrDefault(p => p.Name == keyword);
+                if (parameter is null)
+                {
+                    diagnostics.Error(statement, at, $"Parameter named `{keyword}' does not exist for macro `{macro.Name}'");
+                    ok = false;
+                    break;
+                }
+            }
+            else if (positional < macro.Parameters.Count)
+                parameter = macro.Parameters[positional++];
+            else
+            {
+                diagnostics.Error(statement, at, "too many positional arguments");
+                ok = false;
+                break;
+            }
+            if (values.ContainsKey(parameter.Name))
+                diagnostics.Warning(statement, at, $"Value for parameter `{parameter.Name}' of macro `{macro.Name}' was already specified");
+            if (parameter.VarArg)
+            {
+                values[parameter.Name] = text[MacroWords.SkipBlanks(text, i)..].TrimEnd();
+                i = text.Length;
+            }
+            else
+                values[parameter.Name] = MacroWords.Next(text, ref i);
+        }
+        foreach (var parameter in macro.Parameters)
+        {
+            if (values.TryGetValue(parameter.Name, out var value) && value.Length > 0)
+                continue;
+            if (parameter.Required)
+            {
+                diagnostics.Error(statement, nameAt, $"Missing value for required parameter `{parameter.Name}' of macro `{macro.Name}'");
+                ok = false;
+            }
+            values[parameter.Name] = parameter.Default;
+        }
+        if (!ok || !Nest(statement))
+            return;
+        string number = (macroExpansions++).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var chain = Chain($"macro {macro.Name}", statement, statement.At(nameAt));
+        Push(new ExpansionSource(macro.Body, [values], 1, number, chain, isMacro: true) { ConditionalDepth = conditionals.Count });
+    }
+
+    /// <summary>"NAME=" at <paramref name="i"/> names the parameter the value after it is for; otherwise null, nothing consumed.</summary>
+    static string? Keyword(string text, ref int i)
+    {
+        int end = i;
+        while (end < text.Length && Cursor.IsSymbolPart(text[end]))
+            end++;
+        int equals = MacroWords.SkipBlanks(text, end);
+        if (end == i || !Cursor.IsSymbolStart(text[i]) || equals >= text.Length || text[equals] != '=' || (equals + 1 < text.Length && text[equals + 1] == '='))
+            return null;
+        string name = text[i..end];
+        i = equals + 1;
+        return name;
+    }
+
+    /// <summary>.exitm: leaves the innermost macro expansion (and any .rept inside it) at once.</summary>
+    void ExitMacro(Statement statement, int wordAt)
+    {
+        int macro = sources.FindLastIndex(s => s is ExpansionSource { IsMacro: true });
+        if (macro < 0)
+        {
+            diagnostics.Warning(statement, wordAt, "ignoring macro exit outside a macro definition.");
+            return;
+        }
+        // The conditionals the macro opened end with it: .exitm is usually inside one.
+        conditionals.RemoveRange(((ExpansionSource)sources[macro]).ConditionalDepth, conditionals.Count - ((ExpansionSource)sources[macro]).ConditionalDepth);
+        while (sources.Count > macro)
+            Pop();
+    }
+
+    /// <summary>.purgem NAME: forgets the macro.</summary>
+    void Purge(Statement statement, Cursor cursor)
+    {
+        cursor.SkipSpace();
+        int at = cursor.Position;
+        if (cursor.Identifier() is { } name && !macros.Remove(name))
+            diagnostics.Warning(statement, at, $"Attempt to purge non-existing macro `{name}'");
+    }
+}
