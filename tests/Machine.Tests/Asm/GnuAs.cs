@@ -42,10 +42,20 @@ public static class GnuAs
     public static string LinkerScript(IEnumerable<string> sections, ulong origin)
     {
         var script = new StringBuilder();
-        script.AppendLine("ENTRY(0)").AppendLine("SECTIONS").AppendLine("{").AppendLine($"  . = 0x{origin:x};");
+        script.AppendLine("SECTIONS").AppendLine("{").AppendLine($"  . = 0x{origin:x};");
         foreach (var name in sections)
             script.AppendLine($"  {name} : {{ *({name}) }}");
         script.AppendLine("  /DISCARD/ : { *(.note.GNU-stack) *(.comment) }").AppendLine("}");
         return script.ToString();
+    }
+}
+
+/// <summary>A fact that is skipped, with the reason printed, when GNU binutils is not installed.</summary>
+public sealed class GasFactAttribute : FactAttribute
+{
+    public GasFactAttribute()
+    {
+        if (GnuAs.Missing is not null)
+            Skip = $"{GnuAs.Missing} not installed (.ci/run installs binutils)";
     }
 }
