@@ -154,7 +154,8 @@ internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyLi
 
     public Statement? Next()
     {
-        while (iteration < count)
+        // An empty body repeated a huge number of times is still nothing.
+        while (iteration < count && body.Count > 0)
         {
             if (line < body.Count)
             {

@@ -515,4 +515,31 @@ public class PreprocessorTests
     {
         Assert.Equal([".error \"yes\"", ".warning \"w\"", ".print \"p\""], Texts(".if 0\n.error \"no\"\n.else\n.error \"yes\"\n.endif\n.warning \"w\"\n.print \"p\""));
     }
+
+    [Fact]
+    public void An_empty_body_repeated_without_end_costs_nothing()
+    {
+        Assert.Equal(["after"], Texts(".rept 0x7fffffffffffffff\n.endr\nafter"));
+    }
+
+    [Fact]
+    public void Random_fragments_of_preprocessor_syntax_never_throw()
+    {
+        string[] pieces = [".macro m a b:req c=1 d:vararg", ".endm", ".rept 2", ".rept", ".endr", ".irp x, 1 2", ".irpc c, \"ab", ".if 1",
+                           ".if (", ".else", ".elseif 0", ".endif", ".ifc a,", ".ifeqs \"", ".ifdef", ".ifb", ".exitm", ".purgem m",
+                           "m", "m 1, 2, 3", "m b=", "m \"", "l: m", "\\a\\@\\()", "'", "'\\", "\"x;", "/*", "*/", "#", ";", ",", "=",
+                           ".include", ".include \"", ".end", "1:", "m = 1", "(", ")", "\t", " "];
+        var random = new Random(4);
+        for (int run = 0; run < 300; run++)
+        {
+            var text = new StringBuilder();
+            for (int n = random.Next(1, 40); n > 0; n--)
+                text.Append(pieces[random.Next(pieces.Length)]).Append(random.Next(3) == 0 ? "\n" : " ");
+            var preprocessor = new Preprocessor(new AsmOptions { ReadFile = _ => null }, host, new DiagnosticBag());
+            preprocessor.PushFile("fuzz.s", text.ToString());
+            for (int limit = 0; limit < 100_000 && preprocessor.Next() is not null; limit++)
+            {
+            }
+        }
+    }
 }
