@@ -308,7 +308,7 @@ internal sealed partial class Preprocessor
     }
 
     /// <summary>.rept COUNT, .irp SYMBOL, VALUES..., .irpc SYMBOL, CHARACTERS: the body up to the matching .endr, repeated.</summary>
-    void Repeat(Statement statement, string directive, Cursor cursor)
+    void Repeat(Statement statement, string directive, Cursor cursor, int wordAt)
     {
         long count = 0;
         List<IReadOnlyDictionary<string, string>>? iterations = null;
@@ -343,7 +343,7 @@ internal sealed partial class Preprocessor
             iterations = values.Select(v => (IReadOnlyDictionary<string, string>)new Dictionary<string, string> { [symbol] = v }).ToList();
             count = iterations.Count;
         }
-        var chain = Chain(directive, statement, statement.At(0));
+        var chain = Chain(directive, statement, statement.At(wordAt));
         string unterminated = directive == ".rept" ? "REPT without ENDR" : "unexpected end of file in irp or irpc";
         collecting = new Body(statement, sources[^1], isMacro: false, unterminated, body =>
         {

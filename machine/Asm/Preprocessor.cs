@@ -134,7 +134,7 @@ internal sealed partial class Preprocessor
                 DefineMacro(statement, cursor);
                 return labels;
             case ".rept" or ".irp" or ".irpc":
-                Repeat(statement, directive, cursor);
+                Repeat(statement, directive, cursor, wordAt);
                 return labels;
             case ".endm":
                 diagnostics.Warning(statement, wordAt, ".endm encountered without preceding .macro");

@@ -242,6 +242,8 @@ public class PreprocessorTests
         var all = Statements(".macro m\nnop\n.endm\nl1: l2: m\n1: .rept 1\nret\n.endr\nx: nop");
         Assert.Equal(["l1: l2:", "nop", "1:", "ret", "x: nop"], all.Select(s => s.Text));
         Assert.Equal(new SourceLocation("t.s", 4, 1), all[0].Location);
+        Assert.Equal([new Expansion("macro m", new SourceLocation("t.s", 4, 9))], all[1].Chain);
+        Assert.Equal([new Expansion(".rept", new SourceLocation("t.s", 5, 4))], all[3].Chain);
     }
 
     [Fact]
