@@ -223,7 +223,21 @@ internal sealed partial class AssemblyPass : IPreprocessorHost, IInstructionCont
 
     // IPreprocessorHost and IInstructionContext: values as the pass knows them at this point.
 
-    public Evaluation EvaluateNow(Expr expr) => Expressions.Evaluate(expr, new Scope(this, Here, final: false));
+    /// <summary>
+    /// Labels in two fragments of one section have a difference that only layout knows: that is "not known
+    /// yet" here, not the error it is after layout (when the bases are sections), as in GNU as.
+    /// </summary>
+    public Evaluation EvaluateNow(Expr expr)
+    {
+        var value = Expressions.Evaluate(expr, new Scope(this, Here, final: false));
+        return value.Error == CrossBaseDifference ? new Evaluation(default, Undefined: NotLaidOut) : value;
+    }
+
+    /// <summary>The evaluator's message for a difference of values with two bases (Expressions.Apply).</summary>
+    const string CrossBaseDifference = "can't subtract symbols in different sections";
+
+    /// <summary>What stands for the undefined symbol when a value waits for layout rather than for a definition.</summary>
+    const string NotLaidOut = "(labels not laid out yet)";
 
     public bool IsDefined(string name) => symbols.Find(name)?.Defined == true;
 

@@ -70,10 +70,53 @@ public class GasDirectiveTests(ITestOutputHelper output)
             yield return ($"{length} bytes of zero padding in data", $".data\n.fill {64 - length}, 1, 0xcc\n.p2align 6\n.byte 0xcc\n");
     }
 
+    /// <summary>Branch relaxation: short while the target is in rel8 reach and in the same section, else near.</summary>
+    public static IEnumerable<(string Name, string Source)> RelaxationSources()
+    {
+        yield return ("short stays short", "jmp 1f\nnop\n1: ret\n");
+        foreach (string jump in new[] { "jmp", "je", "jne", "jb", "jg" })
+        {
+            yield return ($"{jump} forward 127 is short", $"{jump} 1f\n.fill 127, 1, 0x90\n1: ret\n");
+            yield return ($"{jump} forward 128 is near", $"{jump} 1f\n.fill 128, 1, 0x90\n1: ret\n");
+            yield return ($"{jump} backward 128 is short", $"1: .fill 126, 1, 0x90\n{jump} 1b\n");
+            yield return ($"{jump} backward 129 is near", $"1: .fill 127, 1, 0x90\n{jump} 1b\n");
+        }
+        yield return ("growing one jump pushes another out of reach",
+            "jmp 2f\njmp far\n.fill 123, 1, 0x90\n2: ret\n.fill 200, 1, 0x90\nfar: ret\n");
+        yield return ("a chain of jumps over each other grows step by step",
+            "jmp 3f\njmp 2f\njmp 1f\n.fill 120, 1, 0x90\njmp far\n1: nop\n2: nop\n3: ret\n.fill 130, 1, 0xcc\nfar: ret\n");
+        yield return ("jump across sections is near", ".section .text2, \"ax\"\nt2: ret\n.text\njmp t2\nje t2\n");
+        yield return ("jump to a data label is near", ".text\njmp d\n.data\nd: .byte 1\n");
+        yield return ("jump to a weak symbol is near", ".weak w\njmp w\nw: ret\n");
+        yield return ("jump to a global symbol relaxes", ".globl g\njmp g\ng: ret\n");
+        yield return ("jump to an absolute address is near", "jmp 0x100000\n");
+        yield return ("jump to dot", "jmp .\nje . + 2\n");
+        yield return ("jump over an alignment", "jmp 1f\n.p2align 7\n1: ret\n");
+        yield return ("jump to an equate of a label", "jmp there\nnop\nhere: ret\nthere = here\n");
+        yield return ("dot-L targets", "jmp .Lout\n.fill 10, 1, 0x90\n.Lout: ret\n");
+    }
+
+    /// <summary>Instructions among directives: expressions in operands, labels, syntax and mode switches.</summary>
+    public static IEnumerable<(string Name, string Source)> CodeSources()
+    {
+        yield return ("difference of labels known in the pass", "a: nop\nnop\nb: movl $(b - a), %eax\naddl $(b - a), %ecx\n");
+        yield return ("difference of labels known after layout", "addl $(end - start), %ecx\nstart: nop\nend:\n");
+        yield return ("label addresses in operands", "movl $here, %eax\nmovq $here, %rax\nleaq here(%rip), %rax\nmovl here, %eax\nhere: ret\n");
+        yield return ("dot in an operand", "movl $., %eax\nmovl $. + 5, %ecx\n");
+        yield return ("data referring to code", "f: ret\n.data\n.quad f, g\n.long g - f\n.text\ng: nop\n");
+        yield return ("numeric local labels in jumps", "1: jmp 1b\njmp 1f\n1: ret\n2: call 2b\n");
+        yield return ("code32 instructions", ".code32\npush %eax\nmovl $1, %eax\n.code64\npush %rax\n");
+        yield return ("NOP alignment after instructions", "nop\n.p2align 4\nret\nmovl $1, %eax\n.balign 8\nret\n");
+        yield return ("several statements on a line", "nop; nop ; ret\n");
+        yield return ("equates in instructions", "PORT = 0x3f8\nmovw $PORT, %dx\nmovl $COUNT, %ecx\nCOUNT = 16\n");
+        yield return ("a macro producing code", ".macro push2 a, b\npush %\\a\npush %\\b\n.endm\npush2 rax, rbx\nret\n");
+        yield return ("rept producing code", ".rept 3\nnop\n.endr\n");
+    }
+
     [GasFact]
     public void Directive_sources_assemble_to_the_same_image_as_gnu_as()
     {
-        int compared = CompareAll(DataSources().Concat(NopSources()), "DEF=0x41");
+        int compared = CompareAll(DataSources().Concat(NopSources()).Concat(RelaxationSources()).Concat(CodeSources()), "DEF=0x41");
         Report("gas-directives", compared);
     }
 

@@ -49,13 +49,3 @@ public static class GnuAs
         return script.ToString();
     }
 }
-
-/// <summary>A fact that is skipped, with the reason printed, when GNU binutils is not installed.</summary>
-public sealed class GasFactAttribute : FactAttribute
-{
-    public GasFactAttribute()
-    {
-        if (GnuAs.Missing is not null)
-            Skip = $"{GnuAs.Missing} not installed (.ci/run installs binutils)";
-    }
-}
