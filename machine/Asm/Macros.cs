@@ -374,13 +374,14 @@ internal sealed partial class Preprocessor
         string text = statement.Text;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         int positional = 0, i = argumentsAt;
-        bool ok = true;
+        bool ok = true, keywords = false;
         while (ok && (i = MacroWords.SkipBlanks(text, i)) < text.Length)
         {
             int at = i;
             MacroParameter? parameter;
             if (Keyword(text, ref i) is { } keyword)
             {
+                keywords = true;
                 parameter = macro.Parameters.FirstOrDefault(p => p.Name == keyword);
                 if (parameter is null)
                 {
@@ -388,6 +389,12 @@ internal sealed partial class Preprocessor
                     ok = false;
                     break;
                 }
+            }
+            else if (keywords)
+            {
+                diagnostics.Error(statement, at, "can't mix positional and keyword arguments");
+                ok = false;
+                break;
             }
             else if (positional < macro.Parameters.Count)
                 parameter = macro.Parameters[positional++];

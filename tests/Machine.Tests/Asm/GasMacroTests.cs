@@ -12,7 +12,7 @@ public class GasMacroTests(ITestOutputHelper output)
     public static IEnumerable<(string Name, string Source)> DataSources()
     {
         yield return ("positional arguments", ".macro pair a, b\n.byte \\a, \\b\n.endm\n.data\npair 1, 2\npair 3 4\n");
-        yield return ("keyword arguments", ".macro pair a, b\n.byte \\a, \\b\n.endm\n.data\npair b=1, a=2\npair b=5 a=6\n");
+        yield return ("keyword arguments", ".macro pair a, b\n.byte \\a, \\b\n.endm\n.data\npair b=1, a=2\npair b=5 a=6\npair 7, b=8\npair 3, b = 9\n");
         yield return ("defaults", ".macro m a=5 b=6\n.byte \\a, \\b\n.endm\n.data\nm\nm 1\nm ,2\nm b=3\n");
         yield return ("quoted default and argument", ".macro s t=\"x y\"\n.ascii \"\\t\"\n.endm\n.data\ns\ns \"a, b\"\ns \"q\\\"r\"\n");
         yield return ("vararg", ".macro bytes first, rest:vararg\n.byte \\first\n.byte \\rest\n.endm\n.data\nbytes 1, 2, 3, 4\nbytes 5\n");
