@@ -27,7 +27,8 @@ internal static class MacroWords
         if (i < text.Length && text[i] == '"')
         {
             int end = Cursor.SkipString(text, i);
-            value = text[(i + 1)..Math.Max(i + 1, end - (text[end - 1] == '"' && end - 1 > i ? 1 : 0))];
+            bool closed = end - 1 > i && text[end - 1] == '"';
+            value = text[(i + 1)..(closed ? end - 1 : end)];
             i = end;
         }
         else
@@ -139,13 +140,13 @@ internal static class MacroWords
 /// statement keeps the location of its body line and gains the expansion in its chain.
 /// </summary>
 internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyList<IReadOnlyDictionary<string, string>>? iterations,
-                                     long count, string? expansionNumber, IReadOnlyList<Expansion> chain, bool isMacro) : IStatementSource
+                                     long count, string? expansionNumber, IReadOnlyList<Expansion> chain) : IStatementSource
 {
     long iteration;
     int line;
 
-    /// <summary>True for a macro's expansion, the unit .exitm leaves.</summary>
-    public bool IsMacro => isMacro;
+    /// <summary>True for a macro's expansion (the only kind with a \@ number), the unit .exitm leaves.</summary>
+    public bool IsMacro => expansionNumber is not null;
 
     /// <summary>The number of conditionals open when the expansion began; those opened inside must close inside.</summary>
     public int ConditionalDepth { get; init; }
@@ -348,7 +349,7 @@ internal sealed partial class Preprocessor
         collecting = new Body(statement, sources[^1], isMacro: false, unterminated, body =>
         {
             if (count > 0 && Nest(statement))
-                Push(new ExpansionSource(body, iterations, count, null, chain, isMacro: false) { ConditionalDepth = conditionals.Count });
+                Push(new ExpansionSource(body, iterations, count, null, chain) { ConditionalDepth = conditionals.Count });
         });
     }
 
@@ -429,7 +430,7 @@ internal sealed partial class Preprocessor
             return;
         string number = (macroExpansions++).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var chain = Chain($"macro {macro.Name}", statement, statement.At(nameAt));
-        Push(new ExpansionSource(macro.Body, [values], 1, number, chain, isMacro: true) { ConditionalDepth = conditionals.Count });
+        Push(new ExpansionSource(macro.Body, [values], 1, number, chain) { ConditionalDepth = conditionals.Count });
     }
 
     /// <summary>"NAME=" at <paramref name="i"/> names the parameter the value after it is for; otherwise null, nothing consumed.</summary>
