@@ -161,9 +161,16 @@ internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyLi
             if (line < body.Count)
             {
                 var statement = body[line++];
+                if (iterations is null && expansionNumber is null)
+                    return statement with { Chain = chain };
                 var values = iterations is null ? NoValues : iterations[(int)iteration];
-                string text = iterations is null && expansionNumber is null ? statement.Text : MacroWords.Substitute(statement.Text, values, expansionNumber);
-                return statement with { Text = text, Chain = chain };
+                string text = MacroWords.Substitute(statement.Text, values, expansionNumber);
+                if (ReferenceEquals(text, statement.Text))
+                    return statement with { Chain = chain };
+                // The caret display shows the line as expanded, so columns count in the expanded text.
+                string before = statement.SourceLine[..Math.Min(statement.Location.Column - 1, statement.SourceLine.Length)];
+                return new Statement(text, statement.Location with { Column = MacroWords.Substitute(before, values, expansionNumber).Length + 1 },
+                                     MacroWords.Substitute(statement.SourceLine, values, expansionNumber), chain);
             }
             line = 0;
             iteration++;

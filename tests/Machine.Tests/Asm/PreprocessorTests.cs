@@ -238,6 +238,16 @@ public class PreprocessorTests
     }
 
     [Fact]
+    public void Expanded_statements_show_the_expanded_line_so_columns_match_it()
+    {
+        var all = Statements(".macro m a, b\n  .byte \\a ; .byte \\b # \\a\n.endm\nm 100000, 2");
+        Assert.Equal([".byte 100000", ".byte 2"], all.Select(s => s.Text));
+        Assert.All(all, s => Assert.Equal("  .byte 100000 ; .byte 2 # 100000", s.SourceLine));
+        Assert.Equal([3, 18], all.Select(s => s.Location.Column));
+        Assert.All(all, s => Assert.Equal(2, s.Location.Line));
+    }
+
+    [Fact]
     public void Labels_before_an_invocation_come_out_before_the_expansion()
     {
         var all = Statements(".macro m\nnop\n.endm\nl1: l2: m\n1: .rept 1\nret\n.endr\nx: nop");
