@@ -129,16 +129,25 @@ internal sealed partial class AssemblyPass
         }
     }
 
-    /// <summary>The layout rule: allocated, non-empty sections, bytes first then NoBits, each aligned after the last.</summary>
+    /// <summary>
+    /// The layout rule: allocated, non-empty sections, bytes first then NoBits, each aligned after the last. An
+    /// empty section is not placed, but its labels (an "end:" with nothing after it) get the address it would
+    /// have had.
+    /// </summary>
     List<Section> PlaceSections()
     {
-        var placed = sections.Where(s => (s.Flags & SectionFlags.Alloc) != 0 && s.Size > 0)
-                             .OrderBy(s => s.NoBits).ToList(); // a stable sort: order of first mention otherwise
+        var placed = new List<Section>();
         ulong address = options.Origin;
-        foreach (var section in placed)
+        foreach (var section in sections.Where(s => (s.Flags & SectionFlags.Alloc) != 0).OrderBy(s => s.NoBits)) // stable: first mention otherwise
         {
+            if (section.Size == 0)
+            {
+                section.Address = address;
+                continue;
+            }
             section.Address = (address + section.Alignment - 1) / section.Alignment * section.Alignment;
             address = section.Address + (ulong)section.Size;
+            placed.Add(section);
         }
         return placed;
     }

@@ -44,6 +44,15 @@ public class AssemblerTests
     }
 
     [Fact]
+    public void A_label_in_an_empty_section_has_the_address_that_section_would_have()
+    {
+        var result = Assemble(".text\n.byte 1, 2\n.data\nedata:\n.bss\n.p2align 4\nbss: .skip 4\n");
+
+        Assert.Equal(0x100002UL, result.AddressOf("edata"));
+        Assert.Equal(0x100010UL, result.AddressOf("bss"));
+    }
+
+    [Fact]
     public void The_origin_option_moves_the_whole_image()
     {
         var result = Assemble("start: .byte 1\n", new AsmOptions { Origin = 0x7c00 });
