@@ -164,13 +164,13 @@ internal static class AttSyntax
             if (c.Accept(','))
             {
                 c.SkipSpace();
-                errorPosition = c.Position;
                 var scaleExpr = Expressions.Parse(c, context, out error, out errorPosition);
                 if (scaleExpr is null)
                     return null;
                 if (!context.EvaluateNow(scaleExpr).IsAbsolute(out long s) || s is not (1 or 2 or 4 or 8))
                 {
                     error = "scale factor of 1, 2, 4 or 8 expected";
+                    errorPosition = scaleExpr.Position;
                     return null;
                 }
                 scale = (int)s;

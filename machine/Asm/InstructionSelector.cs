@@ -51,6 +51,7 @@ internal static class InstructionSelector
         }
         if (fits.Count == 0)
         {
+            errorPosition = parsed.Position;
             error = CodesOf(parsed.Mnemonic).Any(c => c.ToOpCode().IsAvailableInMode(context.Bitness))
                 ? $"operand type mismatch for `{parsed.Mnemonic.ToString().ToLowerInvariant()}'"
                 : $"`{parsed.Mnemonic.ToString().ToLowerInvariant()}' is not supported in {context.Bitness}-bit mode";
@@ -141,6 +142,8 @@ internal static class InstructionSelector
         _ => true,
     };
 
+    internal static IEnumerable<Code> CodesOfMnemonic(Mnemonic m) => CodesByMnemonic.TryGetValue(m, out var codes) ? codes : [];
+
     /// <summary>The forms of a mnemonic; a bare pushf, popf, pusha, popa or iret stands for every operand size.</summary>
     static IEnumerable<Code> CodesOf(Mnemonic m)
     {
@@ -153,7 +156,7 @@ internal static class InstructionSelector
             Mnemonic.Iret => [Mnemonic.Iret, Mnemonic.Iretd, Mnemonic.Iretq],
             _ => [m],
         };
-        return family.SelectMany(f => CodesByMnemonic.TryGetValue(f, out var codes) ? codes : []);
+        return family.SelectMany(CodesOfMnemonic);
     }
 
     /// <summary>Reads what can be known of an operand's expression now.</summary>
@@ -283,7 +286,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                 if (o.Indirect)
                     return null;
                 if (IsBranch(kind))
-                    return new Binding(kind, b, Register.None);
+                    return BranchFits(info, kind, b) ? new Binding(kind, b, Register.None) : null;
                 return FitImmediate(kind, b) ? new Binding(kind, b, Register.None) : null;
             default:
                 bool direct = !o.Indirect && o.Base == Register.None && o.Index == Register.None && o.Segment == Register.None;
@@ -291,7 +294,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                 if (kind == OpCodeOperandKind.dx && o.Base == Register.DX && o.Index == Register.None && o.Value is null)
                     return new Binding(kind, b, Register.DX);
                 if (IsBranch(kind))
-                    return direct ? new Binding(kind, b, Register.None) : null;
+                    return direct && BranchFits(info, kind, b) ? new Binding(kind, b, Register.None) : null;
                 if (branchMnemonic && direct)
                     return null;
                 if (o.Size != 0 && info.MemorySize.GetSize() != o.Size && info.MemorySize != MemorySize.Unknown)
@@ -310,6 +313,21 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                 };
         }
     }
+
+    /// <summary>
+    /// A jmp or jcc to a target already absolute (jmp 0x1000) is near at once, as GNU as emits it with a relocation;
+    /// only a label's distance is worth relaxing. loop and jecxz, which have no near form, stay short.
+    /// </summary>
+    bool BranchFits(OpCodeInfo info, OpCodeOperandKind kind, Bound b)
+        => !(IsShortBranch(kind) && b.Absolute && NearForm(info, Bitness) != Code.INVALID);
+
+    public static bool IsShortBranch(OpCodeOperandKind k) => k is OpCodeOperandKind.br16_1 or OpCodeOperandKind.br32_1 or OpCodeOperandKind.br64_1;
+
+    /// <summary>The rel16/rel32 form of a short branch, or INVALID for loop, jecxz and friends.</summary>
+    public static Code NearForm(OpCodeInfo shortForm, int bitness)
+        => InstructionSelector.CodesOfMnemonic(shortForm.Mnemonic).FirstOrDefault(c => c.ToOpCode() is var near && near.IsAvailableInMode(bitness)
+               && near.OpCount == 1 && near.GetOpKind(0) is OpCodeOperandKind.br16_2 or OpCodeOperandKind.br32_4 or OpCodeOperandKind.br64_4
+               && near.OperandSize == shortForm.OperandSize, Code.INVALID);
 
     static bool IsStringPointer(AsmOperand o, Register r16, Register r32, Register r64)
         => o.Index == Register.None && (o.Base == r16 || o.Base == r32 || o.Base == r64) && o.Value is null;
@@ -544,14 +562,8 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
         return EncodedInstruction.Create(instruction, fields, rawPrefixes, bitness, Relaxable(request), out error);
     }
 
-    /// <summary>jmp and jcc to a label start short and may grow; a target already absolute is reached near at once.</summary>
-    Code Relaxable(Request request)
-    {
-        if (Slots.Length != 1 || Slots[0].Kind is not (OpCodeOperandKind.br16_1 or OpCodeOperandKind.br32_1 or OpCodeOperandKind.br64_1))
-            return Code.INVALID;
-        var near = Info.Code.ToString().Replace("rel8", request.Bitness == 16 ? "rel16" : "rel32");
-        return Enum.TryParse<Code>(near, out var code) && code != Info.Code ? code : Code.INVALID;
-    }
+    /// <summary>jmp and jcc to a label start short and may grow to the near form of the same operand size.</summary>
+    Code Relaxable(Request request) => Slots.Length == 1 && Request.IsShortBranch(Slots[0].Kind) ? Request.NearForm(Info, request.Bitness) : Code.INVALID;
 
     static int AddressBits(AsmOperand o, int bitness)
     {
