@@ -301,10 +301,13 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                     return null;
                 return kind switch
                 {
-                    OpCodeOperandKind.mem_offs => o.Base == Register.None && o.Index == Register.None && (Bitness != 64 || Parsed.Absolute64)
+                    // In 64-bit code the moffs forms are movabs's, or GNU as's way to reach an address that a
+                    // sign-extended disp32 cannot.
+                    OpCodeOperandKind.mem_offs => o.Base == Register.None && o.Index == Register.None
+                                                  && (Bitness != 64 || Parsed.Absolute64 || BeyondDisp32(o, b))
                         ? new Binding(kind, b, Register.None) : null,
                     OpCodeOperandKind.r8_or_mem or OpCodeOperandKind.r16_or_mem or OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem
-                        or OpCodeOperandKind.mem when !Parsed.Absolute64 => new Binding(kind, b, Register.None),
+                        or OpCodeOperandKind.mem when !Parsed.Absolute64 && !BeyondDisp32(o, b) => new Binding(kind, b, Register.None),
                     OpCodeOperandKind.seg_rSI or OpCodeOperandKind.seg_rDI => IsStringPointer(o, Register.SI, Register.ESI, Register.RSI) ? new Binding(kind, b, Register.None) : null,
                     OpCodeOperandKind.es_rDI => IsStringPointer(o, Register.DI, Register.EDI, Register.RDI) && o.Segment is Register.None or Register.ES
                         ? new Binding(kind, b, Register.None) : null,
@@ -328,6 +331,10 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
         => InstructionSelector.CodesOfMnemonic(shortForm.Mnemonic).FirstOrDefault(c => c.ToOpCode() is var near && near.IsAvailableInMode(bitness)
                && near.OpCount == 1 && near.GetOpKind(0) is OpCodeOperandKind.br16_2 or OpCodeOperandKind.br32_4 or OpCodeOperandKind.br64_4
                && near.OperandSize == shortForm.OperandSize, Code.INVALID);
+
+    /// <summary>A 64-bit address with neither base nor index that a sign-extended disp32 cannot reach.</summary>
+    bool BeyondDisp32(AsmOperand o, Bound b)
+        => Bitness == 64 && o.Base == Register.None && o.Index == Register.None && b.Absolute && b.Value is < int.MinValue or > int.MaxValue;
 
     static bool IsStringPointer(AsmOperand o, Register r16, Register r32, Register r64)
         => o.Index == Register.None && (o.Base == r16 || o.Base == r32 || o.Base == r64) && o.Value is null;
@@ -501,7 +508,7 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                         (_, 32) => OpKind.MemoryESEDI,
                         _ => OpKind.MemoryESDI,
                     });
-                    if (operand?.Operand.Segment is { } segment && segment != Register.None && slot.Kind != OpCodeOperandKind.es_rDI)
+                    if (operand?.Operand.Segment is { } segment && segment is not (Register.None or Register.DS) && slot.Kind != OpCodeOperandKind.es_rDI)
                         instruction.SegmentPrefix = segment;
                     break;
                 }
@@ -553,6 +560,9 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                 case "ss": instruction.SegmentPrefix = Register.SS; break;
             }
         }
+        // GNU as writes xchg %rax,%rax as a plain nop.
+        if (Info.Code == Code.Xchg_r64_RAX && Slots.All(s => s.Register == Register.RAX))
+            instruction = Instruction.Create(Code.Nopd);
         // GNU as turns int $3 into the one-byte breakpoint.
         if (Info.Code == Code.Int_imm8 && fields[0].Operand.Absolute && fields[0].Operand.Value == 3)
         {
@@ -595,7 +605,9 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
         instruction.MemoryBase = o.Base;
         instruction.MemoryIndex = o.Index;
         instruction.MemoryIndexScale = o.Scale;
-        if (o.Segment != Register.None)
+        // GNU as leaves out an override that names the segment the address uses anyway.
+        var implied = o.Base is Register.RSP or Register.RBP or Register.ESP or Register.EBP or Register.SP or Register.BP ? Register.SS : Register.DS;
+        if (o.Segment != Register.None && o.Segment != implied)
             instruction.SegmentPrefix = o.Segment;
         int addressBytes = AddressBits(o, bitness) / 8;
         bool rip = o.Base is Register.RIP or Register.EIP;
