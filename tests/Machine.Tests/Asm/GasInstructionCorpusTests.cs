@@ -225,6 +225,17 @@ static class GasCorpus
             "sarx %r9,(%rax),%r10", "shlx %eax,%ebx,%ecx", "shlx %r15,%r14,%r13", "shrx %eax,%ebx,%ecx", "shrx %rax,8(%rbx),%rcx",
             "lzcnt %eax,%ebx", "lzcnt (%rax),%r9", "tzcnt %ax,%bx", "tzcnt %rcx,%rdx", "popcnt %eax,%ebx", "popcnt (%rax),%rcx",
             "bsf %eax,%ebx", "bsf (%rax),%r9w", "bsr %rcx,%rdx", "bsr 4(%rbx),%esi",
+            "mov %ds:(%rax),%eax", "mov %ss:(%rbp),%eax", "mov %cs:0x10,%eax", "mov %es:(%rax),%eax", "mov %ds:0x10,%eax",
+            "mov %ds:(%rsp),%eax", "mov %ss:(%rax),%eax", "ud1 %eax,%ebx", "ud1 (%rax),%ecx", "ud0 %eax,%ebx",
+            "movs %fs:(%rsi),%es:(%rdi)", "movsb (%rsi),(%rdi)", "cmpsb %es:(%rdi),(%rsi)", "scas %es:(%rdi),%al",
+            "ins %dx,%es:(%rdi)", "outs (%rsi),%dx", "stos %rax,%es:(%rdi)", "lods %ds:(%rsi),%ax", "rep stos %eax,%es:(%rdi)",
+            "lock", "rep", "repne", "stos", "movs", "jmp *%ax", "mov %eax,%eax", "movl %eax,%eax", "mov $0x7fffffff,%rax", "mov $-0x80000000,%rax",
+            "mov $0x80000000,%rax", "imul %eax", "imul (%rax),%eax", "mul %al", "xchg %eax,%r8d", "xchg %r8d,%eax",
+            "xchg %rax,%rax", "xchg %ax,%r8w", "cmove %eax,%eax", "push $-1", "push $0xffff", "pushw $-1", "mov %spl,%al",
+            "mov %sil,%bl", "mov %ah,%bl", "mov %ah,(%rax)", "lock orq $-1,(%rdi)", "leal 0x7fffffff(%rax),%eax",
+            "lea -0x80000000(%rax),%eax", "movl $0x80000000,0x7fffffff(%rbx)", "mov 0x80000000,%eax", "mov -1,%eax",
+            "movabs 0xffffffffffffffff,%al", "pushq $fwd", "setb %ah", "bt $63,%rax", "btq $64,(%rax)", "mov 0x80000000,%al",
+            "mov %rax,0xffffffff", "mov %es:0x10,%eax", "mov %fs:-8(%rbp),%rax",
         ])
             Add(line);
 
