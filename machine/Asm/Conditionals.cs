@@ -156,6 +156,8 @@ internal sealed partial class Preprocessor
     /// <summary>Conditionals opened inside an expansion must close inside it; at its end, any left open are errors.</summary>
     void CloseConditionals(int depth, string message)
     {
+        if (depth >= conditionals.Count)
+            return;
         for (int i = depth; i < conditionals.Count; i++)
             diagnostics.Error(conditionals[i].Opener, 0, message);
         conditionals.RemoveRange(depth, conditionals.Count - depth);

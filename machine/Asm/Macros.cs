@@ -124,8 +124,7 @@ internal static class MacroWords
             }
             if (replacement is null)
             {
-                // "\\" is left alone as a pair, so a second backslash never starts a name.
-                i = after < line.Length && line[after] == '\\' ? after + 1 : after;
+                i = after;
                 continue;
             }
             result.Append(line, copied, i - copied).Append(replacement);
@@ -155,7 +154,8 @@ internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyLi
 
     public Statement? Next()
     {
-        while (iteration < count)
+        // An empty body repeated a huge number of times is still nothing.
+        while (iteration < count && body.Count > 0)
         {
             if (line < body.Count)
             {
@@ -308,7 +308,7 @@ internal sealed partial class Preprocessor
     }
 
     /// <summary>.rept COUNT, .irp SYMBOL, VALUES..., .irpc SYMBOL, CHARACTERS: the body up to the matching .endr, repeated.</summary>
-    void Repeat(Statement statement, string directive, Cursor cursor)
+    void Repeat(Statement statement, string directive, Cursor cursor, int wordAt)
     {
         long count = 0;
         List<IReadOnlyDictionary<string, string>>? iterations = null;
@@ -343,7 +343,7 @@ internal sealed partial class Preprocessor
             iterations = values.Select(v => (IReadOnlyDictionary<string, string>)new Dictionary<string, string> { [symbol] = v }).ToList();
             count = iterations.Count;
         }
-        var chain = Chain(directive, statement, statement.At(0));
+        var chain = Chain(directive, statement, statement.At(wordAt));
         string unterminated = directive == ".rept" ? "REPT without ENDR" : "unexpected end of file in irp or irpc";
         collecting = new Body(statement, sources[^1], isMacro: false, unterminated, body =>
         {
@@ -374,13 +374,14 @@ internal sealed partial class Preprocessor
         string text = statement.Text;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         int positional = 0, i = argumentsAt;
-        bool ok = true;
+        bool ok = true, keywords = false;
         while (ok && (i = MacroWords.SkipBlanks(text, i)) < text.Length)
         {
             int at = i;
             MacroParameter? parameter;
             if (Keyword(text, ref i) is { } keyword)
             {
+                keywords = true;
                 parameter = macro.Parameters.FirstOrDefault(p => p.Name == keyword);
                 if (parameter is null)
                 {
@@ -388,6 +389,12 @@ internal sealed partial class Preprocessor
                     ok = false;
                     break;
                 }
+            }
+            else if (keywords)
+            {
+                diagnostics.Error(statement, at, "can't mix positional and keyword arguments");
+                ok = false;
+                break;
             }
             else if (positional < macro.Parameters.Count)
                 parameter = macro.Parameters[positional++];
@@ -449,7 +456,8 @@ internal sealed partial class Preprocessor
             return;
         }
         // The conditionals the macro opened end with it: .exitm is usually inside one.
-        conditionals.RemoveRange(((ExpansionSource)sources[macro]).ConditionalDepth, conditionals.Count - ((ExpansionSource)sources[macro]).ConditionalDepth);
+        int depth = ((ExpansionSource)sources[macro]).ConditionalDepth;
+        conditionals.RemoveRange(depth, conditionals.Count - depth);
         while (sources.Count > macro)
             Pop();
     }

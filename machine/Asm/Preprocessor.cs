@@ -134,7 +134,7 @@ internal sealed partial class Preprocessor
                 DefineMacro(statement, cursor);
                 return labels;
             case ".rept" or ".irp" or ".irpc":
-                Repeat(statement, directive, cursor);
+                Repeat(statement, directive, cursor, wordAt);
                 return labels;
             case ".endm":
                 diagnostics.Warning(statement, wordAt, ".endm encountered without preceding .macro");
@@ -155,12 +155,19 @@ internal sealed partial class Preprocessor
                 ended = true;
                 return labels;
         }
-        if (word.Length > 0 && macros.TryGetValue(word, out var macro))
+        if (word.Length > 0 && !IsAssignment(text, wordEnd) && macros.TryGetValue(word, out var macro))
         {
             Invoke(macro, statement, wordAt, wordEnd);
             return labels;
         }
         return statement;
+    }
+
+    /// <summary>"NAME = VALUE" sets a symbol even when a macro has that name, as in GNU as.</summary>
+    static bool IsAssignment(string text, int wordEnd)
+    {
+        int i = MacroWords.SkipBlanks(text, wordEnd);
+        return i < text.Length && text[i] == '=' && !(i + 1 < text.Length && text[i + 1] == '=');
     }
 
     /// <summary>The index past the labels ("name:" or "1:") that begin the statement, 0 when there are none.</summary>
