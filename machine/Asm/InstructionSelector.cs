@@ -1,0 +1,568 @@
+namespace Repl.Machine.Asm;
+
+// Inside the namespace, so that Register, Code and friends are Iced's rather than Repl.Machine's.
+using Iced.Intel;
+
+/// <summary>
+/// Chooses, for a parsed instruction, the encoding GNU as 2.40 (without -O) emits: among Iced's forms of the
+/// mnemonic that the operands fit, the shortest; on a tie the first in opcode order, which puts the destination
+/// in ModRM.rm for register pairs (89 rather than 8b). Immediates and displacements get their short fields only
+/// when their value is already known to be absolute; anything else gets the full-size field, fixed after layout.
+/// </summary>
+internal static class InstructionSelector
+{
+    const string CannotSize = "no instruction mnemonic suffix given and no register operands; can't size instruction";
+
+    public static EncodedInstruction? Select(ParsedInstruction parsed, IInstructionContext context, out string? error, out int errorPosition)
+    {
+        error = null;
+        errorPosition = parsed.Position;
+        byte[] rawPrefixes = parsed.Prefixes.Select(RawPrefix).Where(b => b != 0).ToArray();
+        if (parsed.Mnemonic == Mnemonic.INVALID)
+            return EncodedInstruction.PrefixesOnly(rawPrefixes.Length > 0 ? rawPrefixes : parsed.Prefixes.Select(p => PrefixByte(p)).ToArray());
+
+        var operands = new List<Bound>();
+        foreach (var operand in parsed.Operands)
+        {
+            var bound = Evaluate(operand, context, out error, out errorPosition);
+            if (bound is null)
+                return null;
+            operands.Add(bound);
+        }
+        // GNU as reads "imul $3,%eax" as "imul $3,%eax,%eax".
+        if (parsed.Mnemonic == Mnemonic.Imul && operands.Count == 2 && operands[1].Operand.Kind == OperandKind.Immediate)
+            operands.Insert(1, operands[0]);
+
+        var request = new Request(parsed, context.Bitness, operands);
+        var fits = new List<Candidate>();
+        foreach (var code in CodesOf(parsed.Mnemonic))
+        {
+            var info = code.ToOpCode();
+            if (!info.IsAvailableInMode(context.Bitness))
+                continue;
+            if (request.Bind(info, operands) is { } fit)
+                fits.Add(fit);
+            else if (Commutative(parsed.Mnemonic) && operands.Count == 2 && request.Bind(info, [operands[1], operands[0]]) is { } swapped)
+                fits.Add(swapped with { Swapped = true });
+        }
+        if (fits.Count == 0)
+        {
+            error = CodesOf(parsed.Mnemonic).Any(c => c.ToOpCode().IsAvailableInMode(context.Bitness))
+                ? $"operand type mismatch for `{parsed.Mnemonic.ToString().ToLowerInvariant()}'"
+                : $"`{parsed.Mnemonic.ToString().ToLowerInvariant()}' is not supported in {context.Bitness}-bit mode";
+            return null;
+        }
+        if (!Unambiguous(request, ref fits))
+        {
+            error = CannotSize;
+            return null;
+        }
+
+        EncodedInstruction? best = null;
+        string? lastError = null;
+        foreach (var fit in fits.OrderBy(f => f.Swapped))
+        {
+            var built = fit.Build(request, rawPrefixes, out lastError);
+            if (built is not null && (best is null || built.Length < best.Length))
+                best = built;
+        }
+        if (best is null)
+            error = lastError ?? "invalid operands";
+        return best;
+    }
+
+    /// <summary>GNU as writes data16/addr32 and friends as bytes of their own; the other prefixes are Iced flags.</summary>
+    static byte RawPrefix(string prefix) => prefix switch
+    {
+        "data16" or "data32" => 0x66,
+        "addr16" or "addr32" => 0x67,
+        _ => 0,
+    };
+
+    /// <summary>The byte of a prefix written on a line of its own.</summary>
+    static byte PrefixByte(string prefix) => prefix switch
+    {
+        "rep" or "repe" or "repz" => 0xf3,
+        "repne" or "repnz" => 0xf2,
+        "lock" => 0xf0,
+        "cs" => 0x2e, "ds" => 0x3e, "es" => 0x26, "fs" => 0x64, "gs" => 0x65, "ss" => 0x36,
+        _ => RawPrefix(prefix),
+    };
+
+    static bool Commutative(Mnemonic m) => m is Mnemonic.Xchg or Mnemonic.Test;
+
+    /// <summary>
+    /// When no suffix, register or stated size fixes the operand size, GNU as refuses to guess for memory operands,
+    /// except for stack and branch instructions, which take the mode's natural size; instructions without memory
+    /// operands (iret, lret, push $1) take the natural size too.
+    /// </summary>
+    static bool Unambiguous(Request request, ref List<Candidate> fits)
+    {
+        var memory = request.Operands.FindIndex(o => o.Operand.Kind == OperandKind.Memory);
+        bool differs = memory >= 0
+            ? fits.Select(f => f.Info.MemorySize).Distinct().Count() > 1
+            : fits.Select(f => f.Width).Distinct().Count() > 1;
+        if (!differs)
+            return true;
+        bool stackOrBranch = fits.All(f => f.Info.IsStackInstruction || f.Info.Mnemonic is Mnemonic.Jmp or Mnemonic.Call);
+        if (memory >= 0 && !stackOrBranch)
+            return false;
+        int natural = request.NaturalWidth(fits[0].Info);
+        var chosen = fits.Where(f => f.Width == natural || f.Width == 0).ToList();
+        if (chosen.Count == 0)
+            return memory < 0;
+        fits = chosen;
+        return true;
+    }
+
+    static readonly Dictionary<Mnemonic, Code[]> CodesByMnemonic = Enum.GetValues<Code>()
+        .Where(c => c.ToOpCode() is { IsInstruction: true, Encoding: EncodingKind.Legacy or EncodingKind.VEX } info
+                    && Enumerable.Range(0, info.OpCount).All(i => Supported(info.GetOpKind(i))))
+        .GroupBy(c => c.Mnemonic())
+        .ToDictionary(g => g.Key, g => g.ToArray());
+
+    /// <summary>The operand kinds of the general-purpose and system instructions the machine implements.</summary>
+    static bool Supported(OpCodeOperandKind kind) => kind switch
+    {
+        OpCodeOperandKind.mm_reg or OpCodeOperandKind.mm_rm or OpCodeOperandKind.mm_or_mem
+            or >= OpCodeOperandKind.xmm_reg and <= OpCodeOperandKind.zmmp3_vvvv
+            or OpCodeOperandKind.k_reg or OpCodeOperandKind.kp1_reg or OpCodeOperandKind.k_rm or OpCodeOperandKind.k_vvvv or OpCodeOperandKind.k_or_mem
+            or OpCodeOperandKind.xmm_or_mem or OpCodeOperandKind.ymm_or_mem or OpCodeOperandKind.zmm_or_mem
+            or OpCodeOperandKind.st0 or OpCodeOperandKind.sti_opcode or OpCodeOperandKind.bnd_reg or OpCodeOperandKind.bnd_or_mem_mpx
+            or OpCodeOperandKind.tmm_reg or OpCodeOperandKind.tmm_rm or OpCodeOperandKind.tmm_vvvv
+            or OpCodeOperandKind.mem_mpx or OpCodeOperandKind.mem_mib or OpCodeOperandKind.sibmem
+            or >= OpCodeOperandKind.mem_vsib32x and <= OpCodeOperandKind.mem_vsib64z => false,
+        _ => true,
+    };
+
+    /// <summary>The forms of a mnemonic; a bare pushf, popf, pusha, popa or iret stands for every operand size.</summary>
+    static IEnumerable<Code> CodesOf(Mnemonic m)
+    {
+        Mnemonic[] family = m switch
+        {
+            Mnemonic.Pushf => [Mnemonic.Pushf, Mnemonic.Pushfd, Mnemonic.Pushfq],
+            Mnemonic.Popf => [Mnemonic.Popf, Mnemonic.Popfd, Mnemonic.Popfq],
+            Mnemonic.Pusha => [Mnemonic.Pusha, Mnemonic.Pushad],
+            Mnemonic.Popa => [Mnemonic.Popa, Mnemonic.Popad],
+            Mnemonic.Iret => [Mnemonic.Iret, Mnemonic.Iretd, Mnemonic.Iretq],
+            _ => [m],
+        };
+        return family.SelectMany(f => CodesByMnemonic.TryGetValue(f, out var codes) ? codes : []);
+    }
+
+    /// <summary>Reads what can be known of an operand's expression now.</summary>
+    static Bound? Evaluate(AsmOperand operand, IInstructionContext context, out string? error, out int errorPosition)
+    {
+        error = null;
+        errorPosition = operand.Position;
+        if (operand.Value is null)
+            return new Bound(operand, true, 0);
+        var now = context.EvaluateNow(operand.Value);
+        if (now.Error is not null)
+        {
+            error = now.Error;
+            errorPosition = now.ErrorPosition;
+            return null;
+        }
+        return now.IsAbsolute(out long value) ? new Bound(operand, true, value) : new Bound(operand, false, 0);
+    }
+}
+
+/// <summary>An operand with its value if that is already an absolute number.</summary>
+internal sealed record Bound(AsmOperand Operand, bool Absolute, long Value);
+
+/// <summary>The instruction being matched against Iced's forms.</summary>
+internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound> Operands)
+{
+    /// <summary>The operand size without a 66 or REX.W prefix: 64 for near branches and the stack in 64-bit code.</summary>
+    public int NaturalWidth(OpCodeInfo info)
+        => Bitness == 64 && info.DefaultOpSize64 && !IsFar(info) ? 8 : Bitness == 16 ? 2 : 4;
+
+    public static bool IsFar(OpCodeInfo info)
+        => info.MemorySize is MemorySize.SegPtr16 or MemorySize.SegPtr32 or MemorySize.SegPtr64
+           || (info.OpCount > 0 && info.GetOpKind(0) is OpCodeOperandKind.farbr2_2 or OpCodeOperandKind.farbr4_2);
+
+    static bool IsBranch(OpCodeOperandKind k) => k is OpCodeOperandKind.br16_1 or OpCodeOperandKind.br32_1 or OpCodeOperandKind.br64_1
+        or OpCodeOperandKind.br16_2 or OpCodeOperandKind.br32_4 or OpCodeOperandKind.br64_4;
+
+    static bool IsImplicit(OpCodeOperandKind k) => k is OpCodeOperandKind.seg_rSI or OpCodeOperandKind.es_rDI or OpCodeOperandKind.seg_rDI
+        or OpCodeOperandKind.seg_rBX_al;
+
+    static Register FixedRegister(OpCodeOperandKind k) => k switch
+    {
+        OpCodeOperandKind.al => Register.AL, OpCodeOperandKind.cl => Register.CL, OpCodeOperandKind.ax => Register.AX,
+        OpCodeOperandKind.dx => Register.DX, OpCodeOperandKind.eax => Register.EAX, OpCodeOperandKind.rax => Register.RAX,
+        OpCodeOperandKind.es => Register.ES, OpCodeOperandKind.cs => Register.CS, OpCodeOperandKind.ss => Register.SS,
+        OpCodeOperandKind.ds => Register.DS, OpCodeOperandKind.fs => Register.FS, OpCodeOperandKind.gs => Register.GS,
+        _ => Register.None,
+    };
+
+    /// <summary>Operand width in bytes a form has (0 for forms without one, such as lgdt or int).</summary>
+    public static int WidthOf(OpCodeInfo info)
+    {
+        if (info.OperandSize != 0)
+            return info.OperandSize / 8;
+        for (int i = 0; i < info.OpCount; i++)
+            if (info.GetOpKind(i) is OpCodeOperandKind.r8_or_mem or OpCodeOperandKind.r8_reg or OpCodeOperandKind.r8_opcode or OpCodeOperandKind.al)
+                return 1;
+        return info.MemorySize == MemorySize.UInt8 ? 1 : 0;
+    }
+
+    /// <summary>Matches the operands to a form, or null when they do not fit it.</summary>
+    public Candidate? Bind(OpCodeInfo info, List<Bound> operands)
+    {
+        var p = Parsed;
+        bool far = IsFar(info);
+        if (info.Mnemonic is Mnemonic.Jmp or Mnemonic.Call && far != p.Far)
+            return null;
+        int width = WidthOf(info);
+        if (p.OperandSize != 0 && width != 0 && width != p.OperandSize)
+            return null;
+        // A near branch to a label takes the mode's own size; jmpw and friends are not GNU as's choice.
+        if (info.OpCount > 0 && IsBranch(info.GetOpKind(0)) && width != NaturalWidth(info))
+            return null;
+        // xchg %eax,%eax is not nop in 64-bit code, where 90 would leave the upper half of rax alone.
+        if (info.Code == Code.Xchg_r32_EAX && Bitness == 64 && operands.Count == 2
+            && operands.All(o => o.Operand.Kind == OperandKind.Register && o.Operand.Register == Register.EAX))
+            return null;
+
+        var slots = new Binding[info.OpCount];
+        int next = 0;
+        bool stringForm = Enumerable.Range(0, info.OpCount).Any(i => IsImplicit(info.GetOpKind(i)));
+        bool implicitAll = operands.Count == 0 && stringForm;
+        for (int i = 0; i < info.OpCount; i++)
+        {
+            var kind = info.GetOpKind(i);
+            if (implicitAll)
+            {
+                slots[i] = new Binding(kind, null, FixedRegister(kind));
+                continue;
+            }
+            if (kind == OpCodeOperandKind.imm8_const_1 && next == operands.Count)
+            {
+                slots[i] = new Binding(kind, null, Register.None);
+                continue;
+            }
+            if (kind is OpCodeOperandKind.farbr2_2 or OpCodeOperandKind.farbr4_2)
+            {
+                if (operands.Count != 2 || operands.Any(o => o.Operand.Kind != OperandKind.Immediate))
+                    return null;
+                slots[i] = new Binding(kind, operands[1], Register.None, operands[0]);
+                next = 2;
+                continue;
+            }
+            if (next >= operands.Count)
+                return null;
+            var o = operands[next++];
+            var fit = Fit(info, kind, o);
+            if (fit is null)
+                return null;
+            slots[i] = fit;
+        }
+        if (next != operands.Count && !implicitAll)
+            return null;
+        return new Candidate(info, width, slots);
+    }
+
+    Binding? Fit(OpCodeInfo info, OpCodeOperandKind kind, Bound b)
+    {
+        var o = b.Operand;
+        bool branchMnemonic = info.Mnemonic is Mnemonic.Jmp or Mnemonic.Call;
+        switch (o.Kind)
+        {
+            case OperandKind.Register:
+                return FitRegister(info, kind, o.Register) is var r && r != Register.None ? new Binding(kind, b, r) : null;
+            case OperandKind.Immediate:
+                if (o.Indirect)
+                    return null;
+                if (IsBranch(kind))
+                    return new Binding(kind, b, Register.None);
+                return FitImmediate(info, kind, b) ? new Binding(kind, b, Register.None) : null;
+            default:
+                bool direct = !o.Indirect && o.Base == Register.None && o.Index == Register.None && o.Segment == Register.None;
+                if (IsBranch(kind))
+                    return direct ? new Binding(kind, b, Register.None) : null;
+                if (branchMnemonic && direct)
+                    return null;
+                if (o.Size != 0 && info.MemorySize.GetSize() != o.Size && info.MemorySize != MemorySize.Unknown)
+                    return null;
+                return kind switch
+                {
+                    OpCodeOperandKind.mem_offs => o.Base == Register.None && o.Index == Register.None && (Bitness != 64 || Parsed.Absolute64)
+                        ? new Binding(kind, b, Register.None) : null,
+                    OpCodeOperandKind.r8_or_mem or OpCodeOperandKind.r16_or_mem or OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem
+                        or OpCodeOperandKind.mem when !Parsed.Absolute64 => new Binding(kind, b, Register.None),
+                    OpCodeOperandKind.seg_rSI or OpCodeOperandKind.seg_rDI => IsStringPointer(o, Register.SI, Register.ESI, Register.RSI) ? new Binding(kind, b, Register.None) : null,
+                    OpCodeOperandKind.es_rDI => IsStringPointer(o, Register.DI, Register.EDI, Register.RDI) && o.Segment is Register.None or Register.ES
+                        ? new Binding(kind, b, Register.None) : null,
+                    OpCodeOperandKind.seg_rBX_al => o.Base is Register.BX or Register.EBX or Register.RBX && o.Value is null ? new Binding(kind, b, Register.None) : null,
+                    _ => null,
+                };
+        }
+    }
+
+    static bool IsStringPointer(AsmOperand o, Register r16, Register r32, Register r64)
+        => o.Index == Register.None && (o.Base == r16 || o.Base == r32 || o.Base == r64) && o.Value is null;
+
+    /// <summary>The register to encode for a register operand in this slot, or None when it does not fit.</summary>
+    Register FitRegister(OpCodeInfo info, OpCodeOperandKind kind, Register r)
+    {
+        if (FixedRegister(kind) is var fixedRegister && fixedRegister != Register.None)
+            return r == fixedRegister ? r : Register.None;
+        int size = kind switch
+        {
+            OpCodeOperandKind.r8_or_mem or OpCodeOperandKind.r8_reg or OpCodeOperandKind.r8_opcode => 1,
+            OpCodeOperandKind.r16_or_mem or OpCodeOperandKind.r16_reg or OpCodeOperandKind.r16_reg_mem or OpCodeOperandKind.r16_rm or OpCodeOperandKind.r16_opcode => 2,
+            OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r32_reg or OpCodeOperandKind.r32_reg_mem or OpCodeOperandKind.r32_rm or OpCodeOperandKind.r32_opcode or OpCodeOperandKind.r32_vvvv => 4,
+            OpCodeOperandKind.r64_or_mem or OpCodeOperandKind.r64_reg or OpCodeOperandKind.r64_reg_mem or OpCodeOperandKind.r64_rm or OpCodeOperandKind.r64_opcode or OpCodeOperandKind.r64_vvvv => 8,
+            _ => 0,
+        };
+        if (size != 0)
+        {
+            if (!r.IsGPR())
+                return Register.None;
+            if (r.GetSize() == size)
+                return r;
+            // Forms that read a 16-bit selector or write one (mov to/from a segment register, lar, lsl, str, sldt,
+            // smsw) take any general register there; GNU as encodes the one without a size prefix.
+            bool selector = info.MemorySize == MemorySize.UInt16 && kind is OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem;
+            return selector && r.GetSize() >= 2 ? Resize(r, size) : Register.None;
+        }
+        return kind switch
+        {
+            OpCodeOperandKind.seg_reg => r.IsSegmentRegister() ? r : Register.None,
+            OpCodeOperandKind.cr_reg => r.IsCR() ? r : Register.None,
+            OpCodeOperandKind.dr_reg => r.IsDR() ? r : Register.None,
+            OpCodeOperandKind.tr_reg => r.IsTR() ? r : Register.None,
+            _ => Register.None,
+        };
+    }
+
+    static Register Resize(Register r, int size)
+    {
+        int number = r.GetFullRegister() - Register.RAX;
+        return size switch
+        {
+            2 => Register.AX + number,
+            4 => Register.EAX + number,
+            _ => Register.RAX + number,
+        };
+    }
+
+    /// <summary>
+    /// Whether an immediate fits the field: a short sign-extended field only for a value known now that fits once
+    /// truncated to the operand size; 32-bit sign-extended in 64-bit operations only for values that fit it.
+    /// Other fields take anything (GNU as truncates known values, with a warning).
+    /// </summary>
+    static bool FitImmediate(OpCodeInfo info, OpCodeOperandKind kind, Bound b)
+    {
+        long v = b.Value;
+        return kind switch
+        {
+            OpCodeOperandKind.imm8_const_1 => b.Absolute && v == 1,
+            OpCodeOperandKind.imm8sex16 => b.Absolute && (short)v is >= sbyte.MinValue and <= sbyte.MaxValue,
+            OpCodeOperandKind.imm8sex32 => b.Absolute && (int)v is >= sbyte.MinValue and <= sbyte.MaxValue,
+            OpCodeOperandKind.imm8sex64 => b.Absolute && v is >= sbyte.MinValue and <= sbyte.MaxValue,
+            OpCodeOperandKind.imm32sex64 => !b.Absolute || v is >= int.MinValue and <= int.MaxValue,
+            OpCodeOperandKind.imm8 or OpCodeOperandKind.imm16 or OpCodeOperandKind.imm32 or OpCodeOperandKind.imm64 => true,
+            _ => false,
+        };
+    }
+}
+
+/// <summary>One operand slot of a form: its kind, the operand written for it (null when implicit), the register to encode.</summary>
+internal sealed record Binding(OpCodeOperandKind Kind, Bound? Operand, Register Register, Bound? Selector = null);
+
+/// <summary>A form the operands fit.</summary>
+internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
+{
+    public bool Swapped { get; init; }
+
+    /// <summary>The instruction in this form, with its values as known now, or null with Iced's complaint.</summary>
+    public EncodedInstruction? Build(Request request, byte[] rawPrefixes, out string? error)
+    {
+        var instruction = new Instruction { Code = Info.Code };
+        var fields = new List<Field>();
+        int bitness = request.Bitness;
+        for (int i = 0; i < Slots.Length; i++)
+        {
+            var slot = Slots[i];
+            var operand = slot.Operand;
+            switch (slot.Kind)
+            {
+                case OpCodeOperandKind.imm8_const_1:
+                    instruction.SetOpKind(i, OpKind.Immediate8);
+                    instruction.Immediate8 = 1;
+                    break;
+                case OpCodeOperandKind.imm8 or OpCodeOperandKind.imm16 or OpCodeOperandKind.imm32 or OpCodeOperandKind.imm64
+                    or OpCodeOperandKind.imm8sex16 or OpCodeOperandKind.imm8sex32 or OpCodeOperandKind.imm8sex64 or OpCodeOperandKind.imm32sex64:
+                {
+                    var kind = ImmediateKind(slot.Kind, i > 0 && Slots[i - 1].Kind is OpCodeOperandKind.imm16 or OpCodeOperandKind.imm8);
+                    instruction.SetOpKind(i, kind);
+                    var field = new Field(FieldKind.Immediate, operand!, i, kind);
+                    field.Apply(ref instruction, operand!.Value, bitness, 0);
+                    fields.Add(field);
+                    break;
+                }
+                case OpCodeOperandKind.br16_1 or OpCodeOperandKind.br16_2 or OpCodeOperandKind.br32_1 or OpCodeOperandKind.br32_4
+                    or OpCodeOperandKind.br64_1 or OpCodeOperandKind.br64_4:
+                {
+                    var kind = slot.Kind switch
+                    {
+                        OpCodeOperandKind.br16_1 or OpCodeOperandKind.br16_2 => OpKind.NearBranch16,
+                        OpCodeOperandKind.br32_1 or OpCodeOperandKind.br32_4 => OpKind.NearBranch32,
+                        _ => OpKind.NearBranch64,
+                    };
+                    instruction.SetOpKind(i, kind);
+                    fields.Add(new Field(FieldKind.Branch, operand!, i, kind));
+                    break;
+                }
+                case OpCodeOperandKind.farbr2_2 or OpCodeOperandKind.farbr4_2:
+                {
+                    var kind = slot.Kind == OpCodeOperandKind.farbr2_2 ? OpKind.FarBranch16 : OpKind.FarBranch32;
+                    instruction.SetOpKind(i, kind);
+                    var offset = new Field(FieldKind.FarOffset, operand!, i, kind);
+                    var selector = new Field(FieldKind.FarSelector, slot.Selector!, i, kind);
+                    offset.Apply(ref instruction, operand!.Value, bitness, 0);
+                    selector.Apply(ref instruction, slot.Selector!.Value, bitness, 0);
+                    fields.Add(offset);
+                    fields.Add(selector);
+                    break;
+                }
+                case OpCodeOperandKind.seg_rSI or OpCodeOperandKind.es_rDI or OpCodeOperandKind.seg_rDI:
+                {
+                    int addressSize = operand is null ? bitness : AddressBits(operand.Operand, bitness);
+                    instruction.SetOpKind(i, (slot.Kind, addressSize) switch
+                    {
+                        (OpCodeOperandKind.seg_rSI, 64) => OpKind.MemorySegRSI,
+                        (OpCodeOperandKind.seg_rSI, 32) => OpKind.MemorySegESI,
+                        (OpCodeOperandKind.seg_rSI, _) => OpKind.MemorySegSI,
+                        (OpCodeOperandKind.seg_rDI, 64) => OpKind.MemorySegRDI,
+                        (OpCodeOperandKind.seg_rDI, 32) => OpKind.MemorySegEDI,
+                        (OpCodeOperandKind.seg_rDI, _) => OpKind.MemorySegDI,
+                        (_, 64) => OpKind.MemoryESRDI,
+                        (_, 32) => OpKind.MemoryESEDI,
+                        _ => OpKind.MemoryESDI,
+                    });
+                    if (operand?.Operand.Segment is { } segment && segment != Register.None && slot.Kind != OpCodeOperandKind.es_rDI)
+                        instruction.SegmentPrefix = segment;
+                    break;
+                }
+                case OpCodeOperandKind.seg_rBX_al:
+                {
+                    int addressSize = operand is null ? bitness : AddressBits(operand.Operand, bitness);
+                    instruction.SetOpKind(i, OpKind.Memory);
+                    instruction.MemoryBase = addressSize switch { 64 => Register.RBX, 32 => Register.EBX, _ => Register.BX };
+                    instruction.MemoryIndex = Register.AL;
+                    instruction.MemoryIndexScale = 1;
+                    if (operand?.Operand.Segment is { } segment && segment != Register.None)
+                        instruction.SegmentPrefix = segment;
+                    break;
+                }
+                case OpCodeOperandKind.mem_offs:
+                {
+                    instruction.SetOpKind(i, OpKind.Memory);
+                    instruction.MemoryDisplSize = bitness / 8;
+                    if (operand!.Operand.Segment != Register.None)
+                        instruction.SegmentPrefix = operand.Operand.Segment;
+                    var field = new Field(FieldKind.Offset, operand, i, OpKind.Memory, bitness / 8);
+                    field.Apply(ref instruction, operand.Value, bitness, 0);
+                    fields.Add(field);
+                    break;
+                }
+                default:
+                    if (operand is null || operand.Operand.Kind == OperandKind.Register)
+                    {
+                        instruction.SetOpKind(i, OpKind.Register);
+                        instruction.SetOpRegister(i, slot.Register);
+                    }
+                    else
+                        Memory(ref instruction, i, operand, bitness, fields);
+                    break;
+            }
+        }
+        foreach (var prefix in request.Parsed.Prefixes)
+        {
+            switch (prefix)
+            {
+                case "rep" or "repe" or "repz": instruction.HasRepPrefix = true; break;
+                case "repne" or "repnz": instruction.HasRepnePrefix = true; break;
+                case "lock": instruction.HasLockPrefix = true; break;
+                case "cs": instruction.SegmentPrefix = Register.CS; break;
+                case "ds": instruction.SegmentPrefix = Register.DS; break;
+                case "es": instruction.SegmentPrefix = Register.ES; break;
+                case "fs": instruction.SegmentPrefix = Register.FS; break;
+                case "gs": instruction.SegmentPrefix = Register.GS; break;
+                case "ss": instruction.SegmentPrefix = Register.SS; break;
+            }
+        }
+        // GNU as turns int $3 into the one-byte breakpoint.
+        if (Info.Code == Code.Int_imm8 && fields[0].Operand.Absolute && fields[0].Operand.Value == 3)
+        {
+            instruction = Instruction.Create(Code.Int3);
+            fields.Clear();
+        }
+        return EncodedInstruction.Create(instruction, fields, rawPrefixes, bitness, Relaxable(request), out error);
+    }
+
+    /// <summary>jmp and jcc to a label start short and may grow; a target already absolute is reached near at once.</summary>
+    Code Relaxable(Request request)
+    {
+        if (Slots.Length != 1 || Slots[0].Kind is not (OpCodeOperandKind.br16_1 or OpCodeOperandKind.br32_1 or OpCodeOperandKind.br64_1))
+            return Code.INVALID;
+        var near = Info.Code.ToString().Replace("rel8", request.Bitness == 16 ? "rel16" : "rel32");
+        return Enum.TryParse<Code>(near, out var code) && code != Info.Code ? code : Code.INVALID;
+    }
+
+    static int AddressBits(AsmOperand o, int bitness)
+    {
+        var r = o.Base != Register.None ? o.Base : o.Index;
+        return r == Register.None ? bitness : r.GetSize() * 8 is 8 ? 64 : r.GetSize() * 8;
+    }
+
+    static OpKind ImmediateKind(OpCodeOperandKind kind, bool second) => kind switch
+    {
+        OpCodeOperandKind.imm8 => second ? OpKind.Immediate8_2nd : OpKind.Immediate8,
+        OpCodeOperandKind.imm16 => OpKind.Immediate16,
+        OpCodeOperandKind.imm32 => OpKind.Immediate32,
+        OpCodeOperandKind.imm64 => OpKind.Immediate64,
+        OpCodeOperandKind.imm8sex16 => OpKind.Immediate8to16,
+        OpCodeOperandKind.imm8sex32 => OpKind.Immediate8to32,
+        OpCodeOperandKind.imm8sex64 => OpKind.Immediate8to64,
+        _ => OpKind.Immediate32to64,
+    };
+
+    /// <summary>
+    /// A base/index/displacement operand. The displacement is left out when it is a known 0 (Iced restores the
+    /// disp8 that rbp and r13 need), short when known and small, full size otherwise; a RIP-relative label is a
+    /// target, a RIP-relative number is the displacement itself, as GNU as reads them.
+    /// </summary>
+    static void Memory(ref Instruction instruction, int i, Bound b, int bitness, List<Field> fields)
+    {
+        var o = b.Operand;
+        instruction.SetOpKind(i, OpKind.Memory);
+        instruction.MemoryBase = o.Base;
+        instruction.MemoryIndex = o.Index;
+        instruction.MemoryIndexScale = o.Scale;
+        if (o.Segment != Register.None)
+            instruction.SegmentPrefix = o.Segment;
+        int addressBytes = AddressBits(o, bitness) / 8;
+        bool rip = o.Base is Register.RIP or Register.EIP;
+        int size = rip || !b.Absolute || (o.Base == Register.None) ? addressBytes
+            : b.Value == 0 ? 0
+            : Fits8(b.Value, addressBytes) ? 1 : addressBytes;
+        instruction.MemoryDisplSize = size;
+        if (o.Value is null)
+            return;
+        var field = new Field(rip && !b.Absolute ? FieldKind.RipTarget : rip ? FieldKind.RipDisplacement : FieldKind.Displacement, b, i, OpKind.Memory, addressBytes);
+        field.Apply(ref instruction, b.Value, bitness, 0);
+        fields.Add(field);
+    }
+
+    static bool Fits8(long value, int addressBytes) => addressBytes switch
+    {
+        2 => (short)value is >= sbyte.MinValue and <= sbyte.MaxValue,
+        4 => (int)value is >= sbyte.MinValue and <= sbyte.MaxValue,
+        _ => value is >= sbyte.MinValue and <= sbyte.MaxValue,
+    };
+}
