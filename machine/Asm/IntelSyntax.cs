@@ -14,7 +14,9 @@ using Iced.Intel;
 /// operand; the operand of an indirect jmp/call (register or memory) is marked <see cref="AsmOperand.Indirect"/>;
 /// a direct far pointer "jmp sel:off" is two Immediates, selector then offset, with <see cref="ParsedInstruction.Far"/>.
 /// String instructions written with operands ("movs byte ptr [rdi], byte ptr [rsi]") get the sized mnemonic
-/// (Movsb) and keep their operands, which carry any segment override.
+/// (Movsb) and keep their operands, which carry any segment override. A "ptr" size sizes its memory operand
+/// (<see cref="AsmOperand.Size"/>), not <see cref="ParsedInstruction.OperandSize"/>, which the selector reads as the
+/// operation's size: "movzx eax, byte ptr [rax]" is a 32-bit operation on a byte.
 /// </remarks>
 internal static class IntelSyntax
 {
@@ -31,13 +33,6 @@ internal static class IntelSyntax
         return error is null ? instruction : null;
     }
 
-    /// <summary>Prefixes GNU as accepts as separate words before the mnemonic.</summary>
-    static readonly HashSet<string> PrefixWords =
-    [
-        "rep", "repe", "repz", "repne", "repnz", "lock", "data16", "data32", "addr16", "addr32",
-        "rex", "rex64", "notrack", "bnd", "xacquire", "xrelease",
-    ];
-
     /// <summary>Bytes named by the "X ptr" operand size keywords.</summary>
     static readonly Dictionary<string, int> PtrSizes = new()
     {
@@ -53,29 +48,6 @@ internal static class IntelSyntax
         .Where(r => r != Register.None && !r.ToString().StartsWith("DontUse", StringComparison.Ordinal) && !r.ToString().StartsWith("ST", StringComparison.Ordinal))
         .DistinctBy(r => r.ToString())
         .ToDictionary(r => r is >= Register.R8L and <= Register.R15L ? $"r{r - Register.R8L + 8}b" : r.ToString().ToLowerInvariant());
-
-    /// <summary>The condition-code spellings Iced does not use, each with the one it does (jz = je, setnae = setb).</summary>
-    static readonly (string Alias, string Canonical)[] ConditionAliases =
-    [
-        ("c", "b"), ("nae", "b"), ("nb", "ae"), ("nc", "ae"), ("z", "e"), ("nz", "ne"), ("na", "be"), ("nbe", "a"),
-        ("pe", "p"), ("po", "np"), ("nge", "l"), ("nl", "ge"), ("ng", "le"), ("nle", "g"),
-    ];
-
-    /// <summary>Mnemonics GNU as accepts under a name that is not Iced's.</summary>
-    static readonly Dictionary<string, Mnemonic> MnemonicAliases = BuildAliases();
-
-    static Dictionary<string, Mnemonic> BuildAliases()
-    {
-        var aliases = new Dictionary<string, Mnemonic>
-        {
-            ["lret"] = Mnemonic.Retf, ["ljmp"] = Mnemonic.Jmp, ["lcall"] = Mnemonic.Call,
-            ["loopz"] = Mnemonic.Loope, ["loopnz"] = Mnemonic.Loopne, ["fwait"] = Mnemonic.Wait,
-        };
-        foreach (var family in new[] { "j", "set", "cmov" })
-            foreach (var (alias, canonical) in ConditionAliases)
-                aliases[family + alias] = Enum.Parse<Mnemonic>(family + canonical, ignoreCase: true);
-        return aliases;
-    }
 
     /// <summary>String instructions whose size comes from their operands: "movs" becomes Movsb..Movsq.</summary>
     static readonly HashSet<string> StringFamilies = ["movs", "cmps", "scas", "lods", "stos", "ins", "outs", "xlat"];
@@ -113,6 +85,8 @@ internal static class IntelSyntax
 
         public ParsedInstruction? Instruction()
         {
+            // Prefix words and mnemonic spellings are GNU as's in both syntaxes, less the AT&T size suffixes that
+            // name a source size (movzbl): Intel syntax says that with "byte ptr".
             var prefixes = new List<string>();
             string name;
             int at;
@@ -121,27 +95,30 @@ internal static class IntelSyntax
                 c.SkipSpace();
                 at = c.Position;
                 if (c.Identifier() is not { } word)
-                    return Fail<ParsedInstruction>(prefixes.Count == 0 ? "expected an instruction" : "expected an instruction after the prefix", at);
+                {
+                    if (prefixes.Count > 0 && c.AtEnd)
+                        return new ParsedInstruction(prefixes, Mnemonic.INVALID, 0, [], at);
+                    return Fail<ParsedInstruction>("expected an instruction", at);
+                }
                 name = word.ToLowerInvariant();
-                if (!PrefixWords.Contains(name))
+                if (!AttSyntax.PrefixWords.Contains(name))
                     break;
                 prefixes.Add(name);
             }
 
-            bool far = name is "ljmp" or "lcall" or "lret";
             bool stringFamily = StringFamilies.Contains(name);
-            var mnemonic = Mnemonic.INVALID;
-            if (!stringFamily && !MnemonicAliases.TryGetValue(name, out mnemonic)
-                && (!Enum.TryParse(name, ignoreCase: true, out mnemonic) || mnemonic == Mnemonic.INVALID || !char.IsAsciiLetter(name[0])))
+            var resolved = stringFamily ? new AttMnemonic(Mnemonic.INVALID) : AttMnemonics.Resolve(name);
+            if (resolved is not { SourceSize: 0 } spelling)
                 return Fail<ParsedInstruction>($"no such instruction: `{name}'", at);
+            var mnemonic = spelling.Mnemonic;
+            bool far = spelling.Far;
 
             var operands = new List<AsmOperand>();
-            int operandSize = 0;
             if (!c.AtEnd)
             {
                 do
                 {
-                    if (!Operand(mnemonic, operands, ref far, ref operandSize))
+                    if (!Operand(mnemonic, operands, ref far))
                         return null;
                 }
                 while (c.Accept(','));
@@ -151,7 +128,7 @@ internal static class IntelSyntax
 
             if (stringFamily && (mnemonic = StringMnemonic(name, operands, at)) == Mnemonic.INVALID)
                 return null;
-            return new ParsedInstruction(prefixes, mnemonic, operandSize, operands, at) { Far = far };
+            return new ParsedInstruction(prefixes, mnemonic, spelling.OperandSize, operands, at) { Far = far, Absolute64 = spelling.Absolute64 };
         }
 
         /// <summary>
@@ -178,7 +155,7 @@ internal static class IntelSyntax
         }
 
         /// <summary>Reads one operand (two for a direct far pointer) into <paramref name="operands"/>.</summary>
-        bool Operand(Mnemonic mnemonic, List<AsmOperand> operands, ref bool far, ref int operandSize)
+        bool Operand(Mnemonic mnemonic, List<AsmOperand> operands, ref bool far)
         {
             c.SkipSpace();
             int at = c.Position;
@@ -212,8 +189,6 @@ internal static class IntelSyntax
             bool branch = IsBranch(mnemonic);
             if (size != 0 && branch && mnemonic is Mnemonic.Jmp or Mnemonic.Call)
                 far |= size is 6 or 10 || (size == 4 && context.Bitness != 32);
-            if (size != 0 && operandSize == 0 && mnemonic != Mnemonic.Lea)
-                operandSize = size;
 
             var registers = new List<RegisterTerm>();
             var displacement = new List<(Expr Term, bool Negative)>();
