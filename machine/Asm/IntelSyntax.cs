@@ -94,7 +94,7 @@ internal static class IntelSyntax
             {
                 c.SkipSpace();
                 at = c.Position;
-                if (c.Identifier() is not { } word)
+                if (c.Identifier() is not { Length: > 0 } word)
                 {
                     if (prefixes.Count > 0 && c.AtEnd)
                         return new ParsedInstruction(prefixes, Mnemonic.INVALID, 0, [], at);

@@ -277,6 +277,21 @@ public class IntelSyntaxTests(ITestOutputHelper output)
         Assert.Equal((message, position), ParseError(text));
     }
 
+    [Fact]
+    public void Token_soup_gives_an_instruction_or_an_error_and_never_throws()
+    {
+        string[] tokens = ["mov", "jmp", "rep", "movs", "lock", "eax", "rax", "st", "fs", ":", "[", "]", "+", "-", "*", ",", "(", ")",
+                           "0x10", "8", "3", "byte", "ptr", "qword", "offset", "far", "short", "label", "K", "1b", "'", "\"", "!", "st(", "9", ""];
+        var random = new Random(7);
+        for (int i = 0; i < 20000; i++)
+        {
+            string text = string.Join(random.Next(2) == 0 ? " " : "", Enumerable.Range(0, random.Next(1, 9)).Select(_ => tokens[random.Next(tokens.Length)]));
+            var parsed = IntelSyntax.Parse(new Cursor(text, new SourceLocation("t.S", 1, 1)), new IntelContext(64, Symbols), out string? error, out int position);
+            Assert.True((parsed is null) == (error is not null), text);
+            Assert.InRange(position, 0, text.Length);
+        }
+    }
+
     /// <summary>Mnemonics of the instructions the machine executes, whose Intel text the oracle round-trips.</summary>
     internal static readonly HashSet<Mnemonic> Implemented =
     [
