@@ -105,6 +105,7 @@ public class GasDirectiveTests(ITestOutputHelper output)
         yield return ("dot in an operand", "movl $., %eax\nmovl $. + 5, %ecx\n");
         yield return ("data referring to code", "f: ret\n.data\n.quad f, g\n.long g - f\n.text\ng: nop\n");
         yield return ("numeric local labels in jumps", "1: jmp 1b\njmp 1f\n1: ret\n2: call 2b\n");
+        yield return ("syntax switches", ".intel_syntax noprefix\nmov eax, 1\nadd rax, rbx\njmp 1f\n1: .att_syntax prefix\nmovl $1, %eax\n.intel_syntax noprefix\nmov eax, 2\n.att_syntax\nret\n");
         yield return ("code32 instructions", ".code32\npush %eax\nmovl $1, %eax\n.code64\npush %rax\n");
         yield return ("NOP alignment after instructions", "nop\n.p2align 4\nret\nmovl $1, %eax\n.balign 8\nret\n");
         yield return ("several statements on a line", "nop; nop ; ret\n");
