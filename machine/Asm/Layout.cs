@@ -171,7 +171,9 @@ internal sealed partial class AssemblyPass
                 case BranchPart branch:
                     Place(bytes, fragment, fragment.FixedSize, branch.Instruction, branch.Statement);
                     break;
-                case AlignPart { Fill: null } align when section.IsCode:
+                // GNU as on x86 pads code with long NOPs also when the fill asked for is the one-byte NOP itself
+                // (Linux's ".p2align 4, 0x90").
+                case AlignPart { Fill: null or Nops.OneByte } align when section.IsCode:
                     Nops.Write(bytes.AsSpan((int)tailAt, (int)tailSize), align.Bitness);
                     break;
                 case AlignPart { Fill: { } fill }:

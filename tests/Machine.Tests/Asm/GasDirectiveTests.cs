@@ -33,6 +33,8 @@ public class GasDirectiveTests(ITestOutputHelper output)
         yield return ("data alignment pads with zeros", ".data\n.byte 1\n.balign 8\n.byte 2\n.p2align 4\n.byte 3\n.align 4\n.byte 4\n.balign 8, 0xee\n.byte 5\n");
         yield return ("alignment max skip", ".data\n.byte 1\n.p2align 5, 0xcc, 3\n.byte 2\n.balign 4, 0xdd, 3\n.byte 3\n.balign 16,,2\n.byte 4\n");
         yield return ("align with fill in code", ".text\n.byte 0xc3\n.p2align 3, 0xcc\n.byte 0xc3\n");
+        yield return ("align with the NOP byte as fill in code pads with long NOPs", ".text\n.byte 0xc3\n.p2align 4, 0x90\n.byte 0xc3\n.p2align 4, 0x90, 15\n.byte 0xc3\n.data\n.byte 1\n.p2align 3, 0x90\n");
+        yield return ("code alignment within max", ".text\n.byte 0xc3\n.p2align 4,,15\n.byte 0xc3\n.balign 32,,31\n.byte 0xc3\n");
         yield return ("code alignment skipped beyond max", ".text\n.byte 0xc3\n.p2align 4,,3\n.byte 0xc3\n.p2align 2,,3\n.byte 0xc3\n");
         yield return ("sections in order of first mention", ".text\n.byte 1\n.data\n.byte 2\n.section .rodata\n.byte 3\n.bss\n.skip 16\n.text\n.byte 4\n.data\n.quad 5\n");
         yield return ("bss after sections with bytes", ".bss\n.skip 8\nbssvar: .skip 8\n.data\n.quad bssvar\n.text\n.long bssvar\n");
@@ -90,6 +92,7 @@ public class GasDirectiveTests(ITestOutputHelper output)
         yield return ("jump to a weak symbol is near", ".weak w\njmp w\nw: ret\n");
         yield return ("jump to a global symbol relaxes", ".globl g\njmp g\ng: ret\n");
         yield return ("jump to an absolute address is near", "jmp 0x100000\n");
+        yield return ("jump to an absolute symbol is near", "TARGET = 0x100040\njmp TARGET\nje TARGET\n");
         yield return ("jump to dot", "jmp .\nje . + 2\n");
         yield return ("jump over an alignment", "jmp 1f\n.p2align 7\n1: ret\n");
         yield return ("jump to an equate of a label", "jmp there\nnop\nhere: ret\nthere = here\n");
