@@ -322,7 +322,7 @@ internal sealed partial class AssemblyPass
             return;
         if (size > 8)
         {
-            Diagnostics.Warning(statement, at, $".fill size clamped to 8");
+            Diagnostics.Warning(statement, at, ".fill size clamped to 8");
             size = 8;
         }
         if (repeat < 0)
@@ -598,7 +598,7 @@ internal sealed partial class AssemblyPass
         string option = c.Identifier() ?? "";
         if (option is not ("" or "prefix" or "noprefix"))
         {
-            Diagnostics.Error(statement, at, $"bad argument to syntax directive.");
+            Diagnostics.Error(statement, at, "bad argument to syntax directive.");
             return;
         }
         if (ExpectEnd(statement, c))

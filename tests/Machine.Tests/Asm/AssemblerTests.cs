@@ -165,6 +165,17 @@ public class AssemblerTests
     }
 
     [Fact]
+    public void Incbin_looks_beside_the_including_file_then_in_the_include_paths()
+    {
+        var files = new Dictionary<string, byte[]> { [Path.Combine("src", "near.bin")] = [1, 2], [Path.Combine("inc", "far.bin")] = [3, 4, 5] };
+        var options = new AsmOptions { FileName = Path.Combine("src", "main.S"), IncludePaths = ["inc"], ReadFile = files.GetValueOrDefault };
+
+        var result = Assemble(".incbin \"near.bin\"\n.incbin \"far.bin\", 1\n.incbin \"far.bin\", 0, 1\n", options);
+
+        Assert.Equal([1, 2, 4, 5, 3], result.Image());
+    }
+
+    [Fact]
     public void Print_is_read_and_produces_nothing()
     {
         var result = Assemble(".print \"hello\"\n.byte 1\n");
