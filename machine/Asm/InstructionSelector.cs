@@ -19,7 +19,7 @@ internal static class InstructionSelector
         errorPosition = parsed.Position;
         byte[] rawPrefixes = parsed.Prefixes.Select(RawPrefix).Where(b => b != 0).ToArray();
         if (parsed.Mnemonic == Mnemonic.INVALID)
-            return EncodedInstruction.PrefixesOnly(rawPrefixes.Length > 0 ? rawPrefixes : parsed.Prefixes.Select(p => PrefixByte(p)).ToArray());
+            return EncodedInstruction.PrefixesOnly(parsed.Prefixes.Select(PrefixByte).ToArray());
 
         var operands = new List<Bound>();
         foreach (var operand in parsed.Operands)
