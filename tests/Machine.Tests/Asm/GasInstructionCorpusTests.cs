@@ -226,6 +226,10 @@ static class GasCorpus
             "lea -0x80000000(%rax),%eax", "movl $0x80000000,0x7fffffff(%rbx)", "mov 0x80000000,%eax", "mov -1,%eax",
             "movabs 0xffffffffffffffff,%al", "pushq $fwd", "setb %ah", "bt $63,%rax", "btq $64,(%rax)", "mov 0x80000000,%al",
             "mov %rax,0xffffffff", "mov %es:0x10,%eax", "mov %fs:-8(%rbp),%rax",
+            "rep ret", "rep nop", "repz ret", "cs nop", "ds jne .", "MOV %EAX,%EBX", "movl $ 1, ( %rax , %rbx , 4 )",
+            "movq %cr3,%rax", "nopw %cs:0x0(%rax,%rax,1)", "mov %fs:0,%rax", "movq $0,%fs:0x28", "bt $5,%eax",
+            "jmp *0x8(,%rax,8)", "push %rbp", "mov %rsp,%rbp", "xor %eax,%eax", "cmpq $0,fwd(%rbx)", "gs mov (%rax),%eax",
+            "data16 lodsb", "lock xchg (%rdx),%eax", "lock negq (%rax)", "lock notb 8(%rcx)", "lock decw (%rsi)",
         ])
             Add(line);
 
@@ -246,7 +250,7 @@ static class GasCorpus
             "lea (%eax,%eax,2),%eax", "lea (%bx,%si),%ax", "movzbl %al,%eax", "movsbw (%eax),%ax", "cwtl", "cltd", "cbtw", "cwtd",
             "xchg %eax,%eax", "xchg %eax,%ebx", "xchg %ax,%ax", "nop", "in $0x60,%al", "out %al,%dx", "bound %eax,(%ebx)",
             "mov %eax,%fs:(%ebx)", "mov %gs:0x10,%eax", "add $0x80,%al", "add $1,%eax", "addl $0x80,(%eax)", "sub $fwd,%eax",
-            "les (%eax),%ebx", "lds 4(%eax),%ecx", "data16 nop", "shld $3,%eax,%ebx", "bswap %ecx", "enter $8,$0", "movl $fwd,(%eax)",
+            "les (%eax),%ebx", "lds 4(%eax),%ecx", "data16 nop", "ljmp $0x08,$fwd", "lcall $0x10,$fwdbig", "shld $3,%eax,%ebx", "bswap %ecx", "enter $8,$0", "movl $fwd,(%eax)",
         ])
             forms.Add((32, line));
 
@@ -264,7 +268,7 @@ static class GasCorpus
             "in $0x60,%al", "out %al,$0x80", "in %dx,%ax", "xchg %ax,%bx", "xchg %ax,%ax", "lea (%bx,%si),%ax", "lea 4(%bp),%bx",
             "inc %ax", "dec %si", "inc %eax", "incw (%bx)", "addw $1,(%bx)", "addb $1,(%bx,%di)", "add $0x80,%ax", "add $0x80,%eax",
             "movzbw %al,%ax", "movzbl %al,%eax", "movl $1,(%bx)", "sub $fwd,%ax", "mov fwd(%bx),%ax", "daa", "aam", "nop", "data32 nop",
-            "addr32 mov (%eax),%ax", "mov %fs:(%bx),%ax", "mov %eax,%fs:4(%si)",
+            "addr32 mov (%eax),%ax", "mov %fs:(%bx),%ax", "ljmp $0x08,$fwd", "lcall $0x10,$fwd", "mov %eax,%fs:4(%si)",
         ])
             forms.Add((16, line));
         Matrix(Protected, line => forms.Add((32, line)));
