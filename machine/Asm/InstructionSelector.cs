@@ -17,9 +17,14 @@ internal static class InstructionSelector
     {
         error = null;
         errorPosition = parsed.Position;
+        if (parsed.Prefixes.GroupBy(PrefixGroup).Any(g => g.Count() > 1))
+        {
+            error = "same type of prefix used twice";
+            return null;
+        }
         byte[] rawPrefixes = parsed.Prefixes.Select(RawPrefix).Where(b => b != 0).ToArray();
         if (parsed.Mnemonic == Mnemonic.INVALID)
-            return EncodedInstruction.PrefixesOnly(rawPrefixes.Length > 0 ? rawPrefixes : parsed.Prefixes.Select(p => PrefixByte(p)).ToArray());
+            return EncodedInstruction.PrefixesOnly(parsed.Prefixes.Select(PrefixByte).ToArray());
 
         var operands = new List<Bound>();
         foreach (var operand in parsed.Operands)
@@ -63,6 +68,16 @@ internal static class InstructionSelector
             return null;
         }
 
+        // Only a read-modify-write of memory may be locked.
+        if (parsed.Prefixes.Contains("lock"))
+            fits.RemoveAll(f => !f.Info.CanUseLockPrefix || f.Slots.Length == 0 || f.Slots[0].Operand?.Operand.Kind != OperandKind.Memory);
+        if (fits.Count == 0)
+        {
+            errorPosition = parsed.Position;
+            error = "expecting lockable instruction after `lock'";
+            return null;
+        }
+
         EncodedInstruction? best = null;
         string? lastError = null;
         // On a tie GNU as prefers the sign-extended imm8 form to the accumulator one (66 83 c0 01, not 66 05 01 00).
@@ -93,6 +108,16 @@ internal static class InstructionSelector
         "lock" => 0xf0,
         "cs" => 0x2e, "ds" => 0x3e, "es" => 0x26, "fs" => 0x64, "gs" => 0x65, "ss" => 0x36,
         _ => RawPrefix(prefix),
+    };
+
+    /// <summary>The prefix groups of the manual: lock and repeat, segment, operand size, address size.</summary>
+    static int PrefixGroup(string prefix) => PrefixByte(prefix) switch
+    {
+        0xf0 => 0,
+        0xf2 or 0xf3 => 1,
+        0x66 => 3,
+        0x67 => 4,
+        _ => 2,
     };
 
     static bool Commutative(Mnemonic m) => m is Mnemonic.Xchg or Mnemonic.Test;

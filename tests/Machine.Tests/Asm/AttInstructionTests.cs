@@ -243,6 +243,10 @@ public sealed class AttInstructionTests
     [InlineData("mov %eax,%xyz", "bad register name `%xyz'", 9)]
     [InlineData("add $0xffffffff,%rax", "operand type mismatch for `add'", 0)]
     [InlineData("mov (%rax,%rbx,3),%eax", "scale factor of 1, 2, 4 or 8 expected", 15)]
+    [InlineData("lock add %eax,%ebx", "expecting lockable instruction after `lock'", 5)]
+    [InlineData("lock nop", "expecting lockable instruction after `lock'", 5)]
+    [InlineData("rep repne movsb", "same type of prefix used twice", 10)]
+    [InlineData("movl %cr0,%eax", "operand type mismatch for `mov'", 0)]
     public void A_bad_statement_is_an_error_with_its_position(string statement, string message, int position)
     {
         var encoded = new AsmTestContext(64, Later).Choose(statement, out string? error, out int errorPosition);
