@@ -10,71 +10,74 @@ internal sealed record MacroDefinition(string Name, IReadOnlyList<MacroParameter
 
 /// <summary>
 /// The words of a macro invocation, a .macro parameter list or an .irp list, split as GNU as splits them: at
-/// commas, and at blanks between two operands (a blank beside an operator such as '+' joins, so "1 + 2" is one
-/// value, but a '-' after a blank starts a new one, so "1 -2" is two). A value in double quotes loses its quotes
-/// and keeps its blanks; brackets keep what is inside them together.
+/// commas (even inside brackets: "(1, 2)" is the two values "(1" and "2)"), and at blanks between two operands.
+/// GNU as first squeezes blanks out of a line except between two operands, so "1 + 2" is one value, "1+2"; but
+/// "1 -2" and "1 - 2" keep theirs and so are two and three values. Inside brackets the blanks GNU as keeps do not
+/// split. A value in double quotes loses its quotes and keeps its text as written.
 /// </summary>
 internal static class MacroWords
 {
     /// <summary>
     /// Reads the value starting at <paramref name="i"/> (blanks skipped), leaves <paramref name="i"/> past it
-    /// and past the comma that ends it, if any.
+    /// and past the comma that ends it, if any. With <paramref name="rest"/> (a :vararg parameter) the value is
+    /// everything to the end of the statement, commas and quotes included.
     /// </summary>
-    public static string Next(string text, ref int i)
+    public static string Next(string text, ref int i, bool rest = false)
     {
         i = SkipBlanks(text, i);
-        string value;
-        if (i < text.Length && text[i] == '"')
+        if (!rest && i < text.Length && text[i] == '"')
         {
             int end = Cursor.SkipString(text, i);
-            value = text[(i + 1)..Math.Max(i + 1, end - (text[end - 1] == '"' && end - 1 > i ? 1 : 0))];
-            i = end;
+            bool closed = end - 1 > i && text[end - 1] == '"';
+            string quoted = text[(i + 1)..(closed ? end - 1 : end)];
+            i = SkipComma(text, end);
+            return quoted;
         }
-        else
+        var value = new StringBuilder();
+        int depth = 0;
+        while (i < text.Length)
         {
-            int start = i, depth = 0;
-            while (i < text.Length)
+            char c = text[i];
+            if (IsBlank(c))
             {
-                char c = text[i];
-                if (c == '"')
-                {
-                    i = Cursor.SkipString(text, i);
-                    continue;
-                }
-                if (c == '\'')
-                {
-                    i = Math.Min(i + 2, text.Length);
-                    continue;
-                }
-                if (c is '(' or '[')
-                    depth++;
-                else if (c is ')' or ']')
-                    depth = Math.Max(0, depth - 1);
-                else if (depth == 0 && c == ',')
+                int after = SkipBlanks(text, i);
+                bool kept = after < text.Length && value.Length > 0 && Kept(value[^1], text[after]);
+                if (kept && depth == 0 && !rest)
                     break;
-                else if (depth == 0 && IsBlank(c) && SeparatesAt(text, start, i))
-                    break;
-                i++;
+                if (kept)
+                    value.Append(' ');
+                i = after;
+                continue;
             }
-            value = text[start..i].TrimEnd();
+            if (c == ',' && !rest)
+                break;
+            int next = c switch
+            {
+                '"' => Cursor.SkipString(text, i),
+                '\'' => Math.Min(i + 2, text.Length),
+                _ => i + 1,
+            };
+            if (c is '(' or '[')
+                depth++;
+            else if (c is ')' or ']')
+                depth = Math.Max(0, depth - 1);
+            value.Append(text, i, next - i);
+            i = next;
         }
-        i = SkipBlanks(text, i);
-        if (i < text.Length && text[i] == ',')
-            i++;
-        return value;
+        i = SkipComma(text, i);
+        return value.ToString();
     }
 
-    /// <summary>Whether the blanks at <paramref name="blank"/> end the value begun at <paramref name="start"/>.</summary>
-    static bool SeparatesAt(string text, int start, int blank)
+    static int SkipComma(string text, int i)
     {
-        char before = text[blank - 1];
-        int after = SkipBlanks(text, blank);
-        if (blank == start || after >= text.Length)
-            return true;
-        char next = text[after];
-        return (Cursor.IsSymbolPart(before) || before is '-' or '\'')
-            && (Cursor.IsSymbolPart(next) || next is '%' or '(' or '[' or '-' or '"' or '\'');
+        i = SkipBlanks(text, i);
+        return i < text.Length && text[i] == ',' ? i + 1 : i;
     }
+
+    /// <summary>Whether GNU as keeps a blank between these two characters: only between operands, or around a '-'.</summary>
+    static bool Kept(char before, char next) =>
+        (Cursor.IsSymbolPart(before) || before is '-' or '(' or '\'' or '"')
+        && (Cursor.IsSymbolPart(next) || next is '%' or '(' or '[' or '-' or '"' or '\'');
 
     public static bool IsBlank(char c) => c is ' ' or '\t' or '\f' or '\v' or '\r';
 
@@ -139,13 +142,13 @@ internal static class MacroWords
 /// statement keeps the location of its body line and gains the expansion in its chain.
 /// </summary>
 internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyList<IReadOnlyDictionary<string, string>>? iterations,
-                                     long count, string? expansionNumber, IReadOnlyList<Expansion> chain, bool isMacro) : IStatementSource
+                                     long count, string? expansionNumber, IReadOnlyList<Expansion> chain) : IStatementSource
 {
     long iteration;
     int line;
 
-    /// <summary>True for a macro's expansion, the unit .exitm leaves.</summary>
-    public bool IsMacro => isMacro;
+    /// <summary>True for a macro's expansion (the only kind with a \@ number), the unit .exitm leaves.</summary>
+    public bool IsMacro => expansionNumber is not null;
 
     /// <summary>The number of conditionals open when the expansion began; those opened inside must close inside.</summary>
     public int ConditionalDepth { get; init; }
@@ -160,9 +163,16 @@ internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyLi
             if (line < body.Count)
             {
                 var statement = body[line++];
+                if (iterations is null && expansionNumber is null)
+                    return statement with { Chain = chain };
                 var values = iterations is null ? NoValues : iterations[(int)iteration];
-                string text = iterations is null && expansionNumber is null ? statement.Text : MacroWords.Substitute(statement.Text, values, expansionNumber);
-                return statement with { Text = text, Chain = chain };
+                string text = MacroWords.Substitute(statement.Text, values, expansionNumber);
+                if (ReferenceEquals(text, statement.Text))
+                    return statement with { Chain = chain };
+                // The caret display shows the line as expanded, so columns count in the expanded text.
+                string before = statement.SourceLine[..Math.Min(statement.Location.Column - 1, statement.SourceLine.Length)];
+                return new Statement(text, statement.Location with { Column = MacroWords.Substitute(before, values, expansionNumber).Length + 1 },
+                                     MacroWords.Substitute(statement.SourceLine, values, expansionNumber), chain);
             }
             line = 0;
             iteration++;
@@ -348,7 +358,7 @@ internal sealed partial class Preprocessor
         collecting = new Body(statement, sources[^1], isMacro: false, unterminated, body =>
         {
             if (count > 0 && Nest(statement))
-                Push(new ExpansionSource(body, iterations, count, null, chain, isMacro: false) { ConditionalDepth = conditionals.Count });
+                Push(new ExpansionSource(body, iterations, count, null, chain) { ConditionalDepth = conditionals.Count });
         });
     }
 
@@ -406,13 +416,7 @@ internal sealed partial class Preprocessor
             }
             if (values.ContainsKey(parameter.Name))
                 diagnostics.Warning(statement, at, $"Value for parameter `{parameter.Name}' of macro `{macro.Name}' was already specified");
-            if (parameter.VarArg)
-            {
-                values[parameter.Name] = text[MacroWords.SkipBlanks(text, i)..].TrimEnd();
-                i = text.Length;
-            }
-            else
-                values[parameter.Name] = MacroWords.Next(text, ref i);
+            values[parameter.Name] = MacroWords.Next(text, ref i, rest: parameter.VarArg);
         }
         foreach (var parameter in macro.Parameters)
         {
@@ -429,7 +433,7 @@ internal sealed partial class Preprocessor
             return;
         string number = (macroExpansions++).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var chain = Chain($"macro {macro.Name}", statement, statement.At(nameAt));
-        Push(new ExpansionSource(macro.Body, [values], 1, number, chain, isMacro: true) { ConditionalDepth = conditionals.Count });
+        Push(new ExpansionSource(macro.Body, [values], 1, number, chain) { ConditionalDepth = conditionals.Count });
     }
 
     /// <summary>"NAME=" at <paramref name="i"/> names the parameter the value after it is for; otherwise null, nothing consumed.</summary>

@@ -107,7 +107,8 @@ internal sealed partial class Preprocessor
     Statement? Process(Statement statement)
     {
         string text = statement.Text;
-        int wordAt = MacroWords.SkipBlanks(text, Labels(text));
+        int labelsEnd = Labels(text);
+        int wordAt = MacroWords.SkipBlanks(text, labelsEnd);
         int wordEnd = wordAt;
         while (wordEnd < text.Length && Cursor.IsSymbolPart(text[wordEnd]))
             wordEnd++;
@@ -119,12 +120,11 @@ internal sealed partial class Preprocessor
             return null;
         }
         var cursor = new Cursor(text, statement.Location) { Position = wordEnd };
-        // Labels in front of a statement the preprocessor consumes are still labels for the assembler proper.
-        var labels = wordAt > 0 && Active ? statement with { Text = text[..wordAt].TrimEnd() } : null;
         if (IsConditional(directive))
         {
+            bool wasActive = Active;
             Conditional(statement, directive, cursor, wordAt);
-            return labels;
+            return wasActive ? Labels(statement, labelsEnd) : null;
         }
         if (!Active)
             return null;
@@ -132,36 +132,40 @@ internal sealed partial class Preprocessor
         {
             case ".macro":
                 DefineMacro(statement, cursor);
-                return labels;
+                return Labels(statement, labelsEnd);
             case ".rept" or ".irp" or ".irpc":
                 Repeat(statement, directive, cursor, wordAt);
-                return labels;
+                return Labels(statement, labelsEnd);
             case ".endm":
                 diagnostics.Warning(statement, wordAt, ".endm encountered without preceding .macro");
-                return labels;
+                return Labels(statement, labelsEnd);
             case ".endr":
                 diagnostics.Warning(statement, wordAt, ".endr encountered without preceding .rept, .irp, or .irpc");
-                return labels;
+                return Labels(statement, labelsEnd);
             case ".exitm":
                 ExitMacro(statement, wordAt);
-                return labels;
+                return Labels(statement, labelsEnd);
             case ".purgem":
                 Purge(statement, cursor);
-                return labels;
+                return Labels(statement, labelsEnd);
             case ".include":
                 Include(statement, cursor);
-                return labels;
+                return Labels(statement, labelsEnd);
             case ".end":
                 ended = true;
-                return labels;
+                return Labels(statement, labelsEnd);
         }
         if (word.Length > 0 && !IsAssignment(text, wordEnd) && macros.TryGetValue(word, out var macro))
         {
             Invoke(macro, statement, wordAt, wordEnd);
-            return labels;
+            return Labels(statement, labelsEnd);
         }
         return statement;
     }
+
+    /// <summary>Labels in front of a statement the preprocessor consumes are still labels for the assembler proper.</summary>
+    static Statement? Labels(Statement statement, int labelsEnd) =>
+        labelsEnd > 0 ? statement with { Text = statement.Text[..labelsEnd] } : null;
 
     /// <summary>"NAME = VALUE" sets a symbol even when a macro has that name, as in GNU as.</summary>
     static bool IsAssignment(string text, int wordEnd)

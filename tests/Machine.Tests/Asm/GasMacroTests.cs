@@ -56,6 +56,33 @@ public class GasMacroTests(ITestOutputHelper output)
         yield return ("comments and separators around macros", ".macro m a # a comment\n.byte \\a ; .byte \\a+1 /* two */\n.endm\n.data\nm 1 ; m 5 # done\n/* m 9 */\n");
         yield return ("character constants with comment characters", ".data\n.byte '#, ';, '/\n.byte '#' ; .byte 2\n");
         yield return ("end stops assembly", ".data\n.byte 1\n.end\n.byte 2\n");
+        yield return ("nested irp", ".data\n.irp a, 1, 2\n.irp b, 3, 4\n.byte \\a * 10 + \\b\n.endr\n.endr\n");
+        yield return ("irpc in macro", ".macro digits s\n.irpc d, \\s\n.byte \\d\n.endr\n.endm\n.data\ndigits 314\n");
+        yield return ("at in irp in macro", ".macro m\n.irp x, 1, 2\nL\\@_\\x: .byte \\x\n.endr\n.endm\n.data\nm\nm\n.long L0_1, L1_2\n");
+        yield return ("rept shift count", ".data\n.rept 0x10 >> 2\n.byte 1\n.endr\n");
+        yield return ("ifdef forward", ".data\n.ifdef later\n.byte 1\n.else\n.byte 2\n.endif\nlater: .byte 3\n.ifdef later\n.byte 4\n.endif\n");
+        yield return ("macro name used as a label", ".macro m\n.byte 1\n.endm\n.data\nm: .byte 2\nm\n.long m\n");
+        yield return ("quoted keyword value", ".macro m a\n.ascii \"\\a\"\n.endm\n.data\nm a=\"1, 2\"\n");
+        yield return ("irp quoted values with commas", ".data\n.irp s, \"a,b\", \"c d\"\n.ascii \"\\s\"\n.endr\n");
+        yield return ("empty macro", ".macro nothing\n.endm\n.data\nnothing\n.byte 1\n");
+        yield return ("exitm in inner macro only", ".macro inner\n.byte 1\n.exitm\n.byte 2\n.endm\n.macro outer\ninner\n.byte 3\n.endm\n.data\nouter\n");
+        yield return ("rept in irp in macro", ".macro m n\n.irp v, 1, 2\n.rept \\n\n.byte \\v\n.endr\n.endr\n.endm\n.data\nm 2\n");
+        yield return ("ifc with quoted arg", ".macro m x\n.ifc \\x,a b\n.byte 1\n.else\n.byte 2\n.endif\n.endm\n.data\nm \"a b\"\nm a\n");
+        yield return ("ifnb on empty quoted", ".macro m x\n.ifnb \\x\n.byte 1\n.else\n.byte 2\n.endif\n.endm\n.data\nm \"\"\nm\n");
+        yield return ("elseif after taken branch is not evaluated", ".data\n.if 1\n.byte 1\n.elseif undefined_thing\n.byte 2\n.endif\n");
+        yield return ("brackets split at commas", ".macro m a, b, c\n.ascii \"|\\a|\\b|\\c|\"\n.endm\n.data\nm (1, 2), 3\nm [1, 2] 3\nm (1 2) 3\n");
+        yield return ("tab separated args", ".macro m a, b\n.byte \\a, \\b\n.endm\n.data\nm\t1\t2\n");
+        yield return ("uppercase directives", ".data\n.MACRO M A\n.BYTE \\A\n.ENDM\nM 5\n.REPT 2\n.BYTE 6\n.ENDR\n.IF 1\n.BYTE 7\n.ELSE\n.BYTE 8\n.ENDIF\n");
+        yield return ("macro label with backslash at", ".macro m\n.Lx\\@:\n.byte .Lx\\@ - .\n.endm\n.data\nm\nm\n");
+        yield return ("keyword with same name as macro", ".macro val val\n.byte \\val\n.endm\n.data\nval val=3\nval 4\n");
+        yield return ("vararg empty", ".macro m a, r:vararg\n.byte \\a\n.ifnb \\r\n.byte \\r\n.endif\n.endm\n.data\nm 1\nm 2, 3, 4\n");
+        yield return ("default referencing expression", ".macro m a=1+2*3\n.byte \\a\n.endm\n.data\nm\n");
+        yield return ("comment in invocation", ".macro m a\n.byte \\a\n.endm\n.data\nm 1 # 2\nm 3 /* 4 */\n");
+        yield return ("semicolons in body", ".macro m a\n.byte \\a; .byte \\a+1\n.endm\n.data\nm 1; m 5\n");
+        yield return ("if on negative", ".data\n.if -1\n.byte 1\n.endif\n.ifgt -1\n.byte 2\n.endif\n");
+        yield return ("ifb with spaces", ".data\n.ifb    \n.byte 1\n.endif\n");
+        yield return ("include of ifdef guard", ".data\n.ifndef GUARD\nGUARD = 1\n.byte 1\n.endif\n.ifndef GUARD\n.byte 2\n.endif\n");
+        yield return ("blanks squeezed as GNU as does", ".macro m a, b:vararg\n.ascii \"|\\a|\\b|\"\n.endm\n.data\nm 1,   2 ,  3    4 + 5 (  6  ) a(b)\nm (1   2)\nm x   -   y\nm %rax  ,  %rbx\n");
     }
 
     /// <summary>Sources with instructions, in the style of kernel entry code.</summary>
@@ -86,6 +113,8 @@ public class GasMacroTests(ITestOutputHelper output)
             ".text\n.irpc n, 89\nxorl %r\\n\\()d, %r\\n\\()d\n.endr\n");
         yield return ("nested macros with exitm",
             ".macro maybe_cli flag\n.ifeq \\flag\n.exitm\n.endif\ncli\n.endm\n.macro entry name, flag\n\\name: maybe_cli \\flag\nret\n.endm\n.text\nentry a, 0\nentry b, 1\n");
+        yield return ("macro named like an instruction", ".macro nop\n.byte 0x90, 0x90\n.endm\n.text\nnop\n");
+        yield return ("irp over registers with prefix", ".text\n.irp r, ax, bx, cx\npush %r\\r\n.endr\n");
     }
 
     [GasFact]

@@ -123,7 +123,7 @@ public class PreprocessorTests
     [Fact]
     public void Macro_arguments_replace_backslash_names_positionally_or_by_keyword_with_defaults()
     {
-        Assert.Equal([".byte 5, 2", ".byte 7, 8", ".byte 5, 9", ".byte 1 + 2, 3"], Texts("""
+        Assert.Equal([".byte 5, 2", ".byte 7, 8", ".byte 5, 9", ".byte 1+2, 3"], Texts("""
             .macro m a=5 b
             .byte \a, \b
             .endm
@@ -138,7 +138,7 @@ public class PreprocessorTests
     [Fact]
     public void Macro_arguments_split_at_blanks_between_operands_but_not_beside_operators()
     {
-        Assert.Equal(["1|-2", "1|-", "1 +2|", "%rax|%rbx", "8(%rax)|%rbx", "x y|z", "1|'a", "(1, 2)|3", "(1)(2)|"], Texts("""
+        Assert.Equal(["1|-2", "1|-", "1+2|", "%rax|%rbx", "8(%rax)|%rbx", "x y|z", "1|'a", "(1|2)", "(1 2)|3", "(1)(2)|"], Texts("""
             .macro m a b
             \a|\b
             .endm
@@ -149,7 +149,8 @@ public class PreprocessorTests
             m 8(%rax), %rbx
             m "x y" z
             m 1 'a
-            m (1, 2), 3
+            m (1, 2)
+            m (1 2), 3
             m (1)(2)
             """));
     }
@@ -166,14 +167,14 @@ public class PreprocessorTests
     }
 
     [Fact]
-    public void Vararg_takes_the_rest_of_the_line_commas_included()
+    public void Vararg_takes_the_rest_of_the_line_commas_included_blanks_squeezed_as_GNU_as_does()
     {
-        Assert.Equal([".byte 1", ".byte 2, \"3\" 4"], Texts("""
+        Assert.Equal([".byte 1", ".byte 2,\"3\" 4+5"], Texts("""
             .macro m a b:vararg
             .byte \a
             .byte \b
             .endm
-            m 1, 2, "3" 4
+            m 1, 2 ,  "3"   4 + 5
             """));
     }
 
@@ -238,6 +239,16 @@ public class PreprocessorTests
     }
 
     [Fact]
+    public void Expanded_statements_show_the_expanded_line_so_columns_match_it()
+    {
+        var all = Statements(".macro m a, b\n  .byte \\a ; .byte \\b # \\a\n.endm\nm 100000, 2");
+        Assert.Equal([".byte 100000", ".byte 2"], all.Select(s => s.Text));
+        Assert.All(all, s => Assert.Equal("  .byte 100000 ; .byte 2 # 100000", s.SourceLine));
+        Assert.Equal([3, 18], all.Select(s => s.Location.Column));
+        Assert.All(all, s => Assert.Equal(2, s.Location.Line));
+    }
+
+    [Fact]
     public void Labels_before_an_invocation_come_out_before_the_expansion()
     {
         var all = Statements(".macro m\nnop\n.endm\nl1: l2: m\n1: .rept 1\nret\n.endr\nx: nop");
@@ -257,7 +268,7 @@ public class PreprocessorTests
     [Fact]
     public void An_assignment_to_a_macro_name_is_not_an_invocation()
     {
-        Assert.Equal(["m = 1", "m=2", "expanded == 3"], Texts(".macro m a\nexpanded \\a\n.endm\nm = 1\nm=2\nm == 3"));
+        Assert.Equal(["m = 1", "m=2", "expanded ==3"], Texts(".macro m a\nexpanded \\a\n.endm\nm = 1\nm=2\nm == 3"));
     }
 
     [Fact]
