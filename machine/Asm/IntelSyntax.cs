@@ -193,7 +193,7 @@ internal static class IntelSyntax
             var registers = new List<RegisterTerm>();
             var displacement = new List<(Expr Term, bool Negative)>();
             var segment = Register.None;
-            bool bracket = false;
+            bool bracket = false, flat = false;
             Expr? selector = null;
             while (true)
             {
@@ -219,30 +219,36 @@ internal static class IntelSyntax
                         segment = register;
                         continue;
                     }
+                    // Outside brackets a register is the whole operand, as in gas ("rax+8" is an error; what follows
+                    // "ebx ebx" is junk, which the statement's end check reports).
                     c.SkipSpace();
-                    if (registers.Count == 0 && displacement.Count == 0 && !bracket && segment == Register.None
-                        && size == 0 && !offset && (c.Peek == ',' || c.AtEnd))
-                    {
-                        operands.Add(new AsmOperand(OperandKind.Register, at) { Register = register, Indirect = branch });
-                        return true;
-                    }
-                    c.Position = piece;
-                    if (Expression() is not { } e || !Decompose(e, false, registers, displacement))
-                        return false;
+                    if (registers.Count != 0 || displacement.Count != 0 || bracket || segment != Register.None || size != 0 || offset
+                        || "+-*/%|&^![<>=".Contains(c.Peek))
+                        return Fail("invalid use of register", piece);
+                    operands.Add(new AsmOperand(OperandKind.Register, at) { Register = register, Indirect = branch });
+                    return true;
+                }
+                else if (c.Identifier() is { } word && word.Equals("flat", StringComparison.OrdinalIgnoreCase) && c.Accept(':'))
+                {
+                    // gcc's "OFFSET FLAT:sym" and "DWORD PTR FLAT:sym": the flat address space, no prefix.
+                    flat = true;
+                    continue;
                 }
                 else
                 {
+                    c.Position = piece;
                     if (Expression() is not { } e)
                         return false;
+                    if (HasRegister(e))
+                        return Fail("invalid use of register", piece);
                     c.SkipSpace();
-                    if (c.Peek == ':' && selector is null && segment == Register.None && !bracket && registers.Count == 0 && displacement.Count == 0)
+                    if (c.Peek == ':' && selector is null && segment == Register.None && !flat && !bracket && displacement.Count == 0)
                     {
                         c.Position++;
                         selector = e;
                         continue;
                     }
-                    if (!Decompose(e, false, registers, displacement))
-                        return false;
+                    displacement.Add((e, false));
                 }
                 c.SkipSpace();
                 if (c.Peek != '[' && !(bracket && c.Peek is '+' or '-'))
@@ -259,20 +265,23 @@ internal static class IntelSyntax
                 far = true;
                 return true;
             }
-
-            if (registers.Count == 0 && !bracket && segment == Register.None && value is not null)
+            if (offset)
             {
-                // gas: a lone relocatable symbol (plus a constant) is the memory at that address, unless "offset";
-                // the target of a jump or call is a branch target, unless a data size says it is a pointer in memory.
-                bool memory = !offset && IsRelocatableSymbol(value);
-                if (!memory || (branch && (size == 0 || near)))
+                if (registers.Count != 0 || bracket || segment != Register.None || value is null)
+                    return Fail("invalid use of `offset': it takes an address, not a memory operand", at);
+                operands.Add(new AsmOperand(OperandKind.Immediate, at) { Value = value, Size = size });
+                return true;
+            }
+            if (registers.Count == 0 && !bracket && segment == Register.None && !flat && value is not null)
+            {
+                // gas: a lone relocatable symbol (plus a constant) is the memory at that address; the target of a
+                // jump or call is a branch target, unless a data size says it is a pointer in memory.
+                if (!IsRelocatableSymbol(value) || (branch && (size == 0 || near)))
                 {
                     operands.Add(new AsmOperand(OperandKind.Immediate, at) { Value = value, Size = size });
                     return true;
                 }
             }
-            if (offset)
-                return Fail("invalid use of `offset' with a memory operand", at);
             if (value is null && registers.Count == 0)
                 return Fail("expected an operand", at);
             return Memory(operands, at, registers, value, segment, size, branch);
