@@ -50,7 +50,7 @@ internal static class IntelSyntax
         .ToDictionary(r => r is >= Register.R8L and <= Register.R15L ? $"r{r - Register.R8L + 8}b" : r.ToString().ToLowerInvariant());
 
     /// <summary>String instructions whose size comes from their operands: "movs" becomes Movsb..Movsq.</summary>
-    static readonly HashSet<string> StringFamilies = ["movs", "cmps", "scas", "lods", "stos", "ins", "outs", "xlat"];
+    static readonly HashSet<string> StringFamilies = ["movs", "cmps", "scas", "lods", "stos", "ins", "outs"];
 
     static bool IsBranch(Mnemonic m) => m is Mnemonic.Jmp or Mnemonic.Call or Mnemonic.Loop or Mnemonic.Loope or Mnemonic.Loopne
         or Mnemonic.Jcxz or Mnemonic.Jecxz or Mnemonic.Jrcxz or Mnemonic.Xbegin
@@ -58,7 +58,7 @@ internal static class IntelSyntax
 
     static bool IsAddressRegister(Register r) => r.IsGPR16() || r.IsGPR32() || r.IsGPR64() || r is Register.RIP or Register.EIP;
 
-    /// <summary>A register operand, a register term of an address, or a "seg:" override, as written.</summary>
+    /// <summary>A register term of an address: "rbx", or "rbx*4" (Scaled, even when the factor is 1).</summary>
     readonly record struct RegisterTerm(Register Register, int Scale, bool Scaled, int Position);
 
     sealed class Parser(Cursor c, IInstructionContext context)
@@ -137,8 +137,6 @@ internal static class IntelSyntax
         /// </summary>
         Mnemonic StringMnemonic(string family, List<AsmOperand> operands, int at)
         {
-            if (family == "xlat")
-                return operands.Count <= 1 ? Mnemonic.Xlatb : Invalid($"too many operands for `{family}'", at);
             int size = operands.Select(o => o.Kind == OperandKind.Memory ? o.Size
                                           : o.Kind == OperandKind.Register && o.Register != Register.DX ? o.Register.GetSize() : 0)
                                .FirstOrDefault(s => s != 0);
