@@ -320,29 +320,35 @@ internal static class IntelSyntax
         }
 
         /// <summary>
-        /// True for gas's O_symbol: a symbol, or '.', plus or minus constants, whose value is not already known
-        /// to be absolute (an .equ constant defined above is an immediate; one defined below is not yet).
+        /// True for gas's O_symbol: one symbol, or '.', plus or minus terms already known to be absolute (an .equ
+        /// constant defined above counts as a number; one defined below does not yet, so a lone such name is a
+        /// symbol). A difference of symbols, or a symbol under any other operator, is not.
         /// </summary>
         bool IsRelocatableSymbol(Expr value)
         {
-            var core = value;
-            while (true)
+            var unknown = new List<(Expr Term, bool Negative)>();
+            UnknownTerms(value, false, unknown);
+            return unknown is [(SymbolExpr or DotExpr, false)];
+        }
+
+        /// <summary>The additive terms of an expression whose values are not absolute numbers yet, with their signs.</summary>
+        void UnknownTerms(Expr e, bool negative, List<(Expr, bool)> unknown)
+        {
+            if (context.EvaluateNow(e).IsAbsolute(out _))
+                return;
+            switch (e)
             {
-                switch (core)
-                {
-                    case UnaryExpr { Operator: '+' } u:
-                        core = u.Operand;
-                        continue;
-                    case BinaryExpr { Operator: BinaryOperator.Add or BinaryOperator.Subtract, Right: ConstantExpr } b:
-                        core = b.Left;
-                        continue;
-                    case BinaryExpr { Operator: BinaryOperator.Add, Left: ConstantExpr } b:
-                        core = b.Right;
-                        continue;
-                }
-                break;
+                case UnaryExpr { Operator: '+' or '-' } u:
+                    UnknownTerms(u.Operand, negative ^ (u.Operator == '-'), unknown);
+                    break;
+                case BinaryExpr { Operator: BinaryOperator.Add or BinaryOperator.Subtract } b:
+                    UnknownTerms(b.Left, negative, unknown);
+                    UnknownTerms(b.Right, negative ^ (b.Operator == BinaryOperator.Subtract), unknown);
+                    break;
+                default:
+                    unknown.Add((e, negative));
+                    break;
             }
-            return core is SymbolExpr or DotExpr && !context.EvaluateNow(core).IsAbsolute(out _);
         }
 
         /// <summary>The register named at the cursor (st(i) included), consuming it; otherwise null, consuming nothing.</summary>

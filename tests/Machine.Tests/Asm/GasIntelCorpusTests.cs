@@ -251,6 +251,7 @@ public sealed class GasIntelCorpusTests(ITestOutputHelper output)
             "push qword ptr [rip+0x10]", "pop qword ptr fs:[rax]", "xchg [rax], eax", "bt dword ptr [rax], 31",
             "mov eax, [rbp + rax]", "mov eax, [rbp*2]", "mov eax, dword ptr 5", "mov eax, K + 1", "mov eax, [K]", "push K",
             "jmp short 1f", "jmp near ptr 1b", "call 1f", "mov eax, fwd - back", "lea rax, [rip + fwd]", "jmp [rip + fwd]",
+            "mov eax, LATER + K", "mov eax, K + LATER - 1", "mov eax, (LATER)", "mov eax, LATER - SMALL", "push LATER + KBIG",
             "mov eax, OFFSET FLAT:K", "mov eax, DWORD PTR FLAT:K", "lea rax, fwd[rip]", "lea rax, back[rip]", "mov eax, KBIG[rbx]",
             "mov rcx, qword ptr [rsp + rax*8 - 8]", "cmp byte ptr [rdi + rcx], 0", "movzx eax, byte ptr [rsi + rdx]",
         ])

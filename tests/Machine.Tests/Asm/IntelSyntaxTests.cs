@@ -165,6 +165,9 @@ public class IntelSyntaxTests(ITestOutputHelper output)
         Assert.Equal(OperandKind.Immediate, Parse("mov eax, K").Operands[1].Kind);
         Assert.Equal(OperandKind.Memory, Parse("mov eax, later").Operands[1].Kind);
         Assert.Equal(OperandKind.Immediate, Parse("mov eax, later - label").Operands[1].Kind);
+        Assert.Equal(OperandKind.Memory, Parse("mov eax, label + K*2").Operands[1].Kind);
+        Assert.Equal(OperandKind.Immediate, Parse("mov eax, -label").Operands[1].Kind);
+        Assert.Equal(OperandKind.Immediate, Parse("mov eax, label*2").Operands[1].Kind);
     }
 
     [Fact]
