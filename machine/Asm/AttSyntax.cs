@@ -31,7 +31,7 @@ internal static class AttSyntax
             position = statement.Position;
             name = statement.Identifier();
         }
-        if (name is null)
+        if (string.IsNullOrEmpty(name))
         {
             if (prefixes.Count > 0 && statement.AtEnd)
                 return new ParsedInstruction(prefixes, Mnemonic.INVALID, 0, [], position);
@@ -70,15 +70,11 @@ internal static class AttSyntax
             operands.Reverse();
         if (resolved.Mnemonic == Mnemonic.INVALID)
         {
-            // A bare movs, stos, lods ... takes its size from its register operand.
-            var register = operands.FirstOrDefault(o => o.Kind == OperandKind.Register && o.Register.IsGPR());
-            if (register is null || AttMnemonics.Resolve(name.ToLowerInvariant() + "bwlq"[System.Numerics.BitOperations.Log2((uint)register.Register.GetSize())]) is not { } sized)
-            {
-                error = "no instruction mnemonic suffix given and no register operands; can't size instruction";
-                errorPosition = position;
-                return null;
-            }
-            resolved = sized;
+            // A bare movs, stos, lods ... takes its size from its register operand (the port %dx of ins and outs
+            // says nothing), or GNU as's default, l.
+            var register = operands.FirstOrDefault(o => o.Kind == OperandKind.Register && o.Register.IsGPR() && o.Register != Register.DX);
+            char suffix = register is null ? 'l' : "bwlq"[System.Numerics.BitOperations.Log2((uint)register.Register.GetSize())];
+            resolved = AttMnemonics.Resolve(name.ToLowerInvariant() + suffix)!.Value;
         }
         if (resolved.SourceSize != 0)
             operands = operands.Select((o, i) => i == operands.Count - 1 && o.Kind == OperandKind.Memory ? o with { Size = resolved.SourceSize } : o).ToList();
@@ -289,6 +285,6 @@ internal static class AttMnemonics
     }
 
     static AttMnemonic? IcedName(string name)
-        => char.IsAsciiLetter(name[0]) && Enum.TryParse<Mnemonic>(name, ignoreCase: true, out var m) && m != Mnemonic.INVALID
+        => name.Length > 0 && char.IsAsciiLetter(name[0]) && Enum.TryParse<Mnemonic>(name, ignoreCase: true, out var m) && m != Mnemonic.INVALID
             ? new AttMnemonic(m) : null;
 }

@@ -224,10 +224,21 @@ internal sealed class EncodedInstruction
 
     internal Instruction Template => template;
 
+    /// <summary>One encoder per mode and thread, reused: choosing a form encodes every candidate.</summary>
+    [ThreadStatic]
+    static (Iced.Intel.Encoder Encoder, ByteWriter Writer)[]? encoders;
+
     static byte[]? Encode(in Instruction instruction, int bitness, ulong ip, out string? error)
     {
-        var writer = new ByteWriter();
-        var encoder = Iced.Intel.Encoder.Create(bitness, writer);
+        encoders ??= new (Iced.Intel.Encoder, ByteWriter)[3];
+        int mode = bitness / 32;
+        if (encoders[mode].Encoder is null)
+        {
+            var w = new ByteWriter();
+            encoders[mode] = (Iced.Intel.Encoder.Create(bitness, w), w);
+        }
+        var (encoder, writer) = encoders[mode];
+        writer.Bytes.Clear();
         if (!encoder.TryEncode(instruction, ip, out _, out error))
         {
             error = error.Contains("too far", StringComparison.OrdinalIgnoreCase) || error.Contains("branch", StringComparison.OrdinalIgnoreCase)

@@ -17,9 +17,14 @@ internal static class InstructionSelector
     {
         error = null;
         errorPosition = parsed.Position;
+        if (parsed.Prefixes.GroupBy(PrefixGroup).Any(g => g.Count() > 1))
+        {
+            error = "same type of prefix used twice";
+            return null;
+        }
         byte[] rawPrefixes = parsed.Prefixes.Select(RawPrefix).Where(b => b != 0).ToArray();
         if (parsed.Mnemonic == Mnemonic.INVALID)
-            return EncodedInstruction.PrefixesOnly(rawPrefixes.Length > 0 ? rawPrefixes : parsed.Prefixes.Select(p => PrefixByte(p)).ToArray());
+            return EncodedInstruction.PrefixesOnly(parsed.Prefixes.Select(PrefixByte).ToArray());
 
         var operands = new List<Bound>();
         foreach (var operand in parsed.Operands)
@@ -63,6 +68,16 @@ internal static class InstructionSelector
             return null;
         }
 
+        // Only a read-modify-write of memory may be locked.
+        if (parsed.Prefixes.Contains("lock"))
+            fits.RemoveAll(f => !f.Info.CanUseLockPrefix || f.Slots.Length == 0 || f.Slots[0].Operand?.Operand.Kind != OperandKind.Memory);
+        if (fits.Count == 0)
+        {
+            errorPosition = parsed.Position;
+            error = "expecting lockable instruction after `lock'";
+            return null;
+        }
+
         EncodedInstruction? best = null;
         string? lastError = null;
         // On a tie GNU as prefers the sign-extended imm8 form to the accumulator one (66 83 c0 01, not 66 05 01 00).
@@ -93,6 +108,16 @@ internal static class InstructionSelector
         "lock" => 0xf0,
         "cs" => 0x2e, "ds" => 0x3e, "es" => 0x26, "fs" => 0x64, "gs" => 0x65, "ss" => 0x36,
         _ => RawPrefix(prefix),
+    };
+
+    /// <summary>The prefix groups of the manual: lock and repeat, segment, operand size, address size.</summary>
+    static int PrefixGroup(string prefix) => PrefixByte(prefix) switch
+    {
+        0xf0 => 0,
+        0xf2 or 0xf3 => 1,
+        0x66 => 3,
+        0x67 => 4,
+        _ => 2,
     };
 
     static bool Commutative(Mnemonic m) => m is Mnemonic.Xchg or Mnemonic.Test;
@@ -301,10 +326,13 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                     return null;
                 return kind switch
                 {
-                    OpCodeOperandKind.mem_offs => o.Base == Register.None && o.Index == Register.None && (Bitness != 64 || Parsed.Absolute64)
+                    // In 64-bit code the moffs forms are movabs's, or GNU as's way to reach an address that a
+                    // sign-extended disp32 cannot.
+                    OpCodeOperandKind.mem_offs => o.Base == Register.None && o.Index == Register.None
+                                                  && (Bitness != 64 || Parsed.Absolute64 || BeyondDisp32(o, b))
                         ? new Binding(kind, b, Register.None) : null,
                     OpCodeOperandKind.r8_or_mem or OpCodeOperandKind.r16_or_mem or OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem
-                        or OpCodeOperandKind.mem when !Parsed.Absolute64 => new Binding(kind, b, Register.None),
+                        or OpCodeOperandKind.mem when !Parsed.Absolute64 && !BeyondDisp32(o, b) => new Binding(kind, b, Register.None),
                     OpCodeOperandKind.seg_rSI or OpCodeOperandKind.seg_rDI => IsStringPointer(o, Register.SI, Register.ESI, Register.RSI) ? new Binding(kind, b, Register.None) : null,
                     OpCodeOperandKind.es_rDI => IsStringPointer(o, Register.DI, Register.EDI, Register.RDI) && o.Segment is Register.None or Register.ES
                         ? new Binding(kind, b, Register.None) : null,
@@ -328,6 +356,10 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
         => InstructionSelector.CodesOfMnemonic(shortForm.Mnemonic).FirstOrDefault(c => c.ToOpCode() is var near && near.IsAvailableInMode(bitness)
                && near.OpCount == 1 && near.GetOpKind(0) is OpCodeOperandKind.br16_2 or OpCodeOperandKind.br32_4 or OpCodeOperandKind.br64_4
                && near.OperandSize == shortForm.OperandSize, Code.INVALID);
+
+    /// <summary>A 64-bit address with neither base nor index that a sign-extended disp32 cannot reach.</summary>
+    bool BeyondDisp32(AsmOperand o, Bound b)
+        => Bitness == 64 && o.Base == Register.None && o.Index == Register.None && b.Absolute && b.Value is < int.MinValue or > int.MaxValue;
 
     static bool IsStringPointer(AsmOperand o, Register r16, Register r32, Register r64)
         => o.Index == Register.None && (o.Base == r16 || o.Base == r32 || o.Base == r64) && o.Value is null;
@@ -501,7 +533,7 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                         (_, 32) => OpKind.MemoryESEDI,
                         _ => OpKind.MemoryESDI,
                     });
-                    if (operand?.Operand.Segment is { } segment && segment != Register.None && slot.Kind != OpCodeOperandKind.es_rDI)
+                    if (operand?.Operand.Segment is { } segment && segment is not (Register.None or Register.DS) && slot.Kind != OpCodeOperandKind.es_rDI)
                         instruction.SegmentPrefix = segment;
                     break;
                 }
@@ -553,6 +585,9 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                 case "ss": instruction.SegmentPrefix = Register.SS; break;
             }
         }
+        // GNU as writes xchg %rax,%rax as a plain nop.
+        if (Info.Code == Code.Xchg_r64_RAX && Slots.All(s => s.Register == Register.RAX))
+            instruction = Instruction.Create(Code.Nopd);
         // GNU as turns int $3 into the one-byte breakpoint.
         if (Info.Code == Code.Int_imm8 && fields[0].Operand.Absolute && fields[0].Operand.Value == 3)
         {
@@ -595,7 +630,9 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
         instruction.MemoryBase = o.Base;
         instruction.MemoryIndex = o.Index;
         instruction.MemoryIndexScale = o.Scale;
-        if (o.Segment != Register.None)
+        // GNU as leaves out an override that names the segment the address uses anyway.
+        var implied = o.Base is Register.RSP or Register.RBP or Register.ESP or Register.EBP or Register.SP or Register.BP ? Register.SS : Register.DS;
+        if (o.Segment != Register.None && o.Segment != implied)
             instruction.SegmentPrefix = o.Segment;
         int addressBytes = AddressBits(o, bitness) / 8;
         bool rip = o.Base is Register.RIP or Register.EIP;
