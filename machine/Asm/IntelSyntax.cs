@@ -50,7 +50,7 @@ internal static class IntelSyntax
         .ToDictionary(r => r is >= Register.R8L and <= Register.R15L ? $"r{r - Register.R8L + 8}b" : r.ToString().ToLowerInvariant());
 
     /// <summary>String instructions whose size comes from their operands: "movs" becomes Movsb..Movsq.</summary>
-    static readonly HashSet<string> StringFamilies = ["movs", "cmps", "scas", "lods", "stos", "ins", "outs", "xlat"];
+    static readonly HashSet<string> StringFamilies = ["movs", "cmps", "scas", "lods", "stos", "ins", "outs"];
 
     static bool IsBranch(Mnemonic m) => m is Mnemonic.Jmp or Mnemonic.Call or Mnemonic.Loop or Mnemonic.Loope or Mnemonic.Loopne
         or Mnemonic.Jcxz or Mnemonic.Jecxz or Mnemonic.Jrcxz or Mnemonic.Xbegin
@@ -58,7 +58,7 @@ internal static class IntelSyntax
 
     static bool IsAddressRegister(Register r) => r.IsGPR16() || r.IsGPR32() || r.IsGPR64() || r is Register.RIP or Register.EIP;
 
-    /// <summary>A register operand, a register term of an address, or a "seg:" override, as written.</summary>
+    /// <summary>A register term of an address: "rbx", or "rbx*4" (Scaled, even when the factor is 1).</summary>
     readonly record struct RegisterTerm(Register Register, int Scale, bool Scaled, int Position);
 
     sealed class Parser(Cursor c, IInstructionContext context)
@@ -137,8 +137,6 @@ internal static class IntelSyntax
         /// </summary>
         Mnemonic StringMnemonic(string family, List<AsmOperand> operands, int at)
         {
-            if (family == "xlat")
-                return operands.Count <= 1 ? Mnemonic.Xlatb : Invalid($"too many operands for `{family}'", at);
             int size = operands.Select(o => o.Kind == OperandKind.Memory ? o.Size
                                           : o.Kind == OperandKind.Register && o.Register != Register.DX ? o.Register.GetSize() : 0)
                                .FirstOrDefault(s => s != 0);
@@ -193,7 +191,7 @@ internal static class IntelSyntax
             var registers = new List<RegisterTerm>();
             var displacement = new List<(Expr Term, bool Negative)>();
             var segment = Register.None;
-            bool bracket = false;
+            bool bracket = false, flat = false;
             Expr? selector = null;
             while (true)
             {
@@ -219,30 +217,36 @@ internal static class IntelSyntax
                         segment = register;
                         continue;
                     }
+                    // Outside brackets a register is the whole operand, as in gas ("rax+8" is an error; what follows
+                    // "ebx ebx" is junk, which the statement's end check reports).
                     c.SkipSpace();
-                    if (registers.Count == 0 && displacement.Count == 0 && !bracket && segment == Register.None
-                        && size == 0 && !offset && (c.Peek == ',' || c.AtEnd))
-                    {
-                        operands.Add(new AsmOperand(OperandKind.Register, at) { Register = register, Indirect = branch });
-                        return true;
-                    }
-                    c.Position = piece;
-                    if (Expression() is not { } e || !Decompose(e, false, registers, displacement))
-                        return false;
+                    if (registers.Count != 0 || displacement.Count != 0 || bracket || segment != Register.None || size != 0 || offset
+                        || "+-*/%|&^![<>=".Contains(c.Peek))
+                        return Fail("invalid use of register", piece);
+                    operands.Add(new AsmOperand(OperandKind.Register, at) { Register = register, Indirect = branch });
+                    return true;
+                }
+                else if (c.Identifier() is { } word && word.Equals("flat", StringComparison.OrdinalIgnoreCase) && c.Accept(':'))
+                {
+                    // gcc's "OFFSET FLAT:sym" and "DWORD PTR FLAT:sym": the flat address space, no prefix.
+                    flat = true;
+                    continue;
                 }
                 else
                 {
+                    c.Position = piece;
                     if (Expression() is not { } e)
                         return false;
+                    if (HasRegister(e))
+                        return Fail("invalid use of register", piece);
                     c.SkipSpace();
-                    if (c.Peek == ':' && selector is null && segment == Register.None && !bracket && registers.Count == 0 && displacement.Count == 0)
+                    if (c.Peek == ':' && selector is null && segment == Register.None && !flat && !bracket && displacement.Count == 0)
                     {
                         c.Position++;
                         selector = e;
                         continue;
                     }
-                    if (!Decompose(e, false, registers, displacement))
-                        return false;
+                    displacement.Add((e, false));
                 }
                 c.SkipSpace();
                 if (c.Peek != '[' && !(bracket && c.Peek is '+' or '-'))
@@ -259,20 +263,23 @@ internal static class IntelSyntax
                 far = true;
                 return true;
             }
-
-            if (registers.Count == 0 && !bracket && segment == Register.None && value is not null)
+            if (offset)
             {
-                // gas: a lone relocatable symbol (plus a constant) is the memory at that address, unless "offset";
-                // the target of a jump or call is a branch target, unless a data size says it is a pointer in memory.
-                bool memory = !offset && IsRelocatableSymbol(value);
-                if (!memory || (branch && (size == 0 || near)))
+                if (registers.Count != 0 || bracket || segment != Register.None || value is null)
+                    return Fail("invalid use of `offset': it takes an address, not a memory operand", at);
+                operands.Add(new AsmOperand(OperandKind.Immediate, at) { Value = value, Size = size });
+                return true;
+            }
+            if (registers.Count == 0 && !bracket && segment == Register.None && !flat && value is not null)
+            {
+                // gas: a lone relocatable symbol (plus a constant) is the memory at that address; the target of a
+                // jump or call is a branch target, unless a data size says it is a pointer in memory.
+                if (!IsRelocatableSymbol(value) || (branch && (size == 0 || near)))
                 {
                     operands.Add(new AsmOperand(OperandKind.Immediate, at) { Value = value, Size = size });
                     return true;
                 }
             }
-            if (offset)
-                return Fail("invalid use of `offset' with a memory operand", at);
             if (value is null && registers.Count == 0)
                 return Fail("expected an operand", at);
             return Memory(operands, at, registers, value, segment, size, branch);
@@ -313,29 +320,35 @@ internal static class IntelSyntax
         }
 
         /// <summary>
-        /// True for gas's O_symbol: a symbol, or '.', plus or minus constants, whose value is not already known
-        /// to be absolute (an .equ constant defined above is an immediate; one defined below is not yet).
+        /// True for gas's O_symbol: one symbol, or '.', plus or minus terms already known to be absolute (an .equ
+        /// constant defined above counts as a number; one defined below does not yet, so a lone such name is a
+        /// symbol). A difference of symbols, or a symbol under any other operator, is not.
         /// </summary>
         bool IsRelocatableSymbol(Expr value)
         {
-            var core = value;
-            while (true)
+            var unknown = new List<(Expr Term, bool Negative)>();
+            UnknownTerms(value, false, unknown);
+            return unknown is [(SymbolExpr or DotExpr, false)];
+        }
+
+        /// <summary>The additive terms of an expression whose values are not absolute numbers yet, with their signs.</summary>
+        void UnknownTerms(Expr e, bool negative, List<(Expr, bool)> unknown)
+        {
+            if (context.EvaluateNow(e).IsAbsolute(out _))
+                return;
+            switch (e)
             {
-                switch (core)
-                {
-                    case UnaryExpr { Operator: '+' } u:
-                        core = u.Operand;
-                        continue;
-                    case BinaryExpr { Operator: BinaryOperator.Add or BinaryOperator.Subtract, Right: ConstantExpr } b:
-                        core = b.Left;
-                        continue;
-                    case BinaryExpr { Operator: BinaryOperator.Add, Left: ConstantExpr } b:
-                        core = b.Right;
-                        continue;
-                }
-                break;
+                case UnaryExpr { Operator: '+' or '-' } u:
+                    UnknownTerms(u.Operand, negative ^ (u.Operator == '-'), unknown);
+                    break;
+                case BinaryExpr { Operator: BinaryOperator.Add or BinaryOperator.Subtract } b:
+                    UnknownTerms(b.Left, negative, unknown);
+                    UnknownTerms(b.Right, negative ^ (b.Operator == BinaryOperator.Subtract), unknown);
+                    break;
+                default:
+                    unknown.Add((e, negative));
+                    break;
             }
-            return core is SymbolExpr or DotExpr && !context.EvaluateNow(core).IsAbsolute(out _);
         }
 
         /// <summary>The register named at the cursor (st(i) included), consuming it; otherwise null, consuming nothing.</summary>

@@ -126,6 +126,19 @@ public class IntelSyntaxTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Gcc_style_symbol_before_rip_brackets_and_flat_segment_are_read()
+    {
+        var relative = Parse("lea rax, label[rip]").Operands[1];
+        var offset = Parse("mov eax, OFFSET FLAT:label").Operands[1];
+        var memory = Parse("mov eax, DWORD PTR FLAT:K").Operands[1];
+
+        Assert.Equal((OperandKind.Memory, Register.RIP), (relative.Kind, relative.Base));
+        Assert.Equal("label", Assert.IsType<SymbolExpr>(relative.Value).Name);
+        Assert.Equal(OperandKind.Immediate, offset.Kind);
+        Assert.Equal((OperandKind.Memory, Register.None, 5L), (memory.Kind, memory.Segment, Constant(memory.Value)));
+    }
+
+    [Fact]
     public void Rip_relative_memory_keeps_the_symbol_as_its_displacement()
     {
         var m = Parse("lea rax, [rip + label]").Operands[1];
@@ -152,6 +165,9 @@ public class IntelSyntaxTests(ITestOutputHelper output)
         Assert.Equal(OperandKind.Immediate, Parse("mov eax, K").Operands[1].Kind);
         Assert.Equal(OperandKind.Memory, Parse("mov eax, later").Operands[1].Kind);
         Assert.Equal(OperandKind.Immediate, Parse("mov eax, later - label").Operands[1].Kind);
+        Assert.Equal(OperandKind.Memory, Parse("mov eax, label + K*2").Operands[1].Kind);
+        Assert.Equal(OperandKind.Immediate, Parse("mov eax, -label").Operands[1].Kind);
+        Assert.Equal(OperandKind.Immediate, Parse("mov eax, label*2").Operands[1].Kind);
     }
 
     [Fact]
@@ -272,6 +288,10 @@ public class IntelSyntaxTests(ITestOutputHelper output)
     [InlineData("mov eax, ebx ebx", "junk `ebx' after expression", 13)]
     [InlineData("movs [rdi], [rsi]", "ambiguous operand size for `movs'", 0)]
     [InlineData("123", "expected an instruction", 0)]
+    [InlineData("mov eax, rbx+8", "invalid use of register", 9)]
+    [InlineData("mov eax, dword ptr eax", "invalid use of register", 19)]
+    [InlineData("mov eax, 8+rbx", "invalid use of register", 9)]
+    [InlineData("mov eax, offset [rax]", "invalid use of `offset': it takes an address, not a memory operand", 9)]
     public void Malformed_operands_are_errors_at_their_position(string text, string message, int position)
     {
         Assert.Equal((message, position), ParseError(text));
