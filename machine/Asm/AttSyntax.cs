@@ -31,7 +31,7 @@ internal static class AttSyntax
             position = statement.Position;
             name = statement.Identifier();
         }
-        if (name is null)
+        if (string.IsNullOrEmpty(name))
         {
             if (prefixes.Count > 0 && statement.AtEnd)
                 return new ParsedInstruction(prefixes, Mnemonic.INVALID, 0, [], position);
@@ -65,9 +65,17 @@ internal static class AttSyntax
         }
 
         // AT&T writes the source first; GNU as keeps the order of instructions whose operands are all
-        // immediates (enter $size,$level and ljmp $selector,$offset), whose order is the Intel one already.
-        if (!operands.All(o => o.Kind == OperandKind.Immediate))
+        // immediates (enter $size,$level and ljmp $selector,$offset), and of bound, whose order is the Intel one.
+        if (!operands.All(o => o.Kind == OperandKind.Immediate) && resolved.Mnemonic != Mnemonic.Bound)
             operands.Reverse();
+        if (resolved.Mnemonic == Mnemonic.INVALID)
+        {
+            // A bare movs, stos, lods ... takes its size from its register operand (the port %dx of ins and outs
+            // says nothing), or GNU as's default, l.
+            var register = operands.FirstOrDefault(o => o.Kind == OperandKind.Register && o.Register.IsGPR() && o.Register != Register.DX);
+            char suffix = register is null ? 'l' : "bwlq"[System.Numerics.BitOperations.Log2((uint)register.Register.GetSize())];
+            resolved = AttMnemonics.Resolve(name.ToLowerInvariant() + suffix)!.Value;
+        }
         if (resolved.SourceSize != 0)
             operands = operands.Select((o, i) => i == operands.Count - 1 && o.Kind == OperandKind.Memory ? o with { Size = resolved.SourceSize } : o).ToList();
         return new ParsedInstruction(prefixes, resolved.Mnemonic, resolved.OperandSize, operands, position)
@@ -152,13 +160,13 @@ internal static class AttSyntax
             if (c.Accept(','))
             {
                 c.SkipSpace();
-                errorPosition = c.Position;
                 var scaleExpr = Expressions.Parse(c, context, out error, out errorPosition);
                 if (scaleExpr is null)
                     return null;
                 if (!context.EvaluateNow(scaleExpr).IsAbsolute(out long s) || s is not (1 or 2 or 4 or 8))
                 {
                     error = "scale factor of 1, 2, 4 or 8 expected";
+                    errorPosition = scaleExpr.Position;
                     return null;
                 }
                 scale = (int)s;
@@ -201,7 +209,10 @@ internal static class AttSyntax
     }
 }
 
-/// <summary>What an AT&amp;T mnemonic means: the Iced mnemonic and the sizes its suffixes state.</summary>
+/// <summary>
+/// What an AT&amp;T mnemonic means: the Iced mnemonic and the sizes its suffixes state. INVALID stands for a bare
+/// string instruction (movs, stos ...), whose Iced mnemonic its operands decide.
+/// </summary>
 internal readonly record struct AttMnemonic(Mnemonic Mnemonic, int OperandSize = 0, int SourceSize = 0, bool Far = false, bool Absolute64 = false);
 
 /// <summary>
@@ -236,10 +247,7 @@ internal static class AttMnemonics
     };
 
     /// <summary>Names that take a size suffix onto a base that is not Iced's: string instructions name the size in Iced.</summary>
-    static readonly Dictionary<string, string> SizedBases = new()
-    {
-        ["movs"] = "movs", ["cmps"] = "cmps", ["stos"] = "stos", ["lods"] = "lods", ["scas"] = "scas", ["ins"] = "ins", ["outs"] = "outs",
-    };
+    static readonly HashSet<string> SizedBases = ["movs", "cmps", "stos", "lods", "scas", "ins", "outs"];
 
     /// <summary>Condition-code spellings GNU as accepts beyond Iced's.</summary>
     static readonly Dictionary<string, string> ConditionAliases = new()
@@ -250,11 +258,13 @@ internal static class AttMnemonics
 
     public static AttMnemonic? Resolve(string name)
     {
+        if (SizedBases.Contains(name))
+            return new AttMnemonic(Mnemonic.INVALID);
         if (Unsuffixed(name) is { } plain)
             return plain;
         if (name.Length > 2 && SuffixSize(name[^1]) is var size && size != 0 && Unsuffixed(name[..^1]) is { } suffixed)
         {
-            if (SizedBases.ContainsKey(name[..^1]))
+            if (SizedBases.Contains(name[..^1]))
                 return suffixed;
             if (suffixed.OperandSize == 0 && suffixed.SourceSize == 0)
                 return suffixed with { OperandSize = size };
@@ -266,7 +276,7 @@ internal static class AttMnemonics
     {
         if (Special.TryGetValue(name, out var special))
             return special;
-        if (SizedBases.ContainsKey(name[..^1]) && SuffixSize(name[^1]) is var stringSize && stringSize != 0)
+        if (SizedBases.Contains(name[..^1]) && SuffixSize(name[^1]) is var stringSize && stringSize != 0)
             return IcedName(name[..^1] + (stringSize == 4 ? 'd' : name[^1]));
         foreach (string family in (string[])["j", "set", "cmov"])
             if (name.StartsWith(family, StringComparison.Ordinal) && ConditionAliases.TryGetValue(name[family.Length..], out var cc))
@@ -275,6 +285,6 @@ internal static class AttMnemonics
     }
 
     static AttMnemonic? IcedName(string name)
-        => char.IsAsciiLetter(name[0]) && Enum.TryParse<Mnemonic>(name, ignoreCase: true, out var m) && m != Mnemonic.INVALID
+        => name.Length > 0 && char.IsAsciiLetter(name[0]) && Enum.TryParse<Mnemonic>(name, ignoreCase: true, out var m) && m != Mnemonic.INVALID
             ? new AttMnemonic(m) : null;
 }

@@ -51,6 +51,7 @@ internal sealed partial class AssemblyPass
         ["incbin"] = (p, s, c) => p.Incbin(s, c),
         ["error"] = (p, s, c) => p.Message(s, c, DiagnosticSeverity.Error),
         ["warning"] = (p, s, c) => p.Message(s, c, DiagnosticSeverity.Warning),
+        ["err"] = (p, s, c) => p.Diagnostics.Error(s, 0, ".err encountered"),
         // .print writes to GNU as's standard output; an assembler that is a library has none, so it reads and drops it.
         ["print"] = (p, s, c) => p.Strings(s, c, terminate: false, emit: false),
         ["code16"] = (p, s, c) => p.Code(s, c, 16),
@@ -65,6 +66,12 @@ internal sealed partial class AssemblyPass
     };
 
     static void Ignore(AssemblyPass pass, Statement statement, Cursor c) { }
+
+    /// <summary>
+    /// The most bytes one .skip, .fill, .org or alignment may ask for: the image is a byte array, and a larger
+    /// request is a typo rather than a kernel (GNU as itself runs out of memory on them).
+    /// </summary>
+    internal const long MaxSpace = 1L << 30;
 
     void Directive(Statement statement, Cursor c)
     {
@@ -199,7 +206,7 @@ internal sealed partial class AssemblyPass
             return;
         if (pushed.Count == 0)
         {
-            Diagnostics.Error(statement, 0, ".popsection without corresponding .pushsection; ignored");
+            Diagnostics.Warning(statement, 0, ".popsection without corresponding .pushsection; ignored");
             return;
         }
         (current, previous) = pushed.Pop();
@@ -251,6 +258,11 @@ internal sealed partial class AssemblyPass
         if (!ExpectEnd(statement, c))
             return;
         long alignment = powerOfTwo ? 1L << (int)Math.Clamp(amount, 0, 62) : Math.Max(amount, 1);
+        if (alignment > MaxSpace)
+        {
+            Diagnostics.Error(statement, at, $"alignment too large: at most {MaxSpace} bytes");
+            return;
+        }
         if ((alignment & (alignment - 1)) != 0)
         {
             Diagnostics.Error(statement, at, "alignment not a power of 2");
@@ -282,11 +294,13 @@ internal sealed partial class AssemblyPass
         var now = EvaluateNow(count);
         if (now.Error is not null)
             Diagnostics.Error(statement, now.ErrorPosition, now.Error);
-        else if (now.IsAbsolute(out long size))
+        else if (now.IsAbsolute(out long size) && size > MaxSpace)
+            Diagnostics.Error(statement, at, $"size too large: at most {MaxSpace} bytes");
+        else if (now.IsAbsolute(out size))
             Emit(statement, Enumerable.Repeat((byte)fill, (int)Math.Max(0, size)).ToArray());
         else
             // A size from labels not laid out yet (".skip 1f - 0b" across an instruction): layout decides.
-            current.Close(new SpacePart(statement, count, (byte)fill));
+            current.Close(new SpacePart(statement, count, at, (byte)fill));
     }
 
     /// <summary>
@@ -308,12 +322,17 @@ internal sealed partial class AssemblyPass
             return;
         if (size > 8)
         {
-            Diagnostics.Warning(statement, at, $".fill size clamped to 8");
+            Diagnostics.Warning(statement, at, ".fill size clamped to 8");
             size = 8;
         }
         if (repeat < 0)
         {
             Diagnostics.Warning(statement, at, "repeat < 0; .fill ignored");
+            return;
+        }
+        if (size > 0 && repeat > MaxSpace / size)
+        {
+            Diagnostics.Error(statement, at, $"size too large: at most {MaxSpace} bytes");
             return;
         }
         var one = new byte[Math.Max(size, 0)];
@@ -356,7 +375,7 @@ internal sealed partial class AssemblyPass
             {
                 // Known after layout only (a label, a difference across fragments, a symbol defined later).
                 var fragment = current.Current;
-                fragment.Holes.Add(new DataHole(fragment.FixedSize, size, expr, statement));
+                fragment.Holes.Add(new DataHole(fragment.FixedSize, size, expr, at, statement));
                 Emit(statement, new byte[size]);
             }
             else
@@ -579,7 +598,7 @@ internal sealed partial class AssemblyPass
         string option = c.Identifier() ?? "";
         if (option is not ("" or "prefix" or "noprefix"))
         {
-            Diagnostics.Error(statement, at, $"bad argument to syntax directive.");
+            Diagnostics.Error(statement, at, "bad argument to syntax directive.");
             return;
         }
         if (ExpectEnd(statement, c))

@@ -119,19 +119,21 @@ internal sealed class EncodedInstruction
     /// </summary>
     internal static EncodedInstruction? Create(Instruction template, IReadOnlyList<Field> fields, byte[] rawPrefixes, int bitness, Code nearCode, out string? error)
     {
-        var bytes = Encode(template, bitness, 0, out error);
-        if (bytes is null)
+        var own = Encode(template, bitness, 0, out error);
+        if (own is null)
             return null;
-        int length = rawPrefixes.Length + bytes.Length, nearLength = length;
+        // A written prefix Iced emits anyway (addr32 on a 32-bit address) appears once, as in GNU as.
+        var extra = rawPrefixes.Distinct().Where(p => !own.TakeWhile(IsLegacyPrefix).Contains(p)).ToArray();
+        int length = extra.Length + own.Length, nearLength = length;
         if (nearCode != Code.INVALID)
         {
             var near = template;
             near.Code = nearCode;
-            nearLength = rawPrefixes.Length + (Encode(near, bitness, 0, out error)?.Length ?? 0);
+            nearLength = extra.Length + (Encode(near, bitness, 0, out error)?.Length ?? 0);
             if (error is not null)
                 return null;
         }
-        return new EncodedInstruction(template, fields, rawPrefixes, bitness, nearCode, length, nearLength);
+        return new EncodedInstruction(template, fields, extra, bitness, nearCode, length, nearLength);
     }
 
     /// <summary>Prefix bytes written on a line of their own ("lock" then the instruction on the next line).</summary>
@@ -204,15 +206,39 @@ internal sealed class EncodedInstruction
             error = $"internal error: the instruction's length changed from {Length} to {rawPrefixes.Length + bytes.Length} bytes";
             return null;
         }
-        return [.. rawPrefixes, .. bytes];
+        int run = bytes.TakeWhile(IsLegacyPrefix).Count();
+        return [.. rawPrefixes.Concat(bytes[..run]).OrderBy(GasPrefixOrder), .. bytes[run..]];
     }
+
+    static bool IsLegacyPrefix(byte b) => b is 0x26 or 0x2e or 0x36 or 0x3e or 0x64 or 0x65 or 0x66 or 0x67 or 0xf0 or 0xf2 or 0xf3;
+
+    /// <summary>GNU as writes prefixes in a fixed order: segment, address size, operand size, rep, lock.</summary>
+    static int GasPrefixOrder(byte b) => b switch
+    {
+        0x67 => 1,
+        0x66 => 2,
+        0xf2 or 0xf3 => 3,
+        0xf0 => 4,
+        _ => 0,
+    };
 
     internal Instruction Template => template;
 
+    /// <summary>One encoder per mode and thread, reused: choosing a form encodes every candidate.</summary>
+    [ThreadStatic]
+    static (Iced.Intel.Encoder Encoder, ByteWriter Writer)[]? encoders;
+
     static byte[]? Encode(in Instruction instruction, int bitness, ulong ip, out string? error)
     {
-        var writer = new ByteWriter();
-        var encoder = Iced.Intel.Encoder.Create(bitness, writer);
+        encoders ??= new (Iced.Intel.Encoder, ByteWriter)[3];
+        int mode = bitness / 32;
+        if (encoders[mode].Encoder is null)
+        {
+            var w = new ByteWriter();
+            encoders[mode] = (Iced.Intel.Encoder.Create(bitness, w), w);
+        }
+        var (encoder, writer) = encoders[mode];
+        writer.Bytes.Clear();
         if (!encoder.TryEncode(instruction, ip, out _, out error))
         {
             error = error.Contains("too far", StringComparison.OrdinalIgnoreCase) || error.Contains("branch", StringComparison.OrdinalIgnoreCase)

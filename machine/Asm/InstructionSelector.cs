@@ -17,9 +17,14 @@ internal static class InstructionSelector
     {
         error = null;
         errorPosition = parsed.Position;
+        if (parsed.Prefixes.GroupBy(PrefixGroup).Any(g => g.Count() > 1))
+        {
+            error = "same type of prefix used twice";
+            return null;
+        }
         byte[] rawPrefixes = parsed.Prefixes.Select(RawPrefix).Where(b => b != 0).ToArray();
         if (parsed.Mnemonic == Mnemonic.INVALID)
-            return EncodedInstruction.PrefixesOnly(rawPrefixes.Length > 0 ? rawPrefixes : parsed.Prefixes.Select(p => PrefixByte(p)).ToArray());
+            return EncodedInstruction.PrefixesOnly(parsed.Prefixes.Select(PrefixByte).ToArray());
 
         var operands = new List<Bound>();
         foreach (var operand in parsed.Operands)
@@ -32,6 +37,10 @@ internal static class InstructionSelector
         // GNU as reads "imul $3,%eax" as "imul $3,%eax,%eax".
         if (parsed.Mnemonic == Mnemonic.Imul && operands.Count == 2 && operands[1].Operand.Kind == OperandKind.Immediate)
             operands.Insert(1, operands[0]);
+
+        // aam and aad without an operand divide and multiply by ten.
+        if (parsed.Mnemonic is Mnemonic.Aam or Mnemonic.Aad && operands.Count == 0)
+            operands.Add(new Bound(new AsmOperand(OperandKind.Immediate, parsed.Position) { Value = new ConstantExpr(parsed.Position, 10) }, true, 10));
 
         var request = new Request(parsed, context.Bitness, operands);
         var fits = new List<Candidate>();
@@ -47,6 +56,7 @@ internal static class InstructionSelector
         }
         if (fits.Count == 0)
         {
+            errorPosition = parsed.Position;
             error = CodesOf(parsed.Mnemonic).Any(c => c.ToOpCode().IsAvailableInMode(context.Bitness))
                 ? $"operand type mismatch for `{parsed.Mnemonic.ToString().ToLowerInvariant()}'"
                 : $"`{parsed.Mnemonic.ToString().ToLowerInvariant()}' is not supported in {context.Bitness}-bit mode";
@@ -58,9 +68,20 @@ internal static class InstructionSelector
             return null;
         }
 
+        // Only a read-modify-write of memory may be locked.
+        if (parsed.Prefixes.Contains("lock"))
+            fits.RemoveAll(f => !f.Info.CanUseLockPrefix || f.Slots.Length == 0 || f.Slots[0].Operand?.Operand.Kind != OperandKind.Memory);
+        if (fits.Count == 0)
+        {
+            errorPosition = parsed.Position;
+            error = "expecting lockable instruction after `lock'";
+            return null;
+        }
+
         EncodedInstruction? best = null;
         string? lastError = null;
-        foreach (var fit in fits.OrderBy(f => f.Swapped))
+        // On a tie GNU as prefers the sign-extended imm8 form to the accumulator one (66 83 c0 01, not 66 05 01 00).
+        foreach (var fit in fits.OrderBy(f => f.Swapped).ThenBy(f => !f.HasShortImmediate))
         {
             var built = fit.Build(request, rawPrefixes, out lastError);
             if (built is not null && (best is null || built.Length < best.Length))
@@ -89,6 +110,16 @@ internal static class InstructionSelector
         _ => RawPrefix(prefix),
     };
 
+    /// <summary>The prefix groups of the manual: lock and repeat, segment, operand size, address size.</summary>
+    static int PrefixGroup(string prefix) => PrefixByte(prefix) switch
+    {
+        0xf0 => 0,
+        0xf2 or 0xf3 => 1,
+        0x66 => 3,
+        0x67 => 4,
+        _ => 2,
+    };
+
     static bool Commutative(Mnemonic m) => m is Mnemonic.Xchg or Mnemonic.Test;
 
     /// <summary>
@@ -107,7 +138,7 @@ internal static class InstructionSelector
         bool stackOrBranch = fits.All(f => f.Info.IsStackInstruction || f.Info.Mnemonic is Mnemonic.Jmp or Mnemonic.Call);
         if (memory >= 0 && !stackOrBranch)
             return false;
-        int natural = request.NaturalWidth(fits[0].Info);
+        int natural = request.NaturalWidth(fits.Any(f => f.Info.DefaultOpSize64 && !Request.IsFar(f.Info)));
         var chosen = fits.Where(f => f.Width == natural || f.Width == 0).ToList();
         if (chosen.Count == 0)
             return memory < 0;
@@ -117,6 +148,7 @@ internal static class InstructionSelector
 
     static readonly Dictionary<Mnemonic, Code[]> CodesByMnemonic = Enum.GetValues<Code>()
         .Where(c => c.ToOpCode() is { IsInstruction: true, Encoding: EncodingKind.Legacy or EncodingKind.VEX } info
+                    && info.DecoderOption != DecoderOptions.KNC
                     && Enumerable.Range(0, info.OpCount).All(i => Supported(info.GetOpKind(i))))
         .GroupBy(c => c.Mnemonic())
         .ToDictionary(g => g.Key, g => g.ToArray());
@@ -135,6 +167,8 @@ internal static class InstructionSelector
         _ => true,
     };
 
+    internal static IEnumerable<Code> CodesOfMnemonic(Mnemonic m) => CodesByMnemonic.TryGetValue(m, out var codes) ? codes : [];
+
     /// <summary>The forms of a mnemonic; a bare pushf, popf, pusha, popa or iret stands for every operand size.</summary>
     static IEnumerable<Code> CodesOf(Mnemonic m)
     {
@@ -147,7 +181,7 @@ internal static class InstructionSelector
             Mnemonic.Iret => [Mnemonic.Iret, Mnemonic.Iretd, Mnemonic.Iretq],
             _ => [m],
         };
-        return family.SelectMany(f => CodesByMnemonic.TryGetValue(f, out var codes) ? codes : []);
+        return family.SelectMany(CodesOfMnemonic);
     }
 
     /// <summary>Reads what can be known of an operand's expression now.</summary>
@@ -175,8 +209,7 @@ internal sealed record Bound(AsmOperand Operand, bool Absolute, long Value);
 internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound> Operands)
 {
     /// <summary>The operand size without a 66 or REX.W prefix: 64 for near branches and the stack in 64-bit code.</summary>
-    public int NaturalWidth(OpCodeInfo info)
-        => Bitness == 64 && info.DefaultOpSize64 && !IsFar(info) ? 8 : Bitness == 16 ? 2 : 4;
+    public int NaturalWidth(bool defaultOpSize64) => Bitness == 64 && defaultOpSize64 ? 8 : Bitness == 16 ? 2 : 4;
 
     public static bool IsFar(OpCodeInfo info)
         => info.MemorySize is MemorySize.SegPtr16 or MemorySize.SegPtr32 or MemorySize.SegPtr64
@@ -216,10 +249,12 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
         if (info.Mnemonic is Mnemonic.Jmp or Mnemonic.Call && far != p.Far)
             return null;
         int width = WidthOf(info);
-        if (p.OperandSize != 0 && width != 0 && width != p.OperandSize)
+        // GNU as encodes moves to and from segment registers without a size prefix, whatever the suffix says.
+        bool segmentMove = Enumerable.Range(0, info.OpCount).Any(i => info.GetOpKind(i) == OpCodeOperandKind.seg_reg);
+        if (p.OperandSize != 0 && width != 0 && width != p.OperandSize && !segmentMove)
             return null;
         // A near branch to a label takes the mode's own size; jmpw and friends are not GNU as's choice.
-        if (info.OpCount > 0 && IsBranch(info.GetOpKind(0)) && width != NaturalWidth(info))
+        if (info.OpCount > 0 && IsBranch(info.GetOpKind(0)) && width != NaturalWidth(info.DefaultOpSize64))
             return null;
         // xchg %eax,%eax is not nop in 64-bit code, where 90 would leave the upper half of rax alone.
         if (info.Code == Code.Xchg_r32_EAX && Bitness == 64 && operands.Count == 2
@@ -254,7 +289,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
             if (next >= operands.Count)
                 return null;
             var o = operands[next++];
-            var fit = Fit(info, kind, o);
+            var fit = Fit(info, i, kind, o);
             if (fit is null)
                 return null;
             slots[i] = fit;
@@ -264,34 +299,40 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
         return new Candidate(info, width, slots);
     }
 
-    Binding? Fit(OpCodeInfo info, OpCodeOperandKind kind, Bound b)
+    Binding? Fit(OpCodeInfo info, int slot, OpCodeOperandKind kind, Bound b)
     {
         var o = b.Operand;
         bool branchMnemonic = info.Mnemonic is Mnemonic.Jmp or Mnemonic.Call;
         switch (o.Kind)
         {
             case OperandKind.Register:
-                return FitRegister(info, kind, o.Register) is var r && r != Register.None ? new Binding(kind, b, r) : null;
+                return FitRegister(info, slot, kind, o.Register) is var r && r != Register.None ? new Binding(kind, b, r) : null;
             case OperandKind.Immediate:
                 if (o.Indirect)
                     return null;
                 if (IsBranch(kind))
-                    return new Binding(kind, b, Register.None);
-                return FitImmediate(info, kind, b) ? new Binding(kind, b, Register.None) : null;
+                    return BranchFits(info, kind, b) ? new Binding(kind, b, Register.None) : null;
+                return FitImmediate(kind, b) ? new Binding(kind, b, Register.None) : null;
             default:
                 bool direct = !o.Indirect && o.Base == Register.None && o.Index == Register.None && o.Segment == Register.None;
+                // in and out also accept the port register written as (%dx).
+                if (kind == OpCodeOperandKind.dx && o.Base == Register.DX && o.Index == Register.None && o.Value is null)
+                    return new Binding(kind, b, Register.DX);
                 if (IsBranch(kind))
-                    return direct ? new Binding(kind, b, Register.None) : null;
+                    return direct && BranchFits(info, kind, b) ? new Binding(kind, b, Register.None) : null;
                 if (branchMnemonic && direct)
                     return null;
                 if (o.Size != 0 && info.MemorySize.GetSize() != o.Size && info.MemorySize != MemorySize.Unknown)
                     return null;
                 return kind switch
                 {
-                    OpCodeOperandKind.mem_offs => o.Base == Register.None && o.Index == Register.None && (Bitness != 64 || Parsed.Absolute64)
+                    // In 64-bit code the moffs forms are movabs's, or GNU as's way to reach an address that a
+                    // sign-extended disp32 cannot.
+                    OpCodeOperandKind.mem_offs => o.Base == Register.None && o.Index == Register.None
+                                                  && (Bitness != 64 || Parsed.Absolute64 || BeyondDisp32(o, b))
                         ? new Binding(kind, b, Register.None) : null,
                     OpCodeOperandKind.r8_or_mem or OpCodeOperandKind.r16_or_mem or OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem
-                        or OpCodeOperandKind.mem when !Parsed.Absolute64 => new Binding(kind, b, Register.None),
+                        or OpCodeOperandKind.mem when !Parsed.Absolute64 && !BeyondDisp32(o, b) => new Binding(kind, b, Register.None),
                     OpCodeOperandKind.seg_rSI or OpCodeOperandKind.seg_rDI => IsStringPointer(o, Register.SI, Register.ESI, Register.RSI) ? new Binding(kind, b, Register.None) : null,
                     OpCodeOperandKind.es_rDI => IsStringPointer(o, Register.DI, Register.EDI, Register.RDI) && o.Segment is Register.None or Register.ES
                         ? new Binding(kind, b, Register.None) : null,
@@ -301,11 +342,30 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
         }
     }
 
+    /// <summary>
+    /// A jmp or jcc to a target already absolute (jmp 0x1000) is near at once, as GNU as emits it with a relocation;
+    /// only a label's distance is worth relaxing. loop and jecxz, which have no near form, stay short.
+    /// </summary>
+    bool BranchFits(OpCodeInfo info, OpCodeOperandKind kind, Bound b)
+        => !(IsShortBranch(kind) && b.Absolute && NearForm(info, Bitness) != Code.INVALID);
+
+    public static bool IsShortBranch(OpCodeOperandKind k) => k is OpCodeOperandKind.br16_1 or OpCodeOperandKind.br32_1 or OpCodeOperandKind.br64_1;
+
+    /// <summary>The rel16/rel32 form of a short branch, or INVALID for loop, jecxz and friends.</summary>
+    public static Code NearForm(OpCodeInfo shortForm, int bitness)
+        => InstructionSelector.CodesOfMnemonic(shortForm.Mnemonic).FirstOrDefault(c => c.ToOpCode() is var near && near.IsAvailableInMode(bitness)
+               && near.OpCount == 1 && near.GetOpKind(0) is OpCodeOperandKind.br16_2 or OpCodeOperandKind.br32_4 or OpCodeOperandKind.br64_4
+               && near.OperandSize == shortForm.OperandSize, Code.INVALID);
+
+    /// <summary>A 64-bit address with neither base nor index that a sign-extended disp32 cannot reach.</summary>
+    bool BeyondDisp32(AsmOperand o, Bound b)
+        => Bitness == 64 && o.Base == Register.None && o.Index == Register.None && b.Absolute && b.Value is < int.MinValue or > int.MaxValue;
+
     static bool IsStringPointer(AsmOperand o, Register r16, Register r32, Register r64)
         => o.Index == Register.None && (o.Base == r16 || o.Base == r32 || o.Base == r64) && o.Value is null;
 
     /// <summary>The register to encode for a register operand in this slot, or None when it does not fit.</summary>
-    Register FitRegister(OpCodeInfo info, OpCodeOperandKind kind, Register r)
+    static Register FitRegister(OpCodeInfo info, int slot, OpCodeOperandKind kind, Register r)
     {
         if (FixedRegister(kind) is var fixedRegister && fixedRegister != Register.None)
             return r == fixedRegister ? r : Register.None;
@@ -323,10 +383,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                 return Register.None;
             if (r.GetSize() == size)
                 return r;
-            // Forms that read a 16-bit selector or write one (mov to/from a segment register, lar, lsl, str, sldt,
-            // smsw) take any general register there; GNU as encodes the one without a size prefix.
-            bool selector = info.MemorySize == MemorySize.UInt16 && kind is OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem;
-            return selector && r.GetSize() >= 2 ? Resize(r, size) : Register.None;
+            return SelectorRegister(info, slot, kind, r, size) ? Resize(r, size) : Register.None;
         }
         return kind switch
         {
@@ -336,6 +393,22 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
             OpCodeOperandKind.tr_reg => r.IsTR() ? r : Register.None,
             _ => Register.None,
         };
+    }
+
+    /// <summary>
+    /// Where GNU as takes a general register of another size than the form's: a 16-bit selector read from any
+    /// general register (mov to a segment register, lar, lsl, lldt, ltr, lmsw, verr, verw) is encoded without a size prefix; mov from a segment
+    /// register, str and sldt into a 64-bit register drop REX.W; arpl's registers are 16-bit without a 66 prefix.
+    /// </summary>
+    static bool SelectorRegister(OpCodeInfo info, int slot, OpCodeOperandKind kind, Register r, int size)
+    {
+        if (info.Mnemonic == Mnemonic.Arpl)
+            return r.GetSize() == 2 && size == 4;
+        if (info.MemorySize != MemorySize.UInt16 || kind is not (OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem))
+            return false;
+        if (slot > 0 || info.Mnemonic is Mnemonic.Lldt or Mnemonic.Ltr or Mnemonic.Lmsw or Mnemonic.Verr or Mnemonic.Verw)
+            return r.GetSize() >= 2;
+        return r.GetSize() == 8 && size == 4 && info.Mnemonic is Mnemonic.Mov or Mnemonic.Str or Mnemonic.Sldt;
     }
 
     static Register Resize(Register r, int size)
@@ -354,19 +427,33 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
     /// truncated to the operand size; 32-bit sign-extended in 64-bit operations only for values that fit it.
     /// Other fields take anything (GNU as truncates known values, with a warning).
     /// </summary>
-    static bool FitImmediate(OpCodeInfo info, OpCodeOperandKind kind, Bound b)
+    bool FitImmediate(OpCodeOperandKind kind, Bound b)
     {
         long v = b.Value;
+        // movabs: the 64-bit immediate, whatever the value.
+        if (Parsed.Absolute64 && kind != OpCodeOperandKind.imm64)
+            return false;
         return kind switch
         {
             OpCodeOperandKind.imm8_const_1 => b.Absolute && v == 1,
-            OpCodeOperandKind.imm8sex16 => b.Absolute && (short)v is >= sbyte.MinValue and <= sbyte.MaxValue,
-            OpCodeOperandKind.imm8sex32 => b.Absolute && (int)v is >= sbyte.MinValue and <= sbyte.MaxValue,
+            OpCodeOperandKind.imm8sex16 => b.Absolute && FitsSigned8(v, 16),
+            OpCodeOperandKind.imm8sex32 => b.Absolute && FitsSigned8(v, 32),
             OpCodeOperandKind.imm8sex64 => b.Absolute && v is >= sbyte.MinValue and <= sbyte.MaxValue,
             OpCodeOperandKind.imm32sex64 => !b.Absolute || v is >= int.MinValue and <= int.MaxValue,
             OpCodeOperandKind.imm8 or OpCodeOperandKind.imm16 or OpCodeOperandKind.imm32 or OpCodeOperandKind.imm64 => true,
             _ => false,
         };
+    }
+
+    /// <summary>
+    /// GNU as sign-reduces a 16- or 32-bit immediate only when nothing is set above the operand size, so 0xff80
+    /// fits a 16-bit operation's imm8 and 0x7fffffff does not.
+    /// </summary>
+    static bool FitsSigned8(long v, int bits)
+    {
+        long mask = (1L << bits) - 1;
+        long reduced = (v & ~mask) == 0 ? ((v & mask) ^ (1L << (bits - 1))) - (1L << (bits - 1)) : v;
+        return reduced is >= sbyte.MinValue and <= sbyte.MaxValue;
     }
 }
 
@@ -377,6 +464,8 @@ internal sealed record Binding(OpCodeOperandKind Kind, Bound? Operand, Register 
 internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
 {
     public bool Swapped { get; init; }
+
+    public bool HasShortImmediate => Slots.Any(s => s.Kind is OpCodeOperandKind.imm8sex16 or OpCodeOperandKind.imm8sex32 or OpCodeOperandKind.imm8sex64);
 
     /// <summary>The instruction in this form, with its values as known now, or null with Iced's complaint.</summary>
     public EncodedInstruction? Build(Request request, byte[] rawPrefixes, out string? error)
@@ -444,7 +533,7 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                         (_, 32) => OpKind.MemoryESEDI,
                         _ => OpKind.MemoryESDI,
                     });
-                    if (operand?.Operand.Segment is { } segment && segment != Register.None && slot.Kind != OpCodeOperandKind.es_rDI)
+                    if (operand?.Operand.Segment is { } segment && segment is not (Register.None or Register.DS) && slot.Kind != OpCodeOperandKind.es_rDI)
                         instruction.SegmentPrefix = segment;
                     break;
                 }
@@ -471,13 +560,13 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                     break;
                 }
                 default:
-                    if (operand is null || operand.Operand.Kind == OperandKind.Register)
+                    if (slot.Register != Register.None)
                     {
                         instruction.SetOpKind(i, OpKind.Register);
                         instruction.SetOpRegister(i, slot.Register);
                     }
                     else
-                        Memory(ref instruction, i, operand, bitness, fields);
+                        Memory(ref instruction, i, operand!, bitness, fields);
                     break;
             }
         }
@@ -496,6 +585,9 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                 case "ss": instruction.SegmentPrefix = Register.SS; break;
             }
         }
+        // GNU as writes xchg %rax,%rax as a plain nop.
+        if (Info.Code == Code.Xchg_r64_RAX && Slots.All(s => s.Register == Register.RAX))
+            instruction = Instruction.Create(Code.Nopd);
         // GNU as turns int $3 into the one-byte breakpoint.
         if (Info.Code == Code.Int_imm8 && fields[0].Operand.Absolute && fields[0].Operand.Value == 3)
         {
@@ -505,14 +597,8 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
         return EncodedInstruction.Create(instruction, fields, rawPrefixes, bitness, Relaxable(request), out error);
     }
 
-    /// <summary>jmp and jcc to a label start short and may grow; a target already absolute is reached near at once.</summary>
-    Code Relaxable(Request request)
-    {
-        if (Slots.Length != 1 || Slots[0].Kind is not (OpCodeOperandKind.br16_1 or OpCodeOperandKind.br32_1 or OpCodeOperandKind.br64_1))
-            return Code.INVALID;
-        var near = Info.Code.ToString().Replace("rel8", request.Bitness == 16 ? "rel16" : "rel32");
-        return Enum.TryParse<Code>(near, out var code) && code != Info.Code ? code : Code.INVALID;
-    }
+    /// <summary>jmp and jcc to a label start short and may grow to the near form of the same operand size.</summary>
+    Code Relaxable(Request request) => Slots.Length == 1 && Request.IsShortBranch(Slots[0].Kind) ? Request.NearForm(Info, request.Bitness) : Code.INVALID;
 
     static int AddressBits(AsmOperand o, int bitness)
     {
@@ -544,7 +630,9 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
         instruction.MemoryBase = o.Base;
         instruction.MemoryIndex = o.Index;
         instruction.MemoryIndexScale = o.Scale;
-        if (o.Segment != Register.None)
+        // GNU as leaves out an override that names the segment the address uses anyway.
+        var implied = o.Base is Register.RSP or Register.RBP or Register.ESP or Register.EBP or Register.SP or Register.BP ? Register.SS : Register.DS;
+        if (o.Segment != Register.None && o.Segment != implied)
             instruction.SegmentPrefix = o.Segment;
         int addressBytes = AddressBits(o, bitness) / 8;
         bool rip = o.Base is Register.RIP or Register.EIP;

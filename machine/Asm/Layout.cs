@@ -10,11 +10,13 @@ internal sealed partial class AssemblyPass
     {
         Relax();
         var placed = PlaceSections();
+        // Every section is encoded, placed or not, so that the errors of an empty or unallocated one are reported too.
+        var encoded = sections.ToDictionary(s => s, Encode);
         var output = new List<AsmSection>();
         var lines = new List<LineEntry>();
         foreach (var section in placed)
         {
-            var bytes = Encode(section);
+            var bytes = encoded[section];
             output.Add(new AsmSection(section.Name, section.Address, (ulong)section.Size, section.Alignment, section.Flags,
                                       section.NoBits, section.NoBits ? [] : bytes));
             if (!section.NoBits)
@@ -100,14 +102,14 @@ internal sealed partial class AssemblyPass
                 {
                     if (report)
                         Diagnostics.Error(org.Statement, org.TargetPosition, target.Error ?? (target.Undefined is { } u
-                            ? $"symbol {SymbolTable.Describe(u)} is undefined in .org" : "can't .org into another section"));
+                            ? SymbolTable.Undefined(u) : "can't .org into another section"));
                     return 0;
                 }
                 offset = target.Value.Offset;
-                if (offset < at)
+                if (offset < at || offset - at > MaxSpace)
                 {
                     if (report)
-                        Diagnostics.Error(org.Statement, org.TargetPosition, "attempt to move .org backwards");
+                        Diagnostics.Error(org.Statement, org.TargetPosition, offset < at ? "attempt to move .org backwards" : $".org too far: at most {MaxSpace} bytes of padding");
                     return 0;
                 }
                 return offset - at;
@@ -115,11 +117,11 @@ internal sealed partial class AssemblyPass
             case SpacePart space:
             {
                 var count = Expressions.Evaluate(space.Count, new Scope(this, new Value(at, fragment.Section), final: true));
-                if (count.IsAbsolute(out long size) && size >= 0)
+                if (count.IsAbsolute(out long size) && size is >= 0 and <= MaxSpace)
                     return size;
                 if (report)
-                    Diagnostics.Error(space.Statement, space.Count.Position, count.Error ?? (count.Undefined is { } u
-                        ? $"symbol {SymbolTable.Describe(u)} is undefined in .space" : "expected a non-negative absolute size"));
+                    Diagnostics.Error(space.Statement, space.CountPosition, count.Error ?? (count.Undefined is { } u
+                        ? SymbolTable.Undefined(u) : "expected a non-negative absolute size"));
                 return 0;
             }
             default:
@@ -127,16 +129,25 @@ internal sealed partial class AssemblyPass
         }
     }
 
-    /// <summary>The layout rule: allocated, non-empty sections, bytes first then NoBits, each aligned after the last.</summary>
+    /// <summary>
+    /// The layout rule: allocated, non-empty sections, bytes first then NoBits, each aligned after the last. An
+    /// empty section is not placed, but its labels (an "end:" with nothing after it) get the address it would
+    /// have had.
+    /// </summary>
     List<Section> PlaceSections()
     {
-        var placed = sections.Where(s => (s.Flags & SectionFlags.Alloc) != 0 && s.Size > 0)
-                             .OrderBy(s => s.NoBits).ToList(); // a stable sort: order of first mention otherwise
+        var placed = new List<Section>();
         ulong address = options.Origin;
-        foreach (var section in placed)
+        foreach (var section in sections.Where(s => (s.Flags & SectionFlags.Alloc) != 0).OrderBy(s => s.NoBits)) // stable: first mention otherwise
         {
+            if (section.Size == 0)
+            {
+                section.Address = address;
+                continue;
+            }
             section.Address = (address + section.Alignment - 1) / section.Alignment * section.Alignment;
             address = section.Address + (ulong)section.Size;
+            placed.Add(section);
         }
         return placed;
     }
@@ -160,7 +171,9 @@ internal sealed partial class AssemblyPass
                 case BranchPart branch:
                     Place(bytes, fragment, fragment.FixedSize, branch.Instruction, branch.Statement);
                     break;
-                case AlignPart { Fill: null } align when section.IsCode:
+                // GNU as on x86 pads code with long NOPs also when the fill asked for is the one-byte NOP itself
+                // (Linux's ".p2align 4, 0x90").
+                case AlignPart { Fill: null or Nops.OneByte } align when section.IsCode:
                     Nops.Write(bytes.AsSpan((int)tailAt, (int)tailSize), align.Bitness);
                     break;
                 case AlignPart { Fill: { } fill }:
@@ -196,13 +209,13 @@ internal sealed partial class AssemblyPass
         var value = Absolute(hole.Value, fragment.Section, fragment.Offset + hole.Offset);
         if (!value.IsAbsolute(out long v))
         {
-            Diagnostics.Error(hole.Statement, value.Error is null ? hole.Value.Position : value.ErrorPosition,
-                value.Error ?? $"symbol {SymbolTable.Describe(value.Undefined!)} is undefined");
+            Diagnostics.Error(hole.Statement, value.Error is null ? hole.Position : value.ErrorPosition,
+                value.Error ?? SymbolTable.Undefined(value.Undefined!));
             return;
         }
         if (hole.Size < 8 && (v >> (8 * hole.Size)) is not (0 or -1))
         {
-            Diagnostics.Error(hole.Statement, hole.Value.Position, $"value of 0x{(ulong)v:x} too large for field of {hole.Size} byte{(hole.Size == 1 ? "" : "s")}");
+            Diagnostics.Error(hole.Statement, hole.Position, $"value of 0x{(ulong)v:x} too large for field of {hole.Size} byte{(hole.Size == 1 ? "" : "s")}");
             return;
         }
         for (int i = 0; i < hole.Size; i++)

@@ -7,6 +7,9 @@ namespace Repl.Machine.Asm;
 /// </summary>
 internal static class Nops
 {
+    /// <summary>nop: 90.</summary>
+    public const byte OneByte = 0x90;
+
     /// <summary>The recommended multi-byte NOPs of 32- and 64-bit code, by length (index 0 is length 1).</summary>
     static readonly byte[][] Long =
     [

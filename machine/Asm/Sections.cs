@@ -70,8 +70,11 @@ internal sealed class Fragment(Section section)
     public int FixedSize => Bytes.Count;
 }
 
-/// <summary>A hole of <paramref name="Size"/> bytes at <paramref name="Offset"/> for an expression evaluated after layout.</summary>
-internal sealed record DataHole(int Offset, int Size, Expr Value, Statement Statement);
+/// <summary>
+/// A hole of <paramref name="Size"/> bytes at <paramref name="Offset"/> for an expression evaluated after layout;
+/// <paramref name="Position"/> is where the expression starts in the statement.
+/// </summary>
+internal sealed record DataHole(int Offset, int Size, Expr Value, int Position, Statement Statement);
 
 internal sealed record PlacedInstruction(int Offset, EncodedInstruction Instruction, Statement Statement);
 
@@ -92,4 +95,4 @@ internal sealed record AlignPart(Statement Statement, long Alignment, byte? Fill
 internal sealed record OrgPart(Statement Statement, Expr Target, int TargetPosition, byte Fill) : VariablePart(Statement);
 
 /// <summary>.skip/.space whose size is an expression layout resolves (a label difference across fragments).</summary>
-internal sealed record SpacePart(Statement Statement, Expr Count, byte Fill) : VariablePart(Statement);
+internal sealed record SpacePart(Statement Statement, Expr Count, int CountPosition, byte Fill) : VariablePart(Statement);

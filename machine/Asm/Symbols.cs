@@ -73,7 +73,7 @@ internal sealed class SymbolTable
 
     public static bool IsNumericLocal(string name) => name.Contains(InstanceSeparator);
 
-    /// <summary>How GNU as names a numeric local label in messages.</summary>
+    /// <summary>How GNU as names a symbol in messages; a numeric local label by its number and instance.</summary>
     public static string Describe(string name)
     {
         if (!IsNumericLocal(name))
@@ -81,4 +81,8 @@ internal sealed class SymbolTable
         var parts = name.Split(InstanceSeparator);
         return $"local label `\"{parts[0]}\" (instance number {parts[1]} of a fb label)'";
     }
+
+    /// <summary>The complaint about a symbol never defined: GNU as's wording for numeric local labels.</summary>
+    public static string Undefined(string name) =>
+        IsNumericLocal(name) ? $"{Describe(name)} is not defined" : $"undefined symbol {Describe(name)}";
 }

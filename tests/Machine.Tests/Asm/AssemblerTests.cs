@@ -44,6 +44,15 @@ public class AssemblerTests
     }
 
     [Fact]
+    public void A_label_in_an_empty_section_has_the_address_that_section_would_have()
+    {
+        var result = Assemble(".text\n.byte 1, 2\n.data\nedata:\n.bss\n.p2align 4\nbss: .skip 4\n");
+
+        Assert.Equal(0x100002UL, result.AddressOf("edata"));
+        Assert.Equal(0x100010UL, result.AddressOf("bss"));
+    }
+
+    [Fact]
     public void The_origin_option_moves_the_whole_image()
     {
         var result = Assemble("start: .byte 1\n", new AsmOptions { Origin = 0x7c00 });
@@ -153,6 +162,17 @@ public class AssemblerTests
 
         Assert.Equal([1], result.Image());
         Assert.Equal(0x100001UL + 100, result.AddressOf("end"));
+    }
+
+    [Fact]
+    public void Incbin_looks_beside_the_including_file_then_in_the_include_paths()
+    {
+        var files = new Dictionary<string, byte[]> { [Path.Combine("src", "near.bin")] = [1, 2], [Path.Combine("inc", "far.bin")] = [3, 4, 5] };
+        var options = new AsmOptions { FileName = Path.Combine("src", "main.S"), IncludePaths = ["inc"], ReadFile = files.GetValueOrDefault };
+
+        var result = Assemble(".incbin \"near.bin\"\n.incbin \"far.bin\", 1\n.incbin \"far.bin\", 0, 1\n", options);
+
+        Assert.Equal([1, 2, 4, 5, 3], result.Image());
     }
 
     [Fact]

@@ -106,23 +106,40 @@ static class GasCorpus
         ["fwd"] = 1, ["fwd0"] = 0, ["fwdbig"] = 0x12345,
     };
 
-    static readonly string[] Sizes = ["b", "w", "l", "q"];
+    /// <summary>A mode's registers of each size (the accumulator first, the last ones needing REX in 64-bit code) and memory forms.</summary>
+    sealed record Mode(int Bitness, string[] Sizes, Dictionary<string, string[]> Registers, string[] Memory);
 
-    static readonly Dictionary<string, string[]> Registers64 = new()
+    static readonly Mode Long = new(64, ["b", "w", "l", "q"], new()
     {
         ["b"] = ["%al", "%cl", "%bl", "%ah", "%spl", "%sil", "%r8b", "%r15b"],
         ["w"] = ["%ax", "%cx", "%sp", "%si", "%r9w", "%r15w"],
         ["l"] = ["%eax", "%ecx", "%esp", "%ebp", "%esi", "%r8d", "%r13d"],
         ["q"] = ["%rax", "%rcx", "%rsp", "%rbp", "%rdi", "%r8", "%r12", "%r15"],
-    };
-
-    static readonly string[] Memory64 =
+    },
     [
         "(%rax)", "(%rsp)", "(%rbp)", "(%r12)", "(%r13)", "0(%rax)", "8(%rax)", "-8(%rbp)", "0x7f(%rax)", "0x80(%rax)",
         "-128(%rax)", "-129(%rax)", "0x12345678(%rcx)", "(%rax,%rbx)", "(%rax,%rbx,2)", "8(%rsp,%rcx,4)",
         "-0x80(%r8,%r9,8)", "(,%rbx,8)", "0x10(,%rax,2)", "0x1000", "0x10(%rip)", "%gs:0x10", "%fs:(%rax)",
         "%gs:8(%rbx,%rcx,4)", "(%eax)", "4(%ebx,%esi,2)", "fwd(%rax)", "fwd", "(%r13,%r14)", "%es:(%rdi)",
-    ];
+    ]);
+
+    static readonly Mode Protected = new(32, ["b", "w", "l"], new()
+    {
+        ["b"] = ["%al", "%cl", "%bl", "%ah", "%dh"],
+        ["w"] = ["%ax", "%cx", "%sp", "%si", "%di"],
+        ["l"] = ["%eax", "%ecx", "%esp", "%ebp", "%esi", "%edi"],
+    },
+    [
+        "(%eax)", "(%esp)", "(%ebp)", "0(%eax)", "8(%eax)", "-8(%ebp)", "0x80(%eax)", "-128(%eax)", "(%eax,%ebx)",
+        "(%eax,%ebx,2)", "8(%esp,%ecx,4)", "(,%ebx,8)", "0x1000", "%fs:(%eax)", "%gs:8(%ebx,%ecx,4)", "(%bx,%si)",
+        "4(%bp)", "fwd(%eax)", "fwd", "%ss:(%ebp)", "%ds:(%esp)", "0x12345678(%edi)",
+    ]);
+
+    static readonly Mode Real = new(16, ["b", "w", "l"], Protected.Registers,
+    [
+        "(%bx)", "(%bp)", "(%si)", "(%di)", "(%bx,%si)", "(%bp,%di)", "4(%bx)", "0x80(%bp,%si)", "-1(%di)", "0x1000",
+        "(%eax)", "8(%esp,%ecx,4)", "%es:(%bx)", "fwd(%bx)", "%ss:(%bp)", "%ds:(%bp)", "0(%bp)", "0x7f(%si)",
+    ]);
 
     static readonly string[] Immediates = ["0", "1", "0x7f", "0x80", "-128", "-129", "0xff", "0x7fff", "-1", "0x7fffffff", "fwd"];
 
@@ -133,34 +150,7 @@ static class GasCorpus
         var forms = new List<(int, string)>();
         void Add(string line) => forms.Add((64, line));
 
-        foreach (var op in Alu.Append("mov").Append("test"))
-        {
-            foreach (var s in Sizes)
-            {
-                var regs = Registers64[s];
-                Add($"{op} {regs[1]},{regs[0]}");
-                Add($"{op} {regs[0]},{regs[^1]}");
-                Add($"{op} {regs[^2]},{regs[2]}");
-                foreach (var imm in Immediates)
-                {
-                    Add($"{op}{s} ${imm},{regs[0]}");
-                    Add($"{op} ${imm},{regs[^1]}");
-                }
-                foreach (var m in Memory64.Where((_, i) => i % 3 == Sizes.AsSpan().IndexOf(s) % 3))
-                {
-                    Add($"{op} {regs[0]},{m}");
-                    if (op != "test")
-                        Add($"{op} {m},{regs[^1]}");
-                    Add($"{op}{s} $0x11,{m}");
-                }
-            }
-            Add($"{op}q $0x80000000,%rax".Replace("$0x80000000", op is "mov" ? "$0x80000000" : "$-0x80000000"));
-            Add($"{op}l $0xffffffff,%eax");
-            Add($"{op}w $0xffff,%bx");
-            Add($"{op}l $0xffffff80,%ebx");
-            Add($"{op}w $0xff80,%bx");
-            Add($"lock {op}l $1,(%rax)".Replace("lock mov", "mov").Replace("lock test", "test").Replace("lock cmp", "cmp"));
-        }
+        Matrix(Long, Add);
 
         foreach (var line in (string[])
         [
@@ -225,80 +215,23 @@ static class GasCorpus
             "sarx %r9,(%rax),%r10", "shlx %eax,%ebx,%ecx", "shlx %r15,%r14,%r13", "shrx %eax,%ebx,%ecx", "shrx %rax,8(%rbx),%rcx",
             "lzcnt %eax,%ebx", "lzcnt (%rax),%r9", "tzcnt %ax,%bx", "tzcnt %rcx,%rdx", "popcnt %eax,%ebx", "popcnt (%rax),%rcx",
             "bsf %eax,%ebx", "bsf (%rax),%r9w", "bsr %rcx,%rdx", "bsr 4(%rbx),%esi",
+            "mov %ds:(%rax),%eax", "mov %ss:(%rbp),%eax", "mov %cs:0x10,%eax", "mov %es:(%rax),%eax", "mov %ds:0x10,%eax",
+            "mov %ds:(%rsp),%eax", "mov %ss:(%rax),%eax", "ud1 %eax,%ebx", "ud1 (%rax),%ecx", "ud0 %eax,%ebx",
+            "movs %fs:(%rsi),%es:(%rdi)", "movsb (%rsi),(%rdi)", "cmpsb %es:(%rdi),(%rsi)", "scas %es:(%rdi),%al",
+            "ins %dx,%es:(%rdi)", "outs (%rsi),%dx", "stos %rax,%es:(%rdi)", "lods %ds:(%rsi),%ax", "rep stos %eax,%es:(%rdi)",
+            "lock", "rep", "repne", "stos", "movs", "jmp *%ax", "mov %eax,%eax", "movl %eax,%eax", "mov $0x7fffffff,%rax", "mov $-0x80000000,%rax",
+            "mov $0x80000000,%rax", "imul %eax", "imul (%rax),%eax", "mul %al", "xchg %eax,%r8d", "xchg %r8d,%eax",
+            "xchg %rax,%rax", "xchg %ax,%r8w", "cmove %eax,%eax", "push $-1", "push $0xffff", "pushw $-1", "mov %spl,%al",
+            "mov %sil,%bl", "mov %ah,%bl", "mov %ah,(%rax)", "lock orq $-1,(%rdi)", "leal 0x7fffffff(%rax),%eax",
+            "lea -0x80000000(%rax),%eax", "movl $0x80000000,0x7fffffff(%rbx)", "mov 0x80000000,%eax", "mov -1,%eax",
+            "movabs 0xffffffffffffffff,%al", "pushq $fwd", "setb %ah", "bt $63,%rax", "btq $64,(%rax)", "mov 0x80000000,%al",
+            "mov %rax,0xffffffff", "mov %es:0x10,%eax", "mov %fs:-8(%rbp),%rax",
+            "rep ret", "rep nop", "repz ret", "cs nop", "ds jne .", "MOV %EAX,%EBX", "movl $ 1, ( %rax , %rbx , 4 )",
+            "movq %cr3,%rax", "nopw %cs:0x0(%rax,%rax,1)", "mov %fs:0,%rax", "movq $0,%fs:0x28", "bt $5,%eax",
+            "jmp *0x8(,%rax,8)", "push %rbp", "mov %rsp,%rbp", "xor %eax,%eax", "cmpq $0,fwd(%rbx)", "gs mov (%rax),%eax",
+            "data16 lodsb", "lock xchg (%rdx),%eax", "lock negq (%rax)", "lock notb 8(%rcx)", "lock decw (%rsi)",
         ])
             Add(line);
-
-        foreach (var op in (string[])["inc", "dec", "neg", "not", "mul", "div", "imul", "idiv"])
-            foreach (var s in Sizes)
-            {
-                Add($"{op} {Registers64[s][0]}");
-                Add($"{op} {Registers64[s][^1]}");
-                Add($"{op}{s} (%rax)");
-                Add($"{op}{s} 0x80(%rbx,%rcx,2)");
-            }
-        foreach (var s in Sizes.Skip(1))
-        {
-            var r = Registers64[s];
-            Add($"imul {r[1]},{r[0]}");
-            Add($"imul (%rax),{r[^1]}");
-            foreach (var imm in (string[])["1", "0x7f", "0x80", "-128", "-129", "fwd"])
-            {
-                Add($"imul ${imm},{r[0]}");
-                Add($"imul ${imm},{r[1]},{r[^1]}");
-                Add($"imul ${imm},(%rax),{r[2]}");
-            }
-        }
-
-        foreach (var op in (string[])["rol", "ror", "rcl", "rcr", "shl", "sal", "shr", "sar"])
-            foreach (var s in Sizes)
-            {
-                var r = Registers64[s];
-                Add($"{op} {r[0]}");
-                Add($"{op} $1,{r[^1]}");
-                Add($"{op} $2,{r[0]}");
-                Add($"{op} $0x1f,{r[1]}");
-                Add($"{op} %cl,{r[^1]}");
-                Add($"{op}{s} (%rax)");
-                Add($"{op}{s} $1,8(%rax)");
-                Add($"{op}{s} $5,(%rbx,%rcx)");
-                Add($"{op}{s} %cl,(%rax)");
-                Add($"{op} $fwd,{r[0]}");
-            }
-        foreach (var op in (string[])["shld", "shrd"])
-            foreach (var s in Sizes.Skip(1))
-            {
-                var r = Registers64[s];
-                Add($"{op} $4,{r[0]},{r[1]}");
-                Add($"{op} %cl,{r[^1]},{r[0]}");
-                Add($"{op} $1,{r[0]},(%rax)");
-                Add($"{op}{s} %cl,{r[1]},8(%rbx)");
-            }
-
-        foreach (var op in (string[])["bt", "bts", "btr", "btc"])
-            foreach (var s in Sizes.Skip(1))
-            {
-                var r = Registers64[s];
-                Add($"{op} {r[1]},{r[0]}");
-                Add($"{op} {r[0]},(%rax)");
-                Add($"{op} $3,{r[^1]}");
-                Add($"{op}{s} $0x1f,(%rbx)");
-                Add($"lock {op} {r[0]},8(%rcx)".Replace("lock bt ", "bt "));
-            }
-
-        string[] conditions = ["o", "no", "b", "c", "nae", "ae", "nb", "nc", "e", "z", "ne", "nz", "be", "na", "a", "nbe", "s", "ns",
-                               "p", "pe", "np", "po", "l", "nge", "ge", "nl", "le", "ng", "g", "nle"];
-        foreach (var cc in conditions)
-        {
-            Add($"set{cc} %al");
-            Add($"set{cc} (%rax)");
-            Add($"cmov{cc} %eax,%ebx");
-            Add($"cmov{cc} (%rax),%r9");
-            Add($"cmov{cc}w %ax,%r15w");
-        }
-        Add("setb %r8b");
-        Add("setl %sil");
-        Add("cmovll %eax,%ecx");
-        Add("cmovlq 8(%rsp),%rdx");
 
         foreach (var line in (string[])
         [
@@ -317,7 +250,7 @@ static class GasCorpus
             "lea (%eax,%eax,2),%eax", "lea (%bx,%si),%ax", "movzbl %al,%eax", "movsbw (%eax),%ax", "cwtl", "cltd", "cbtw", "cwtd",
             "xchg %eax,%eax", "xchg %eax,%ebx", "xchg %ax,%ax", "nop", "in $0x60,%al", "out %al,%dx", "bound %eax,(%ebx)",
             "mov %eax,%fs:(%ebx)", "mov %gs:0x10,%eax", "add $0x80,%al", "add $1,%eax", "addl $0x80,(%eax)", "sub $fwd,%eax",
-            "les (%eax),%ebx", "lds 4(%eax),%ecx", "data16 nop", "shld $3,%eax,%ebx", "bswap %ecx", "enter $8,$0", "movl $fwd,(%eax)",
+            "les (%eax),%ebx", "lds 4(%eax),%ecx", "data16 nop", "ljmp $0x08,$fwd", "lcall $0x10,$fwdbig", "shld $3,%eax,%ebx", "bswap %ecx", "enter $8,$0", "movl $fwd,(%eax)",
         ])
             forms.Add((32, line));
 
@@ -335,9 +268,118 @@ static class GasCorpus
             "in $0x60,%al", "out %al,$0x80", "in %dx,%ax", "xchg %ax,%bx", "xchg %ax,%ax", "lea (%bx,%si),%ax", "lea 4(%bp),%bx",
             "inc %ax", "dec %si", "inc %eax", "incw (%bx)", "addw $1,(%bx)", "addb $1,(%bx,%di)", "add $0x80,%ax", "add $0x80,%eax",
             "movzbw %al,%ax", "movzbl %al,%eax", "movl $1,(%bx)", "sub $fwd,%ax", "mov fwd(%bx),%ax", "daa", "aam", "nop", "data32 nop",
-            "addr32 mov (%eax),%ax", "mov %fs:(%bx),%ax", "mov %eax,%fs:4(%si)",
+            "addr32 mov (%eax),%ax", "mov %fs:(%bx),%ax", "ljmp $0x08,$fwd", "lcall $0x10,$fwd", "mov %eax,%fs:4(%si)",
         ])
             forms.Add((16, line));
+        Matrix(Protected, line => forms.Add((32, line)));
+        Matrix(Real, line => forms.Add((16, line)));
         return forms;
+    }
+
+    /// <summary>The operand-form matrix of the arithmetic, logic, shift, bit and conditional families in one mode.</summary>
+    static void Matrix(Mode m, Action<string> Add)
+    {
+        string wide = m.Sizes[^1], accumulator = m.Registers[wide][0], other = m.Registers[wide][^1];
+        foreach (var op in Alu.Append("mov").Append("test"))
+        {
+            foreach (var s in m.Sizes)
+            {
+                var regs = m.Registers[s];
+                Add($"{op} {regs[1]},{regs[0]}");
+                Add($"{op} {regs[0]},{regs[^1]}");
+                Add($"{op} {regs[^2]},{regs[2]}");
+                foreach (var imm in Immediates)
+                {
+                    Add($"{op}{s} ${imm},{regs[0]}");
+                    Add($"{op} ${imm},{regs[^1]}");
+                }
+                foreach (var mem in m.Memory.Where((_, i) => i % 3 == m.Sizes.AsSpan().IndexOf(s) % 3))
+                {
+                    Add($"{op} {regs[0]},{mem}");
+                    if (op != "test")
+                        Add($"{op} {mem},{regs[^1]}");
+                    Add($"{op}{s} $0x11,{mem}");
+                }
+            }
+            Add($"{op}{wide} ${(op is "mov" ? "0x80000000" : "-0x80000000")},{accumulator}");
+            Add($"{op}l $0xffffffff,%eax");
+            Add($"{op}w $0xffff,%bx");
+            Add($"{op}l $0xffffff80,%ebx");
+            Add($"{op}w $0xff80,%bx");
+            Add($"lock {op}l $1,{m.Memory[0]}".Replace("lock mov", "mov").Replace("lock test", "test").Replace("lock cmp", "cmp"));
+        }
+
+        foreach (var op in (string[])["inc", "dec", "neg", "not", "mul", "div", "imul", "idiv"])
+            foreach (var s in m.Sizes)
+            {
+                Add($"{op} {m.Registers[s][0]}");
+                Add($"{op} {m.Registers[s][^1]}");
+                Add($"{op}{s} {m.Memory[0]}");
+                Add($"{op}{s} {m.Memory[^1]}");
+            }
+        foreach (var s in m.Sizes.Skip(1))
+        {
+            var r = m.Registers[s];
+            Add($"imul {r[1]},{r[0]}");
+            Add($"imul {m.Memory[0]},{r[^1]}");
+            foreach (var imm in (string[])["1", "0x7f", "0x80", "-128", "-129", "fwd"])
+            {
+                Add($"imul ${imm},{r[0]}");
+                Add($"imul ${imm},{r[1]},{r[^1]}");
+                Add($"imul ${imm},{m.Memory[0]},{r[2]}");
+            }
+        }
+
+        foreach (var op in (string[])["rol", "ror", "rcl", "rcr", "shl", "sal", "shr", "sar"])
+            foreach (var s in m.Sizes)
+            {
+                var r = m.Registers[s];
+                Add($"{op} {r[0]}");
+                Add($"{op} $1,{r[^1]}");
+                Add($"{op} $2,{r[0]}");
+                Add($"{op} $0x1f,{r[1]}");
+                Add($"{op} %cl,{r[^1]}");
+                Add($"{op}{s} {m.Memory[0]}");
+                Add($"{op}{s} $1,{m.Memory[6]}");
+                Add($"{op}{s} $5,{m.Memory[^2]}");
+                Add($"{op}{s} %cl,{m.Memory[0]}");
+                Add($"{op} $fwd,{r[0]}");
+            }
+        foreach (var op in (string[])["shld", "shrd"])
+            foreach (var s in m.Sizes.Skip(1))
+            {
+                var r = m.Registers[s];
+                Add($"{op} $4,{r[0]},{r[1]}");
+                Add($"{op} %cl,{r[^1]},{r[0]}");
+                Add($"{op} $1,{r[0]},{m.Memory[0]}");
+                Add($"{op}{s} %cl,{r[1]},{m.Memory[4]}");
+            }
+
+        foreach (var op in (string[])["bt", "bts", "btr", "btc"])
+            foreach (var s in m.Sizes.Skip(1))
+            {
+                var r = m.Registers[s];
+                Add($"{op} {r[1]},{r[0]}");
+                Add($"{op} {r[0]},{m.Memory[0]}");
+                Add($"{op} $3,{r[^1]}");
+                Add($"{op}{s} $0x1f,{m.Memory[1]}");
+                Add($"lock {op} {r[0]},{m.Memory[5]}".Replace("lock bt ", "bt "));
+            }
+
+        string[] conditions = ["o", "no", "b", "c", "nae", "ae", "nb", "nc", "e", "z", "ne", "nz", "be", "na", "a", "nbe", "s", "ns",
+                               "p", "pe", "np", "po", "l", "nge", "ge", "nl", "le", "ng", "g", "nle"];
+        foreach (var cc in conditions)
+        {
+            Add($"set{cc} %al");
+            Add($"set{cc} {m.Memory[0]}");
+            Add($"cmov{cc} %eax,%ebx");
+            Add($"cmov{cc} {m.Memory[0]},{other}");
+            Add($"cmov{cc}w %ax,{m.Registers["w"][^1]}");
+        }
+        Add($"setb {m.Registers["b"][^1]}");
+        Add($"setl {m.Registers["b"][^2]}");
+        Add("cmovll %eax,%ecx");
+        Add($"cmovl{wide} {m.Memory[2]},{accumulator}");
+
     }
 }
