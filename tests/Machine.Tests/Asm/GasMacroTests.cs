@@ -115,6 +115,8 @@ public class GasMacroTests(ITestOutputHelper output)
             ".macro maybe_cli flag\n.ifeq \\flag\n.exitm\n.endif\ncli\n.endm\n.macro entry name, flag\n\\name: maybe_cli \\flag\nret\n.endm\n.text\nentry a, 0\nentry b, 1\n");
         yield return ("macro named like an instruction", ".macro nop\n.byte 0x90, 0x90\n.endm\n.text\nnop\n");
         yield return ("irp over registers with prefix", ".text\n.irp r, ax, bx, cx\npush %r\\r\n.endr\n");
+        yield return ("intel syntax inside a macro",
+            ".intel_syntax noprefix\n.macro load reg, base, disp\nmov \\reg, [\\base + \\disp]\n.endm\n.text\nload rax, rbx, 8\nload ecx, rsp, 0x100\n.att_syntax\nret\n");
     }
 
     [GasFact]
