@@ -159,6 +159,7 @@ public class GasMacroTests(ITestOutputHelper output)
         yield return ("runaway recursion", ".macro m\nm\n.endm\nm\n");
         yield return ("missing include", ".include \"does-not-exist.s\"\n");
         yield return ("error inside an expansion is on the body line", ".macro m\n.byte 1\n.if x\n.endif\n.endm\n.data\nm\n");
+        yield return ("line marker", "# 40 \"in.S\"\n.data\n# 7 not a marker\n.if x\n.endif\n");
         yield return ("error directive selected", ".if 1\n.error \"chosen\"\n.else\n.error \"not chosen\"\n.endif\n");
     }
 

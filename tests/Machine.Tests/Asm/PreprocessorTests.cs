@@ -93,6 +93,16 @@ public class PreprocessorTests
     }
 
     [Fact]
+    public void A_cpp_line_marker_sets_the_file_and_line_of_the_next_line()
+    {
+        var preprocessor = Open("# 10 \"entry.S\"\nnop\n# 20\nret\n# 30 \"other.S\" 2\nhlt");
+        var all = ReadAll(preprocessor);
+        Assert.Equal([new SourceLocation("entry.S", 10, 1), new SourceLocation("entry.S", 12, 1), new SourceLocation("other.S", 30, 1)],
+            all.Select(s => s.Location));
+        Assert.Equal(["t.s", "entry.S", "other.S"], preprocessor.Files);
+    }
+
+    [Fact]
     public void Include_reads_the_file_beside_the_including_one_then_the_include_paths()
     {
         disk["sub/a.s"] = "a1\n.include \"b.s\"\na2";
