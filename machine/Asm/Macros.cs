@@ -225,10 +225,12 @@ internal sealed partial class Preprocessor
     /// <summary>.macro NAME [,] PARAM[:req|:vararg][=DEFAULT] ...: the body up to the matching .endm becomes the macro.</summary>
     void DefineMacro(Statement statement, Cursor cursor)
     {
+        cursor.SkipSpace();
+        int nameAt = cursor.Position;
         var definition = MacroHeader(statement, cursor);
         if (definition is not null && macros.ContainsKey(definition.Name))
         {
-            diagnostics.Error(statement, cursor.Position, $"Macro `{definition.Name}' was already defined");
+            diagnostics.Error(statement, nameAt, $"Macro `{definition.Name}' was already defined");
             definition = null;
         }
         string name = definition?.Name ?? "";

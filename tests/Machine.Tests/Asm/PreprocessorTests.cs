@@ -234,7 +234,7 @@ public class PreprocessorTests
             """);
         Assert.Equal(["t.s:3:3: Parameter named `x' does not exist for macro `m'", "t.s:4:6: too many positional arguments",
                       "t.s:5:7: Value for parameter `a' of macro `m' was already specified", "t.s:6:8: can't mix positional and keyword arguments",
-                      "t.s:7:9: Macro `m' was already defined", "t.s:9:11: `foo' is not a valid parameter qualifier for `a' in macro `m2'",
+                      "t.s:7:8: Macro `m' was already defined", "t.s:9:11: `foo' is not a valid parameter qualifier for `a' in macro `m2'",
                       "t.s:11:14: A parameter named `a' already exists for macro `m3'", "t.s:13:7: Missing macro name"], Errors);
     }
 
