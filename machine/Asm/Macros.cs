@@ -193,10 +193,9 @@ internal sealed partial class Preprocessor
     /// A body being read up to its .endm or .endr: nested pairs of the same kind are counted, not interpreted,
     /// and <see cref="Done"/> runs when the matching end is read.
     /// </summary>
-    sealed class Body(Statement opener, IStatementSource source, bool isMacro, string unterminated, Action<IReadOnlyList<Statement>> done)
+    sealed class Body(Statement opener, bool isMacro, string unterminated, Action<IReadOnlyList<Statement>> done)
     {
         public Statement Opener { get; } = opener;
-        public IStatementSource Source { get; } = source;
         public bool IsMacro { get; } = isMacro;
         public string Unterminated { get; } = unterminated;
         public Action<IReadOnlyList<Statement>> Done { get; } = done;
@@ -234,7 +233,7 @@ internal sealed partial class Preprocessor
             definition = null;
         }
         string name = definition?.Name ?? "";
-        collecting = new Body(statement, sources[^1], isMacro: true, $"unexpected end of file in macro `{name}' definition", body =>
+        collecting = new Body(statement, isMacro: true, $"unexpected end of file in macro `{name}' definition", body =>
         {
             if (definition is not null)
                 macros[definition.Name] = definition with { Body = body };
@@ -357,7 +356,7 @@ internal sealed partial class Preprocessor
         }
         var chain = Chain(directive, statement, statement.At(wordAt));
         string unterminated = directive == ".rept" ? "REPT without ENDR" : "unexpected end of file in irp or irpc";
-        collecting = new Body(statement, sources[^1], isMacro: false, unterminated, body =>
+        collecting = new Body(statement, isMacro: false, unterminated, body =>
         {
             if (count > 0 && Nest(statement))
                 Push(new ExpansionSource(body, iterations, count, null, chain) { ConditionalDepth = conditionals.Count });

@@ -74,6 +74,8 @@ internal sealed partial class Preprocessor
         if (!finished)
         {
             finished = true;
+            if (collecting is not null)
+                diagnostics.Error(collecting.Opener, 0, collecting.Unterminated);
             CloseConditionals(0, "end of file inside conditional");
         }
         return null;
@@ -85,16 +87,14 @@ internal sealed partial class Preprocessor
         expansionDepth++;
     }
 
-    /// <summary>Ends the innermost source; a body still being collected from it, or a conditional opened in an expansion, is left unterminated.</summary>
+    /// <summary>
+    /// Ends the innermost source. A body being collected goes on into the source around it, as in GNU as, but a
+    /// conditional opened in an expansion must close in it.
+    /// </summary>
     void Pop()
     {
         var source = sources[^1];
         sources.RemoveAt(sources.Count - 1);
-        if (collecting?.Source == source)
-        {
-            diagnostics.Error(collecting.Opener, 0, collecting.Unterminated);
-            collecting = null;
-        }
         if (source is ExpansionSource expansion)
         {
             expansionDepth--;

@@ -86,6 +86,7 @@ public class GasMacroTests(ITestOutputHelper output)
         yield return ("if on negative", ".data\n.if -1\n.byte 1\n.endif\n.ifgt -1\n.byte 2\n.endif\n");
         yield return ("ifb with spaces", ".data\n.ifb    \n.byte 1\n.endif\n");
         yield return ("include of ifdef guard", ".data\n.ifndef GUARD\nGUARD = 1\n.byte 1\n.endif\n.ifndef GUARD\n.byte 2\n.endif\n");
+        yield return ("rept body running past the macro end", ".data\n.macro m\n.rept 2\n.byte 1\n.endm\nm\n.byte 2\n.endr\n");
         yield return ("blanks squeezed as GNU as does", ".macro m a, b:vararg\n.ascii \"|\\a|\\b|\"\n.endm\n.data\nm 1,   2 ,  3    4 + 5 (  6  ) a(b)\nm (1   2)\nm x   -   y\nm %rax  ,  %rbx\n");
     }
 

@@ -353,6 +353,14 @@ public class PreprocessorTests
     }
 
     [Fact]
+    public void A_body_goes_on_past_the_end_of_an_include_or_an_expansion()
+    {
+        disk["head.s"] = ".macro m\n1";
+        Assert.Equal(["1", "2", "3", "x", "3", "x"], Texts(".include \"head.s\"\n2\n.endm\nm\n.macro n\n.rept 2\n3\n.endm\nn\nx\n.endr"));
+        Assert.Empty(diagnostics.All);
+    }
+
+    [Fact]
     public void Stray_ends_are_warnings()
     {
         Assert.Empty(Texts(".endm\n.endr\n.exitm"));
