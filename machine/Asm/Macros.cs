@@ -68,6 +68,13 @@ internal static class MacroWords
         return value.ToString();
     }
 
+    /// <summary>The text with its blanks squeezed as GNU as squeezes a line before reading it.</summary>
+    public static string Squeeze(string text)
+    {
+        int i = 0;
+        return Next(text, ref i, rest: true);
+    }
+
     static int SkipComma(string text, int i)
     {
         i = SkipBlanks(text, i);

@@ -51,7 +51,7 @@ public class GasMacroTests(ITestOutputHelper output)
             ".ifle 0\n.byte 5\n.endif\n.iflt 0\n.byte 6\n.endif\n.iflt -5\n.byte 7\n.endif\n");
         yield return ("ifdef and ifndef", ".data\ndefined_here: .byte 0\n.ifdef defined_here\n.byte 1\n.endif\n.ifndef nowhere\n.byte 2\n.endif\n.ifnotdef defined_here\n.byte 3\n.endif\n.ifdef DEF\n.byte 4\n.endif\n");
         yield return ("ifb and ifnb on arguments", ".macro opt a\n.ifb \\a\n.byte 0\n.else\n.byte \\a\n.endif\n.ifnb \\a\n.byte 0xff\n.endif\n.endm\n.data\nopt\nopt 5\n");
-        yield return ("ifc and ifnc", ".macro kind k\n.ifc \\k,byte\n.byte 1\n.endif\n.ifnc \\k,byte\n.short 2\n.endif\n.endm\n.data\nkind byte\nkind word\n.ifc a b , a b\n.byte 3\n.endif\n.ifc A,a\n.byte 4\n.endif\n");
+        yield return ("ifc and ifnc", ".macro kind k\n.ifc \\k,byte\n.byte 1\n.endif\n.ifnc \\k,byte\n.short 2\n.endif\n.endm\n.data\nkind byte\nkind word\n.ifc a  b , a b\n.byte 3\n.endif\n.ifc ,\n.byte 5\n.endif\n.ifc a,b,c\n.byte 6\n.endif\n.ifc A,a\n.byte 4\n.endif\n");
         yield return ("ifeqs and ifnes", ".data\n.ifeqs \"abc\", \"abc\"\n.byte 1\n.endif\n.ifnes \"abc\",\"abd\"\n.byte 2\n.endif\n.ifeqs \"a\",\"b\"\n.byte 3\n.endif\n");
         yield return ("nested conditionals", ".data\n.if 1\n.if 0\n.byte 1\n.elseif 1\n.byte 2\n.endif\n.else\n.if 1\n.byte 3\n.endif\n.endif\n");
         yield return ("skipped region holds an error and a bad expression", ".data\n.if 0\n.error \"never\"\n.if undefined_symbol\n.endif\n.rept nonsense\n.endr\n.endif\n.byte 1\n");
@@ -155,6 +155,7 @@ public class GasMacroTests(ITestOutputHelper output)
         yield return ("unterminated macro", ".data\n.macro m\n.byte 1\n");
         yield return ("unterminated irp", ".data\n.irp x, 1\n.byte \\x\n");
         yield return ("conditional open at macro end", ".macro m\n.if 1\n.endm\nm\n");
+        yield return ("ifc without a comma", ".ifc a\n.endif\n");
         yield return ("ifdef of a number", ".ifdef 1\n.endif\n");
         yield return ("ifeqs without quotes", ".ifeqs a,\"a\"\n.endif\n");
         yield return ("runaway recursion", ".macro m\nm\n.endm\nm\n");

@@ -452,7 +452,7 @@ public class PreprocessorTests
     public void Ifdef_ifb_ifc_and_ifeqs_test_symbols_and_text()
     {
         host.Symbols["known"] = 1;
-        Assert.Equal(["ifdef", "ifndef", "ifnotdef", "ifb", "ifnb", "ifc", "ifc spaces", "ifnc case", "ifnc quotes", "ifeqs", "ifnes"], Texts("""
+        Assert.Equal(["ifdef", "ifndef", "ifnotdef", "ifb", "ifnb", "ifc", "ifc spaces", "ifnc second comma", "ifnc case", "ifnc quotes", "ifeqs", "ifnes"], Texts("""
             .ifdef known
             ifdef
             .endif
@@ -473,8 +473,11 @@ public class PreprocessorTests
             .ifc a,a
             ifc
             .endif
-            .ifc a b , a b
+            .ifc a  b , a b
             ifc spaces
+            .endif
+            .ifnc a,a,
+            ifnc second comma
             .endif
             .ifnc A,a
             ifnc case
@@ -520,12 +523,15 @@ public class PreprocessorTests
             .endif
             .ifeqs a,"a"
             .endif
+            .ifc a
+            .endif
             """);
         Assert.Equal([
             "t.s:1:5: non-constant expression in \".if\" statement", "t.s:3:4: non-constant expression in \".if\" statement",
             "t.s:5:7: junk at end of line, first unrecognized character is `2'", "t.s:7:1: \".else\" without matching \".if\"",
             "t.s:8:1: \".endif\" without \".if\"", "t.s:9:1: \".elseif\" without matching \".if\"", "t.s:12:1: duplicate \".else\"",
-            "t.s:13:1: \".elseif\" after \".else\"", "t.s:15:8: invalid identifier for \".ifdef\"", "t.s:17:8: missing string"], Errors);
+            "t.s:13:1: \".elseif\" after \".else\"", "t.s:15:8: invalid identifier for \".ifdef\"", "t.s:17:8: missing string",
+            "t.s:19:1: bad format for ifc or ifnc"], Errors);
     }
 
     [Fact]
