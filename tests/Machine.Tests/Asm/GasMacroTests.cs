@@ -133,6 +133,69 @@ public class GasMacroTests(ITestOutputHelper output)
         output.WriteLine(line);
     }
 
+    /// <summary>
+    /// Random programs of three macros (parameters with and without defaults, bodies of .byte, .if/.elseif/.else,
+    /// .rept, .irp, .ifb and .ifc, each macro perhaps invoking the previous one) and a few invocations with
+    /// positional or keyword arguments, some after labels.
+    /// </summary>
+    static string RandomProgram(Random random)
+    {
+        string Value() => random.Next(6) switch
+        {
+            0 => $"{random.Next(10)}", 1 => $"{random.Next(5)} + {random.Next(5)}", 2 => $"({random.Next(9)})",
+            3 => $"-{random.Next(5)}", 4 => $"{random.Next(3)}*{random.Next(3)}", _ => $"0x{random.Next(16):x}",
+        };
+        string Body(string[] parameters, int depth)
+        {
+            var body = new StringBuilder();
+            for (int n = random.Next(1, 4); n > 0; n--)
+            {
+                string p = parameters.Length > 0 ? "\\" + parameters[random.Next(parameters.Length)] : Value();
+                body.Append(random.Next(depth > 1 ? 3 : 8) switch
+                {
+                    3 => $".if {p} > {random.Next(4)}\n.byte 1\n.elseif {p} == 0\n.byte 2\n.else\n{Body(parameters, depth + 1)}.endif\n",
+                    4 => $".rept {random.Next(3)}\n{Body(parameters, depth + 1)}.endr\n",
+                    5 => $".irp v, {Value()}, {Value()}\n.byte \\v\n{Body(parameters, depth + 1)}.endr\n",
+                    6 => $".ifb {p}\n.byte 9\n.else\n.byte {p}\n.endif\n",
+                    7 => $".ifc {p},1\n.byte 7\n.endif\n",
+                    _ => $".byte {p}\n",
+                });
+            }
+            return body.ToString();
+        }
+        var source = new StringBuilder(".data\n");
+        var macros = new List<string[]>();
+        for (int m = 0; m < 3; m++)
+        {
+            var parameters = Enumerable.Range(0, random.Next(4)).Select(i => $"p{i}").ToArray();
+            string header = string.Join(random.Next(2) == 0 ? ", " : " ", parameters.Select(p => random.Next(2) == 0 ? $"{p}={random.Next(5)}" : p));
+            source.Append($".macro m{m} {header}\n{Body(parameters, 0)}");
+            if (m > 0 && random.Next(2) == 0)
+                source.Append($"m{m - 1} {string.Join(", ", macros[m - 1].Select(_ => Value()))}\n");
+            source.Append(".endm\n");
+            macros.Add(parameters);
+        }
+        for (int n = random.Next(2, 8); n > 0; n--)
+        {
+            int m = random.Next(macros.Count);
+            // The first few positionally, the rest by keyword in any order: keywords may not come before positions.
+            int positional = random.Next(macros[m].Length + 1);
+            var arguments = macros[m].Take(positional).Select(_ => Value())
+                .Concat(macros[m].Skip(positional).OrderBy(_ => random.Next()).Select(p => $"{p}={Value()}"));
+            string label = random.Next(4) == 0 ? $"l{n}: " : "";
+            source.Append($"{label}m{m} {string.Join(random.Next(2) == 0 ? ", " : ",", arguments)}\n");
+        }
+        return source.Append(".byte 0xee\n").ToString();
+    }
+
+    [GasFact]
+    public void Random_macro_programs_assemble_to_the_same_image_as_gnu_as()
+    {
+        var random = new Random(11);
+        int compared = GasDirectiveTests.CompareAll(Enumerable.Range(0, 60).Select(i => ($"random program {i}", RandomProgram(random))));
+        output.WriteLine($"[gas-random-macros] {compared} sources compared");
+    }
+
     /// <summary>Sources GNU as rejects; the first error must be on the same line with the same words.</summary>
     public static IEnumerable<(string Name, string Source)> ErrorSources()
     {
