@@ -154,9 +154,6 @@ internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyLi
     long iteration;
     int line;
 
-    /// <summary>True for a macro's expansion (the only kind with a \@ number), the unit .exitm leaves.</summary>
-    public bool IsMacro => expansionNumber is not null;
-
     /// <summary>The number of conditionals open when the expansion began; those opened inside must close inside.</summary>
     public int ConditionalDepth { get; init; }
 
@@ -458,19 +455,21 @@ internal sealed partial class Preprocessor
         return name;
     }
 
-    /// <summary>.exitm: leaves the innermost macro expansion (and any .rept inside it) at once.</summary>
+    /// <summary>
+    /// .exitm: leaves the innermost expansion at once, as GNU as does: a macro's, or a whole .rept or .irp with
+    /// the passes it had left, and the conditionals opened in it.
+    /// </summary>
     void ExitMacro(Statement statement, int wordAt)
     {
-        int macro = sources.FindLastIndex(s => s is ExpansionSource { IsMacro: true });
-        if (macro < 0)
+        int innermost = sources.FindLastIndex(s => s is ExpansionSource);
+        if (innermost < 0)
         {
             diagnostics.Warning(statement, wordAt, "ignoring macro exit outside a macro definition.");
             return;
         }
-        // The conditionals the macro opened end with it: .exitm is usually inside one.
-        int depth = ((ExpansionSource)sources[macro]).ConditionalDepth;
+        int depth = ((ExpansionSource)sources[innermost]).ConditionalDepth;
         conditionals.RemoveRange(depth, conditionals.Count - depth);
-        while (sources.Count > macro)
+        while (sources.Count > innermost)
             Pop();
     }
 

@@ -134,9 +134,9 @@ public class GasMacroTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Random programs of three macros (parameters with and without defaults, bodies of .byte, .if/.elseif/.else,
-    /// .rept, .irp, .ifb and .ifc, each macro perhaps invoking the previous one) and a few invocations with
-    /// positional or keyword arguments, some after labels.
+    /// Random programs of three macros (parameters with and without defaults, bodies of .byte, .ascii, .if/.elseif/
+    /// .else, .rept, .irp, .irpc, .ifb, .ifc, .exitm and \@ labels, each macro perhaps invoking the previous one) and
+    /// a few invocations with positional or keyword arguments, separated by commas or blanks, some after labels.
     /// </summary>
     static string RandomProgram(Random random)
     {
@@ -145,19 +145,25 @@ public class GasMacroTests(ITestOutputHelper output)
             0 => $"{random.Next(10)}", 1 => $"{random.Next(5)} + {random.Next(5)}", 2 => $"({random.Next(9)})",
             3 => $"-{random.Next(5)}", 4 => $"{random.Next(3)}*{random.Next(3)}", _ => $"0x{random.Next(16):x}",
         };
+        int labels = 0;
         string Body(string[] parameters, int depth)
         {
             var body = new StringBuilder();
             for (int n = random.Next(1, 4); n > 0; n--)
             {
                 string p = parameters.Length > 0 ? "\\" + parameters[random.Next(parameters.Length)] : Value();
-                body.Append(random.Next(depth > 1 ? 3 : 8) switch
+                body.Append(random.Next(depth > 1 ? 3 : 12) switch
                 {
                     3 => $".if {p} > {random.Next(4)}\n.byte 1\n.elseif {p} == 0\n.byte 2\n.else\n{Body(parameters, depth + 1)}.endif\n",
                     4 => $".rept {random.Next(3)}\n{Body(parameters, depth + 1)}.endr\n",
                     5 => $".irp v, {Value()}, {Value()}\n.byte \\v\n{Body(parameters, depth + 1)}.endr\n",
                     6 => $".ifb {p}\n.byte 9\n.else\n.byte {p}\n.endif\n",
                     7 => $".ifc {p},1\n.byte 7\n.endif\n",
+                    // A label from \@ is unique per expansion, so never inside a repetition.
+                    8 when depth == 0 => $"L\\@_{labels++}: .byte 0x\\@\\()1\n",
+                    9 => $".irpc c, {random.Next(1000)}\n.byte \\c\n.endr\n",
+                    10 => $".if {p} == {random.Next(3)}\n.exitm\n.endif\n",
+                    11 => $".ascii \"<{p}>\"\n",
                     _ => $".byte {p}\n",
                 });
             }
@@ -181,9 +187,11 @@ public class GasMacroTests(ITestOutputHelper output)
             // The first few positionally, the rest by keyword in any order: keywords may not come before positions.
             int positional = random.Next(macros[m].Length + 1);
             var arguments = macros[m].Take(positional).Select(_ => Value())
-                .Concat(macros[m].Skip(positional).OrderBy(_ => random.Next()).Select(p => $"{p}={Value()}"));
+                .Concat(macros[m].Skip(positional).OrderBy(_ => random.Next()).Select(p => $"{p}={Value()}")).ToList();
             string label = random.Next(4) == 0 ? $"l{n}: " : "";
-            source.Append($"{label}m{m} {string.Join(random.Next(2) == 0 ? ", " : ",", arguments)}\n");
+            // Blanks separate arguments only between operands: "(4) p0=1" would be one argument, as in GNU as.
+            string separator = random.Next(3) switch { 0 => ", ", 1 => ",", _ when arguments.All(a => !a.Contains(' ') && !a.EndsWith(')')) => " ", _ => ", " };
+            source.Append($"{label}m{m} {string.Join(separator, arguments)}\n");
         }
         return source.Append(".byte 0xee\n").ToString();
     }
@@ -192,7 +200,7 @@ public class GasMacroTests(ITestOutputHelper output)
     public void Random_macro_programs_assemble_to_the_same_image_as_gnu_as()
     {
         var random = new Random(11);
-        int compared = GasDirectiveTests.CompareAll(Enumerable.Range(0, 60).Select(i => ($"random program {i}", RandomProgram(random))));
+        int compared = GasDirectiveTests.CompareAll(Enumerable.Range(0, 100).Select(i => ($"random program {i}", RandomProgram(random))));
         output.WriteLine($"[gas-random-macros] {compared} sources compared");
     }
 

@@ -290,7 +290,14 @@ public class PreprocessorTests
     [Fact]
     public void Exitm_leaves_the_macro_and_the_conditionals_it_opened()
     {
-        Assert.Equal(["1", "4"], Texts(".macro m\n1\n.if 1\n.rept 3\n.exitm\n.endr\n.endif\n2\n.endm\nm\n4"));
+        Assert.Equal(["1", "4"], Texts(".macro m\n1\n.if 1\n.exitm\n.endif\n2\n.endm\nm\n4"));
+        Assert.Empty(diagnostics.All);
+    }
+
+    [Fact]
+    public void Exitm_in_a_repetition_leaves_all_of_it_and_only_it()
+    {
+        Assert.Equal(["1", "2", "3", "4"], Texts(".macro m\n.if 1\n.rept 3\n1\n.if 1\n.exitm\n.endif\n.endr\n.endif\n2\n.endm\nm\n.rept 5\n3\n.exitm\n.endr\n4"));
         Assert.Empty(diagnostics.All);
     }
 
