@@ -224,6 +224,7 @@ public class GasMacroTests(ITestOutputHelper output)
         yield return ("negative rept", ".data\n.rept -1\n.byte 1\n.endr\n");
         yield return ("rept of an unknown", ".data\n.rept n\n.byte 1\n.endr\n");
         yield return ("unterminated macro", ".data\n.macro m\n.byte 1\n");
+        yield return ("irp without a symbol", ".data\n.irp 1, 2\n.endr\n");
         yield return ("unterminated irp", ".data\n.irp x, 1\n.byte \\x\n");
         yield return ("conditional open at macro end", ".macro m\n.if 1\n.endm\nm\n");
         yield return ("ifc without a comma", ".ifc a\n.endif\n");
