@@ -34,6 +34,7 @@ public class GasDirectiveTests(ITestOutputHelper output)
         yield return ("alignment max skip", ".data\n.byte 1\n.p2align 5, 0xcc, 3\n.byte 2\n.balign 4, 0xdd, 3\n.byte 3\n.balign 16,,2\n.byte 4\n");
         yield return ("align with fill in code", ".text\n.byte 0xc3\n.p2align 3, 0xcc\n.byte 0xc3\n");
         yield return ("align with the NOP byte as fill in code pads with long NOPs", ".text\n.byte 0xc3\n.p2align 4, 0x90\n.byte 0xc3\n.p2align 4, 0x90, 15\n.byte 0xc3\n.data\n.byte 1\n.p2align 3, 0x90\n");
+        yield return ("alignment with 2- and 4-byte patterns", ".data\n.byte 1,1\n.balignw 4, 0x1234\n.byte 2,2,2,2\n.balignl 16, 0xaabbccdd\n.byte 3,3\n.p2alignw 2, 0x5566\n.p2alignl 4, 0x01020304, 3\n.byte 6\n");
         yield return ("code alignment within max", ".text\n.byte 0xc3\n.p2align 4,,15\n.byte 0xc3\n.balign 32,,31\n.byte 0xc3\n");
         yield return ("code alignment skipped beyond max", ".text\n.byte 0xc3\n.p2align 4,,3\n.byte 0xc3\n.p2align 2,,3\n.byte 0xc3\n");
         yield return ("sections in order of first mention", ".text\n.byte 1\n.data\n.byte 2\n.section .rodata\n.byte 3\n.bss\n.skip 16\n.text\n.byte 4\n.data\n.quad 5\n");
