@@ -124,10 +124,10 @@ internal sealed partial class AssemblyPass
         return section;
     }
 
+    /// <summary>Every section change, even to the section already current, makes the current one .previous's (as GNU as).</summary>
     void Enter(Section section)
     {
-        if (section != current)
-            previous = current;
+        previous = current;
         current = section;
     }
 

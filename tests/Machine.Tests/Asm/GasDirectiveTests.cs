@@ -42,6 +42,7 @@ public class GasDirectiveTests(ITestOutputHelper output)
         yield return ("section flags and types", ".section .mydata,\"aw\",@progbits\n.byte 9\n.section .mybss,\"aw\",@nobits\n.skip 4\n.section .myro,\"a\"\n.byte 8\n.section .note.GNU-stack,\"\",@progbits\n");
         yield return ("section suffix names", ".section .text.startup\n.byte 1\n.section .data.rel,\"aw\",%progbits\n.byte 2\n.section .rodata.str, \"a\"\n.byte 3\n");
         yield return ("pushsection, popsection, previous", ".text\n.byte 1\n.pushsection .data\n.byte 2\n.pushsection .rodata, \"a\"\n.byte 3\n.popsection\n.byte 4\n.popsection\n.byte 5\n.data\n.byte 6\n.previous\n.byte 7\n.previous\n.byte 8\n");
+        yield return ("previous after naming the current section again", ".text\n.byte 1\n.data\n.byte 2\n.data\n.previous\n.byte 3\n");
         yield return ("section aligned after the previous", ".text\n.byte 1\n.data\n.p2align 6\n.byte 2\n.section .rodata\n.balign 16\n.byte 3\n.bss\n.p2align 12\n.skip 4096\n");
         yield return ("labels and differences", ".data\na: .byte 1, 2, 3\nb: .long b - a, . - a, a, b + 4, 7 + a - b\n.quad a, b - 1\n");
         yield return ("several labels on a line", ".data\nx: y: z: .long x, y, z\nw:\n.long w\n");
