@@ -309,7 +309,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                 return null;
             slots[i] = fit;
         }
-        if (next != operands.Count && !implicitAll)
+        if (next != operands.Count)
             return null;
         return new Candidate(info, width, slots);
     }
