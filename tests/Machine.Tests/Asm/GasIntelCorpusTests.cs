@@ -49,7 +49,7 @@ public sealed class GasIntelCorpusTests(ITestOutputHelper output)
                     continue;
                 formatter.Format(instruction, output);
                 string line = IntelSyntaxTests.GasSpelling(output.ToStringAndReset());
-                if (!AwaitsTheSelector(instruction, line))
+                if (!AwaitsTheSelector(line))
                     candidates.Add((bitness, line));
             }
         var (accepted, gas) = GasIntel.AssembleAccepted(candidates, Known, Later);
@@ -58,18 +58,15 @@ public sealed class GasIntelCorpusTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Forms left out until the selector chooses as GNU as does, in either syntax: "lodsb byte ptr [rsi]" (a
-    /// string instruction given its memory operand but not its accumulator: gas ac, ours an operand type mismatch);
-    /// "mov al, byte ptr [0x3a84dde3ffdf1c12]" (an absolute address beyond a sign-extended disp32 takes the moffs64
-    /// form, gas a0 121cdfffe3dd843a, ours truncates it into 8a0425 121cdfff); "addr32 mov dword ptr [0x927acd38],
-    /// eax" (gas's moffs32 form 67a3 38cd7a92, ours 67890425 38cd7a92); "data16 push 0x7da2" (the prefix makes the
-    /// immediate 16-bit: gas 6668a27d, ours 6668a27d0000).
+    /// Forms left out until the selector chooses as GNU as does, in either syntax: a string instruction given its
+    /// memory operand but not its accumulator, "lodsb byte ptr [rsi]" (gas ac, ours an operand type mismatch);
+    /// "addr32 mov dword ptr [0x927acd38], eax" (addr32 makes the moffs address 4 bytes: gas 67a338cd7a92, ours
+    /// 67a338cd7a9200000000); "data16 push 0x7da2" (the prefix makes the immediate 16-bit: gas 6668a27d, ours
+    /// 6668a27d0000).
     /// </summary>
-    static bool AwaitsTheSelector(Iced.Intel.Instruction instruction, string line)
+    static bool AwaitsTheSelector(string line)
         => System.Text.RegularExpressions.Regex.IsMatch(line, @"^(rep\w* )?(lods|stos|scas)[bwdq] \w+ ptr [^,]*$")
-           || (instruction.OpCount == 2 && instruction.MemoryBase == Iced.Intel.Register.None && instruction.MemoryIndex == Iced.Intel.Register.None
-               && instruction.Op0Kind is Iced.Intel.OpKind.Memory or Iced.Intel.OpKind.Register && instruction.Op1Kind is Iced.Intel.OpKind.Memory or Iced.Intel.OpKind.Register
-               && (instruction.MemoryDisplSize == 8 ? (long)instruction.MemoryDisplacement64 is < int.MinValue or > int.MaxValue : line.StartsWith("addr32 ", StringComparison.Ordinal)))
+           || System.Text.RegularExpressions.Regex.IsMatch(line, @"^addr32 mov .*\[0x[0-9a-f]+\]")
            || line.StartsWith("data16 push ", StringComparison.Ordinal);
 
     void Compare(IReadOnlyList<(int Bitness, string Line)> forms, (List<byte[]> Bytes, Dictionary<string, ulong> Labels) gas, string what)
@@ -238,10 +235,9 @@ public sealed class GasIntelCorpusTests(ITestOutputHelper output)
             "popcnt ebx, eax", "popcnt rcx, qword ptr [rax]", "bsf ebx, eax", "bsf r9w, word ptr [rax]", "bsr rdx, rcx",
             "bsr esi, dword ptr [rbx+4]",
             // Intel spellings: expressions inside and outside brackets, default and explicit segments, letter case.
-            // Left out until the selector does as GNU as does, in either syntax: "mov eax, ds:[rax]" and
-            // "mov eax, ss:[rbp]" (gas drops an override naming the default segment: 8b00, 8b4500), and
-            // "mov eax, [rip]" (no displacement written is displacement 0: 8b0500000000).
-            "mov eax, [4*rbx]", "mov eax, [rax+(rbx*2)]", "lea rax, qword ptr [rbx]",
+            // Left out until the selector does as GNU as does, in either syntax: "mov eax, [rip]" (no displacement
+            // written is displacement 0: gas 8b0500000000, ours takes address 0 as the target).
+            "mov eax, [4*rbx]", "mov eax, [rax+(rbx*2)]", "lea rax, qword ptr [rbx]", "mov eax, ds:[rax]", "mov eax, ss:[rbp]",
             "mov eax, cs:[rax]", "mov eax, ss:[rax]", "mov eax, ds:[rbp]", "jmp far ptr [rax]", "MOV EAX, DWORD PTR [RBX]",
             "Add Eax, Offset K", "mov al, 'a'", "call qword ptr [rip+0x20]", "mov eax, [eip+8]",
             "mov eax, [rax+rbx*2+K-1]", "mov eax, dword ptr [rax+K*4]", "add dword ptr [rax], 'b'", "mov eax, (1 << 4) | 3",
