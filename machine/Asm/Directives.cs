@@ -305,8 +305,11 @@ internal sealed partial class AssemblyPass
             Diagnostics.Error(statement, now.ErrorPosition, now.Error);
         else if (now.IsAbsolute(out long size) && size > MaxSpace)
             Diagnostics.Error(statement, at, $"size too large: at most {MaxSpace} bytes");
+        else if (now.IsAbsolute(out size) && size <= 0)
+            // GNU as 2.40 says "zero" for a negative count too.
+            Diagnostics.Warning(statement, at, ".space repeat count is zero, ignored");
         else if (now.IsAbsolute(out size))
-            Emit(statement, Enumerable.Repeat((byte)fill, (int)Math.Max(0, size)).ToArray());
+            Emit(statement, Enumerable.Repeat((byte)fill, (int)size).ToArray());
         else
             // A size from labels not laid out yet (".skip 1f - 0b" across an instruction): layout decides.
             current.Close(new SpacePart(statement, count, at, (byte)fill));

@@ -57,6 +57,8 @@ public class AssemblerErrorTests
     [InlineData(".bss\n.skip 4, 1\n", "e.S:2:7", "ignoring fill value in section `.bss'")]
     [InlineData(".fill -1, 1, 0\n", "e.S:1:7", "repeat < 0; .fill ignored")]
     [InlineData(".text\nret\n.balignw 8\n", "e.S:3:10", "expected fill pattern missing")]
+    [InlineData(".data\n.skip -1\n", "e.S:2:7", ".space repeat count is zero, ignored")]
+    [InlineData(".data\n.zero 0\n", "e.S:2:7", ".space repeat count is zero, ignored")]
     public void Warnings_as_gnu_as_warns_do_not_fail_the_run(string source, string location, string message)
     {
         AssertSingle(source, DiagnosticSeverity.Warning, location, message);

@@ -85,6 +85,8 @@ public class GasDirectiveTests(ITestOutputHelper output)
             yield return ($"{jump} backward 128 is short", $"1: .fill 126, 1, 0x90\n{jump} 1b\n");
             yield return ($"{jump} backward 129 is near", $"1: .fill 127, 1, 0x90\n{jump} 1b\n");
         }
+        foreach (string mode in new[] { ".code32", ".code16" })
+            yield return ($"short and near jumps in {mode}", $"{mode}\njmp 1f\nje 1f\n.fill 125, 1, 0x90\n1: jmp 2f\njne 2f\n.fill 200, 1, 0x90\n2: ret\n");
         yield return ("growing one jump pushes another out of reach",
             "jmp 2f\njmp far\n.fill 123, 1, 0x90\n2: ret\n.fill 200, 1, 0x90\nfar: ret\n");
         yield return ("a chain of jumps over each other grows step by step",
