@@ -28,7 +28,7 @@ internal sealed record Field(FieldKind Kind, Bound Operand, int Index, OpKind Op
     /// Puts <paramref name="value"/> into the instruction. A value that was known when the form was chosen is
     /// truncated to its field, as GNU as does; one that was not (a label) must fit, as a linker relocation must.
     /// </summary>
-    public string? Apply(ref Instruction instruction, long value, int bitness, ulong nextIp)
+    public string? Apply(ref Instruction instruction, long value, ulong nextIp)
     {
         bool check = !Operand.Absolute;
         switch (Kind)
@@ -193,7 +193,7 @@ internal sealed class EncodedInstruction
                 error = "expression is not an absolute value after layout";
                 return null;
             }
-            error = field.Apply(ref instruction, value.Value.Offset, bitness, ip + (ulong)Length);
+            error = field.Apply(ref instruction, value.Value.Offset, ip + (ulong)Length);
             if (error is not null)
                 return null;
         }

@@ -62,6 +62,11 @@ internal static class InstructionSelector
                 : $"`{parsed.Mnemonic.ToString().ToLowerInvariant()}' is not supported in {context.Bitness}-bit mode";
             return null;
         }
+        // data16 (data32 in 16-bit code) sizes an instruction its operands leave open: data16 push $imm pushes a word.
+        if (parsed.OperandSize == 0 && parsed.Prefixes.Contains(context.Bitness == 16 ? "data32" : "data16")
+            && fits.Where(f => f.Width == (context.Bitness == 16 ? 4 : 2)).ToList() is { Count: > 0 } prefixed)
+            fits = prefixed;
+
         if (!Unambiguous(request, ref fits))
         {
             error = CannotSize;
@@ -208,6 +213,14 @@ internal sealed record Bound(AsmOperand Operand, bool Absolute, long Value);
 /// <summary>The instruction being matched against Iced's forms.</summary>
 internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound> Operands)
 {
+    /// <summary>The address size of a moffs form or an address without registers: the mode's, or the other one an addr32/addr16 prefix asks for.</summary>
+    public int MoffsBits => Bitness switch
+    {
+        64 or 16 when Parsed.Prefixes.Contains("addr32") => 32,
+        32 when Parsed.Prefixes.Contains("addr16") => 16,
+        _ => Bitness,
+    };
+
     /// <summary>The operand size without a 66 or REX.W prefix: 64 for near branches and the stack in 64-bit code.</summary>
     public int NaturalWidth(bool defaultOpSize64) => Bitness == 64 && defaultOpSize64 ? 8 : Bitness == 16 ? 2 : 4;
 
@@ -265,10 +278,12 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
         int next = 0;
         bool stringForm = Enumerable.Range(0, info.OpCount).Any(i => IsImplicit(info.GetOpKind(i)));
         bool implicitAll = operands.Count == 0 && stringForm;
+        // "lods (%rsi)" names the string operand but leaves the accumulator implied.
+        bool impliedAccumulator = stringForm && operands.Count < info.OpCount;
         for (int i = 0; i < info.OpCount; i++)
         {
             var kind = info.GetOpKind(i);
-            if (implicitAll)
+            if (implicitAll || (impliedAccumulator && FixedRegister(kind) != Register.None))
             {
                 slots[i] = new Binding(kind, null, FixedRegister(kind));
                 continue;
@@ -294,7 +309,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                 return null;
             slots[i] = fit;
         }
-        if (next != operands.Count && !implicitAll)
+        if (next != operands.Count)
             return null;
         return new Candidate(info, width, slots);
     }
@@ -329,7 +344,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                     // In 64-bit code the moffs forms are movabs's, or GNU as's way to reach an address that a
                     // sign-extended disp32 cannot.
                     OpCodeOperandKind.mem_offs => o.Base == Register.None && o.Index == Register.None
-                                                  && (Bitness != 64 || Parsed.Absolute64 || BeyondDisp32(o, b))
+                                                  && (MoffsBits != 64 || Parsed.Absolute64 || BeyondDisp32(o, b))
                         ? new Binding(kind, b, Register.None) : null,
                     OpCodeOperandKind.r8_or_mem or OpCodeOperandKind.r16_or_mem or OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem
                         or OpCodeOperandKind.mem when !Parsed.Absolute64 && !BeyondDisp32(o, b) => new Binding(kind, b, Register.None),
@@ -359,7 +374,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
 
     /// <summary>A 64-bit address with neither base nor index that a sign-extended disp32 cannot reach.</summary>
     bool BeyondDisp32(AsmOperand o, Bound b)
-        => Bitness == 64 && o.Base == Register.None && o.Index == Register.None && b.Absolute && b.Value is < int.MinValue or > int.MaxValue;
+        => MoffsBits == 64 && o.Base == Register.None && o.Index == Register.None && b.Absolute && b.Value is < int.MinValue or > int.MaxValue;
 
     static bool IsStringPointer(AsmOperand o, Register r16, Register r32, Register r64)
         => o.Index == Register.None && (o.Base == r16 || o.Base == r32 || o.Base == r64) && o.Value is null;
@@ -489,7 +504,7 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                     var kind = ImmediateKind(slot.Kind, i > 0 && Slots[i - 1].Kind is OpCodeOperandKind.imm16 or OpCodeOperandKind.imm8);
                     instruction.SetOpKind(i, kind);
                     var field = new Field(FieldKind.Immediate, operand!, i, kind);
-                    field.Apply(ref instruction, operand!.Value, bitness, 0);
+                    field.Apply(ref instruction, operand!.Value, 0);
                     fields.Add(field);
                     break;
                 }
@@ -512,8 +527,8 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                     instruction.SetOpKind(i, kind);
                     var offset = new Field(FieldKind.FarOffset, operand!, i, kind);
                     var selector = new Field(FieldKind.FarSelector, slot.Selector!, i, kind);
-                    offset.Apply(ref instruction, operand!.Value, bitness, 0);
-                    selector.Apply(ref instruction, slot.Selector!.Value, bitness, 0);
+                    offset.Apply(ref instruction, operand!.Value, 0);
+                    selector.Apply(ref instruction, slot.Selector!.Value, 0);
                     fields.Add(offset);
                     fields.Add(selector);
                     break;
@@ -550,12 +565,13 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                 }
                 case OpCodeOperandKind.mem_offs:
                 {
+                    int offsetBytes = request.MoffsBits / 8;
                     instruction.SetOpKind(i, OpKind.Memory);
-                    instruction.MemoryDisplSize = bitness / 8;
-                    if (operand!.Operand.Segment != Register.None)
+                    instruction.MemoryDisplSize = offsetBytes;
+                    if (operand!.Operand.Segment is not (Register.None or Register.DS))
                         instruction.SegmentPrefix = operand.Operand.Segment;
-                    var field = new Field(FieldKind.Offset, operand, i, OpKind.Memory, bitness / 8);
-                    field.Apply(ref instruction, operand.Value, bitness, 0);
+                    var field = new Field(FieldKind.Offset, operand, i, OpKind.Memory, offsetBytes);
+                    field.Apply(ref instruction, operand.Value, 0);
                     fields.Add(field);
                     break;
                 }
@@ -566,7 +582,7 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                         instruction.SetOpRegister(i, slot.Register);
                     }
                     else
-                        Memory(ref instruction, i, operand!, bitness, fields);
+                        Memory(ref instruction, i, operand!, request.MoffsBits, fields);
                     break;
             }
         }
@@ -600,10 +616,11 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
     /// <summary>jmp and jcc to a label start short and may grow to the near form of the same operand size.</summary>
     Code Relaxable(Request request) => Slots.Length == 1 && Request.IsShortBranch(Slots[0].Kind) ? Request.NearForm(Info, request.Bitness) : Code.INVALID;
 
-    static int AddressBits(AsmOperand o, int bitness)
+    /// <summary>The address size the operand's registers imply, or <paramref name="addressBits"/> when it has none.</summary>
+    static int AddressBits(AsmOperand o, int addressBits)
     {
         var r = o.Base != Register.None ? o.Base : o.Index;
-        return r == Register.None ? bitness : r.GetSize() * 8 is 8 ? 64 : r.GetSize() * 8;
+        return r == Register.None ? addressBits : r.GetSize() * 8;
     }
 
     static OpKind ImmediateKind(OpCodeOperandKind kind, bool second) => kind switch
@@ -623,7 +640,7 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
     /// disp8 that rbp and r13 need), short when known and small, full size otherwise; a RIP-relative label is a
     /// target, a RIP-relative number is the displacement itself, as GNU as reads them.
     /// </summary>
-    static void Memory(ref Instruction instruction, int i, Bound b, int bitness, List<Field> fields)
+    static void Memory(ref Instruction instruction, int i, Bound b, int addressBits, List<Field> fields)
     {
         var o = b.Operand;
         instruction.SetOpKind(i, OpKind.Memory);
@@ -634,16 +651,19 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
         var implied = o.Base is Register.RSP or Register.RBP or Register.ESP or Register.EBP or Register.SP or Register.BP ? Register.SS : Register.DS;
         if (o.Segment != Register.None && o.Segment != implied)
             instruction.SegmentPrefix = o.Segment;
-        int addressBytes = AddressBits(o, bitness) / 8;
+        int addressBytes = AddressBits(o, addressBits) / 8;
         bool rip = o.Base is Register.RIP or Register.EIP;
         int size = rip || !b.Absolute || (o.Base == Register.None) ? addressBytes
             : b.Value == 0 ? 0
             : Fits8(b.Value, addressBytes) ? 1 : addressBytes;
         instruction.MemoryDisplSize = size;
-        if (o.Value is null)
+        // (%rip) with nothing written is displacement 0 from the next instruction.
+        if (rip && o.Value is null)
+            b = new Bound(o with { Value = new ConstantExpr(o.Position, 0) }, true, 0);
+        else if (o.Value is null)
             return;
         var field = new Field(rip && !b.Absolute ? FieldKind.RipTarget : rip ? FieldKind.RipDisplacement : FieldKind.Displacement, b, i, OpKind.Memory, addressBytes);
-        field.Apply(ref instruction, b.Value, bitness, 0);
+        field.Apply(ref instruction, b.Value, 0);
         fields.Add(field);
     }
 

@@ -230,6 +230,9 @@ static class GasCorpus
             "movq %cr3,%rax", "nopw %cs:0x0(%rax,%rax,1)", "mov %fs:0,%rax", "movq $0,%fs:0x28", "bt $5,%eax",
             "jmp *0x8(,%rax,8)", "push %rbp", "mov %rsp,%rbp", "xor %eax,%eax", "cmpq $0,fwd(%rbx)", "gs mov (%rax),%eax",
             "data16 lodsb", "lock xchg (%rdx),%eax", "lock negq (%rax)", "lock notb 8(%rcx)", "lock decw (%rsi)",
+            "lodsb (%rsi)", "stosl %es:(%rdi)", "rep scasw %es:(%rdi)", "lodsq %fs:(%rsi)", "mov (%rip),%eax", "lea (%rip),%rax",
+            "addr32 mov %eax,0x927acd38", "addr32 mov 0x927acd38,%ebx", "addr32 mov 0x10,%al", "addr32 mov 0x10,%ebx", "data16 push $0x7da2", "data16 ret",
+            "data16 add $1,%eax", "mov %ds:0x10,%al", "mov %fs:0x10,%rax",
         ])
             Add(line);
 
@@ -250,7 +253,7 @@ static class GasCorpus
             "lea (%eax,%eax,2),%eax", "lea (%bx,%si),%ax", "movzbl %al,%eax", "movsbw (%eax),%ax", "cwtl", "cltd", "cbtw", "cwtd",
             "xchg %eax,%eax", "xchg %eax,%ebx", "xchg %ax,%ax", "nop", "in $0x60,%al", "out %al,%dx", "bound %eax,(%ebx)",
             "mov %eax,%fs:(%ebx)", "mov %gs:0x10,%eax", "add $0x80,%al", "add $1,%eax", "addl $0x80,(%eax)", "sub $fwd,%eax",
-            "les (%eax),%ebx", "lds 4(%eax),%ecx", "data16 nop", "ljmp $0x08,$fwd", "lcall $0x10,$fwdbig", "shld $3,%eax,%ebx", "bswap %ecx", "enter $8,$0", "movl $fwd,(%eax)",
+            "les (%eax),%ebx", "lds 4(%eax),%ecx", "data16 nop", "addr16 mov 0x10,%eax", "data16 push $1", "mov %ds:0x10,%eax", "ljmp $0x08,$fwd", "lcall $0x10,$fwdbig", "shld $3,%eax,%ebx", "bswap %ecx", "enter $8,$0", "movl $fwd,(%eax)",
         ])
             forms.Add((32, line));
 
@@ -268,7 +271,7 @@ static class GasCorpus
             "in $0x60,%al", "out %al,$0x80", "in %dx,%ax", "xchg %ax,%bx", "xchg %ax,%ax", "lea (%bx,%si),%ax", "lea 4(%bp),%bx",
             "inc %ax", "dec %si", "inc %eax", "incw (%bx)", "addw $1,(%bx)", "addb $1,(%bx,%di)", "add $0x80,%ax", "add $0x80,%eax",
             "movzbw %al,%ax", "movzbl %al,%eax", "movl $1,(%bx)", "sub $fwd,%ax", "mov fwd(%bx),%ax", "daa", "aam", "nop", "data32 nop",
-            "addr32 mov (%eax),%ax", "mov %fs:(%bx),%ax", "ljmp $0x08,$fwd", "lcall $0x10,$fwd", "mov %eax,%fs:4(%si)",
+            "addr32 mov (%eax),%ax", "mov %fs:(%bx),%ax", "addr32 mov 0x12345678,%al", "data32 push $1", "data32 ret", "ljmp $0x08,$fwd", "lcall $0x10,$fwd", "mov %eax,%fs:4(%si)",
         ])
             forms.Add((16, line));
         Matrix(Protected, line => forms.Add((32, line)));
