@@ -146,7 +146,9 @@ internal static class MacroWords
 
 /// <summary>
 /// Statements produced by expanding a body: a macro once, .rept N times, .irp and .irpc once per value. Each
-/// statement keeps the location of its body line and gains the expansion in its chain.
+/// statement keeps the location of its body line and gains the expansion in its chain. <c>iterations</c> holds
+/// the parameter values of each pass (null for .rept, which substitutes nothing); <c>expansionNumber</c> is a
+/// macro's \@ (null for the others).
 /// </summary>
 internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyList<IReadOnlyDictionary<string, string>>? iterations,
                                      long count, string? expansionNumber, IReadOnlyList<Expansion> chain) : IStatementSource
@@ -157,8 +159,6 @@ internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyLi
     /// <summary>The number of conditionals open when the expansion began; those opened inside must close inside.</summary>
     public int ConditionalDepth { get; init; }
 
-    static readonly IReadOnlyDictionary<string, string> NoValues = new Dictionary<string, string>();
-
     public Statement? Next()
     {
         // An empty body repeated a huge number of times is still nothing.
@@ -167,9 +167,10 @@ internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyLi
             if (line < body.Count)
             {
                 var statement = body[line++];
-                if (iterations is null && expansionNumber is null)
+                // .rept substitutes nothing.
+                if (iterations is null)
                     return statement with { Chain = chain };
-                var values = iterations is null ? NoValues : iterations[(int)iteration];
+                var values = iterations[(int)iteration];
                 string text = MacroWords.Substitute(statement.Text, values, expansionNumber);
                 if (ReferenceEquals(text, statement.Text))
                     return statement with { Chain = chain };
