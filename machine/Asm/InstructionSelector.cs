@@ -160,6 +160,8 @@ internal static class InstructionSelector
         .Where(c => c.ToOpCode() is { IsInstruction: true, Encoding: EncodingKind.Legacy or EncodingKind.VEX } info
                     // Forms only special decoder options reach (486 A-step cmpxchg, Knights Corner ...) are no one's choice.
                     && info.DecoderOption == DecoderOptions.None
+                    // Forms GNU as refuses to write: bswap of a 16-bit register (undefined), movsxd to a 16-bit one.
+                    && c is not (Code.Bswap_r16 or Code.Movsxd_r16_rm16)
                     && Enumerable.Range(0, info.OpCount).All(i => Supported(info.GetOpKind(i))))
         .GroupBy(c => c.Mnemonic())
         .ToDictionary(g => g.Key, g => g.ToArray());

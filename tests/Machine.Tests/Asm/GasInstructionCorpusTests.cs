@@ -21,7 +21,8 @@ public sealed class GasInstructionCorpusTests(ITestOutputHelper output)
 
     /// <summary>
     /// Random encodings of the instructions the machine executes (the CPU's own handler table decides), decoded
-    /// and printed in AT&amp;T syntax by Iced: whatever GNU as accepts of them must come out the same.
+    /// and printed in AT&amp;T syntax by Iced: whatever GNU as accepts of them must come out the same, and what it
+    /// rejects must be an error here too.
     /// </summary>
     [GasFact]
     public void Random_instructions_of_the_machine_in_att_syntax_encode_as_gnu_as_does()
@@ -30,6 +31,10 @@ public sealed class GasInstructionCorpusTests(ITestOutputHelper output)
         var (accepted, bytes) = GasText.AssembleAccepted(candidates, GasCorpus.Later);
         Assert.True(accepted.Count >= candidates.Count / 2, $"GNU as took only {accepted.Count} of {candidates.Count}");
         Compare(accepted, bytes, "random AT&T instructions");
+        var rejected = candidates.Except(accepted).ToList();
+        var acceptedHere = rejected.Where(f => new AsmTestContext(f.Bitness, GasCorpus.Later).Assemble(f.Line, 0, out _) is not null).ToList();
+        Assert.True(acceptedHere.Count == 0, $"{acceptedHere.Count} of the {rejected.Count} forms GNU as rejects assemble here: "
+                                             + string.Join("; ", acceptedHere.Take(20).Select(f => $".code{f.Bitness} {f.Line}")));
     }
 
     void Compare(IReadOnlyList<(int Bitness, string Line)> forms, List<byte[]> gas, string what)
