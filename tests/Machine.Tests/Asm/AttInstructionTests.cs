@@ -261,6 +261,8 @@ public sealed class AttInstructionTests
     [InlineData("lock nop", "expecting lockable instruction after `lock'", 5)]
     [InlineData("rep repne movsb", "same type of prefix used twice", 10)]
     [InlineData("movl %cr0,%eax", "operand type mismatch for `mov'", 0)]
+    [InlineData("movsxd %di,%si", "operand type mismatch for `movsxd'", 0)]
+    [InlineData("bswap %si", "operand type mismatch for `bswap'", 0)]
     public void A_bad_statement_is_an_error_with_its_position(string statement, string message, int position)
     {
         var encoded = new AsmTestContext(64, Later).Choose(statement, out string? error, out int errorPosition);
