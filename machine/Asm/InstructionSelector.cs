@@ -34,6 +34,8 @@ internal static class InstructionSelector
                 return null;
             operands.Add(bound);
         }
+        // From here on, errors are about the instruction as a whole.
+        errorPosition = parsed.Position;
         // GNU as reads "imul $3,%eax" as "imul $3,%eax,%eax".
         if (parsed.Mnemonic == Mnemonic.Imul && operands.Count == 2 && operands[1].Operand.Kind == OperandKind.Immediate)
             operands.Insert(1, operands[0]);
@@ -56,7 +58,6 @@ internal static class InstructionSelector
         }
         if (fits.Count == 0)
         {
-            errorPosition = parsed.Position;
             error = CodesOf(parsed.Mnemonic).Any(c => c.ToOpCode().IsAvailableInMode(context.Bitness))
                 ? $"operand type mismatch for `{parsed.Mnemonic.ToString().ToLowerInvariant()}'"
                 : $"`{parsed.Mnemonic.ToString().ToLowerInvariant()}' is not supported in {context.Bitness}-bit mode";
@@ -78,7 +79,6 @@ internal static class InstructionSelector
             fits.RemoveAll(f => !f.Info.CanUseLockPrefix || f.Slots.Length == 0 || f.Slots[0].Operand?.Operand.Kind != OperandKind.Memory);
         if (fits.Count == 0)
         {
-            errorPosition = parsed.Position;
             error = "expecting lockable instruction after `lock'";
             return null;
         }

@@ -262,6 +262,7 @@ public sealed class AttInstructionTests
     [InlineData("rep repne movsb", "same type of prefix used twice", 10)]
     [InlineData("movl %cr0,%eax", "operand type mismatch for `mov'", 0)]
     [InlineData("movsxd %di,%si", "operand type mismatch for `movsxd'", 0)]
+    [InlineData("  add $1,8(%rax)", "no instruction mnemonic suffix given and no register operands; can't size instruction", 2)]
     [InlineData("bswap %si", "operand type mismatch for `bswap'", 0)]
     public void A_bad_statement_is_an_error_with_its_position(string statement, string message, int position)
     {
