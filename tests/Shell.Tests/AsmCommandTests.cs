@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Repl.Machine;
 
 namespace Repl.Shell.Tests;
 
@@ -73,5 +74,80 @@ public sealed class AsmCommandTests : IDisposable
         Assert.Equal(0, status);
         Assert.Contains("Exit status: 0 when assembled, 1 when the source has errors, 2 when the file cannot be read", stdout);
         Assert.Contains("Example: repl asm boot.S -o kernel.elf --origin 0x100000 --defsym DEBUG=1", stdout);
+    }
+
+    // From here on the assembler itself runs.
+
+    const string BootSource = """
+        	.globl _start
+        _start:
+        	mov $1, %eax
+        	hlt
+        	.data
+        value:	.long 5
+        	.bss
+        buffer:	.skip 16
+
+        """;
+
+    [Fact]
+    public void Assembling_writes_an_elf_next_to_the_source_and_says_what_it_wrote()
+    {
+        Source("boot.S", BootSource);
+
+        var (stdout, stderr, status) = Repl("asm", "boot.S");
+
+        Assert.Equal("", stderr);
+        Assert.Equal(0, status);
+        Assert.Equal("wrote boot.elf: 10 bytes of code/data in 3 sections, 3 symbols\n", stdout);
+        var elf = new ElfImage(File.ReadAllBytes(Path.Combine(dir, "boot.elf")));
+        Assert.Equal(0x10_0000UL, elf.Entry);
+        Assert.Contains(new ElfSymbol("value", 0x10_0006, 0, ElfSymbolType.NoType), elf.Symbols);
+    }
+
+    [Fact]
+    public void Output_and_origin_choose_the_file_and_the_load_address()
+    {
+        Source("boot.S", BootSource);
+
+        var (stdout, _, status) = Repl("asm", "boot.S", "-o", "kernel.elf", "--origin", "0x200000");
+
+        Assert.Equal(0, status);
+        Assert.StartsWith("wrote kernel.elf: ", stdout);
+        var elf = new ElfImage(File.ReadAllBytes(Path.Combine(dir, "kernel.elf")));
+        Assert.Equal(0x20_0000UL, elf.Entry);
+        Assert.Equal([0x20_0000UL, 0x20_0006UL, 0x20_000AUL], elf.Segments.Select(s => s.PhysicalAddress));
+        Assert.False(File.Exists(Path.Combine(dir, "boot.elf")));
+    }
+
+    [Fact]
+    public void Defsym_defines_absolute_symbols_and_binary_writes_the_flat_image()
+    {
+        Source("values.S", ".quad BASE, DOWN\n");
+
+        var (stdout, stderr, status) = Repl("asm", "values.S", "--binary", "--defsym", "BASE=0x1234", "--defsym", "DOWN=-2");
+
+        Assert.Equal("", stderr);
+        Assert.Equal(0, status);
+        Assert.StartsWith("wrote values.bin: 16 bytes", stdout);
+        Assert.Equal([0x34, 0x12, 0, 0, 0, 0, 0, 0, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], File.ReadAllBytes(Path.Combine(dir, "values.bin")));
+    }
+
+    [Fact]
+    public void Every_error_is_printed_gnu_style_with_the_line_and_a_caret_and_the_exit_status_is_1()
+    {
+        Source("bad.S", "\tnop\n\tmovq %rax\n\tnop\n\tfoo %eax\n");
+
+        var (stdout, stderr, status) = Repl("asm", "bad.S");
+
+        Assert.Equal("", stdout);
+        Assert.Equal(1, status);
+        var lines = stderr.Split('\n');
+        Assert.StartsWith("bad.S:2:", lines[0]);
+        Assert.Contains(": error: ", lines[0]);
+        Assert.Equal("  \tmovq %rax", lines[1]);
+        Assert.EndsWith("^", lines[2]);
+        Assert.Contains(lines, l => l.StartsWith("bad.S:4:") && l.Contains(": error: "));
+        Assert.False(File.Exists(Path.Combine(dir, "bad.elf")));
     }
 }

@@ -209,6 +209,19 @@ public class ElfWriterTests
         Assert.Equal(4, new ElfImage(File.ReadAllBytes(written.Elf)).Segments.Count);
     }
 
+    [Fact]
+    public void The_sample_assembled_by_our_assembler_is_the_hand_made_result()
+    {
+        var assembled = Assembled();
+        var made = Result();
+
+        Assert.Equal(made.Sections.Select(s => (s.Name, s.Address, s.Size, s.Flags, s.NoBits, Convert.ToHexString(s.Bytes))),
+                     assembled.Sections.Select(s => (s.Name, s.Address, s.Size, s.Flags, s.NoBits, Convert.ToHexString(s.Bytes))));
+        Assert.Equal(made.Symbols.OrderBy(s => s.Name, StringComparer.Ordinal), assembled.Symbols.OrderBy(s => s.Name, StringComparer.Ordinal));
+        Assert.Equal(made.Lines, assembled.Lines);
+        Assert.Equal(made.Files, assembled.Files);
+    }
+
     /// <summary>readelf's decoded line table as file:line@address, with "-" for the line of an end of sequence.</summary>
     static List<string> DecodedLines(string elf) =>
         Readelf(elf, "--debug-dump=decodedline").Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -316,8 +329,23 @@ static class SampleProgram
         Files = [MainFile, IncludedFile],
     };
 
-    /// <summary>Writes both sources and the ELF into a new temporary directory, the ELF's compilation directory.</summary>
-    public static ElfOnDisk WriteToTemporaryDirectory() => ElfOnDisk.Write(Result(), "file.elf", (MainFile, MainSource), (IncludedFile, IncludedSource));
+    /// <summary>The sample as our assembler assembles it, the included file read from memory.</summary>
+    public static AssemblyResult Assembled()
+    {
+        var result = Assembler.Assemble(MainSource, new AsmOptions
+        {
+            FileName = MainFile,
+            ReadFile = name => name == IncludedFile ? System.Text.Encoding.UTF8.GetBytes(IncludedSource) : null,
+        });
+        Assert.True(result.Success, string.Concat(result.Diagnostics));
+        return result;
+    }
+
+    /// <summary>
+    /// Writes both sources and the ELF of <paramref name="result"/> (by default the hand-made one) into a new
+    /// temporary directory, the ELF's compilation directory.
+    /// </summary>
+    public static ElfOnDisk WriteToTemporaryDirectory(AssemblyResult? result = null) => ElfOnDisk.Write(result ?? Result(), "file.elf", (MainFile, MainSource), (IncludedFile, IncludedSource));
 }
 
 /// <summary>

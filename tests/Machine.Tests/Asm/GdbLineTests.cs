@@ -12,9 +12,11 @@ namespace Repl.Machine.Tests.Asm;
 /// </summary>
 public class GdbLineTests
 {
-    static string Gdb(params string[] commands)
+    static string Gdb(params string[] commands) => Gdb(Result(), commands);
+
+    static string Gdb(AssemblyResult result, params string[] commands)
     {
-        using var sample = WriteToTemporaryDirectory();
+        using var sample = WriteToTemporaryDirectory(result);
         var (stdout, stderr, status) = QemuImage.Execute("gdb", ["-batch", "-nx", .. commands.SelectMany(c => new[] { "-ex", c }), sample.Elf],
                                                           TimeSpan.FromSeconds(60));
         Assert.Equal(0, status);
@@ -68,6 +70,15 @@ public class GdbLineTests
 
         Assert.Contains("Producer is Repl assembler.", source);
         Assert.Contains("Source language is asm.", source);
+    }
+
+    [GdbFact]
+    public void Gdb_reads_the_lines_and_symbols_of_the_sample_as_our_assembler_assembles_it()
+    {
+        Assert.Equal("Line 5 of \"file.S\" starts at address 0x100005 <_start+5> and ends at 0x100007 <_start+7>.\n"
+                     + "Breakpoint 1 at 0x100016: file entry.inc, line 4.\n"
+                     + "entry_SYSCALL_64 + 1 in section .text.extra\n",
+                     Gdb(Assembled(), $"info line *0x{Text + 5:x}", "break entry.inc:4", $"info symbol 0x{TextExtra + 1:x}"));
     }
 }
 
