@@ -150,4 +150,34 @@ public sealed class AsmCommandTests : IDisposable
         Assert.Contains(lines, l => l.StartsWith("bad.S:4:") && l.Contains(": error: "));
         Assert.False(File.Exists(Path.Combine(dir, "bad.elf")));
     }
+
+    [Fact]
+    public void A_multiboot_kernel_assembled_by_repl_asm_boots_with_repl_boot()
+    {
+        Source("kernel.S", """
+            # Multiboot with the address fields, so that an ELF64 file loads like a flat image
+            	.code32
+            	.globl _start
+            header:	.long 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000)
+            	.long header, header, end, end, _start
+            _start:	mov $0x3f8, %dx
+            	mov $'h', %al
+            	out %al, %dx
+            	mov $'i', %al
+            	out %al, %dx
+            	mov $3, %al
+            	out %al, $0xf4	# isa-debug-exit
+            	cli
+            	hlt
+            end:
+
+            """);
+
+        Assert.Equal(0, Repl("asm", "kernel.S").Status);
+        var (stdout, stderr, status) = Repl("boot", "--image", "kernel.elf");
+
+        Assert.Equal("", stderr);
+        Assert.Equal("hi", stdout);
+        Assert.Equal((3 << 1) | 1, status);
+    }
 }
