@@ -312,6 +312,17 @@ public class IntelSyntaxTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void An_intel_syntax_error_in_a_file_is_a_diagnostic_at_its_line_and_column()
+    {
+        var result = Repl.Machine.Asm.Assembler.Assemble(".intel_syntax noprefix\nnop\n  mov eax, [rax*3]\n", new AsmOptions { FileName = "boot.S" });
+
+        var error = Assert.Single(result.Diagnostics);
+        Assert.False(result.Success);
+        Assert.Equal(new SourceLocation("boot.S", 3, 13), error.Location);
+        Assert.Equal("scale factor of 3 is not 1, 2, 4 or 8", error.Message);
+    }
+
     /// <summary>Mnemonics of the instructions the machine executes, whose Intel text the oracle round-trips.</summary>
     internal static readonly HashSet<Mnemonic> Implemented =
     [
