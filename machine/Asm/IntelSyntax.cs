@@ -158,7 +158,8 @@ internal static class IntelSyntax
             c.SkipSpace();
             int at = c.Position;
             int size = 0;
-            bool offset = false, near = false;
+            // "near ptr" / "far ptr": the operand is a branch's destination, whatever gas's symbol rule says.
+            bool offset = false, distance = false;
             while (true)
             {
                 int save = c.Position;
@@ -170,7 +171,7 @@ internal static class IntelSyntax
                 else if (word is "far" or "near" && next == "ptr")
                 {
                     far |= word == "far";
-                    near = true;
+                    distance = true;
                 }
                 else if (word is "offset" or "short")
                 {
@@ -274,7 +275,7 @@ internal static class IntelSyntax
             {
                 // gas: a lone relocatable symbol (plus a constant) is the memory at that address; the target of a
                 // jump or call is a branch target, unless a data size says it is a pointer in memory.
-                if (!IsRelocatableSymbol(value) || (branch && (size == 0 || near)))
+                if (!IsRelocatableSymbol(value) || (branch && (size == 0 || distance)))
                 {
                     operands.Add(new AsmOperand(OperandKind.Immediate, at) { Value = value, Size = size });
                     return true;
@@ -380,13 +381,13 @@ internal static class IntelSyntax
             return error is null ? e : Fail<Expr>(error, position);
         }
 
-        bool IsRegister(Expr e, out Register register)
+        static bool IsRegister(Expr e, out Register register)
         {
             register = Register.None;
             return e is SymbolExpr s && Registers.TryGetValue(s.Name.ToLowerInvariant(), out register);
         }
 
-        bool HasRegister(Expr e) => e switch
+        static bool HasRegister(Expr e) => e switch
         {
             SymbolExpr => IsRegister(e, out _),
             UnaryExpr u => HasRegister(u.Operand),

@@ -75,7 +75,7 @@ public sealed class GasIntelCorpusTests(ITestOutputHelper output)
         var formatter = IntelSyntaxTests.GasLikeFormatter();
         var output = new Iced.Intel.StringOutput();
         var candidates = new List<(int, string)>();
-        foreach (var (bitness, count, seed) in new[] { (64, 1500, 11), (32, 700, 12) })
+        foreach (var (bitness, count, seed) in new[] { (64, 1500, 11), (32, 700, 12), (16, 500, 13) })
             foreach (var instruction in IntelSyntaxTests.RandomInstructions(bitness, count, seed))
             {
                 if (instruction.FlowControl is Iced.Intel.FlowControl.UnconditionalBranch or Iced.Intel.FlowControl.ConditionalBranch or Iced.Intel.FlowControl.Call

@@ -395,6 +395,7 @@ public class IntelSyntaxTests(ITestOutputHelper output)
     [Theory]
     [InlineData(64, 4000, 1)]
     [InlineData(32, 2000, 2)]
+    [InlineData(16, 1000, 3)]
     public void Iced_intel_text_of_random_instructions_parses_back_to_the_same_operands(int bitness, int count, int seed)
     {
         var formatter = GasLikeFormatter();
