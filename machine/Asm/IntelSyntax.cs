@@ -26,11 +26,36 @@ internal static class IntelSyntax
     /// </summary>
     public static ParsedInstruction? Parse(Cursor statement, IInstructionContext context, out string? error, out int errorPosition)
     {
-        var parser = new Parser(statement, context);
+        var text = WithoutRegisterPrefixes(statement);
+        var parser = new Parser(text, context);
         var instruction = parser.Instruction();
+        statement.Position = text.Position;
         error = parser.Error;
         errorPosition = parser.ErrorPosition;
         return error is null ? instruction : null;
+    }
+
+    /// <summary>
+    /// GNU as reads "%eax" in Intel syntax too (".intel_syntax prefix" requires it; "noprefix" allows it). Each '%'
+    /// before a register name becomes a blank, so that positions stay those of the source.
+    /// </summary>
+    static Cursor WithoutRegisterPrefixes(Cursor statement)
+    {
+        if (!statement.Text.Contains('%'))
+            return statement;
+        var text = statement.Text.ToCharArray();
+        for (int i = statement.Position; i < text.Length; i++)
+        {
+            if (text[i] != '%')
+                continue;
+            int end = i + 1;
+            while (end < text.Length && Cursor.IsSymbolPart(text[end]))
+                end++;
+            string name = new string(text, i + 1, end - i - 1).ToLowerInvariant();
+            if (name == "st" || Registers.ContainsKey(name))
+                text[i] = ' ';
+        }
+        return new Cursor(new string(text), statement.Start) { Position = statement.Position };
     }
 
     /// <summary>Bytes named by the "X ptr" operand size keywords.</summary>

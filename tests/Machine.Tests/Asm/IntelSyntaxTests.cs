@@ -271,6 +271,15 @@ public class IntelSyntaxTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_percent_before_a_register_name_is_allowed_as_in_gnu_as()
+    {
+        var p = Parse("mov %eax, dword ptr [%rbx + 8 % 3]");
+
+        Assert.Equal(Register.EAX, p.Operands[0].Register);
+        Assert.Equal((Register.RBX, 2L), (p.Operands[1].Base, Constant(p.Operands[1].Value)));
+    }
+
+    [Fact]
     public void Control_and_debug_registers_are_registers()
     {
         var p = Parse("mov cr3, rax");
