@@ -12,7 +12,7 @@ internal static class AttSyntax
     /// <summary>Prefix words GNU as accepts before a mnemonic.</summary>
     internal static readonly HashSet<string> PrefixWords =
     [
-        "rep", "repe", "repz", "repne", "repnz", "lock", "data16", "data32", "addr16", "addr32",
+        "rep", "repe", "repz", "repne", "repnz", "xacquire", "xrelease", "bnd", "lock", "data16", "data32", "addr16", "addr32", "rex64", "rex.w",
         "cs", "ds", "es", "fs", "gs", "ss",
     ];
 
@@ -233,7 +233,7 @@ internal static class AttMnemonics
         ["movq"] = new(Mnemonic.Mov, 8),
         ["movabs"] = new(Mnemonic.Mov, Absolute64: true),
         ["ljmp"] = new(Mnemonic.Jmp, Far: true), ["lcall"] = new(Mnemonic.Call, Far: true), ["lret"] = new(Mnemonic.Retf, Far: true),
-        ["sysretl"] = new(Mnemonic.Sysret), ["sysexitl"] = new(Mnemonic.Sysexit),
+        ["sysretl"] = new(Mnemonic.Sysret, 4), ["sysexitl"] = new(Mnemonic.Sysexit, 4),
         ["iret"] = new(Mnemonic.Iret), ["pushf"] = new(Mnemonic.Pushf), ["popf"] = new(Mnemonic.Popf),
         ["pusha"] = new(Mnemonic.Pusha), ["popa"] = new(Mnemonic.Popa),
         ["movslq"] = new(Mnemonic.Movsxd, 8, 4),

@@ -62,6 +62,11 @@ internal static class InstructionSelector
                 : $"`{parsed.Mnemonic.ToString().ToLowerInvariant()}' is not supported in {context.Bitness}-bit mode";
             return null;
         }
+        // data16 (data32 in 16-bit code) sizes an instruction its operands leave open: data16 push $imm pushes a word.
+        if (parsed.OperandSize == 0 && parsed.Prefixes.Contains(context.Bitness == 16 ? "data32" : "data16")
+            && fits.Where(f => f.Width == (context.Bitness == 16 ? 4 : 2)).ToList() is { Count: > 0 } prefixed)
+            fits = prefixed;
+
         if (!Unambiguous(request, ref fits))
         {
             error = CannotSize;
@@ -92,19 +97,21 @@ internal static class InstructionSelector
         return best;
     }
 
-    /// <summary>GNU as writes data16/addr32 and friends as bytes of their own; the other prefixes are Iced flags.</summary>
+    /// <summary>GNU as writes data16/addr32 and rex.w as bytes of their own; the other prefixes are Iced flags.</summary>
     static byte RawPrefix(string prefix) => prefix switch
     {
         "data16" or "data32" => 0x66,
         "addr16" or "addr32" => 0x67,
+        // rex.w sets REX.W in whatever form is chosen: rex.w ljmp *mem is the m16:64 far pointer.
+        "rex64" or "rex.w" => 0x48,
         _ => 0,
     };
 
     /// <summary>The byte of a prefix written on a line of its own.</summary>
     static byte PrefixByte(string prefix) => prefix switch
     {
-        "rep" or "repe" or "repz" => 0xf3,
-        "repne" or "repnz" => 0xf2,
+        "rep" or "repe" or "repz" or "xrelease" => 0xf3,
+        "repne" or "repnz" or "xacquire" or "bnd" => 0xf2,
         "lock" => 0xf0,
         "cs" => 0x2e, "ds" => 0x3e, "es" => 0x26, "fs" => 0x64, "gs" => 0x65, "ss" => 0x36,
         _ => RawPrefix(prefix),
@@ -115,6 +122,7 @@ internal static class InstructionSelector
     {
         0xf0 => 0,
         0xf2 or 0xf3 => 1,
+        0x48 => 5,
         0x66 => 3,
         0x67 => 4,
         _ => 2,
@@ -148,7 +156,8 @@ internal static class InstructionSelector
 
     static readonly Dictionary<Mnemonic, Code[]> CodesByMnemonic = Enum.GetValues<Code>()
         .Where(c => c.ToOpCode() is { IsInstruction: true, Encoding: EncodingKind.Legacy or EncodingKind.VEX } info
-                    && info.DecoderOption != DecoderOptions.KNC
+                    // Forms only special decoder options reach (486 A-step cmpxchg, Knights Corner ...) are no one's choice.
+                    && info.DecoderOption == DecoderOptions.None
                     && Enumerable.Range(0, info.OpCount).All(i => Supported(info.GetOpKind(i))))
         .GroupBy(c => c.Mnemonic())
         .ToDictionary(g => g.Key, g => g.ToArray());
@@ -208,6 +217,14 @@ internal sealed record Bound(AsmOperand Operand, bool Absolute, long Value);
 /// <summary>The instruction being matched against Iced's forms.</summary>
 internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound> Operands)
 {
+    /// <summary>The address size of a moffs form or an address without registers: the mode's, or the other one an addr32/addr16 prefix asks for.</summary>
+    public int MoffsBits => Bitness switch
+    {
+        64 or 16 when Parsed.Prefixes.Contains("addr32") => 32,
+        32 when Parsed.Prefixes.Contains("addr16") => 16,
+        _ => Bitness,
+    };
+
     /// <summary>The operand size without a 66 or REX.W prefix: 64 for near branches and the stack in 64-bit code.</summary>
     public int NaturalWidth(bool defaultOpSize64) => Bitness == 64 && defaultOpSize64 ? 8 : Bitness == 16 ? 2 : 4;
 
@@ -249,9 +266,12 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
         if (info.Mnemonic is Mnemonic.Jmp or Mnemonic.Call && far != p.Far)
             return null;
         int width = WidthOf(info);
-        // GNU as encodes moves to and from segment registers without a size prefix, whatever the suffix says.
-        bool segmentMove = Enumerable.Range(0, info.OpCount).Any(i => info.GetOpKind(i) == OpCodeOperandKind.seg_reg);
-        if (p.OperandSize != 0 && width != 0 && width != p.OperandSize && !segmentMove)
+        // A suffix on an instruction whose operand is a 16-bit selector (mov to or from a segment register, verr,
+        // lldt, str ...) names that operand; only a register operand decides the form.
+        bool selector = info.Mnemonic is Mnemonic.Verr or Mnemonic.Verw or Mnemonic.Lldt or Mnemonic.Ltr or Mnemonic.Lmsw
+                            or Mnemonic.Sldt or Mnemonic.Str or Mnemonic.Smsw
+                        || Enumerable.Range(0, info.OpCount).Any(i => info.GetOpKind(i) == OpCodeOperandKind.seg_reg);
+        if (p.OperandSize != 0 && width != 0 && width != p.OperandSize && !selector)
             return null;
         // A near branch to a label takes the mode's own size; jmpw and friends are not GNU as's choice.
         if (info.OpCount > 0 && IsBranch(info.GetOpKind(0)) && width != NaturalWidth(info.DefaultOpSize64))
@@ -265,10 +285,12 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
         int next = 0;
         bool stringForm = Enumerable.Range(0, info.OpCount).Any(i => IsImplicit(info.GetOpKind(i)));
         bool implicitAll = operands.Count == 0 && stringForm;
+        // "lods (%rsi)" names the string operand but leaves the accumulator implied.
+        bool impliedAccumulator = stringForm && operands.Count < info.OpCount;
         for (int i = 0; i < info.OpCount; i++)
         {
             var kind = info.GetOpKind(i);
-            if (implicitAll)
+            if (implicitAll || (impliedAccumulator && FixedRegister(kind) != Register.None))
             {
                 slots[i] = new Binding(kind, null, FixedRegister(kind));
                 continue;
@@ -294,7 +316,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                 return null;
             slots[i] = fit;
         }
-        if (next != operands.Count && !implicitAll)
+        if (next != operands.Count)
             return null;
         return new Candidate(info, width, slots);
     }
@@ -329,7 +351,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
                     // In 64-bit code the moffs forms are movabs's, or GNU as's way to reach an address that a
                     // sign-extended disp32 cannot.
                     OpCodeOperandKind.mem_offs => o.Base == Register.None && o.Index == Register.None
-                                                  && (Bitness != 64 || Parsed.Absolute64 || BeyondDisp32(o, b))
+                                                  && (MoffsBits != 64 || Parsed.Absolute64 || BeyondDisp32(o, b))
                         ? new Binding(kind, b, Register.None) : null,
                     OpCodeOperandKind.r8_or_mem or OpCodeOperandKind.r16_or_mem or OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem
                         or OpCodeOperandKind.mem when !Parsed.Absolute64 && !BeyondDisp32(o, b) => new Binding(kind, b, Register.None),
@@ -359,7 +381,7 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
 
     /// <summary>A 64-bit address with neither base nor index that a sign-extended disp32 cannot reach.</summary>
     bool BeyondDisp32(AsmOperand o, Bound b)
-        => Bitness == 64 && o.Base == Register.None && o.Index == Register.None && b.Absolute && b.Value is < int.MinValue or > int.MaxValue;
+        => MoffsBits == 64 && o.Base == Register.None && o.Index == Register.None && b.Absolute && b.Value is < int.MinValue or > int.MaxValue;
 
     static bool IsStringPointer(AsmOperand o, Register r16, Register r32, Register r64)
         => o.Index == Register.None && (o.Base == r16 || o.Base == r32 || o.Base == r64) && o.Value is null;
@@ -489,7 +511,7 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                     var kind = ImmediateKind(slot.Kind, i > 0 && Slots[i - 1].Kind is OpCodeOperandKind.imm16 or OpCodeOperandKind.imm8);
                     instruction.SetOpKind(i, kind);
                     var field = new Field(FieldKind.Immediate, operand!, i, kind);
-                    field.Apply(ref instruction, operand!.Value, bitness, 0);
+                    field.Apply(ref instruction, operand!.Value, 0);
                     fields.Add(field);
                     break;
                 }
@@ -512,8 +534,8 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                     instruction.SetOpKind(i, kind);
                     var offset = new Field(FieldKind.FarOffset, operand!, i, kind);
                     var selector = new Field(FieldKind.FarSelector, slot.Selector!, i, kind);
-                    offset.Apply(ref instruction, operand!.Value, bitness, 0);
-                    selector.Apply(ref instruction, slot.Selector!.Value, bitness, 0);
+                    offset.Apply(ref instruction, operand!.Value, 0);
+                    selector.Apply(ref instruction, slot.Selector!.Value, 0);
                     fields.Add(offset);
                     fields.Add(selector);
                     break;
@@ -550,12 +572,13 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                 }
                 case OpCodeOperandKind.mem_offs:
                 {
+                    int offsetBytes = request.MoffsBits / 8;
                     instruction.SetOpKind(i, OpKind.Memory);
-                    instruction.MemoryDisplSize = bitness / 8;
-                    if (operand!.Operand.Segment != Register.None)
+                    instruction.MemoryDisplSize = offsetBytes;
+                    if (operand!.Operand.Segment is not (Register.None or Register.DS))
                         instruction.SegmentPrefix = operand.Operand.Segment;
-                    var field = new Field(FieldKind.Offset, operand, i, OpKind.Memory, bitness / 8);
-                    field.Apply(ref instruction, operand.Value, bitness, 0);
+                    var field = new Field(FieldKind.Offset, operand, i, OpKind.Memory, offsetBytes);
+                    field.Apply(ref instruction, operand.Value, 0);
                     fields.Add(field);
                     break;
                 }
@@ -566,7 +589,7 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
                         instruction.SetOpRegister(i, slot.Register);
                     }
                     else
-                        Memory(ref instruction, i, operand!, bitness, fields);
+                        Memory(ref instruction, i, operand!, request.MoffsBits, fields);
                     break;
             }
         }
@@ -574,8 +597,8 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
         {
             switch (prefix)
             {
-                case "rep" or "repe" or "repz": instruction.HasRepPrefix = true; break;
-                case "repne" or "repnz": instruction.HasRepnePrefix = true; break;
+                case "rep" or "repe" or "repz" or "xrelease": instruction.HasRepPrefix = true; break;
+                case "repne" or "repnz" or "xacquire" or "bnd": instruction.HasRepnePrefix = true; break;
                 case "lock": instruction.HasLockPrefix = true; break;
                 case "cs": instruction.SegmentPrefix = Register.CS; break;
                 case "ds": instruction.SegmentPrefix = Register.DS; break;
@@ -594,16 +617,20 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
             instruction = Instruction.Create(Code.Int3);
             fields.Clear();
         }
+        // An l suffix in 16-bit code on a form Iced gives no operand size (sysretl) is GNU as's 66 prefix.
+        if (bitness == 16 && request.Parsed.OperandSize == 4 && Info.OperandSize == 0 && Slots.Length == 0)
+            rawPrefixes = [.. rawPrefixes, 0x66];
         return EncodedInstruction.Create(instruction, fields, rawPrefixes, bitness, Relaxable(request), out error);
     }
 
     /// <summary>jmp and jcc to a label start short and may grow to the near form of the same operand size.</summary>
     Code Relaxable(Request request) => Slots.Length == 1 && Request.IsShortBranch(Slots[0].Kind) ? Request.NearForm(Info, request.Bitness) : Code.INVALID;
 
-    static int AddressBits(AsmOperand o, int bitness)
+    /// <summary>The address size the operand's registers imply, or <paramref name="addressBits"/> when it has none.</summary>
+    static int AddressBits(AsmOperand o, int addressBits)
     {
         var r = o.Base != Register.None ? o.Base : o.Index;
-        return r == Register.None ? bitness : r.GetSize() * 8 is 8 ? 64 : r.GetSize() * 8;
+        return r == Register.None ? addressBits : r.GetSize() * 8;
     }
 
     static OpKind ImmediateKind(OpCodeOperandKind kind, bool second) => kind switch
@@ -623,7 +650,7 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
     /// disp8 that rbp and r13 need), short when known and small, full size otherwise; a RIP-relative label is a
     /// target, a RIP-relative number is the displacement itself, as GNU as reads them.
     /// </summary>
-    static void Memory(ref Instruction instruction, int i, Bound b, int bitness, List<Field> fields)
+    static void Memory(ref Instruction instruction, int i, Bound b, int addressBits, List<Field> fields)
     {
         var o = b.Operand;
         instruction.SetOpKind(i, OpKind.Memory);
@@ -634,16 +661,19 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
         var implied = o.Base is Register.RSP or Register.RBP or Register.ESP or Register.EBP or Register.SP or Register.BP ? Register.SS : Register.DS;
         if (o.Segment != Register.None && o.Segment != implied)
             instruction.SegmentPrefix = o.Segment;
-        int addressBytes = AddressBits(o, bitness) / 8;
+        int addressBytes = AddressBits(o, addressBits) / 8;
         bool rip = o.Base is Register.RIP or Register.EIP;
         int size = rip || !b.Absolute || (o.Base == Register.None) ? addressBytes
             : b.Value == 0 ? 0
             : Fits8(b.Value, addressBytes) ? 1 : addressBytes;
         instruction.MemoryDisplSize = size;
-        if (o.Value is null)
+        // (%rip) with nothing written is displacement 0 from the next instruction.
+        if (rip && o.Value is null)
+            b = new Bound(o with { Value = new ConstantExpr(o.Position, 0) }, true, 0);
+        else if (o.Value is null)
             return;
         var field = new Field(rip && !b.Absolute ? FieldKind.RipTarget : rip ? FieldKind.RipDisplacement : FieldKind.Displacement, b, i, OpKind.Memory, addressBytes);
-        field.Apply(ref instruction, b.Value, bitness, 0);
+        field.Apply(ref instruction, b.Value, 0);
         fields.Add(field);
     }
 

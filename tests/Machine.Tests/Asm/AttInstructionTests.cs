@@ -239,6 +239,18 @@ public sealed class AttInstructionTests
         => Assert.Equal(expected, Bytes(statement, bitness));
 
     [Theory]
+    [InlineData("lodsb (%rsi)", 64, "ac")]
+    [InlineData("stos", 64, "ab")]
+    [InlineData("stos %ax,%es:(%rdi)", 64, "66ab")]
+    [InlineData("mov (%rip),%eax", 64, "8b0500000000")]
+    [InlineData("imul $3,%eax", 64, "6bc003")]
+    [InlineData("aam", 32, "d40a")]
+    [InlineData("in (%dx),%al", 64, "ec")]
+    [InlineData("data16 push $0x7da2", 64, "6668a27d")]
+    public void Operands_gnu_as_leaves_implied_take_their_implied_value(string statement, int bitness, string expected)
+        => Assert.Equal(expected, Bytes(statement, bitness));
+
+    [Theory]
     [InlineData("frobnicate %eax", "no such instruction: `frobnicate'", 0)]
     [InlineData("mov %eax,%xyz", "bad register name `%xyz'", 9)]
     [InlineData("add $0xffffffff,%rax", "operand type mismatch for `add'", 0)]
