@@ -429,13 +429,13 @@ public class IntelSyntaxTests(ITestOutputHelper output)
 
     /// <summary>
     /// Iced's Intel spellings that GNU as does not read, in gas's words: "jmp far off, sel" is "jmp sel:off",
-    /// "ret far" is "retf" ("retfq" with REX.W), "call far fword ptr" is "call fword ptr", and branch hints have no name in gas. MPX's
-    /// "bnd" goes too: the machine has no MPX, so the assembler knows no such prefix.
+    /// "ret far" is "retf" ("retfq" with REX.W), "call far fword ptr" is "call fword ptr", and branch hints have no
+    /// name in gas.
     /// </summary>
     internal static string GasSpelling(string line)
     {
         line = System.Text.RegularExpressions.Regex.Replace(line, @"^(jmp|call) far (\S+), (\S+)$", "$1 $3:$2");
-        return line.Replace("data64 ret far", "retfq").Replace("ret far", "retf").Replace(" far ", " ").Replace("hint-taken ", "").Replace("hint-not-taken ", "").Replace("bnd ", "");
+        return line.Replace("data64 ret far", "retfq").Replace("ret far", "retf").Replace(" far ", " ").Replace("hint-taken ", "").Replace("hint-not-taken ", "");
     }
 
     static long Evaluate(Expr? e) => e is null ? 0 : Expressions.Evaluate(e, new IntelContext()).Value.Offset;
