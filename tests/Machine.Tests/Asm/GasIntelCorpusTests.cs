@@ -266,7 +266,8 @@ public sealed class GasIntelCorpusTests(ITestOutputHelper output)
             "mov eax, [rbp + rax]", "mov eax, [rbp*2]", "mov eax, dword ptr 5", "mov eax, K + 1", "mov eax, [K]", "push K",
             "jmp short 1f", "jmp near ptr 1b", "call 1f", "mov eax, fwd - back", "lea rax, [rip + fwd]", "jmp [rip + fwd]",
             "mov eax, LATER + K", "mov eax, K + LATER - 1", "mov eax, (LATER)", "mov eax, LATER - SMALL", "push LATER + KBIG",
-            "mov %eax, [%rbx+8]", "add %r8, qword ptr %fs:[%rax + %rcx*2]", "mov eax, 7 % 4",
+            "iret", "iretw", "pushfw", "popfw", "retw", "retq", "pushq 1", "pushw 1", "lretq", "cwtl", "cltq",
+            "movabs rax, [0x1000]", "xlat", "int1", "mov %eax, [%rbx+8]", "add %r8, qword ptr %fs:[%rax + %rcx*2]", "mov eax, 7 % 4",
             "mov eax, OFFSET FLAT:K", "mov eax, DWORD PTR FLAT:K", "lea rax, fwd[rip]", "lea rax, back[rip]", "mov eax, KBIG[rbx]",
             "mov rcx, qword ptr [rsp + rax*8 - 8]", "cmp byte ptr [rdi + rcx], 0", "movzx eax, byte ptr [rsi + rdx]",
         ])
