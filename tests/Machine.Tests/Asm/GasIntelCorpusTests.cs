@@ -46,7 +46,7 @@ public sealed class GasIntelCorpusTests(ITestOutputHelper output)
                 "mov eax, OFFSET FLAT:here\nmov rax, qword ptr gs:[here]\nmov eax, fs:here\nhere: ret\n"),
             ("data variables", Intel +
                 "mov eax, dword ptr [var]\nmov dword ptr var, 5\nadd var, eax\ninc dword ptr var[rip]\nmovzx eax, byte ptr [flag]\n" +
-                "cmp byte ptr flag, 0\nlea rsi, table[rbx*8]\nmov rax, qword ptr [table + rcx*8 + 8]\n" +
+                "cmp byte ptr flag, 0\ncmp byte ptr [rip+flag], 1\nmov dword ptr var[rip], 0x12345678\nlea rsi, table[rbx*8]\nmov rax, qword ptr [table + rcx*8 + 8]\n" +
                 ".data\nvar: .long 1\nflag: .byte 0\n.p2align 3\ntable: .quad 1, 2, 3\n"),
             ("branches relax and reach labels", Intel +
                 "back: nop\njmp 1f\n.fill 200, 1, 0x90\n1: jne back\ncall fn\njmp qword ptr [rip+slot]\ncall qword ptr slot\n" +
@@ -58,6 +58,11 @@ public sealed class GasIntelCorpusTests(ITestOutputHelper output)
                 ".code32\nlgdt [gdtr]\njmp 0x08:start32\nstart32: mov eax, offset gdt\nmov ds, ax\nmov esp, offset stack_top\n" +
                 "call dword ptr [vector]\nljmp [farptr]\n.data\ngdt: .quad 0, 0x00cf9a000000ffff\ngdtr: .word 15\n.long gdt\n" +
                 "vector: .long start32\nfarptr: .long start32\n.word 8\n.bss\n.skip 64\nstack_top:\n"),
+            ("an entry stub", Intel +
+                ".globl entry\nentry: swapgs\nmov qword ptr gs:[0x10], rsp\nmov rsp, qword ptr gs:[0x8]\npush qword ptr gs:[0x18]\n" +
+                "push rcx\npush r11\nmov rdi, rsp\ncall handler\npop r11\npop rcx\nmov rsp, qword ptr gs:[0x10]\nswapgs\nsysretq\n" +
+                "handler: mov eax, dword ptr [rdi+8]\ncmp eax, offset NR_MAX\njae 1f\ncall qword ptr [table + rax*8]\n1: ret\nNR_MAX = 2\n" +
+                ".section .rodata\ntable: .quad handler, entry\n"),
             ("syntax switches both ways", ".intel_syntax noprefix\nmov eax, 1\n.att_syntax prefix\nmovl $2, %eax\n" +
                 ".intel_syntax noprefix\nmov dword ptr [rax], 3\n.att_syntax\nret\n"),
         ]);
