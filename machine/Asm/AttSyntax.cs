@@ -12,7 +12,7 @@ internal static class AttSyntax
     /// <summary>Prefix words GNU as accepts before a mnemonic.</summary>
     internal static readonly HashSet<string> PrefixWords =
     [
-        "rep", "repe", "repz", "repne", "repnz", "xacquire", "xrelease", "bnd", "lock", "data16", "data32", "addr16", "addr32", "rex64", "rex.w",
+        "rep", "repe", "repz", "repne", "repnz", "xacquire", "xrelease", "bnd", "lock", "data16", "data32", "addr16", "addr32", "rex64", "rex.w", "notrack",
         "cs", "ds", "es", "fs", "gs", "ss",
     ];
 
@@ -244,6 +244,9 @@ internal static class AttMnemonics
         ["movswl"] = new(Mnemonic.Movsx, 4, 2), ["movswq"] = new(Mnemonic.Movsx, 8, 2),
         ["movzbw"] = new(Mnemonic.Movzx, 2, 1), ["movzbl"] = new(Mnemonic.Movzx, 4, 1), ["movzbq"] = new(Mnemonic.Movzx, 8, 1),
         ["movzwl"] = new(Mnemonic.Movzx, 4, 2), ["movzwq"] = new(Mnemonic.Movzx, 8, 2),
+        // On movzx and movsx a suffix names the source's size.
+        ["movzxb"] = new(Mnemonic.Movzx, 0, 1), ["movzxw"] = new(Mnemonic.Movzx, 0, 2),
+        ["movsxb"] = new(Mnemonic.Movsx, 0, 1), ["movsxw"] = new(Mnemonic.Movsx, 0, 2),
     };
 
     /// <summary>Names that take a size suffix onto a base that is not Iced's: string instructions name the size in Iced.</summary>

@@ -153,9 +153,10 @@ internal sealed class EncodedInstruction
 
     /// <summary>Prefix bytes written on a line of their own ("lock" then the instruction on the next line).</summary>
     internal static EncodedInstruction PrefixesOnly(byte[] prefixes)
-        => new(default, [], prefixes, false, prefixes.Length, 64, Code.INVALID, prefixes.Length, prefixes.Length) { prefixOnly = true };
+        => new(default, [], prefixes, false, prefixes.Length, 64, Code.INVALID, prefixes.Length, prefixes.Length);
 
-    bool prefixOnly;
+    /// <summary>A prefix statement: no instruction of its own, only the prefix bytes.</summary>
+    bool PrefixOnly => template.Code == Code.INVALID;
 
     /// <summary>Bytes it occupies in the current form.</summary>
     public int Length { get; private set; }
@@ -185,7 +186,7 @@ internal sealed class EncodedInstruction
     {
         error = null;
         errorPosition = 0;
-        if (prefixOnly)
+        if (PrefixOnly)
             return (byte[])rawPrefixes.Clone();
         var instruction = template;
         foreach (var field in fields)

@@ -102,6 +102,8 @@ internal static class InstructionSelector
     {
         "data16" or "data32" => 0x66,
         "addr16" or "addr32" => 0x67,
+        // notrack is a DS override on an indirect branch, for CET.
+        "notrack" => 0x3e,
         // rex.w sets REX.W in whatever form is chosen: rex.w ljmp *mem is the m16:64 far pointer.
         "rex64" or "rex.w" => 0x48,
         _ => 0,

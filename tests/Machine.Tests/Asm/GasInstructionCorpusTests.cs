@@ -312,7 +312,7 @@ static class GasCorpus
             "data16 lodsb", "lock xchg (%rdx),%eax", "lock negq (%rax)", "lock notb 8(%rcx)", "lock decw (%rsi)",
             "lodsb (%rsi)", "stosl %es:(%rdi)", "rep scasw %es:(%rdi)", "lodsq %fs:(%rsi)", "mov (%rip),%eax", "lea (%rip),%rax",
             "addr32 mov %eax,0x927acd38", "addr32 mov 0x927acd38,%ebx", "addr32 mov 0x10,%al", "addr32 mov 0x10,%ebx", "data16 push $0x7da2", "data16 ret",
-            "data16 add $1,%eax", "verrw (%rax)", "verww %ax", "lldtw (%rax)", "ltrw %ax", "sldtw (%rax)", "strw (%rax)", "smsww (%rax)", "lmsww (%rax)", "sldtw %ax", "strl %eax", "smswq %rax", "rex64 nop", "rex.w ljmp *8(%r8)", "rex.w push %rax", "mov %ds:0x10,%al", "mov %fs:0x10,%rax",
+            "data16 add $1,%eax", "notrack call *%rax", "notrack jmp *(%rax)", "movzxw (%rax),%ebx", "movzxb (%rax),%bx", "movsxb 8(%rbx),%rcx", "movsxw (%rax),%eax", "verrw (%rax)", "verww %ax", "lldtw (%rax)", "ltrw %ax", "sldtw (%rax)", "strw (%rax)", "smsww (%rax)", "lmsww (%rax)", "sldtw %ax", "strl %eax", "smswq %rax", "rex64 nop", "rex.w ljmp *8(%r8)", "rex.w push %rax", "mov %ds:0x10,%al", "mov %fs:0x10,%rax",
         ])
             Add(line);
 
