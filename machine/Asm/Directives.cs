@@ -18,9 +18,13 @@ internal sealed partial class AssemblyPass
         ["previous"] = (p, s, c) => p.Previous(s, c),
         ["org"] = (p, s, c) => p.Org(s, c),
         // On x86 ELF, .align takes a byte count, as .balign does.
-        ["align"] = (p, s, c) => p.Align(s, c, powerOfTwo: false),
-        ["balign"] = (p, s, c) => p.Align(s, c, powerOfTwo: false),
-        ["p2align"] = (p, s, c) => p.Align(s, c, powerOfTwo: true),
+        ["align"] = (p, s, c) => p.Align(s, c, powerOfTwo: false, 1),
+        ["balign"] = (p, s, c) => p.Align(s, c, powerOfTwo: false, 1),
+        ["balignw"] = (p, s, c) => p.Align(s, c, powerOfTwo: false, 2),
+        ["balignl"] = (p, s, c) => p.Align(s, c, powerOfTwo: false, 4),
+        ["p2align"] = (p, s, c) => p.Align(s, c, powerOfTwo: true, 1),
+        ["p2alignw"] = (p, s, c) => p.Align(s, c, powerOfTwo: true, 2),
+        ["p2alignl"] = (p, s, c) => p.Align(s, c, powerOfTwo: true, 4),
         ["globl"] = (p, s, c) => p.Bind(s, c, AsmSymbolBinding.Global),
         ["global"] = (p, s, c) => p.Bind(s, c, AsmSymbolBinding.Global),
         ["local"] = (p, s, c) => p.Bind(s, c, AsmSymbolBinding.Local),
@@ -120,10 +124,10 @@ internal sealed partial class AssemblyPass
         return section;
     }
 
+    /// <summary>Every section change, even to the section already current, makes the current one .previous's (as GNU as).</summary>
     void Enter(Section section)
     {
-        if (section != current)
-            previous = current;
+        previous = current;
         current = section;
     }
 
@@ -234,14 +238,17 @@ internal sealed partial class AssemblyPass
             current.Close(new OrgPart(statement, target, at, (byte)fill));
     }
 
-    /// <summary>.align/.balign bytes[,fill[,max]] and .p2align bits[,fill[,max]]; an empty fill means the default.</summary>
-    void Align(Statement statement, Cursor c, bool powerOfTwo)
+    /// <summary>
+    /// .align/.balign bytes[,fill[,max]] and .p2align bits[,fill[,max]]; an empty fill means the default. The w and
+    /// l variants fill with a 2- or 4-byte pattern (<paramref name="fillSize"/>).
+    /// </summary>
+    void Align(Statement statement, Cursor c, bool powerOfTwo, int fillSize)
     {
         c.SkipSpace();
         int at = c.Position;
         if (!TryAbsolute(statement, c, out long amount))
             return;
-        byte? fill = null;
+        byte[]? fill = null;
         long maxSkip = 0;
         if (c.Accept(','))
         {
@@ -250,13 +257,15 @@ internal sealed partial class AssemblyPass
             {
                 if (!TryAbsolute(statement, c, out long f))
                     return;
-                fill = (byte)f;
+                fill = Enumerable.Range(0, fillSize).Select(i => (byte)(f >> (8 * i))).ToArray();
             }
             if (c.Accept(',') && !TryAbsolute(statement, c, out maxSkip))
                 return;
         }
         if (!ExpectEnd(statement, c))
             return;
+        if (fill is null && fillSize > 1)
+            Diagnostics.Warning(statement, at, "expected fill pattern missing");
         long alignment = powerOfTwo ? 1L << (int)Math.Clamp(amount, 0, 62) : Math.Max(amount, 1);
         if (alignment > MaxSpace)
         {
@@ -296,8 +305,11 @@ internal sealed partial class AssemblyPass
             Diagnostics.Error(statement, now.ErrorPosition, now.Error);
         else if (now.IsAbsolute(out long size) && size > MaxSpace)
             Diagnostics.Error(statement, at, $"size too large: at most {MaxSpace} bytes");
+        else if (now.IsAbsolute(out size) && size <= 0)
+            // GNU as 2.40 says "zero" for a negative count too.
+            Diagnostics.Warning(statement, at, ".space repeat count is zero, ignored");
         else if (now.IsAbsolute(out size))
-            Emit(statement, Enumerable.Repeat((byte)fill, (int)Math.Max(0, size)).ToArray());
+            Emit(statement, Enumerable.Repeat((byte)fill, (int)size).ToArray());
         else
             // A size from labels not laid out yet (".skip 1f - 0b" across an instruction): layout decides.
             current.Close(new SpacePart(statement, count, at, (byte)fill));

@@ -171,13 +171,11 @@ internal sealed partial class AssemblyPass
                 case BranchPart branch:
                     Place(bytes, fragment, fragment.FixedSize, branch.Instruction, branch.Statement);
                     break;
-                // GNU as on x86 pads code with long NOPs also when the fill asked for is the one-byte NOP itself
-                // (Linux's ".p2align 4, 0x90").
-                case AlignPart { Fill: null or Nops.OneByte } align when section.IsCode:
+                case AlignPart { PadsWithNops: true } align when section.IsCode:
                     Nops.Write(bytes.AsSpan((int)tailAt, (int)tailSize), align.Bitness);
                     break;
-                case AlignPart { Fill: { } fill }:
-                    bytes.AsSpan((int)tailAt, (int)tailSize).Fill(fill);
+                case AlignPart { Fill: { } pattern } align:
+                    FillPattern(bytes.AsSpan((int)tailAt, (int)tailSize), pattern, align);
                     break;
                 case OrgPart org:
                     bytes.AsSpan((int)tailAt, (int)tailSize).Fill(org.Fill);
@@ -188,6 +186,17 @@ internal sealed partial class AssemblyPass
             }
         }
         return bytes;
+    }
+
+    void FillPattern(Span<byte> padding, byte[] pattern, AlignPart align)
+    {
+        if (padding.Length % pattern.Length != 0)
+        {
+            Diagnostics.Error(align.Statement, 0, $"alignment padding ({padding.Length} bytes) not a multiple of {pattern.Length}");
+            return;
+        }
+        for (int i = 0; i < padding.Length; i += pattern.Length)
+            pattern.CopyTo(padding[i..]);
     }
 
     void Place(byte[] bytes, Fragment fragment, int offset, EncodedInstruction instruction, Statement statement)

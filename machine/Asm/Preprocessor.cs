@@ -107,7 +107,7 @@ internal sealed partial class Preprocessor
     Statement? Process(Statement statement)
     {
         string text = statement.Text;
-        int labelsEnd = Labels(text);
+        int labelsEnd = LabelsEnd(text);
         int wordAt = MacroWords.SkipBlanks(text, labelsEnd);
         int wordEnd = wordAt;
         while (wordEnd < text.Length && Cursor.IsSymbolPart(text[wordEnd]))
@@ -128,39 +128,43 @@ internal sealed partial class Preprocessor
         }
         if (!Active)
             return null;
+        return Consume(statement, directive, word, cursor, wordAt, wordEnd) ? Labels(statement, labelsEnd) : statement;
+    }
+
+    /// <summary>Acts on a directive or macro invocation that is the preprocessor's; false for anything else.</summary>
+    bool Consume(Statement statement, string directive, string word, Cursor cursor, int wordAt, int wordEnd)
+    {
         switch (directive)
         {
             case ".macro":
                 DefineMacro(statement, cursor);
-                return Labels(statement, labelsEnd);
+                return true;
             case ".rept" or ".irp" or ".irpc":
                 Repeat(statement, directive, cursor, wordAt);
-                return Labels(statement, labelsEnd);
+                return true;
             case ".endm":
                 diagnostics.Warning(statement, wordAt, ".endm encountered without preceding .macro");
-                return Labels(statement, labelsEnd);
+                return true;
             case ".endr":
                 diagnostics.Warning(statement, wordAt, ".endr encountered without preceding .rept, .irp, or .irpc");
-                return Labels(statement, labelsEnd);
+                return true;
             case ".exitm":
                 ExitMacro(statement, wordAt);
-                return Labels(statement, labelsEnd);
+                return true;
             case ".purgem":
                 Purge(statement, cursor);
-                return Labels(statement, labelsEnd);
+                return true;
             case ".include":
                 Include(statement, cursor);
-                return Labels(statement, labelsEnd);
+                return true;
             case ".end":
                 ended = true;
-                return Labels(statement, labelsEnd);
+                return true;
         }
-        if (word.Length > 0 && !IsAssignment(text, wordEnd) && macros.TryGetValue(word, out var macro))
-        {
-            Invoke(macro, statement, wordAt, wordEnd);
-            return Labels(statement, labelsEnd);
-        }
-        return statement;
+        if (word.Length == 0 || IsAssignment(statement.Text, wordEnd) || !macros.TryGetValue(word, out var macro))
+            return false;
+        Invoke(macro, statement, wordAt, wordEnd);
+        return true;
     }
 
     /// <summary>Labels in front of a statement the preprocessor consumes are still labels for the assembler proper.</summary>
@@ -175,7 +179,7 @@ internal sealed partial class Preprocessor
     }
 
     /// <summary>The index past the labels ("name:" or "1:") that begin the statement, 0 when there are none.</summary>
-    static int Labels(string text)
+    static int LabelsEnd(string text)
     {
         int end = 0;
         while (true)

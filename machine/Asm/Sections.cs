@@ -86,10 +86,17 @@ internal sealed record BranchPart(Statement Statement, EncodedInstruction Instru
 
 /// <summary>
 /// Padding to the next multiple of <paramref name="Alignment"/>; none at all when more than
-/// <paramref name="MaxSkip"/> bytes would be needed (0: no limit). Fill null: NOPs in code (of the
-/// <paramref name="Bitness"/> in force there), zeros elsewhere.
+/// <paramref name="MaxSkip"/> bytes would be needed (0: no limit). Fill is a 1-, 2- or 4-byte pattern; null
+/// means NOPs in code (of the <paramref name="Bitness"/> in force there), zeros elsewhere.
 /// </summary>
-internal sealed record AlignPart(Statement Statement, long Alignment, byte? Fill, long MaxSkip, int Bitness) : VariablePart(Statement);
+internal sealed record AlignPart(Statement Statement, long Alignment, byte[]? Fill, long MaxSkip, int Bitness) : VariablePart(Statement)
+{
+    /// <summary>
+    /// GNU as on x86 pads code with long NOPs also when the fill asked for is the one-byte NOP itself (Linux's
+    /// ".p2align 4, 0x90"), as its md_do_align does.
+    /// </summary>
+    public bool PadsWithNops => Fill is null || Fill is [Nops.OneByte];
+}
 
 /// <summary>.org: padding with <paramref name="Fill"/> up to an offset in the section.</summary>
 internal sealed record OrgPart(Statement Statement, Expr Target, int TargetPosition, byte Fill) : VariablePart(Statement);

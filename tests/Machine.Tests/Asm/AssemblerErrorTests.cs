@@ -45,6 +45,7 @@ public class AssemblerErrorTests
     [InlineData(".skip 0x100000000\n", "e.S:1:7", "size too large: at most 1073741824 bytes")]
     [InlineData(".fill 0x10000000, 8, 0\n", "e.S:1:7", "size too large: at most 1073741824 bytes")]
     [InlineData(".org 0x7fffffff0000\n", "e.S:1:6", ".org too far: at most 1073741824 bytes of padding")]
+    [InlineData(".data\n.byte 1\n.balignw 4, 0x1234\n", "e.S:3:1", "alignment padding (3 bytes) not a multiple of 2")]
     public void Errors_name_the_place_and_the_problem(string source, string location, string message) =>
         AssertSingle(source, DiagnosticSeverity.Error, location, message);
 
@@ -55,6 +56,9 @@ public class AssemblerErrorTests
     [InlineData(".popsection\n", "e.S:1:1", ".popsection without corresponding .pushsection; ignored")]
     [InlineData(".bss\n.skip 4, 1\n", "e.S:2:7", "ignoring fill value in section `.bss'")]
     [InlineData(".fill -1, 1, 0\n", "e.S:1:7", "repeat < 0; .fill ignored")]
+    [InlineData(".text\nret\n.balignw 8\n", "e.S:3:10", "expected fill pattern missing")]
+    [InlineData(".data\n.skip -1\n", "e.S:2:7", ".space repeat count is zero, ignored")]
+    [InlineData(".data\n.zero 0\n", "e.S:2:7", ".space repeat count is zero, ignored")]
     public void Warnings_as_gnu_as_warns_do_not_fail_the_run(string source, string location, string message)
     {
         AssertSingle(source, DiagnosticSeverity.Warning, location, message);

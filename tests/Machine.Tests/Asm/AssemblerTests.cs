@@ -147,6 +147,18 @@ public class AssemblerTests
     }
 
     [Fact]
+    public void Lines_of_an_included_file_name_that_file_and_the_file_list_has_both()
+    {
+        var files = new Dictionary<string, byte[]> { ["defs.inc"] = ".byte 1\n.byte 2\n"u8.ToArray() };
+
+        var result = Assemble("nop\n.include \"defs.inc\"\n.byte 3\n", new AsmOptions { FileName = "t.S", ReadFile = files.GetValueOrDefault });
+
+        Assert.Equal([new LineEntry(0x100000, "t.S", 1), new LineEntry(0x100001, "defs.inc", 1), new LineEntry(0x100002, "defs.inc", 2),
+                      new LineEntry(0x100003, "t.S", 3)], result.Lines);
+        Assert.Equal(["t.S", "defs.inc"], result.Files);
+    }
+
+    [Fact]
     public void Lines_from_a_macro_are_the_invocation_line_and_lines_of_a_rept_are_the_body_line()
     {
         // As GNU as with -g: objdump --dwarf=decodedline shows the invocation for a macro, the body for .rept.
@@ -190,5 +202,31 @@ public class AssemblerTests
         var result = Assemble("a: .p2align 2\n.byte 1, 2, 3\nb:\n.skip b - a, 0xee\n.byte 0xff\n");
 
         Assert.Equal([1, 2, 3, 0xee, 0xee, 0xee, 0xff], result.Image());
+    }
+
+    [Fact]
+    public void Jmp_to_a_label_127_bytes_ahead_stays_short()
+    {
+        var image = Assemble("jmp 1f\n.fill 127, 1, 0x90\n1: ret\n").Image();
+
+        Assert.Equal([0xeb, 0x7f], image[..2]);
+        Assert.Equal(2 + 127 + 1, image.Length);
+    }
+
+    [Fact]
+    public void Jmp_to_a_label_beyond_127_bytes_grows_to_rel32()
+    {
+        var image = Assemble("jmp 1f\n.fill 128, 1, 0x90\n1: ret\n").Image();
+
+        Assert.Equal([0xe9, 0x80, 0, 0, 0], image[..5]);
+    }
+
+    [Fact]
+    public void A_jump_that_grows_moves_the_labels_after_it()
+    {
+        var result = Assemble("jmp far\nafter: ret\n.fill 200, 1, 0x90\nfar: ret\n");
+
+        Assert.Equal(0x100005UL, result.AddressOf("after"));
+        Assert.Equal(0x100005UL + 1 + 200, result.AddressOf("far"));
     }
 }

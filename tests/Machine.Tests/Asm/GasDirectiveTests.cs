@@ -34,6 +34,7 @@ public class GasDirectiveTests(ITestOutputHelper output)
         yield return ("alignment max skip", ".data\n.byte 1\n.p2align 5, 0xcc, 3\n.byte 2\n.balign 4, 0xdd, 3\n.byte 3\n.balign 16,,2\n.byte 4\n");
         yield return ("align with fill in code", ".text\n.byte 0xc3\n.p2align 3, 0xcc\n.byte 0xc3\n");
         yield return ("align with the NOP byte as fill in code pads with long NOPs", ".text\n.byte 0xc3\n.p2align 4, 0x90\n.byte 0xc3\n.p2align 4, 0x90, 15\n.byte 0xc3\n.data\n.byte 1\n.p2align 3, 0x90\n");
+        yield return ("alignment with 2- and 4-byte patterns", ".data\n.byte 1,1\n.balignw 4, 0x1234\n.byte 2,2,2,2\n.balignl 16, 0xaabbccdd\n.byte 3,3\n.p2alignw 2, 0x5566\n.p2alignl 4, 0x01020304, 3\n.byte 6\n");
         yield return ("code alignment within max", ".text\n.byte 0xc3\n.p2align 4,,15\n.byte 0xc3\n.balign 32,,31\n.byte 0xc3\n");
         yield return ("code alignment skipped beyond max", ".text\n.byte 0xc3\n.p2align 4,,3\n.byte 0xc3\n.p2align 2,,3\n.byte 0xc3\n");
         yield return ("sections in order of first mention", ".text\n.byte 1\n.data\n.byte 2\n.section .rodata\n.byte 3\n.bss\n.skip 16\n.text\n.byte 4\n.data\n.quad 5\n");
@@ -41,6 +42,7 @@ public class GasDirectiveTests(ITestOutputHelper output)
         yield return ("section flags and types", ".section .mydata,\"aw\",@progbits\n.byte 9\n.section .mybss,\"aw\",@nobits\n.skip 4\n.section .myro,\"a\"\n.byte 8\n.section .note.GNU-stack,\"\",@progbits\n");
         yield return ("section suffix names", ".section .text.startup\n.byte 1\n.section .data.rel,\"aw\",%progbits\n.byte 2\n.section .rodata.str, \"a\"\n.byte 3\n");
         yield return ("pushsection, popsection, previous", ".text\n.byte 1\n.pushsection .data\n.byte 2\n.pushsection .rodata, \"a\"\n.byte 3\n.popsection\n.byte 4\n.popsection\n.byte 5\n.data\n.byte 6\n.previous\n.byte 7\n.previous\n.byte 8\n");
+        yield return ("previous after naming the current section again", ".text\n.byte 1\n.data\n.byte 2\n.data\n.previous\n.byte 3\n");
         yield return ("section aligned after the previous", ".text\n.byte 1\n.data\n.p2align 6\n.byte 2\n.section .rodata\n.balign 16\n.byte 3\n.bss\n.p2align 12\n.skip 4096\n");
         yield return ("labels and differences", ".data\na: .byte 1, 2, 3\nb: .long b - a, . - a, a, b + 4, 7 + a - b\n.quad a, b - 1\n");
         yield return ("several labels on a line", ".data\nx: y: z: .long x, y, z\nw:\n.long w\n");
@@ -83,6 +85,8 @@ public class GasDirectiveTests(ITestOutputHelper output)
             yield return ($"{jump} backward 128 is short", $"1: .fill 126, 1, 0x90\n{jump} 1b\n");
             yield return ($"{jump} backward 129 is near", $"1: .fill 127, 1, 0x90\n{jump} 1b\n");
         }
+        foreach (string mode in new[] { ".code32", ".code16" })
+            yield return ($"short and near jumps in {mode}", $"{mode}\njmp 1f\nje 1f\n.fill 125, 1, 0x90\n1: jmp 2f\njne 2f\n.fill 200, 1, 0x90\n2: ret\n");
         yield return ("growing one jump pushes another out of reach",
             "jmp 2f\njmp far\n.fill 123, 1, 0x90\n2: ret\n.fill 200, 1, 0x90\nfar: ret\n");
         yield return ("a chain of jumps over each other grows step by step",

@@ -1,3 +1,7 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Repl.Machine.Asm;
+using Repl.Qemu;
 using Xunit.Abstractions;
 
 namespace Repl.Machine.Tests.Asm;
@@ -115,6 +119,8 @@ public class GasMacroTests(ITestOutputHelper output)
             ".macro maybe_cli flag\n.ifeq \\flag\n.exitm\n.endif\ncli\n.endm\n.macro entry name, flag\n\\name: maybe_cli \\flag\nret\n.endm\n.text\nentry a, 0\nentry b, 1\n");
         yield return ("macro named like an instruction", ".macro nop\n.byte 0x90, 0x90\n.endm\n.text\nnop\n");
         yield return ("irp over registers with prefix", ".text\n.irp r, ax, bx, cx\npush %r\\r\n.endr\n");
+        yield return ("intel syntax inside a macro",
+            ".intel_syntax noprefix\n.macro load reg, base, disp\nmov \\reg, [\\base + \\disp]\n.endm\n.text\nload rax, rbx, 8\nload ecx, rsp, 0x100\n.att_syntax\nret\n");
     }
 
     [GasFact]
@@ -124,5 +130,68 @@ public class GasMacroTests(ITestOutputHelper output)
         string line = $"[gas-macros] {compared} sources compared";
         Console.WriteLine(line);
         output.WriteLine(line);
+    }
+
+    /// <summary>Sources GNU as rejects; the first error must be on the same line with the same words.</summary>
+    public static IEnumerable<(string Name, string Source)> ErrorSources()
+    {
+        yield return ("missing required argument", ".macro m a:req\n.byte \\a\n.endm\nm\n");
+        yield return ("non-constant if", ".data\n.if undefined_symbol\n.endif\n");
+        yield return ("endif without if", ".data\n.endif\n");
+        yield return ("else without if", ".data\n.else\n");
+        yield return ("elseif without if", ".data\n.elseif 1\n");
+        yield return ("duplicate else", ".if 1\n.else\n.else\n.endif\n");
+        yield return ("elseif after else", ".if 1\n.else\n.elseif 1\n.endif\n");
+        yield return ("macro defined twice", ".macro m\n.endm\n.macro m\n.endm\n");
+        yield return ("unknown keyword", ".macro m a\n.endm\nm x=1\n");
+        yield return ("too many arguments", ".macro m a\n.endm\nm 1, 2\n");
+        yield return ("keyword then positional", ".macro m a, b\n.endm\nm b=1, 2\n");
+        yield return ("parameter twice", ".macro m a, a\n.endm\n");
+        yield return ("bad qualifier", ".macro m a:foo\n.endm\n");
+        yield return ("missing macro name", ".data\n.macro\n.endm\n");
+        yield return ("negative rept", ".data\n.rept -1\n.byte 1\n.endr\n");
+        yield return ("rept of an unknown", ".data\n.rept n\n.byte 1\n.endr\n");
+        yield return ("unterminated macro", ".data\n.macro m\n.byte 1\n");
+        yield return ("unterminated irp", ".data\n.irp x, 1\n.byte \\x\n");
+        yield return ("conditional open at macro end", ".macro m\n.if 1\n.endm\nm\n");
+        yield return ("ifdef of a number", ".ifdef 1\n.endif\n");
+        yield return ("ifeqs without quotes", ".ifeqs a,\"a\"\n.endif\n");
+        yield return ("runaway recursion", ".macro m\nm\n.endm\nm\n");
+        yield return ("missing include", ".include \"does-not-exist.s\"\n");
+        yield return ("error inside an expansion is on the body line", ".macro m\n.byte 1\n.if x\n.endif\n.endm\n.data\nm\n");
+        yield return ("error directive selected", ".if 1\n.error \"chosen\"\n.else\n.error \"not chosen\"\n.endif\n");
+    }
+
+    [GasFact]
+    public void Preprocessor_errors_are_on_the_line_and_in_the_words_of_gnu_as()
+    {
+        var failures = new StringBuilder();
+        foreach (var (name, source) in ErrorSources())
+        {
+            var ours = Assembler.Assemble(source, new AsmOptions { FileName = "in.S" }).Diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error);
+            var theirs = FirstGasError(source);
+            string? mine = ours is null ? null : $"{ours.Location.Line}: {ours.Message}";
+            if (mine != theirs)
+                failures.AppendLine($"{name}:\n  gas:  {theirs}\n  ours: {mine}");
+        }
+        Assert.True(failures.Length == 0, failures.ToString());
+        output.WriteLine($"[gas-macro-errors] {ErrorSources().Count()} sources compared");
+    }
+
+    /// <summary>"LINE: MESSAGE" of GNU as's first error (fatal or not) for the source, or null when it accepts it.</summary>
+    static string? FirstGasError(string source)
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-gas-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "in.S"), source);
+            var (_, stderr, _) = QemuImage.Execute("as", ["--64", "-o", Path.Combine(dir, "in.o"), Path.Combine(dir, "in.S")], TimeSpan.FromSeconds(30));
+            var first = Regex.Match(Encoding.UTF8.GetString(stderr), @"in\.S:(\d+): (?:Fatal error|Error): (.*)");
+            return first.Success ? $"{first.Groups[1].Value}: {first.Groups[2].Value}" : null;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }
