@@ -307,7 +307,7 @@ public class IntelSyntaxTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Token_soup_gives_an_instruction_or_an_error_and_never_throws()
+    public void Token_soup_gives_an_instruction_or_an_error_and_never_throws_even_through_the_encoder()
     {
         string[] tokens = ["mov", "jmp", "rep", "movs", "lock", "eax", "rax", "st", "fs", ":", "[", "]", "+", "-", "*", ",", "(", ")",
                            "0x10", "8", "3", "byte", "ptr", "qword", "offset", "far", "short", "label", "K", "1b", "'", "\"", "!", "st(", "9", ""];
@@ -318,6 +318,8 @@ public class IntelSyntaxTests(ITestOutputHelper output)
             var parsed = IntelSyntax.Parse(new Cursor(text, new SourceLocation("t.S", 1, 1)), new IntelContext(64, Symbols), out string? error, out int position);
             Assert.True((parsed is null) == (error is not null), text);
             Assert.InRange(position, 0, text.Length);
+            var context = new IntelContext(64, Symbols);
+            InstructionAssembler.Assemble(new Cursor(text, new SourceLocation("t.S", 1, 1)), context, out _, out _)?.Encode(0x1000, context.EvaluateNow, out _, out _);
         }
     }
 
