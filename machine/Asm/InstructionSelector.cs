@@ -34,6 +34,8 @@ internal static class InstructionSelector
                 return null;
             operands.Add(bound);
         }
+        // From here on, errors are about the instruction as a whole.
+        errorPosition = parsed.Position;
         // GNU as reads "imul $3,%eax" as "imul $3,%eax,%eax".
         if (parsed.Mnemonic == Mnemonic.Imul && operands.Count == 2 && operands[1].Operand.Kind == OperandKind.Immediate)
             operands.Insert(1, operands[0]);
@@ -56,7 +58,6 @@ internal static class InstructionSelector
         }
         if (fits.Count == 0)
         {
-            errorPosition = parsed.Position;
             error = CodesOf(parsed.Mnemonic).Any(c => c.ToOpCode().IsAvailableInMode(context.Bitness))
                 ? $"operand type mismatch for `{parsed.Mnemonic.ToString().ToLowerInvariant()}'"
                 : $"`{parsed.Mnemonic.ToString().ToLowerInvariant()}' is not supported in {context.Bitness}-bit mode";
@@ -78,7 +79,6 @@ internal static class InstructionSelector
             fits.RemoveAll(f => !f.Info.CanUseLockPrefix || f.Slots.Length == 0 || f.Slots[0].Operand?.Operand.Kind != OperandKind.Memory);
         if (fits.Count == 0)
         {
-            errorPosition = parsed.Position;
             error = "expecting lockable instruction after `lock'";
             return null;
         }
@@ -160,6 +160,8 @@ internal static class InstructionSelector
         .Where(c => c.ToOpCode() is { IsInstruction: true, Encoding: EncodingKind.Legacy or EncodingKind.VEX } info
                     // Forms only special decoder options reach (486 A-step cmpxchg, Knights Corner ...) are no one's choice.
                     && info.DecoderOption == DecoderOptions.None
+                    // GNU as refuses bswap of a 16-bit register, whose result is undefined.
+                    && c != Code.Bswap_r16
                     && Enumerable.Range(0, info.OpCount).All(i => Supported(info.GetOpKind(i))))
         .GroupBy(c => c.Mnemonic())
         .ToDictionary(g => g.Key, g => g.ToArray());
@@ -277,6 +279,10 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
             return null;
         // A near branch to a label takes the mode's own size; jmpw and friends are not GNU as's choice.
         if (info.OpCount > 0 && IsBranch(info.GetOpKind(0)) && width != NaturalWidth(info.DefaultOpSize64))
+            return null;
+        // GNU as writes movsxd into a 16-bit register from memory only, and sysexit in 16-bit code without a suffix.
+        if ((info.Code == Code.Movsxd_r16_rm16 && operands.Count == 2 && operands[1].Operand.Kind == OperandKind.Register)
+            || (info.Mnemonic == Mnemonic.Sysexit && Bitness == 16 && p.OperandSize != 0))
             return null;
         // xchg %eax,%eax is not nop in 64-bit code, where 90 would leave the upper half of rax alone.
         if (info.Code == Code.Xchg_r32_EAX && Bitness == 64 && operands.Count == 2

@@ -21,7 +21,8 @@ public sealed class GasInstructionCorpusTests(ITestOutputHelper output)
 
     /// <summary>
     /// Random encodings of the instructions the machine executes (the CPU's own handler table decides), decoded
-    /// and printed in AT&amp;T syntax by Iced: whatever GNU as accepts of them must come out the same.
+    /// and printed in AT&amp;T syntax by Iced: whatever GNU as accepts of them must come out the same, and what it
+    /// rejects must be an error here too.
     /// </summary>
     [GasFact]
     public void Random_instructions_of_the_machine_in_att_syntax_encode_as_gnu_as_does()
@@ -30,6 +31,10 @@ public sealed class GasInstructionCorpusTests(ITestOutputHelper output)
         var (accepted, bytes) = GasText.AssembleAccepted(candidates, GasCorpus.Later);
         Assert.True(accepted.Count >= candidates.Count / 2, $"GNU as took only {accepted.Count} of {candidates.Count}");
         Compare(accepted, bytes, "random AT&T instructions");
+        var rejected = candidates.Except(accepted).ToList();
+        var acceptedHere = rejected.Where(f => new AsmTestContext(f.Bitness, GasCorpus.Later).Assemble(f.Line, 0, out _) is not null).ToList();
+        Assert.True(acceptedHere.Count == 0, $"{acceptedHere.Count} of the {rejected.Count} forms GNU as rejects assemble here: "
+                                             + string.Join("; ", acceptedHere.Take(20).Select(f => $".code{f.Bitness} {f.Line}")));
     }
 
     void Compare(IReadOnlyList<(int Bitness, string Line)> forms, List<byte[]> gas, string what)
@@ -312,7 +317,7 @@ static class GasCorpus
             "data16 lodsb", "lock xchg (%rdx),%eax", "lock negq (%rax)", "lock notb 8(%rcx)", "lock decw (%rsi)",
             "lodsb (%rsi)", "stosl %es:(%rdi)", "rep scasw %es:(%rdi)", "lodsq %fs:(%rsi)", "mov (%rip),%eax", "lea (%rip),%rax",
             "addr32 mov %eax,0x927acd38", "addr32 mov 0x927acd38,%ebx", "addr32 mov 0x10,%al", "addr32 mov 0x10,%ebx", "data16 push $0x7da2", "data16 ret",
-            "data16 add $1,%eax", "notrack call *%rax", "notrack jmp *(%rax)", "movzxw (%rax),%ebx", "movzxb (%rax),%bx", "movsxb 8(%rbx),%rcx", "movsxw (%rax),%eax", "verrw (%rax)", "verww %ax", "lldtw (%rax)", "ltrw %ax", "sldtw (%rax)", "strw (%rax)", "smsww (%rax)", "lmsww (%rax)", "sldtw %ax", "strl %eax", "smswq %rax", "rex64 nop", "rex.w ljmp *8(%r8)", "rex.w push %rax", "mov %ds:0x10,%al", "mov %fs:0x10,%rax",
+            "data16 add $1,%eax", "movsxd (%rcx),%ax", "mov (%rax,1),%eax", "mov (,1),%eax", "mov (,%rax),%eax", "mov 4(,%rax,),%eax", "mov ( %rax ),%eax", "notrack call *%rax", "notrack jmp *(%rax)", "movzxw (%rax),%ebx", "movzxb (%rax),%bx", "movsxb 8(%rbx),%rcx", "movsxw (%rax),%eax", "verrw (%rax)", "verww %ax", "lldtw (%rax)", "ltrw %ax", "sldtw (%rax)", "strw (%rax)", "smsww (%rax)", "lmsww (%rax)", "sldtw %ax", "strl %eax", "smswq %rax", "rex64 nop", "rex.w ljmp *8(%r8)", "rex.w push %rax", "mov %ds:0x10,%al", "mov %fs:0x10,%rax",
         ])
             Add(line);
 
