@@ -17,7 +17,7 @@ public sealed class Connection : IDisposable
     readonly Channel<Frame> _frames = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     readonly Lock _writeLock = new();
     readonly Queue<Frame> _early = new();
-    volatile bool _noAck;
+    volatile bool _noAck, _noAckAfterNextAck;
 
     public Connection(Stream stream, Action<string>? log = null)
     {
@@ -28,8 +28,13 @@ public sealed class Connection : IDisposable
 
     public Action<string> Log { get; }
 
-    /// <summary>After QStartNoAckMode has been answered: neither side sends or expects acknowledgements.</summary>
-    public bool NoAck { get => _noAck; set => _noAck = value; }
+    /// <summary>Sends the OK to QStartNoAckMode: the client acknowledges it, and the packets that follow that '+'
+    /// (which the reader thread may see before the session runs again) are not acknowledged.</summary>
+    public bool AcceptNoAckMode()
+    {
+        _noAckAfterNextAck = true;
+        return Send("OK"u8);
+    }
 
     /// <summary>Whether a frame is waiting (or the connection has ended), without taking it.</summary>
     public Task<bool> WaitToReceiveAsync() => _early.Count > 0 ? Task.FromResult(true) : _frames.Reader.WaitToReadAsync().AsTask();
@@ -141,6 +146,8 @@ public sealed class Connection : IDisposable
                     }
                     if (frame.Kind == FrameKind.Packet && !_noAck)
                         Write("+"u8);
+                    if (frame.Kind == FrameKind.Ack && _noAckAfterNextAck)
+                        (_noAck, _noAckAfterNextAck) = (true, false);
                     _frames.Writer.TryWrite(frame);
                 }
             }

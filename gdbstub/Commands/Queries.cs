@@ -43,10 +43,8 @@ public sealed partial class Session
     {
         if (packet != "QStartNoAckMode")
             return "";
-        // The OK still travels with an acknowledgement; everything after it goes without.
-        if (!_connection.Send("OK"))
+        if (!_connection.AcceptNoAckMode())
             _end = SessionEnd.ClientGone;
-        _connection.NoAck = true;
         return null;
     }
 
