@@ -92,7 +92,10 @@ public sealed partial class Session
             }
             if (_connection.Receive() is not { } frame)
                 continue;
-            if (frame.Kind == FrameKind.Interrupt)
+            // A Ctrl-C that crosses a stop already under way would leave the request pending for the next run,
+            // which the machine keeps on purpose (Cpu.RequestStop); the window is the few instructions between the
+            // run ending and this check, and the cost a spurious SIGINT on the next continue.
+            if (frame.Kind == FrameKind.Interrupt && !run.IsCompleted)
                 _host.RequestStop();
             else if (frame.Kind == FrameKind.Packet)
                 _deferred.Enqueue(frame);
