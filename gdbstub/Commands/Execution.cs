@@ -114,7 +114,12 @@ public sealed partial class Session
     {
         if (stop.Kind == StopKind.DebugExit)
             return StopReplies.Exited(stop.ExitStatus ?? 0);
-        string? reason = stop.Kind == StopKind.Breakpoint ? BreakpointReason(stop.Rip) : null;
+        string? reason = stop.Kind switch
+        {
+            StopKind.Breakpoint => BreakpointReason(stop.Rip),
+            StopKind.Watchpoint => WatchReason(stop),
+            _ => null,
+        };
         return _host.Call(m =>
         {
             ReadOnlySpan<int> expedited = [ExpeditedRbp, ExpeditedRsp, ExpeditedRip];
