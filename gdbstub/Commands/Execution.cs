@@ -24,8 +24,12 @@ public sealed partial class Session
                 return Error(Einval);
             _host.Call(m => { m.WriteRegister(Repl.Machine.Register.Rip, address); return 0; });
         }
-        return step ? Resume(m => m.Step()) : Resume(m => m.Run());
+        return step ? SingleStep() : Resume(m => m.Run());
     }
+
+    /// <summary>One instruction ends in bounded time (a long REP string instruction retires in chunks), so it runs on
+    /// this thread without the watch for Ctrl-C that a run needs.</summary>
+    string SingleStep() => Reply(_host.Call(m => m.Step()));
 
     /// <summary>vCont;action[:thread]...: the first action that applies to our thread is the one taken.</summary>
     string? ContinueWithActions(string actions)
@@ -43,7 +47,7 @@ public sealed partial class Session
                 case 'c' or 'C' when action.Length == 1 || action[0] == 'C':
                     return Resume(m => m.Run());
                 case 's' or 'S' when action.Length == 1 || action[0] == 'S':
-                    return Resume(m => m.Step());
+                    return SingleStep();
                 case 'r':
                     int comma = action.IndexOf(',');
                     if (comma < 0 || !Protocol.TryParseHex(action.AsSpan(1, comma - 1), out ulong start) || !Protocol.TryParseHex(action.AsSpan(comma + 1), out ulong end))
@@ -100,7 +104,12 @@ public sealed partial class Session
             else if (frame.Kind == FrameKind.Packet)
                 _deferred.Enqueue(frame);
         }
-        var stop = run.Result;
+        return Reply(run.Result);
+    }
+
+    /// <summary>The stop reply, which '?' repeats, after any explanation on the console.</summary>
+    string Reply(StopReason stop)
+    {
         if (StopReplies.NeedsExplaining(stop))
             ConsoleOutput(stop.ToString());
         _lastStop = StopReply(stop);
