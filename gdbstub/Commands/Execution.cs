@@ -4,9 +4,9 @@ namespace Repl.GdbStub;
 using Repl.Machine;
 
 /// <summary>
-/// c, s, C, S and vCont (c, C, s, S, r): the machine runs or steps on its thread while this one watches the
-/// connection for Ctrl-C (0x03), which becomes <see cref="Machine.RequestStop"/>, and for the client going away,
-/// which stops the machine too. A signal given with C or S is ignored: a bare machine has no signals to deliver
+/// c, s, C, S and vCont (c, C, s, S, r): the machine runs (or range-steps) on the host's thread while this one
+/// watches the connection for Ctrl-C (0x03), which becomes <see cref="Machine.RequestStop"/>, and for the client going
+/// away, which stops the machine too; a single step runs here. A signal given with C or S is ignored: a bare machine has no signals to deliver
 /// (QEMU does the same). A resume address (c ADDR) sets RIP first.
 /// </summary>
 public sealed partial class Session
