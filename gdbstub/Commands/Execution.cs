@@ -61,7 +61,8 @@ public sealed partial class Session
     }
 
     /// <summary>Range stepping: step while RIP stays in [start, end), as gdb's "next" over a line wants, without a
-    /// round trip per instruction. Any other stop (a breakpoint, Ctrl-C) ends it early.</summary>
+    /// round trip per instruction. Any other stop (a watchpoint, Ctrl-C) ends it early, and so does reaching a
+    /// breakpoint inside the range, which each step, starting where the last one ended, would otherwise pass over.</summary>
     static StopReason StepOutOfRange(Machine m, ulong start, ulong end)
     {
         while (true)
@@ -69,6 +70,8 @@ public sealed partial class Session
             var stop = m.Step();
             if (stop.Kind != StopKind.StepDone || stop.Rip < start || stop.Rip >= end)
                 return stop;
+            if (m.Cpu.Breakpoints.Contains(stop.Rip))
+                return stop with { Kind = StopKind.Breakpoint };
         }
     }
 
@@ -88,7 +91,8 @@ public sealed partial class Session
                 continue;
             if (!incoming.Result)
             {
-                _host.RequestStop();
+                if (!run.IsCompleted)
+                    _host.RequestStop();
                 run.Wait();
                 Log($"the debugger went away while the machine ran; stopped at 0x{run.Result.Rip:x}");
                 _end = SessionEnd.ClientGone;
