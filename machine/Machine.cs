@@ -44,6 +44,10 @@ public sealed class Machine
     /// output, as they happen; free while nobody subscribes.</summary>
     public MachineEvents Events => Cpu.Events;
 
+    /// <summary>Host-side watchpoints for debuggers, invisible to the guest: a run stops after an instruction that
+    /// accessed watched memory (see <see cref="Repl.Machine.Watchpoints"/>).</summary>
+    public Watchpoints Watchpoints => Cpu.Watchpoints;
+
     public ulong ReadRegister(Register r) => Cpu.State.Read(r);
 
     public void WriteRegister(Register r, ulong value)

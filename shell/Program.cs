@@ -19,7 +19,7 @@ static class Program
                                        + "Example: repl demo --cpu amd") { cpu };
         demo.SetAction(result => Demo.Run(result.GetValue(cpu), Console.Out));
 
-        var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu), AsmCommand() };
+        var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu), GdbCommand(cpu), AsmCommand() };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count != 0)
         {
@@ -54,6 +54,23 @@ static class Program
         boot.SetAction(result => Boot.Run(result.GetValue(image)!, result.GetValue(cpu), result.GetValue(maxInstructions), result.GetValue(ram),
                                           Console.OpenStandardOutput(), Console.Error));
         return boot;
+    }
+
+    static Command GdbCommand(Option<CpuVendor> cpu)
+    {
+        var listen = new Option<string?>("--listen")
+        {
+            Description = "Address and port to listen on (default 127.0.0.1:1234; other than loopback only when given)",
+        };
+        var image = new Option<string?>("--image")
+        {
+            Description = "The kernel to debug: a multiboot image (required until the built-in entry kernel exists)",
+        };
+        var gdb = new Command("gdb", "Serve the machine to gdb or lldb over the GDB remote protocol, stopped at its first instruction\n"
+                                     + "until the debugger continues (like QEMU's -s -S). Guest serial output goes to stdout.\n"
+                                     + "Example: repl gdb --image kernel.elf, then: gdb kernel.elf -ex 'target remote 127.0.0.1:1234'") { listen, image, cpu };
+        gdb.SetAction(result => Gdb.Run(result.GetValue(listen), result.GetValue(image), result.GetValue(cpu), Console.OpenStandardOutput(), Console.Error));
+        return gdb;
     }
 
     static Command AsmCommand()

@@ -151,9 +151,14 @@ internal sealed partial class AssemblyPass : IPreprocessorHost, IInstructionCont
             Diagnostics.Error(statement, value.ErrorPosition, value.Error);
             return;
         }
-        // Resolve later what is not known here: GNU as lets an equate name a label defined further on.
-        symbol.Value = value.Known ? value.Value : null;
-        symbol.Formula = value.Known ? null : (expr, current.Current, current.Current.FixedSize);
+        // Resolve later what is not known here: GNU as lets an equate name a label defined further on. The
+        // symbol keeps its latest assignment (for the symbol table and references read before any assignment);
+        // references read from here on name this assignment's own symbol.
+        foreach (var assigned in new[] { symbol, symbols.Assignment(name) })
+        {
+            assigned.Value = value.Known ? value.Value : null;
+            assigned.Formula = value.Known ? null : (expr, current.Current, current.Current.FixedSize);
+        }
         symbol.Fixed = fixedOnce;
     }
 
@@ -242,6 +247,8 @@ internal sealed partial class AssemblyPass : IPreprocessorHost, IInstructionCont
     public bool IsDefined(string name) => symbols.Find(name)?.Defined == true;
 
     public string LocalLabel(int number, bool forward) => symbols.LocalLabel(number, forward);
+
+    public string Reference(string name) => symbols.Reference(name);
 
     /// <summary>
     /// A symbol's value. During the pass (<paramref name="final"/> false) labels are fragment offsets; after

@@ -47,10 +47,17 @@ internal readonly record struct Evaluation(Value Value, string? Undefined = null
     }
 }
 
-/// <summary>Names the symbol a numeric local label reference (1b, 1f) means at the point it is read.</summary>
-internal interface ILocalLabels
+/// <summary>Names the symbol a reference means at the point it is read.</summary>
+internal interface ISymbolReferences
 {
+    /// <summary>A numeric local label reference: 1b is the latest "1:", 1f the next one.</summary>
     string LocalLabel(int number, bool forward);
+
+    /// <summary>
+    /// A named reference: the symbol itself, or for a symbol that .set or = may assign again, the assignment in
+    /// force here, so that a later assignment does not change what this reference meant (as in GNU as).
+    /// </summary>
+    string Reference(string name) => name;
 }
 
 /// <summary>The symbol values an evaluation sees.</summary>
@@ -75,7 +82,7 @@ internal static class Expressions
     /// unmatched ')', or a '(' after a complete operand, as in AT&amp;T "8(%rax)"). Null with an error message and
     /// position when the text is not an expression.
     /// </summary>
-    public static Expr? Parse(Cursor cursor, ILocalLabels labels, out string? error, out int errorPosition)
+    public static Expr? Parse(Cursor cursor, ISymbolReferences labels, out string? error, out int errorPosition)
     {
         var parser = new Parser(cursor, labels);
         var expr = parser.Binary(0);
@@ -97,7 +104,7 @@ internal static class Expressions
         ("<", BinaryOperator.Less, 2), (">", BinaryOperator.Greater, 2),
     ];
 
-    sealed class Parser(Cursor c, ILocalLabels labels)
+    sealed class Parser(Cursor c, ISymbolReferences labels)
     {
         public string? Error;
         public int ErrorPosition;
@@ -172,7 +179,7 @@ internal static class Expressions
                 return new DotExpr(at);
             }
             if (c.Identifier() is { } name)
-                return new SymbolExpr(at, name);
+                return new SymbolExpr(at, labels.Reference(name));
             return Fail(c.Position >= c.Text.Length ? "expected an expression" : $"unexpected '{ch}' in expression", at);
         }
 

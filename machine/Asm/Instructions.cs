@@ -1,7 +1,7 @@
 namespace Repl.Machine.Asm;
 
 /// <summary>What an instruction needs from the pass that reads it.</summary>
-internal interface IInstructionContext : ILocalLabels
+internal interface IInstructionContext : ISymbolReferences
 {
     /// <summary>16, 32 or 64: the .code16/.code32/.code64 in force.</summary>
     int Bitness { get; }

@@ -26,11 +26,36 @@ internal static class IntelSyntax
     /// </summary>
     public static ParsedInstruction? Parse(Cursor statement, IInstructionContext context, out string? error, out int errorPosition)
     {
-        var parser = new Parser(statement, context);
+        var text = WithoutRegisterPrefixes(statement);
+        var parser = new Parser(text, context);
         var instruction = parser.Instruction();
+        statement.Position = text.Position;
         error = parser.Error;
         errorPosition = parser.ErrorPosition;
         return error is null ? instruction : null;
+    }
+
+    /// <summary>
+    /// GNU as reads "%eax" in Intel syntax too (".intel_syntax prefix" requires it; "noprefix" allows it). Each '%'
+    /// before a register name becomes a blank, so that positions stay those of the source.
+    /// </summary>
+    static Cursor WithoutRegisterPrefixes(Cursor statement)
+    {
+        if (!statement.Text.Contains('%'))
+            return statement;
+        var text = statement.Text.ToCharArray();
+        for (int i = statement.Position; i < text.Length; i++)
+        {
+            if (text[i] != '%')
+                continue;
+            int end = i + 1;
+            while (end < text.Length && Cursor.IsSymbolPart(text[end]))
+                end++;
+            string name = new string(text, i + 1, end - i - 1).ToLowerInvariant();
+            if (name == "st" || Registers.ContainsKey(name))
+                text[i] = ' ';
+        }
+        return new Cursor(new string(text), statement.Start) { Position = statement.Position };
     }
 
     /// <summary>Bytes named by the "X ptr" operand size keywords.</summary>
@@ -158,7 +183,8 @@ internal static class IntelSyntax
             c.SkipSpace();
             int at = c.Position;
             int size = 0;
-            bool offset = false, near = false;
+            // "near ptr" / "far ptr": the operand is a branch's destination, whatever gas's symbol rule says.
+            bool offset = false, distance = false;
             while (true)
             {
                 int save = c.Position;
@@ -170,7 +196,7 @@ internal static class IntelSyntax
                 else if (word is "far" or "near" && next == "ptr")
                 {
                     far |= word == "far";
-                    near = true;
+                    distance = true;
                 }
                 else if (word is "offset" or "short")
                 {
@@ -274,7 +300,7 @@ internal static class IntelSyntax
             {
                 // gas: a lone relocatable symbol (plus a constant) is the memory at that address; the target of a
                 // jump or call is a branch target, unless a data size says it is a pointer in memory.
-                if (!IsRelocatableSymbol(value) || (branch && (size == 0 || near)))
+                if (!IsRelocatableSymbol(value) || (branch && (size == 0 || distance)))
                 {
                     operands.Add(new AsmOperand(OperandKind.Immediate, at) { Value = value, Size = size });
                     return true;
@@ -380,13 +406,13 @@ internal static class IntelSyntax
             return error is null ? e : Fail<Expr>(error, position);
         }
 
-        bool IsRegister(Expr e, out Register register)
+        static bool IsRegister(Expr e, out Register register)
         {
             register = Register.None;
             return e is SymbolExpr s && Registers.TryGetValue(s.Name.ToLowerInvariant(), out register);
         }
 
-        bool HasRegister(Expr e) => e switch
+        static bool HasRegister(Expr e) => e switch
         {
             SymbolExpr => IsRegister(e, out _),
             UnaryExpr u => HasRegister(u.Operand),

@@ -3,7 +3,7 @@ using System.Text;
 namespace Repl.Machine.Asm;
 
 /// <summary>What the preprocessor asks of the assembler proper: conditionals read symbols and expressions.</summary>
-internal interface IPreprocessorHost : ILocalLabels
+internal interface IPreprocessorHost : ISymbolReferences
 {
     /// <summary>The expression's value now, for .if/.elseif/.rept counts (see <see cref="IInstructionContext.EvaluateNow"/>).</summary>
     Evaluation EvaluateNow(Expr expr);

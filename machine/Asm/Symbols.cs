@@ -27,7 +27,7 @@ internal sealed class Symbol(string name)
     public bool Defined => Value is not null || Formula is not null;
 
     /// <summary>.L names and numeric local labels stay out of the symbol table, as GNU as leaves them out of .symtab.</summary>
-    public bool Listed => !Name.StartsWith(".L", StringComparison.Ordinal) && !SymbolTable.IsNumericLocal(Name);
+    public bool Listed => !Name.StartsWith(".L", StringComparison.Ordinal) && !SymbolTable.IsNumericLocal(Name) && !SymbolTable.IsAssignment(Name);
 }
 
 /// <summary>
@@ -39,6 +39,7 @@ internal sealed class SymbolTable
     readonly Dictionary<string, Symbol> byName = new(StringComparer.Ordinal);
     readonly List<Symbol> inOrder = [];
     readonly Dictionary<int, int> instances = [];
+    readonly Dictionary<string, int> assignments = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The separator of a numeric local label's generated name ("1\u0002" + instance): a character no source can
@@ -73,9 +74,31 @@ internal sealed class SymbolTable
 
     public static bool IsNumericLocal(string name) => name.Contains(InstanceSeparator);
 
+    /// <summary>The separator of the name of one assignment of a redefinable symbol ("v\u0003" + count).</summary>
+    const char AssignmentSeparator = '\u0003';
+
+    /// <summary>
+    /// The symbol that stands for this assignment of <paramref name="name"/> (.set, .equ, =): references read
+    /// from now until the next assignment name it (<see cref="Reference"/>), so they keep this value.
+    /// </summary>
+    public Symbol Assignment(string name)
+    {
+        int count = assignments.GetValueOrDefault(name) + 1;
+        assignments[name] = count;
+        return Get($"{name}{AssignmentSeparator}{count}");
+    }
+
+    /// <summary>What a reference to <paramref name="name"/> means here: its latest assignment, if it has one.</summary>
+    public string Reference(string name) =>
+        assignments.TryGetValue(name, out int count) ? $"{name}{AssignmentSeparator}{count}" : name;
+
+    public static bool IsAssignment(string name) => name.Contains(AssignmentSeparator);
+
     /// <summary>How GNU as names a symbol in messages; a numeric local label by its number and instance.</summary>
     public static string Describe(string name)
     {
+        if (IsAssignment(name))
+            name = name[..name.IndexOf(AssignmentSeparator)];
         if (!IsNumericLocal(name))
             return $"`{name}'";
         var parts = name.Split(InstanceSeparator);

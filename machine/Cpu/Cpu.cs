@@ -112,6 +112,7 @@ public sealed unsafe partial class Cpu
                 catch (CpuFault fault)
                 {
                     EndBlock = false;
+                    ForgetWatchHit();
                     if (Deliver(fault, ref budget) is { } stop)
                         return stop;
                     if (State.InstructionsRetired != retired)

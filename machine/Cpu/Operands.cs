@@ -191,6 +191,23 @@ public sealed partial class Cpu
     {
         if ((State.Dr[7] & Dr7Enables) != 0)
             DataBreakpointCheck(linear, size, write: false);
+        if (Watching)
+            return ReadWatched(linear, size, privilege);
+        return ReadPaged(linear, size, privilege);
+    }
+
+    /// <summary>A read watchpoints look at once it has succeeded, so that one that faults is never reported
+    /// (Debugging/Watchpoints.cs).</summary>
+    ulong ReadWatched(ulong linear, int size, Privilege privilege)
+    {
+        ulong value = ReadPaged(linear, size, privilege);
+        WatchAccess(linear, size, WatchKind.Read);
+        return value;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    ulong ReadPaged(ulong linear, int size, Privilege privilege)
+    {
         if (!CrossesPage(linear, size))
             return Bus.Read(Translate(linear, Access.Read, privilege), size);
         var (first, second, inFirst) = TranslateAcross(linear, size, Access.Read, privilege);
@@ -206,6 +223,22 @@ public sealed partial class Cpu
     {
         if ((State.Dr[7] & Dr7Enables) != 0)
             DataBreakpointCheck(linear, size, write: true);
+        if (Watching)
+            WriteWatched(linear, size, value, privilege);
+        else
+            WritePaged(linear, size, value, privilege);
+    }
+
+    /// <summary>A write watchpoints look at once it has succeeded (see <see cref="ReadWatched"/>).</summary>
+    void WriteWatched(ulong linear, int size, ulong value, Privilege privilege)
+    {
+        WritePaged(linear, size, value, privilege);
+        WatchAccess(linear, size, WatchKind.Write);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void WritePaged(ulong linear, int size, ulong value, Privilege privilege)
+    {
         if (!CrossesPage(linear, size))
         {
             Bus.Write(Translate(linear, Access.Write, privilege), size, value);

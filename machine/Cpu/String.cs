@@ -97,6 +97,9 @@ public sealed unsafe partial class Cpu
                     terminated = true;
                     break;
                 }
+                // A watchpoint hit (or a device's stop) is reported after the iteration that caused it.
+                if (c.StopPending)
+                    break;
             }
         }
         finally

@@ -5,6 +5,8 @@ public enum StopKind
 {
     /// <summary>RIP reached a breakpoint address; the instruction there has not executed.</summary>
     Breakpoint,
+    /// <summary>An instruction accessed memory a <see cref="Watchpoints">watchpoint</see> watches; it has completed.</summary>
+    Watchpoint,
     /// <summary>The requested number of steps completed.</summary>
     StepDone,
     /// <summary>An exception was raised that the machine could not deliver.</summary>
@@ -28,9 +30,11 @@ public enum StopKind
 /// <summary>
 /// Why a run ended. <see cref="Rip"/> is where execution would resume. <see cref="ExitStatus"/> is the
 /// status a <see cref="StopKind.DebugExit"/> reports, as QEMU's isa-debug-exit makes its process exit with.
+/// A <see cref="StopKind.Watchpoint"/> stop gives the first watched byte the access touched in <see cref="DataAddress"/>
+/// and the kind of the watchpoint hit in <see cref="Watch"/>.
 /// </summary>
 public readonly record struct StopReason(StopKind Kind, ulong Rip, Vector? Vector = null, uint? ErrorCode = null, string? Detail = null,
-                                         int? ExitStatus = null)
+                                         int? ExitStatus = null, ulong? DataAddress = null, WatchKind? Watch = null)
 {
     public override string ToString()
     {
@@ -39,6 +43,7 @@ public readonly record struct StopReason(StopKind Kind, ulong Rip, Vector? Vecto
             StopKind.Fault when Vector is { } v =>
                 $"fault {VectorNames.Mnemonic(v)}{(ErrorCode is { } e ? $"(0x{e:x})" : "")}",
             StopKind.Breakpoint => "breakpoint",
+            StopKind.Watchpoint => $"watchpoint ({Watch?.ToString().ToLowerInvariant()}) 0x{DataAddress:x}",
             StopKind.StepDone => "step done",
             StopKind.TripleFault => "triple fault",
             StopKind.Halted => "halted",

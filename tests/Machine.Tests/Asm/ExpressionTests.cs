@@ -7,7 +7,7 @@ namespace Repl.Machine.Tests.Asm;
 
 public class ExpressionTests(ITestOutputHelper output)
 {
-    sealed class NoLocals : ILocalLabels
+    sealed class NoLocals : ISymbolReferences
     {
         public string LocalLabel(int number, bool forward) => $"L{number}{(forward ? "f" : "b")}";
     }

@@ -119,6 +119,9 @@ public class GasDirectiveTests(ITestOutputHelper output)
         yield return ("equates in instructions", "PORT = 0x3f8\nmovw $PORT, %dx\nmovl $COUNT, %ecx\nCOUNT = 16\n");
         yield return ("a macro producing code", ".macro push2 a, b\npush %\\a\npush %\\b\n.endm\npush2 rax, rbx\nret\n");
         yield return ("rept producing code", ".rept 3\nnop\n.endr\n");
+        yield return ("a reassigned symbol keeps its value in the instructions read before", "v = 1\npushq $v\nmovl v, %eax\nv = 2\npushq $v\nmovl v, %eax\n.data\n.long v\n");
+        yield return ("a vector counter advanced in a rept", "vector = 32\n.rept 3\npushq $vector\nvector = vector + 1\n.endr\n.data\n.long vector\n");
+        yield return ("reassigned symbols in intel syntax", ".intel_syntax noprefix\nw = 5\npush w\nmov eax, w\nw = 6\npush offset w\n");
     }
 
     [GasFact]
