@@ -151,27 +151,29 @@ public sealed class AsmCommandTests : IDisposable
         Assert.False(File.Exists(Path.Combine(dir, "bad.elf")));
     }
 
+    const string Kernel = """
+        # Multiboot with the address fields, so that an ELF64 file loads like a flat image
+        	.code32
+        	.globl _start
+        header:	.long 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000)
+        	.long header, header, end, end, _start
+        _start:	mov $0x3f8, %dx
+        	mov $'h', %al
+        	out %al, %dx
+        	mov $'i', %al
+        	out %al, %dx
+        	mov $3, %al
+        	out %al, $0xf4	# isa-debug-exit
+        	cli
+        	hlt
+        end:
+
+        """;
+
     [Fact]
     public void A_multiboot_kernel_assembled_by_repl_asm_boots_with_repl_boot()
     {
-        Source("kernel.S", """
-            # Multiboot with the address fields, so that an ELF64 file loads like a flat image
-            	.code32
-            	.globl _start
-            header:	.long 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000)
-            	.long header, header, end, end, _start
-            _start:	mov $0x3f8, %dx
-            	mov $'h', %al
-            	out %al, %dx
-            	mov $'i', %al
-            	out %al, %dx
-            	mov $3, %al
-            	out %al, $0xf4	# isa-debug-exit
-            	cli
-            	hlt
-            end:
-
-            """);
+        Source("kernel.S", Kernel);
 
         Assert.Equal(0, Repl("asm", "kernel.S").Status);
         var (stdout, stderr, status) = Repl("boot", "--image", "kernel.elf");
@@ -179,5 +181,50 @@ public sealed class AsmCommandTests : IDisposable
         Assert.Equal("", stderr);
         Assert.Equal("hi", stdout);
         Assert.Equal((3 << 1) | 1, status);
+    }
+
+    [GdbFact]
+    public async Task Gdb_attached_to_repl_gdb_stops_on_a_source_line_of_the_kernel_and_stepi_shows_the_next()
+    {
+        Source("kernel.S", Kernel);
+        Assert.Equal(0, Repl("asm", "kernel.S").Status);
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "repl.dll"), "gdb", "--image", "kernel.elf", "--listen", "127.0.0.1:0" })
+            start.ArgumentList.Add(a);
+        using var server = Process.Start(start)!;
+        try
+        {
+            // "repl: kernel.elf loaded, stopped at 0x...; listening on 127.0.0.1:PORT; connect with: ..."
+            string announced = server.StandardError.ReadLine() ?? "";
+            string endPoint = announced.Split("listening on ")[1].Split(';')[0];
+            var client = new ProcessStartInfo("gdb") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
+            foreach (var a in new[] { "-batch", "-nx", "kernel.elf", "-ex", $"target remote {endPoint}", "-ex", "break kernel.S:7", "-ex", "continue", "-ex", "stepi" })
+                client.ArgumentList.Add(a);
+            using var gdb = Process.Start(client)!;
+            var output = gdb.StandardOutput.ReadToEndAsync();
+            var errors = gdb.StandardError.ReadToEndAsync();
+            await gdb.WaitForExitAsync();
+            string text = await output + await errors;
+
+            Assert.Contains("Breakpoint 1 at 0x100024: file kernel.S, line 7.", text);
+            Assert.Contains("Breakpoint 1, _start () at kernel.S:7\n7\t\tmov $'h', %al\n", text);
+            Assert.Contains("\n8\t\tout %al, %dx\n", text);
+        }
+        finally
+        {
+            server.Kill();
+            server.WaitForExit();
+        }
+    }
+}
+
+/// <summary>A fact that is skipped, with the reason printed, when gdb is not installed.</summary>
+public sealed class GdbFactAttribute : FactAttribute
+{
+    public GdbFactAttribute()
+    {
+        if (!(Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Any(d => File.Exists(Path.Combine(d, "gdb"))))
+            Skip = "gdb not installed (.ci/run installs it)";
     }
 }
