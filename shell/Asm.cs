@@ -14,8 +14,8 @@ static class Asm
 {
     public const int SourceErrors = 1;
 
-    public static int Run(string sourcePath, string? outputPath, ulong origin, IReadOnlyDictionary<string, long> defines, bool binary,
-                          TextWriter stdout, TextWriter stderr)
+    /// <summary>Assembles with <paramref name="options"/> (origin, --defsym, -I); the file name is the source's.</summary>
+    public static int Run(string sourcePath, string? outputPath, AsmOptions options, bool binary, TextWriter stdout, TextWriter stderr)
     {
         string text;
         try
@@ -27,7 +27,7 @@ static class Asm
             return Fail(stderr, $"cannot read {sourcePath}: {e.Message}");
         }
 
-        var result = Assembler.Assemble(text, new AsmOptions { FileName = sourcePath, Origin = origin, Defines = defines });
+        var result = Assembler.Assemble(text, options with { FileName = sourcePath });
         foreach (var d in result.Diagnostics)
             stderr.Write(d.ToString());
         if (!result.Success)

@@ -97,14 +97,25 @@ static class Program
             DefaultValueFactory = _ => new Dictionary<string, long>(),
             CustomParser = Asm.ParseDefines,
         };
+        var include = new Option<string[]>("--include-dir", "-I")
+        {
+            Description = "Search this directory for .include and .incbin files after the including file's own, as GNU as's -I (repeatable)",
+            HelpName = "DIR",
+            Arity = ArgumentArity.ZeroOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
         var binary = new Option<bool>("--binary") { Description = "Write the flat loadable image (as objcopy -O binary) instead of an ELF executable" };
         var asm = new Command("asm", "Assemble a .S file into an ELF64 executable with symbols and DWARF line info, which gdb reads.\n"
                                      + "Errors are printed as file:line:col: error: message, with the line and a caret.\n"
                                      + $"Exit status: 0 when assembled, {Asm.SourceErrors} when the source has errors, {Boot.BadInput} when the file cannot be read\n"
                                      + "or written or the command line is wrong.\n"
-                                     + "Example: repl asm boot.S -o kernel.elf --origin 0x100000 --defsym DEBUG=1") { source, output, origin, defsym, binary };
-        asm.SetAction(result => Asm.Run(result.GetValue(source)!, result.GetValue(output), result.GetValue(origin) ?? defaultOrigin, result.GetValue(defsym)!,
-                                        result.GetValue(binary), Console.Out, Console.Error));
+                                     + "Example: repl asm boot.S -o kernel.elf --origin 0x100000 --defsym DEBUG=1 -I include") { source, output, origin, defsym, include, binary };
+        asm.SetAction(result => Asm.Run(result.GetValue(source)!, result.GetValue(output), new AsmOptions
+        {
+            Origin = result.GetValue(origin) ?? defaultOrigin,
+            Defines = result.GetValue(defsym)!,
+            IncludePaths = result.GetValue(include) ?? [],
+        }, result.GetValue(binary), Console.Out, Console.Error));
         return asm;
     }
 }

@@ -134,6 +134,24 @@ public sealed class AsmCommandTests : IDisposable
     }
 
     [Fact]
+    public void Include_directories_are_searched_after_the_including_files_own()
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "inc"));
+        File.WriteAllText(Path.Combine(dir, "inc", "value.inc"), ".long 0x11223344\n");
+        Source("main.S", ".include \"value.inc\"\n");
+
+        var (_, missing, failed) = Repl("asm", "main.S", "--binary");
+        var (stdout, stderr, status) = Repl("asm", "main.S", "--binary", "-I", "inc");
+
+        Assert.Equal(1, failed);
+        Assert.Contains("can't open value.inc for reading", missing);
+        Assert.Equal("", stderr);
+        Assert.Equal(0, status);
+        Assert.StartsWith("wrote main.bin: 4 bytes", stdout);
+        Assert.Equal([0x44, 0x33, 0x22, 0x11], File.ReadAllBytes(Path.Combine(dir, "main.bin")));
+    }
+
+    [Fact]
     public void Every_error_is_printed_gnu_style_with_the_line_and_a_caret_and_the_exit_status_is_1()
     {
         Source("bad.S", "\tnop\n\tmovq %rax\n\tnop\n\tfoo %eax\n");
