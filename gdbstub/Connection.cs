@@ -44,6 +44,8 @@ public sealed class Connection : IDisposable
     {
         if (_early.TryDequeue(out var early))
             return early;
+        if (SpinForFrame() is { } frame)
+            return frame;
         try
         {
             return _frames.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
@@ -52,6 +54,22 @@ public sealed class Connection : IDisposable
         {
             return null;
         }
+    }
+
+    /// <summary>A stepping debugger sends its next packet within tens of microseconds of a reply, and waking a blocked
+    /// thread costs about as much as answering the packet: so wait a little while awake before going to sleep.</summary>
+    Frame? SpinForFrame()
+    {
+        long until = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency / 10_000; // 100 µs
+        var spin = new SpinWait();
+        do
+        {
+            if (_frames.Reader.TryRead(out var frame))
+                return frame;
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < until);
+        return null;
     }
 
     /// <summary>Sends a packet; false when the client has gone (or never acknowledged it).</summary>

@@ -70,6 +70,12 @@ public sealed class GdbServer : IDisposable
                 _ => $"{peer} went away; listening on {EndPoint} again, the machine stopped",
             });
         }
+        catch (Exception bug) when (bug is not OutOfMemoryException)
+        {
+            // A failure of the stub ends this client's session, not the server: the machine is stopped (it only runs
+            // inside a session's resume, which waits for the run to end) and the next client can attach.
+            _options.Log($"internal error in the stub, session with {peer} ended (please report it): {bug.GetType().Name}: {bug.Message}");
+        }
         finally
         {
             client.Dispose();

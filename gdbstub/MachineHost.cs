@@ -6,37 +6,41 @@ namespace Repl.GdbStub;
 using Repl.Machine;
 
 /// <summary>
-/// The one thread that runs the machine (DESIGN: "One thread runs the machine. The shell and the GDB stub ask it to
-/// run/step/stop"). Everything that touches the machine goes through <see cref="Invoke{T}"/>, in order, so a register
-/// read never races a run; only <see cref="RequestStop"/> reaches in from outside, which the machine allows.
+/// Who may touch the machine, and when (DESIGN: "One thread runs the machine. The shell and the GDB stub ask it to
+/// run/step/stop"). Runs, which take as long as the guest wants, go to the host's own thread (<see cref="Invoke{T}"/>)
+/// so that the caller stays free to watch for Ctrl-C; short work — register and memory access, a single step — runs
+/// on the caller's thread (<see cref="Call{T}"/>), saving two thread switches per packet, which is most of a
+/// packet's cost. Both hold the host's lock, so the machine is touched by one thread at a time and nothing reads it in
+/// the middle of a run; only <see cref="RequestStop"/> reaches in without it, which the machine allows.
 /// </summary>
 public sealed class MachineHost : IDisposable
 {
-    readonly BlockingCollection<Action> _work = [];
+    readonly BlockingCollection<Action> _runs = [];
     readonly Thread _thread;
+    readonly Lock _machine = new();
 
     public MachineHost(Machine machine)
     {
         Machine = machine;
         _thread = new Thread(() =>
         {
-            foreach (var item in _work.GetConsumingEnumerable())
-                item();
+            foreach (var run in _runs.GetConsumingEnumerable())
+                run();
         }) { IsBackground = true, Name = "machine" };
         _thread.Start();
     }
 
     public Machine Machine { get; }
 
-    /// <summary>Runs <paramref name="work"/> on the machine's thread; its exception, if any, comes back in the task.</summary>
+    /// <summary>Runs <paramref name="work"/> on the host's thread; its exception, if any, comes back in the task.</summary>
     public Task<T> Invoke<T>(Func<Machine, T> work)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Add(() =>
+        _runs.Add(() =>
         {
             try
             {
-                done.SetResult(work(Machine));
+                done.SetResult(Call(work));
             }
             catch (Exception e)
             {
@@ -46,16 +50,21 @@ public sealed class MachineHost : IDisposable
         return done.Task;
     }
 
-    /// <summary><see cref="Invoke{T}"/>, waiting for the result.</summary>
-    public T Call<T>(Func<Machine, T> work) => Invoke(work).GetAwaiter().GetResult();
+    /// <summary>Runs <paramref name="work"/> on this thread once no other work touches the machine. The lock is
+    /// re-entrant: work may call again (a monitor command of the shell's that reads a register).</summary>
+    public T Call<T>(Func<Machine, T> work)
+    {
+        lock (_machine)
+            return work(Machine);
+    }
 
     /// <summary>Stops a run in progress within a bounded number of instructions.</summary>
     public void RequestStop() => Machine.RequestStop();
 
     public void Dispose()
     {
-        _work.CompleteAdding();
+        _runs.CompleteAdding();
         _thread.Join();
-        _work.Dispose();
+        _runs.Dispose();
     }
 }

@@ -27,7 +27,8 @@ public enum SessionEnd { Detached, Killed, ClientGone }
 /// One client's session: reads packets, answers them against the machine, and runs the machine when asked. Packet
 /// families live in Commands/*, one file each; <see cref="Dispatch"/> routes by the packet's first letters. The
 /// machine is stopped whenever a packet is being answered; it runs only inside <see cref="Resume"/>, which watches
-/// for Ctrl-C and for the client going away (the machine is then stopped and the session ends).
+/// for Ctrl-C and for the client going away (the machine is then stopped and the session ends), and for the one
+/// instruction of a single step.
 /// </summary>
 public sealed partial class Session
 {

@@ -13,7 +13,7 @@ public enum GdbSignal : byte
 /// <summary>
 /// Machine stops as stop replies (GDB manual, "Stop Reply Packets"). A guest fault gets the signal a Unix kernel
 /// would send for the vector (#DE SIGFPE, #UD SIGILL, #GP and #PF SIGSEGV, #AC SIGBUS...), breakpoints and steps
-/// SIGTRAP with the swbreak/hwbreak reason, Ctrl-C SIGINT, a halted processor SIGSTOP.
+/// SIGTRAP with the swbreak/hwbreak/watch/rwatch/awatch reason, Ctrl-C SIGINT, a halted processor SIGSTOP.
 /// </summary>
 public static class StopReplies
 {
@@ -42,7 +42,7 @@ public static class StopReplies
 
     /// <summary>Stops that gdb's signal alone does not explain; the stub prints them on gdb's console first.</summary>
     public static bool NeedsExplaining(StopReason stop) =>
-        stop.Kind is not (StopKind.Breakpoint or StopKind.StepDone or StopKind.Interrupted);
+        stop.Kind is not (StopKind.Breakpoint or StopKind.Watchpoint or StopKind.StepDone or StopKind.Interrupted);
 
     /// <summary>A T reply: the signal, the thread, the reason (<paramref name="reason"/>, such as "swbreak:" or
     /// "watch:ADDR"), and the registers gdb needs first (rbp, rsp, rip), which saves it a 'g' per step.</summary>

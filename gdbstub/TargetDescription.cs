@@ -87,8 +87,9 @@ public static class TargetDescription
         Architectural("fs_base", Register.FsBase, 64, "int64", Core, 58);
         Architectural("gs_base", Register.GsBase, 64, "int64", Core, 59);
         Add("k_gs_base", 64, "int64", Core, m => m.State.KernelGsBase, (m, v) => m.State.KernelGsBase = v);
-        foreach (var (name, reg) in new[] { ("cr0", Register.Cr0), ("cr2", Register.Cr2), ("cr3", Register.Cr3), ("cr4", Register.Cr4), ("cr8", Register.Cr8), ("efer", Register.Efer) })
-            Architectural(name, reg, 64, "int64", Core);
+        foreach (var (name, reg, type) in new[] { ("cr0", Register.Cr0, "x86_64_cr0"), ("cr2", Register.Cr2, "int64"), ("cr3", Register.Cr3, "int64"),
+                                                  ("cr4", Register.Cr4, "x86_64_cr4"), ("cr8", Register.Cr8, "int64"), ("efer", Register.Efer, "x86_64_efer") })
+            Architectural(name, reg, 64, type, Core);
 
         // x87: absent from the machine, required by gdb in the core feature.
         for (int i = 0; i < 8; i++)
@@ -190,7 +191,9 @@ public static class TargetDescription
         return info.ToString();
     }
 
-    // The types gdb's own feature files define (gdb/features/i386/64bit-core.xml and 64bit-sse.xml describe them).
+    // The types gdb's own feature files define (gdb/features/i386/64bit-core.xml and 64bit-sse.xml describe them), and
+    // flags for CR0, CR4 and EFER with the SDM's bit names, as QEMU's description has them (CR3 stays a number: as
+    // flags gdb would print its bits and not the page-table address).
     const string CoreTypes = """
           <flags id="i386_eflags" size="4">
             <field name="CF" start="0" end="0"/>
@@ -209,6 +212,52 @@ public static class TargetDescription
             <field name="VIF" start="19" end="19"/>
             <field name="VIP" start="20" end="20"/>
             <field name="ID" start="21" end="21"/>
+          </flags>
+          <flags id="x86_64_cr0" size="8">
+            <field name="PE" start="0" end="0"/>
+            <field name="MP" start="1" end="1"/>
+            <field name="EM" start="2" end="2"/>
+            <field name="TS" start="3" end="3"/>
+            <field name="ET" start="4" end="4"/>
+            <field name="NE" start="5" end="5"/>
+            <field name="WP" start="16" end="16"/>
+            <field name="AM" start="18" end="18"/>
+            <field name="NW" start="29" end="29"/>
+            <field name="CD" start="30" end="30"/>
+            <field name="PG" start="31" end="31"/>
+          </flags>
+          <flags id="x86_64_cr4" size="8">
+            <field name="VME" start="0" end="0"/>
+            <field name="PVI" start="1" end="1"/>
+            <field name="TSD" start="2" end="2"/>
+            <field name="DE" start="3" end="3"/>
+            <field name="PSE" start="4" end="4"/>
+            <field name="PAE" start="5" end="5"/>
+            <field name="MCE" start="6" end="6"/>
+            <field name="PGE" start="7" end="7"/>
+            <field name="PCE" start="8" end="8"/>
+            <field name="OSFXSR" start="9" end="9"/>
+            <field name="OSXMMEXCPT" start="10" end="10"/>
+            <field name="UMIP" start="11" end="11"/>
+            <field name="LA57" start="12" end="12"/>
+            <field name="VMXE" start="13" end="13"/>
+            <field name="SMXE" start="14" end="14"/>
+            <field name="FSGSBASE" start="16" end="16"/>
+            <field name="PCIDE" start="17" end="17"/>
+            <field name="OSXSAVE" start="18" end="18"/>
+            <field name="SMEP" start="20" end="20"/>
+            <field name="SMAP" start="21" end="21"/>
+            <field name="PKE" start="22" end="22"/>
+          </flags>
+          <flags id="x86_64_efer" size="8">
+            <field name="SCE" start="0" end="0"/>
+            <field name="LME" start="8" end="8"/>
+            <field name="LMA" start="10" end="10"/>
+            <field name="NXE" start="11" end="11"/>
+            <field name="SVME" start="12" end="12"/>
+            <field name="LMSLE" start="13" end="13"/>
+            <field name="FFXSR" start="14" end="14"/>
+            <field name="TCE" start="15" end="15"/>
           </flags>
 
         """;

@@ -18,7 +18,7 @@ static class Gdb
         if (imagePath is null)
             return Fail(stderr, "gdb: --image is required until the built-in entry kernel exists (try: repl gdb --image kernel.elf)");
         if (!TryParseEndPoint(listen, out var endPoint))
-            return Fail(stderr, $"gdb: --listen '{listen}' is not HOST:PORT (try: --listen 127.0.0.1:1234)");
+            return Fail(stderr, $"gdb: --listen '{listen}' is not ADDRESS:PORT with an IP address (try: --listen 127.0.0.1:1234)");
         byte[] image;
         try
         {
@@ -77,7 +77,7 @@ static class Gdb
         return 0;
     }
 
-    /// <summary>HOST:PORT, or [IPV6]:PORT; loopback unless an address is given explicitly.</summary>
+    /// <summary>ADDRESS:PORT, or [IPV6]:PORT; loopback unless an address is given explicitly.</summary>
     static bool TryParseEndPoint(string? text, out IPEndPoint endPoint)
     {
         endPoint = GdbServer.DefaultEndPoint;

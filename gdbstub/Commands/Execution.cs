@@ -4,9 +4,9 @@ namespace Repl.GdbStub;
 using Repl.Machine;
 
 /// <summary>
-/// c, s, C, S and vCont (c, C, s, S, r): the machine runs or steps on its thread while this one watches the
-/// connection for Ctrl-C (0x03), which becomes <see cref="Machine.RequestStop"/>, and for the client going away,
-/// which stops the machine too. A signal given with C or S is ignored: a bare machine has no signals to deliver
+/// c, s, C, S and vCont (c, C, s, S, r): the machine runs (or range-steps) on the host's thread while this one
+/// watches the connection for Ctrl-C (0x03), which becomes <see cref="Machine.RequestStop"/>, and for the client going
+/// away, which stops the machine too; a single step runs here. A signal given with C or S is ignored: a bare machine has no signals to deliver
 /// (QEMU does the same). A resume address (c ADDR) sets RIP first.
 /// </summary>
 public sealed partial class Session
@@ -24,8 +24,12 @@ public sealed partial class Session
                 return Error(Einval);
             _host.Call(m => { m.WriteRegister(Repl.Machine.Register.Rip, address); return 0; });
         }
-        return step ? Resume(m => m.Step()) : Resume(m => m.Run());
+        return step ? SingleStep() : Resume(m => m.Run());
     }
+
+    /// <summary>One instruction ends in bounded time (a long REP string instruction retires in chunks), so it runs on
+    /// this thread without the watch for Ctrl-C that a run needs.</summary>
+    string SingleStep() => Reply(_host.Call(m => m.Step()));
 
     /// <summary>vCont;action[:thread]...: the first action that applies to our thread is the one taken.</summary>
     string? ContinueWithActions(string actions)
@@ -43,7 +47,7 @@ public sealed partial class Session
                 case 'c' or 'C' when action.Length == 1 || action[0] == 'C':
                     return Resume(m => m.Run());
                 case 's' or 'S' when action.Length == 1 || action[0] == 'S':
-                    return Resume(m => m.Step());
+                    return SingleStep();
                 case 'r':
                     int comma = action.IndexOf(',');
                     if (comma < 0 || !Protocol.TryParseHex(action.AsSpan(1, comma - 1), out ulong start) || !Protocol.TryParseHex(action.AsSpan(comma + 1), out ulong end))
@@ -57,7 +61,8 @@ public sealed partial class Session
     }
 
     /// <summary>Range stepping: step while RIP stays in [start, end), as gdb's "next" over a line wants, without a
-    /// round trip per instruction. Any other stop (a breakpoint, Ctrl-C) ends it early.</summary>
+    /// round trip per instruction. Any other stop (a watchpoint, Ctrl-C) ends it early, and so does reaching a
+    /// breakpoint inside the range, which each step, starting where the last one ended, would otherwise pass over.</summary>
     static StopReason StepOutOfRange(Machine m, ulong start, ulong end)
     {
         while (true)
@@ -65,6 +70,8 @@ public sealed partial class Session
             var stop = m.Step();
             if (stop.Kind != StopKind.StepDone || stop.Rip < start || stop.Rip >= end)
                 return stop;
+            if (m.Cpu.Breakpoints.Contains(stop.Rip))
+                return stop with { Kind = StopKind.Breakpoint };
         }
     }
 
@@ -84,7 +91,8 @@ public sealed partial class Session
                 continue;
             if (!incoming.Result)
             {
-                _host.RequestStop();
+                if (!run.IsCompleted)
+                    _host.RequestStop();
                 run.Wait();
                 Log($"the debugger went away while the machine ran; stopped at 0x{run.Result.Rip:x}");
                 _end = SessionEnd.ClientGone;
@@ -92,12 +100,20 @@ public sealed partial class Session
             }
             if (_connection.Receive() is not { } frame)
                 continue;
-            if (frame.Kind == FrameKind.Interrupt)
+            // A Ctrl-C that crosses a stop already under way would leave the request pending for the next run,
+            // which the machine keeps on purpose (Cpu.RequestStop); the window is the few instructions between the
+            // run ending and this check, and the cost a spurious SIGINT on the next continue.
+            if (frame.Kind == FrameKind.Interrupt && !run.IsCompleted)
                 _host.RequestStop();
             else if (frame.Kind == FrameKind.Packet)
                 _deferred.Enqueue(frame);
         }
-        var stop = run.Result;
+        return Reply(run.Result);
+    }
+
+    /// <summary>The stop reply, which '?' repeats, after any explanation on the console.</summary>
+    string Reply(StopReason stop)
+    {
         if (StopReplies.NeedsExplaining(stop))
             ConsoleOutput(stop.ToString());
         _lastStop = StopReply(stop);
@@ -111,7 +127,12 @@ public sealed partial class Session
     {
         if (stop.Kind == StopKind.DebugExit)
             return StopReplies.Exited(stop.ExitStatus ?? 0);
-        string? reason = stop.Kind == StopKind.Breakpoint ? BreakpointReason(stop.Rip) : null;
+        string? reason = stop.Kind switch
+        {
+            StopKind.Breakpoint => BreakpointReason(stop.Rip),
+            StopKind.Watchpoint => WatchReason(stop),
+            _ => null,
+        };
         return _host.Call(m =>
         {
             ReadOnlySpan<int> expedited = [ExpeditedRbp, ExpeditedRsp, ExpeditedRip];

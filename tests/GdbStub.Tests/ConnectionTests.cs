@@ -58,6 +58,7 @@ public class ConnectionTests
         using var stub = new InMemoryStub();
         stub.Send("c");
         Assert.Equal(FrameKind.Ack, stub.NextFrame().Kind);
+        stub.WaitUntilSpinning();
 
         stub.SendRaw([0x03]);
 
@@ -71,6 +72,7 @@ public class ConnectionTests
         using var stub = new InMemoryStub();
         stub.Send("c");
         Assert.Equal(FrameKind.Ack, stub.NextFrame().Kind);
+        stub.WaitUntilSpinning();
 
         stub.HangUp();
 

@@ -93,6 +93,18 @@ public class ExecutionPacketTests
     }
 
     [Fact]
+    public void Range_stepping_stops_at_a_breakpoint_inside_the_range()
+    {
+        using var stub = new InMemoryStub();
+        stub.Request($"Z0,{InMemoryStub.Code + 2:x},1");
+
+        string reply = stub.Request($"vCont;r{InMemoryStub.Code:x},{InMemoryStub.Code + 5:x}");
+
+        Assert.Contains("swbreak:;", reply);
+        Assert.Equal(InMemoryStub.Code + 2, stub.Machine.State.Rip);
+    }
+
+    [Fact]
     public void vCont_question_lists_the_actions_range_stepping_included()
     {
         using var stub = new InMemoryStub();

@@ -145,6 +145,17 @@ sealed class InMemoryStub : IDisposable
         _noAck = true;
     }
 
+    /// <summary>Waits until the machine, running, has retired a thousand instructions: it is spinning in the loop.</summary>
+    public void WaitUntilSpinning()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Volatile.Read(ref Machine.State.InstructionsRetired) < 1000)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the machine did not start running");
+            Thread.Sleep(1);
+        }
+    }
+
     /// <summary>How the session ended, waiting for it (a test fails rather than hangs if it does not end).</summary>
     public SessionEnd End()
     {

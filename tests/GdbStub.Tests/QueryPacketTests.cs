@@ -54,14 +54,6 @@ public class QueryPacketTests
         Assert.Equal("", stub.Request("!"));
     }
 
-    [Fact]
-    public void Watchpoints_are_not_offered_yet()
-    {
-        using var stub = new InMemoryStub();
-
-        Assert.Equal("", stub.Request("Z2,1000,8"));
-    }
-
     /// <summary>Reads a qXfer object in small pieces, as a client with a small buffer would.</summary>
     static string ReadInPieces(InMemoryStub stub, string annex)
     {

@@ -51,6 +51,19 @@ public class GdbTests
     }
 
     [GdbFact]
+    public void A_hardware_watchpoint_stops_gdb_after_the_write_with_the_old_and_new_values()
+    {
+        using var served = new ServedImage();
+
+        // The 32-bit start writes the PDPT's first entry (pd | P | RW | US) while it builds the page tables.
+        string output = served.Gdb("watch *(unsigned int *)&pdpt", "continue", "p/x *(unsigned int *)&pdpt");
+
+        Assert.Contains("Hardware watchpoint 1: *(unsigned int *)&pdpt", output);
+        Assert.Contains("Old value = 0", output);
+        Assert.Contains($"$1 = 0x{served.Symbol("pd").Address + 7:x}", output);
+    }
+
+    [GdbFact]
     public void gdb_shows_monitor_command_output()
     {
         using var served = new ServedImage();
@@ -65,11 +78,10 @@ public class GdbTests
     {
         using var served = new ServedImage();
 
-        // The guest spins at main64 (jmp .); half a second into the continue, gdb gets SIGINT as from a terminal.
-        string output = served.Gdb("set {unsigned short}main64 = 0xfeeb", "shell (sleep 0.5; kill -INT $PPID) &", "continue", "p $pc");
+        // The guest spins at main64 (jmp .); a second into the continue, gdb gets SIGINT as from a terminal.
+        string output = served.Gdb("set {unsigned short}main64 = 0xfeeb", "shell (sleep 1; kill -INT $PPID) &", "continue", "p $pc");
 
-        Assert.Contains("Program received signal SIGINT", output);
-        Assert.Contains("<main64>", output);
+        Assert.True(output.Contains("Program received signal SIGINT") && output.Contains("<main64>"), output);
     }
 
     [GdbFact]
