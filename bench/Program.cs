@@ -30,6 +30,8 @@ static class Program
         ok &= Measure("call/ret", iterations, CallLoop);
         Console.WriteLine();
         ok &= KptiRoundTrip.Measure(iterations / 20);
+        Console.WriteLine();
+        ok &= GdbStubRoundTrip.Measure();
         return ok ? 0 : 1;
     }
 

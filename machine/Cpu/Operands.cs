@@ -197,7 +197,8 @@ public sealed partial class Cpu
     }
 
     /// <summary>A read watchpoints look at once it has succeeded, so that one that faults is never reported
-    /// (Debugging/Watchpoints.cs).</summary>
+    /// (Debugging/Watchpoints.cs). Kept out of line, so that the path without watchpoints stays as small as before.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     ulong ReadWatched(ulong linear, int size, Privilege privilege)
     {
         ulong value = ReadPaged(linear, size, privilege);
@@ -230,6 +231,7 @@ public sealed partial class Cpu
     }
 
     /// <summary>A write watchpoints look at once it has succeeded (see <see cref="ReadWatched"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     void WriteWatched(ulong linear, int size, ulong value, Privilege privilege)
     {
         WritePaged(linear, size, value, privilege);
