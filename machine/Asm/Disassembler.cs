@@ -36,10 +36,10 @@ public sealed record DisassembledInstruction(ulong Address, byte[] Bytes, string
 /// </summary>
 public static class Disassembler
 {
-    /// <summary>The architectural limit on an instruction's length (SDM vol. 2, 2.3.11): longer raises #UD.</summary>
+    /// <summary>The architectural limit on an instruction's length, so count instructions never need more bytes than this each.</summary>
     const int MaxInstructionLength = 15;
 
-    /// <summary>Bytes shown before the text is pushed right, as objdump shows seven per line.</summary>
+    /// <summary>The bytes column holds seven bytes, as objdump's does; a longer instruction pushes its text right.</summary>
     const int BytesColumnWidth = 7 * 3 - 1;
 
     /// <summary>
@@ -59,6 +59,7 @@ public static class Disassembler
     public static IReadOnlyList<DisassembledInstruction> Disassemble(Machine machine, ulong linear, int count,
         DisassemblySyntax syntax = DisassemblySyntax.Gas, ISymbolLookup? symbols = null, int? bitness = null, ulong? cr3 = null)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
         var buffer = new byte[count * MaxInstructionLength];
         int read = machine.ReadVirtual(linear, buffer, cr3);
         return Decode(buffer[..read], linear, bitness ?? machine.State.CodeBitness, syntax, symbols, count,
@@ -118,9 +119,8 @@ public static class Disassembler
             if (decoder.LastError == DecoderError.NoMoreBytes)
             {
                 // The instruction runs past the code we have: past readable memory, or past the end of the bytes given.
-                ulong end = address + (ulong)code.Length;
                 lines.Add(endIsUnreadable
-                    ? Line(ip, [], $"Cannot access memory at address 0x{end:x}", DisassemblyKind.Unreadable, default)
+                    ? Unreadable(ip)
                     : Line(ip, code[offset..], ".byte " + string.Join(',', code[offset..].Select(b => $"0x{b:x2}")), DisassemblyKind.Bad, default));
                 return lines;
             }
@@ -135,12 +135,14 @@ public static class Disassembler
                            DisassemblyKind.Instruction, instruction));
             offset += instruction.Length;
         }
-        if (endIsUnreadable && offset >= code.Length && (count is not { } wanted || lines.Count < wanted))
-        {
-            ulong end = address + (ulong)code.Length;
-            lines.Add(Line(end, [], $"Cannot access memory at address 0x{end:x}", DisassemblyKind.Unreadable, default));
-        }
+        // The loop ran out of readable bytes before the count: say so where they end.
+        if (endIsUnreadable && (count is not { } wanted || lines.Count < wanted))
+            lines.Add(Unreadable(address + (ulong)code.Length));
         return lines;
+
+        // gdb's words, naming the first byte that could not be read.
+        DisassembledInstruction Unreadable(ulong at) =>
+            Line(at, [], $"Cannot access memory at address 0x{address + (ulong)code.Length:x}", DisassemblyKind.Unreadable, default);
 
         DisassembledInstruction Line(ulong at, byte[] bytes, string text, DisassemblyKind kind, Instruction decoded) =>
             new(at, bytes, text, kind, symbols?.Find(at), symbols?.LineAt(at), decoded);
