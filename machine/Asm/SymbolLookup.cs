@@ -24,7 +24,7 @@ public interface ISymbolLookup
 /// sized one wins over a bare label, then a function over an object over a label, then global over weak over local,
 /// then the first name in ordinal order, so the answer never depends on input order.
 /// </summary>
-public sealed class SymbolTable : ISymbolLookup
+public sealed class SymbolLookup : ISymbolLookup
 {
     readonly record struct Entry(string Name, ulong Address, ulong Size, int TypeRank, int BindingRank)
     {
@@ -35,7 +35,7 @@ public sealed class SymbolTable : ISymbolLookup
     readonly IReadOnlyList<LineEntry> _lines;
     readonly IReadOnlyList<(ulong Start, ulong End)> _sections;
 
-    SymbolTable(IEnumerable<Entry> entries, IReadOnlyList<LineEntry> lines, IReadOnlyList<(ulong Start, ulong End)> sections)
+    SymbolLookup(IEnumerable<Entry> entries, IReadOnlyList<LineEntry> lines, IReadOnlyList<(ulong Start, ulong End)> sections)
     {
         _entries = entries.OrderBy(e => e.Address).ToArray();
         _lines = lines;
@@ -46,14 +46,14 @@ public sealed class SymbolTable : ISymbolLookup
     /// The symbols of an assembly, with its line table. Absolute symbols (.equ, .set) are constants, not
     /// places, so they never name an address.
     /// </summary>
-    public static SymbolTable From(AssemblyResult result) =>
+    public static SymbolLookup From(AssemblyResult result) =>
         new(result.Symbols.Where(s => s.Section is not null)
                           .Select(s => new Entry(s.Name, s.Value, s.Size, Rank(s.Type), Rank(s.Binding))),
             result.Lines,
             result.Sections.OrderBy(s => s.Address).Select(s => (s.Address, s.Address + s.Size)).ToList());
 
     /// <summary>An ELF image's function, object and untyped symbols; an ELF carries no line table we read.</summary>
-    public static SymbolTable From(IEnumerable<ElfSymbol> symbols) =>
+    public static SymbolLookup From(IEnumerable<ElfSymbol> symbols) =>
         new(symbols.Where(s => s.Type is ElfSymbolType.Function or ElfSymbolType.Object or ElfSymbolType.NoType)
                    .Select(s => new Entry(s.Name, s.Address, s.Size, Rank(s.Type), 0)),
             [], []);

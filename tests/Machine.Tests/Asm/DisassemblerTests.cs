@@ -45,7 +45,7 @@ public class DisassemblerTests
     [Fact]
     public void A_rip_relative_operand_is_followed_by_its_target_and_the_symbol_there()
     {
-        var symbols = SymbolTable.From(Assembled(Function("entry", Origin, 0x20), new AsmSymbol("saved_rsp", Origin + 0x20, 8, AsmSymbolType.Object, AsmSymbolBinding.Global, ".text")));
+        var symbols = SymbolLookup.From(Assembled(Function("entry", Origin, 0x20), new AsmSymbol("saved_rsp", Origin + 0x20, 8, AsmSymbolType.Object, AsmSymbolBinding.Global, ".text")));
         var load = Convert.FromHexString("488b051c000000"); // at 0x100003: mov 0x1c(%rip),%rax reads 0x100026
 
         Assert.Equal("mov 0x1c(%rip),%rax  # 0x100026", Text(load, DisassemblySyntax.Gas, Origin + 3));
@@ -56,7 +56,7 @@ public class DisassemblerTests
     [Fact]
     public void An_absolute_table_operand_names_its_symbol_but_a_register_based_one_does_not()
     {
-        var symbols = SymbolTable.From(Assembled(new AsmSymbol("sys_call_table", Origin + 0x20, 0x20, AsmSymbolType.Object, AsmSymbolBinding.Global, ".text")));
+        var symbols = SymbolLookup.From(Assembled(new AsmSymbol("sys_call_table", Origin + 0x20, 0x20, AsmSymbolType.Object, AsmSymbolBinding.Global, ".text")));
 
         Assert.Equal("callq *0x100020(,%rax,8)  # 0x100020 <sys_call_table>", Text(Convert.FromHexString("ff14c520001000"), DisassemblySyntax.Gas, Origin, symbols));
         Assert.Equal("mov 0x100020(%rbx),%rax", Text(Convert.FromHexString("488b8320001000"), DisassemblySyntax.Gas, Origin, symbols));
@@ -65,7 +65,7 @@ public class DisassemblerTests
     [Fact]
     public void Branch_targets_show_the_address_and_symbol_plus_offset()
     {
-        var symbols = SymbolTable.From(Assembled(Function("entry_SYSCALL_64", Origin, 0x20), Label("swapgs_restore", Origin + 0x30)));
+        var symbols = SymbolLookup.From(Assembled(Function("entry_SYSCALL_64", Origin, 0x20), Label("swapgs_restore", Origin + 0x30)));
         var jmp = Convert.FromHexString("e91b000000"); // at 0x10001e: jmp 0x10003e
 
         Assert.Equal("jmp 0x10003e <swapgs_restore+14>", Text(jmp, DisassemblySyntax.Gas, Origin + 0x1e, symbols));
@@ -77,7 +77,7 @@ public class DisassemblerTests
     [Fact]
     public void An_immediate_that_happens_to_be_an_address_stays_a_number()
     {
-        var symbols = SymbolTable.From(Assembled(Function("entry", Origin, 0x40)));
+        var symbols = SymbolLookup.From(Assembled(Function("entry", Origin, 0x40)));
 
         Assert.Equal("mov $0x100000,%eax", Text(Convert.FromHexString("b800001000"), DisassemblySyntax.Gas, Origin, symbols));
     }
@@ -85,7 +85,7 @@ public class DisassemblerTests
     [Fact]
     public void A_line_reads_like_gdb_with_symbol_offset_bytes_and_text()
     {
-        var symbols = SymbolTable.From(Assembled(Function("entry_SYSCALL_64", Origin, 0x20)));
+        var symbols = SymbolLookup.From(Assembled(Function("entry_SYSCALL_64", Origin, 0x20)));
         var line = Assert.Single(Disassembler.Disassemble(Convert.FromHexString("4889e0"), Origin + 4, 64, DisassemblySyntax.Gas, symbols));
 
         Assert.Equal("0x100004 <entry_SYSCALL_64+4>:  48 89 e0              mov %rsp,%rax", line.ToString());
@@ -97,7 +97,7 @@ public class DisassemblerTests
     [Fact]
     public void A_listing_aligns_addresses_and_heads_each_new_source_line()
     {
-        var symbols = SymbolTable.From(Assembled(Function("entry", Origin, 0x20)));
+        var symbols = SymbolLookup.From(Assembled(Function("entry", Origin, 0x20)));
         var lines = Disassembler.Disassemble(Convert.FromHexString("0f01f84889e0c3"), Origin, 64, DisassemblySyntax.Gas, symbols);
 
         Assert.Equal(
@@ -196,7 +196,7 @@ public class DisassemblerTests
     [Fact]
     public void An_address_inside_a_sized_function_belongs_to_the_nearest_label_before_it()
     {
-        var symbols = SymbolTable.From(Assembled(Function("entry_SYSCALL_64", Origin, 0x40), Label("entry_SYSCALL_64_after_hwframe", Origin + 0x10)));
+        var symbols = SymbolLookup.From(Assembled(Function("entry_SYSCALL_64", Origin, 0x40), Label("entry_SYSCALL_64_after_hwframe", Origin + 0x10)));
 
         Assert.Equal(new SymbolicAddress("entry_SYSCALL_64_after_hwframe", Origin + 0x10, 4), symbols.Find(Origin + 0x14));
         Assert.Equal(new SymbolicAddress("entry_SYSCALL_64", Origin, 8), symbols.Find(Origin + 8));
@@ -205,7 +205,7 @@ public class DisassemblerTests
     [Fact]
     public void A_sized_symbol_that_ends_before_the_address_yields_to_an_earlier_one_that_contains_it()
     {
-        var symbols = SymbolTable.From(Assembled(Function("outer", Origin, 0x40), new AsmSymbol("inner", Origin + 0x10, 4, AsmSymbolType.Object, AsmSymbolBinding.Local, ".text")));
+        var symbols = SymbolLookup.From(Assembled(Function("outer", Origin, 0x40), new AsmSymbol("inner", Origin + 0x10, 4, AsmSymbolType.Object, AsmSymbolBinding.Local, ".text")));
 
         Assert.Equal(new SymbolicAddress("inner", Origin + 0x10, 2), symbols.Find(Origin + 0x12));
         Assert.Equal(new SymbolicAddress("outer", Origin, 0x18), symbols.Find(Origin + 0x18));
@@ -214,7 +214,7 @@ public class DisassemblerTests
     [Fact]
     public void Past_the_end_of_every_sized_symbol_the_nearest_one_still_names_the_address()
     {
-        var symbols = SymbolTable.From(Assembled(Function("first", Origin, 4), Function("second", Origin + 8, 4)));
+        var symbols = SymbolLookup.From(Assembled(Function("first", Origin, 4), Function("second", Origin + 8, 4)));
 
         Assert.Equal(new SymbolicAddress("second", Origin + 8, 8), symbols.Find(Origin + 0x10));
         Assert.Null(symbols.Find(Origin - 1));
@@ -223,7 +223,7 @@ public class DisassemblerTests
     [Fact]
     public void At_one_address_a_sized_function_wins_over_a_label_and_an_object()
     {
-        var symbols = SymbolTable.From(Assembled(
+        var symbols = SymbolLookup.From(Assembled(
             Label("a_label", Origin),
             new AsmSymbol("an_object", Origin, 0x40, AsmSymbolType.Object, AsmSymbolBinding.Global, ".text"),
             Function("the_function", Origin, 0x40)));
@@ -234,7 +234,7 @@ public class DisassemblerTests
     [Fact]
     public void Absolute_symbols_are_constants_and_name_no_address()
     {
-        var symbols = SymbolTable.From(Assembled(new AsmSymbol("__USER_CS", 0x100008, 0, AsmSymbolType.NoType, AsmSymbolBinding.Local, null), Function("entry", Origin, 4)));
+        var symbols = SymbolLookup.From(Assembled(new AsmSymbol("__USER_CS", 0x100008, 0, AsmSymbolType.NoType, AsmSymbolBinding.Local, null), Function("entry", Origin, 4)));
 
         Assert.Equal(new SymbolicAddress("entry", Origin, 8), symbols.Find(Origin + 8));
     }
@@ -242,7 +242,7 @@ public class DisassemblerTests
     [Fact]
     public void The_line_table_answers_only_inside_a_section()
     {
-        var symbols = SymbolTable.From(Assembled());
+        var symbols = SymbolLookup.From(Assembled());
 
         Assert.Equal(new LineEntry(Origin + 0x20, "entry.S", 20), symbols.LineAt(Origin + 0x3f));
         Assert.Null(symbols.LineAt(Origin + 0x40));
@@ -252,7 +252,7 @@ public class DisassemblerTests
     [Fact]
     public void Elf_symbols_prefer_functions_over_untyped_ones_and_ignore_sections_and_files()
     {
-        var symbols = SymbolTable.From([
+        var symbols = SymbolLookup.From([
             new ElfSymbol("start", Origin, 0, ElfSymbolType.NoType),
             new ElfSymbol("entry.S", Origin, 0, ElfSymbolType.File),
             new ElfSymbol("_start", Origin, 0, ElfSymbolType.Function),
