@@ -42,7 +42,7 @@ public static class GnuAs
     public static string LinkerScript(IEnumerable<string> sections, ulong origin)
     {
         var script = new StringBuilder();
-        script.AppendLine("ENTRY(0)").AppendLine("SECTIONS").AppendLine("{").AppendLine($"  . = 0x{origin:x};");
+        script.AppendLine("SECTIONS").AppendLine("{").AppendLine($"  . = 0x{origin:x};");
         foreach (var name in sections)
             script.AppendLine($"  {name} : {{ *({name}) }}");
         script.AppendLine("  /DISCARD/ : { *(.note.GNU-stack) *(.comment) }").AppendLine("}");
