@@ -90,9 +90,15 @@ internal sealed partial class Preprocessor
                 return cursor.AtEnd == (word == ".ifb");
             case ".ifc" or ".ifnc":
             {
+                // Two strings, up to and after the first comma, compared as GNU as sees them: blanks squeezed, quotes kept.
                 string rest = cursor.Rest;
                 int comma = rest.IndexOf(',');
-                bool same = comma >= 0 && rest[..comma].Trim() == rest[(comma + 1)..].Trim();
+                if (comma < 0)
+                {
+                    diagnostics.Error(statement, wordAt, "bad format for ifc or ifnc");
+                    return false;
+                }
+                bool same = MacroWords.Squeeze(rest[..comma]) == MacroWords.Squeeze(rest[(comma + 1)..]);
                 return same == (word == ".ifc");
             }
             case ".ifeqs" or ".ifnes":

@@ -68,6 +68,13 @@ internal static class MacroWords
         return value.ToString();
     }
 
+    /// <summary>The text with its blanks squeezed as GNU as squeezes a line before reading it.</summary>
+    public static string Squeeze(string text)
+    {
+        int i = 0;
+        return Next(text, ref i, rest: true);
+    }
+
     static int SkipComma(string text, int i)
     {
         i = SkipBlanks(text, i);
@@ -139,7 +146,9 @@ internal static class MacroWords
 
 /// <summary>
 /// Statements produced by expanding a body: a macro once, .rept N times, .irp and .irpc once per value. Each
-/// statement keeps the location of its body line and gains the expansion in its chain.
+/// statement keeps the location of its body line and gains the expansion in its chain. <c>iterations</c> holds
+/// the parameter values of each pass (null for .rept, which substitutes nothing); <c>expansionNumber</c> is a
+/// macro's \@ (null for the others).
 /// </summary>
 internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyList<IReadOnlyDictionary<string, string>>? iterations,
                                      long count, string? expansionNumber, IReadOnlyList<Expansion> chain) : IStatementSource
@@ -147,13 +156,8 @@ internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyLi
     long iteration;
     int line;
 
-    /// <summary>True for a macro's expansion (the only kind with a \@ number), the unit .exitm leaves.</summary>
-    public bool IsMacro => expansionNumber is not null;
-
     /// <summary>The number of conditionals open when the expansion began; those opened inside must close inside.</summary>
     public int ConditionalDepth { get; init; }
-
-    static readonly IReadOnlyDictionary<string, string> NoValues = new Dictionary<string, string>();
 
     public Statement? Next()
     {
@@ -163,9 +167,10 @@ internal sealed class ExpansionSource(IReadOnlyList<Statement> body, IReadOnlyLi
             if (line < body.Count)
             {
                 var statement = body[line++];
-                if (iterations is null && expansionNumber is null)
+                // .rept substitutes nothing.
+                if (iterations is null)
                     return statement with { Chain = chain };
-                var values = iterations is null ? NoValues : iterations[(int)iteration];
+                var values = iterations[(int)iteration];
                 string text = MacroWords.Substitute(statement.Text, values, expansionNumber);
                 if (ReferenceEquals(text, statement.Text))
                     return statement with { Chain = chain };
@@ -193,10 +198,9 @@ internal sealed partial class Preprocessor
     /// A body being read up to its .endm or .endr: nested pairs of the same kind are counted, not interpreted,
     /// and <see cref="Done"/> runs when the matching end is read.
     /// </summary>
-    sealed class Body(Statement opener, IStatementSource source, bool isMacro, string unterminated, Action<IReadOnlyList<Statement>> done)
+    sealed class Body(Statement opener, bool isMacro, string unterminated, Action<IReadOnlyList<Statement>> done)
     {
         public Statement Opener { get; } = opener;
-        public IStatementSource Source { get; } = source;
         public bool IsMacro { get; } = isMacro;
         public string Unterminated { get; } = unterminated;
         public Action<IReadOnlyList<Statement>> Done { get; } = done;
@@ -225,14 +229,16 @@ internal sealed partial class Preprocessor
     /// <summary>.macro NAME [,] PARAM[:req|:vararg][=DEFAULT] ...: the body up to the matching .endm becomes the macro.</summary>
     void DefineMacro(Statement statement, Cursor cursor)
     {
+        cursor.SkipSpace();
+        int nameAt = cursor.Position;
         var definition = MacroHeader(statement, cursor);
         if (definition is not null && macros.ContainsKey(definition.Name))
         {
-            diagnostics.Error(statement, cursor.Position, $"Macro `{definition.Name}' was already defined");
+            diagnostics.Error(statement, nameAt, $"Macro `{definition.Name}' was already defined");
             definition = null;
         }
         string name = definition?.Name ?? "";
-        collecting = new Body(statement, sources[^1], isMacro: true, $"unexpected end of file in macro `{name}' definition", body =>
+        collecting = new Body(statement, isMacro: true, $"unexpected end of file in macro `{name}' definition", body =>
         {
             if (definition is not null)
                 macros[definition.Name] = definition with { Body = body };
@@ -355,7 +361,7 @@ internal sealed partial class Preprocessor
         }
         var chain = Chain(directive, statement, statement.At(wordAt));
         string unterminated = directive == ".rept" ? "REPT without ENDR" : "unexpected end of file in irp or irpc";
-        collecting = new Body(statement, sources[^1], isMacro: false, unterminated, body =>
+        collecting = new Body(statement, isMacro: false, unterminated, body =>
         {
             if (count > 0 && Nest(statement))
                 Push(new ExpansionSource(body, iterations, count, null, chain) { ConditionalDepth = conditionals.Count });
@@ -450,19 +456,21 @@ internal sealed partial class Preprocessor
         return name;
     }
 
-    /// <summary>.exitm: leaves the innermost macro expansion (and any .rept inside it) at once.</summary>
+    /// <summary>
+    /// .exitm: leaves the innermost expansion at once, as GNU as does: a macro's, or a whole .rept or .irp with
+    /// the passes it had left, and the conditionals opened in it.
+    /// </summary>
     void ExitMacro(Statement statement, int wordAt)
     {
-        int macro = sources.FindLastIndex(s => s is ExpansionSource { IsMacro: true });
-        if (macro < 0)
+        int innermost = sources.FindLastIndex(s => s is ExpansionSource);
+        if (innermost < 0)
         {
             diagnostics.Warning(statement, wordAt, "ignoring macro exit outside a macro definition.");
             return;
         }
-        // The conditionals the macro opened end with it: .exitm is usually inside one.
-        int depth = ((ExpansionSource)sources[macro]).ConditionalDepth;
+        int depth = ((ExpansionSource)sources[innermost]).ConditionalDepth;
         conditionals.RemoveRange(depth, conditionals.Count - depth);
-        while (sources.Count > macro)
+        while (sources.Count > innermost)
             Pop();
     }
 

@@ -44,9 +44,14 @@ internal sealed partial class Preprocessor
     /// <summary>Starts reading a file's text (the main source first).</summary>
     public void PushFile(string name, string text)
     {
+        AddFile(name);
+        sources.Add(new SourceFile(name, text, AddFile));
+    }
+
+    void AddFile(string name)
+    {
         if (!files.Contains(name))
             files.Add(name);
-        sources.Add(new SourceFile(name, text));
     }
 
     /// <summary>Every file read so far, the main source first, in the order first read: the line table's file list.</summary>
@@ -69,6 +74,8 @@ internal sealed partial class Preprocessor
         if (!finished)
         {
             finished = true;
+            if (collecting is not null)
+                diagnostics.Error(collecting.Opener, 0, collecting.Unterminated);
             CloseConditionals(0, "end of file inside conditional");
         }
         return null;
@@ -80,16 +87,14 @@ internal sealed partial class Preprocessor
         expansionDepth++;
     }
 
-    /// <summary>Ends the innermost source; a body still being collected from it, or a conditional opened in an expansion, is left unterminated.</summary>
+    /// <summary>
+    /// Ends the innermost source. A body being collected goes on into the source around it, as in GNU as, but a
+    /// conditional opened in an expansion must close in it.
+    /// </summary>
     void Pop()
     {
         var source = sources[^1];
         sources.RemoveAt(sources.Count - 1);
-        if (collecting?.Source == source)
-        {
-            diagnostics.Error(collecting.Opener, 0, collecting.Unterminated);
-            collecting = null;
-        }
         if (source is ExpansionSource expansion)
         {
             expansionDepth--;
@@ -246,7 +251,7 @@ internal interface IStatementSource
 /// character constant, '/' does at the start of a line, /* */ comments may span lines, and ';' separates
 /// statements. Each physical line ends the statement in progress.
 /// </summary>
-internal sealed class SourceFile(string name, string text) : IStatementSource
+internal sealed class SourceFile(string name, string text, Action<string> renamed) : IStatementSource
 {
     int position = text.Length > 0 && text[0] == '\uFEFF' ? 1 : 0;
     int line;
@@ -275,6 +280,8 @@ internal sealed class SourceFile(string name, string text) : IStatementSource
         string physical = text[position..end].TrimEnd('\r');
         position = end + 1;
         line++;
+        if (!inComment && LineMarker(physical))
+            return;
 
         var statement = new StringBuilder();
         int start = -1;
@@ -334,6 +341,30 @@ internal sealed class SourceFile(string name, string text) : IStatementSource
             i = next;
         }
         Flush(statement, start, physical);
+    }
+
+    /// <summary>
+    /// A C preprocessor's line marker, # LINE "FILE" [FLAGS...] at the start of a line: the next line is LINE of
+    /// FILE, as GNU as reads it, so a file that went through cpp reports lines of the source before it.
+    /// </summary>
+    bool LineMarker(string physical)
+    {
+        if (physical.Length < 4 || physical[0] != '#')
+            return false;
+        int i = MacroWords.SkipBlanks(physical, 1), digits = i;
+        while (i < physical.Length && char.IsAsciiDigit(physical[i]))
+            i++;
+        int quote = MacroWords.SkipBlanks(physical, i);
+        if (i == digits || quote == i || quote >= physical.Length || physical[quote] != '"'
+            || !int.TryParse(physical.AsSpan(digits, i - digits), System.Globalization.CultureInfo.InvariantCulture, out int next))
+            return false;
+        int close = physical.IndexOf('"', quote + 1);
+        if (close < 0)
+            return false;
+        name = physical[(quote + 1)..close];
+        line = next - 1;
+        renamed(name);
+        return true;
     }
 
     /// <summary>

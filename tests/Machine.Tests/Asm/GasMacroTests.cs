@@ -51,7 +51,7 @@ public class GasMacroTests(ITestOutputHelper output)
             ".ifle 0\n.byte 5\n.endif\n.iflt 0\n.byte 6\n.endif\n.iflt -5\n.byte 7\n.endif\n");
         yield return ("ifdef and ifndef", ".data\ndefined_here: .byte 0\n.ifdef defined_here\n.byte 1\n.endif\n.ifndef nowhere\n.byte 2\n.endif\n.ifnotdef defined_here\n.byte 3\n.endif\n.ifdef DEF\n.byte 4\n.endif\n");
         yield return ("ifb and ifnb on arguments", ".macro opt a\n.ifb \\a\n.byte 0\n.else\n.byte \\a\n.endif\n.ifnb \\a\n.byte 0xff\n.endif\n.endm\n.data\nopt\nopt 5\n");
-        yield return ("ifc and ifnc", ".macro kind k\n.ifc \\k,byte\n.byte 1\n.endif\n.ifnc \\k,byte\n.short 2\n.endif\n.endm\n.data\nkind byte\nkind word\n.ifc a b , a b\n.byte 3\n.endif\n.ifc A,a\n.byte 4\n.endif\n");
+        yield return ("ifc and ifnc", ".macro kind k\n.ifc \\k,byte\n.byte 1\n.endif\n.ifnc \\k,byte\n.short 2\n.endif\n.endm\n.data\nkind byte\nkind word\n.ifc a  b , a b\n.byte 3\n.endif\n.ifc ,\n.byte 5\n.endif\n.ifc a,b,c\n.byte 6\n.endif\n.ifc A,a\n.byte 4\n.endif\n");
         yield return ("ifeqs and ifnes", ".data\n.ifeqs \"abc\", \"abc\"\n.byte 1\n.endif\n.ifnes \"abc\",\"abd\"\n.byte 2\n.endif\n.ifeqs \"a\",\"b\"\n.byte 3\n.endif\n");
         yield return ("nested conditionals", ".data\n.if 1\n.if 0\n.byte 1\n.elseif 1\n.byte 2\n.endif\n.else\n.if 1\n.byte 3\n.endif\n.endif\n");
         yield return ("skipped region holds an error and a bad expression", ".data\n.if 0\n.error \"never\"\n.if undefined_symbol\n.endif\n.rept nonsense\n.endr\n.endif\n.byte 1\n");
@@ -86,6 +86,7 @@ public class GasMacroTests(ITestOutputHelper output)
         yield return ("if on negative", ".data\n.if -1\n.byte 1\n.endif\n.ifgt -1\n.byte 2\n.endif\n");
         yield return ("ifb with spaces", ".data\n.ifb    \n.byte 1\n.endif\n");
         yield return ("include of ifdef guard", ".data\n.ifndef GUARD\nGUARD = 1\n.byte 1\n.endif\n.ifndef GUARD\n.byte 2\n.endif\n");
+        yield return ("rept body running past the macro end", ".data\n.macro m\n.rept 2\n.byte 1\n.endm\nm\n.byte 2\n.endr\n");
         yield return ("blanks squeezed as GNU as does", ".macro m a, b:vararg\n.ascii \"|\\a|\\b|\"\n.endm\n.data\nm 1,   2 ,  3    4 + 5 (  6  ) a(b)\nm (1   2)\nm x   -   y\nm %rax  ,  %rbx\n");
     }
 
@@ -132,6 +133,77 @@ public class GasMacroTests(ITestOutputHelper output)
         output.WriteLine(line);
     }
 
+    /// <summary>
+    /// Random programs of three macros (parameters with and without defaults, bodies of .byte, .ascii, .if/.elseif/
+    /// .else, .rept, .irp, .irpc, .ifb, .ifc, .exitm and \@ labels, each macro perhaps invoking the previous one) and
+    /// a few invocations with positional or keyword arguments, separated by commas or blanks, some after labels.
+    /// </summary>
+    static string RandomProgram(Random random)
+    {
+        string Value() => random.Next(6) switch
+        {
+            0 => $"{random.Next(10)}", 1 => $"{random.Next(5)} + {random.Next(5)}", 2 => $"({random.Next(9)})",
+            3 => $"-{random.Next(5)}", 4 => $"{random.Next(3)}*{random.Next(3)}", _ => $"0x{random.Next(16):x}",
+        };
+        int labels = 0;
+        string Body(string[] parameters, int depth)
+        {
+            var body = new StringBuilder();
+            for (int n = random.Next(1, 4); n > 0; n--)
+            {
+                string p = parameters.Length > 0 ? "\\" + parameters[random.Next(parameters.Length)] : Value();
+                body.Append(random.Next(depth > 1 ? 3 : 12) switch
+                {
+                    3 => $".if {p} > {random.Next(4)}\n.byte 1\n.elseif {p} == 0\n.byte 2\n.else\n{Body(parameters, depth + 1)}.endif\n",
+                    4 => $".rept {random.Next(3)}\n{Body(parameters, depth + 1)}.endr\n",
+                    5 => $".irp v, {Value()}, {Value()}\n.byte \\v\n{Body(parameters, depth + 1)}.endr\n",
+                    6 => $".ifb {p}\n.byte 9\n.else\n.byte {p}\n.endif\n",
+                    7 => $".ifc {p},1\n.byte 7\n.endif\n",
+                    // A label from \@ is unique per expansion, so never inside a repetition.
+                    8 when depth == 0 => $"L\\@_{labels++}: .byte 0x\\@\\()1\n",
+                    9 => $".irpc c, {random.Next(1000)}\n.byte \\c\n.endr\n",
+                    10 => $".if {p} == {random.Next(3)}\n.exitm\n.endif\n",
+                    11 => $".ascii \"<{p}>\"\n",
+                    _ => $".byte {p}\n",
+                });
+            }
+            return body.ToString();
+        }
+        var source = new StringBuilder(".data\n");
+        var macros = new List<string[]>();
+        for (int m = 0; m < 3; m++)
+        {
+            var parameters = Enumerable.Range(0, random.Next(4)).Select(i => $"p{i}").ToArray();
+            string header = string.Join(random.Next(2) == 0 ? ", " : " ", parameters.Select(p => random.Next(2) == 0 ? $"{p}={random.Next(5)}" : p));
+            source.Append($".macro m{m} {header}\n{Body(parameters, 0)}");
+            if (m > 0 && random.Next(2) == 0)
+                source.Append($"m{m - 1} {string.Join(", ", macros[m - 1].Select(_ => Value()))}\n");
+            source.Append(".endm\n");
+            macros.Add(parameters);
+        }
+        for (int n = random.Next(2, 8); n > 0; n--)
+        {
+            int m = random.Next(macros.Count);
+            // The first few positionally, the rest by keyword in any order: keywords may not come before positions.
+            int positional = random.Next(macros[m].Length + 1);
+            var arguments = macros[m].Take(positional).Select(_ => Value())
+                .Concat(macros[m].Skip(positional).OrderBy(_ => random.Next()).Select(p => $"{p}={Value()}")).ToList();
+            string label = random.Next(4) == 0 ? $"l{n}: " : "";
+            // Blanks separate arguments only between operands: "(4) p0=1" would be one argument, as in GNU as.
+            string separator = random.Next(3) switch { 0 => ", ", 1 => ",", _ when arguments.All(a => !a.Contains(' ') && !a.EndsWith(')')) => " ", _ => ", " };
+            source.Append($"{label}m{m} {string.Join(separator, arguments)}\n");
+        }
+        return source.Append(".byte 0xee\n").ToString();
+    }
+
+    [GasFact]
+    public void Random_macro_programs_assemble_to_the_same_image_as_gnu_as()
+    {
+        var random = new Random(11);
+        int compared = GasDirectiveTests.CompareAll(Enumerable.Range(0, 100).Select(i => ($"random program {i}", RandomProgram(random))));
+        output.WriteLine($"[gas-random-macros] {compared} sources compared");
+    }
+
     /// <summary>Sources GNU as rejects; the first error must be on the same line with the same words.</summary>
     public static IEnumerable<(string Name, string Source)> ErrorSources()
     {
@@ -152,13 +224,16 @@ public class GasMacroTests(ITestOutputHelper output)
         yield return ("negative rept", ".data\n.rept -1\n.byte 1\n.endr\n");
         yield return ("rept of an unknown", ".data\n.rept n\n.byte 1\n.endr\n");
         yield return ("unterminated macro", ".data\n.macro m\n.byte 1\n");
+        yield return ("irp without a symbol", ".data\n.irp 1, 2\n.endr\n");
         yield return ("unterminated irp", ".data\n.irp x, 1\n.byte \\x\n");
         yield return ("conditional open at macro end", ".macro m\n.if 1\n.endm\nm\n");
+        yield return ("ifc without a comma", ".ifc a\n.endif\n");
         yield return ("ifdef of a number", ".ifdef 1\n.endif\n");
         yield return ("ifeqs without quotes", ".ifeqs a,\"a\"\n.endif\n");
         yield return ("runaway recursion", ".macro m\nm\n.endm\nm\n");
         yield return ("missing include", ".include \"does-not-exist.s\"\n");
         yield return ("error inside an expansion is on the body line", ".macro m\n.byte 1\n.if x\n.endif\n.endm\n.data\nm\n");
+        yield return ("line marker", "# 40 \"in.S\"\n.data\n# 7 not a marker\n.if x\n.endif\n");
         yield return ("error directive selected", ".if 1\n.error \"chosen\"\n.else\n.error \"not chosen\"\n.endif\n");
     }
 

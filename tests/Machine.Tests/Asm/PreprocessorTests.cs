@@ -93,6 +93,16 @@ public class PreprocessorTests
     }
 
     [Fact]
+    public void A_cpp_line_marker_sets_the_file_and_line_of_the_next_line()
+    {
+        var preprocessor = Open("# 10 \"entry.S\"\nnop\n# 20\nret\n# 30 \"other.S\" 2\nhlt");
+        var all = ReadAll(preprocessor);
+        Assert.Equal([new SourceLocation("entry.S", 10, 1), new SourceLocation("entry.S", 12, 1), new SourceLocation("other.S", 30, 1)],
+            all.Select(s => s.Location));
+        Assert.Equal(["t.s", "entry.S", "other.S"], preprocessor.Files);
+    }
+
+    [Fact]
     public void Include_reads_the_file_beside_the_including_one_then_the_include_paths()
     {
         disk["sub/a.s"] = "a1\n.include \"b.s\"\na2";
@@ -224,7 +234,7 @@ public class PreprocessorTests
             """);
         Assert.Equal(["t.s:3:3: Parameter named `x' does not exist for macro `m'", "t.s:4:6: too many positional arguments",
                       "t.s:5:7: Value for parameter `a' of macro `m' was already specified", "t.s:6:8: can't mix positional and keyword arguments",
-                      "t.s:7:9: Macro `m' was already defined", "t.s:9:11: `foo' is not a valid parameter qualifier for `a' in macro `m2'",
+                      "t.s:7:8: Macro `m' was already defined", "t.s:9:11: `foo' is not a valid parameter qualifier for `a' in macro `m2'",
                       "t.s:11:14: A parameter named `a' already exists for macro `m3'", "t.s:13:7: Missing macro name"], Errors);
     }
 
@@ -280,7 +290,14 @@ public class PreprocessorTests
     [Fact]
     public void Exitm_leaves_the_macro_and_the_conditionals_it_opened()
     {
-        Assert.Equal(["1", "4"], Texts(".macro m\n1\n.if 1\n.rept 3\n.exitm\n.endr\n.endif\n2\n.endm\nm\n4"));
+        Assert.Equal(["1", "4"], Texts(".macro m\n1\n.if 1\n.exitm\n.endif\n2\n.endm\nm\n4"));
+        Assert.Empty(diagnostics.All);
+    }
+
+    [Fact]
+    public void Exitm_in_a_repetition_leaves_all_of_it_and_only_it()
+    {
+        Assert.Equal(["1", "2", "3", "4"], Texts(".macro m\n.if 1\n.rept 3\n1\n.if 1\n.exitm\n.endif\n.endr\n.endif\n2\n.endm\nm\n.rept 5\n3\n.exitm\n.endr\n4"));
         Assert.Empty(diagnostics.All);
     }
 
@@ -340,6 +357,14 @@ public class PreprocessorTests
         Texts(".irpc c, ab\nnop");
         Assert.Equal(["t.s:2:1: unexpected end of file in macro `m' definition", "t.s:1:1: REPT without ENDR",
                       "t.s:1:1: unexpected end of file in irp or irpc"], Errors);
+    }
+
+    [Fact]
+    public void A_body_goes_on_past_the_end_of_an_include_or_an_expansion()
+    {
+        disk["head.s"] = ".macro m\n1";
+        Assert.Equal(["1", "2", "3", "x", "3", "x"], Texts(".include \"head.s\"\n2\n.endm\nm\n.macro n\n.rept 2\n3\n.endm\nn\nx\n.endr"));
+        Assert.Empty(diagnostics.All);
     }
 
     [Fact]
@@ -434,7 +459,7 @@ public class PreprocessorTests
     public void Ifdef_ifb_ifc_and_ifeqs_test_symbols_and_text()
     {
         host.Symbols["known"] = 1;
-        Assert.Equal(["ifdef", "ifndef", "ifnotdef", "ifb", "ifnb", "ifc", "ifc spaces", "ifnc case", "ifnc quotes", "ifeqs", "ifnes"], Texts("""
+        Assert.Equal(["ifdef", "ifndef", "ifnotdef", "ifb", "ifnb", "ifc", "ifc spaces", "ifnc second comma", "ifnc case", "ifnc quotes", "ifeqs", "ifnes"], Texts("""
             .ifdef known
             ifdef
             .endif
@@ -455,8 +480,11 @@ public class PreprocessorTests
             .ifc a,a
             ifc
             .endif
-            .ifc a b , a b
+            .ifc a  b , a b
             ifc spaces
+            .endif
+            .ifnc a,a,
+            ifnc second comma
             .endif
             .ifnc A,a
             ifnc case
@@ -502,12 +530,15 @@ public class PreprocessorTests
             .endif
             .ifeqs a,"a"
             .endif
+            .ifc a
+            .endif
             """);
         Assert.Equal([
             "t.s:1:5: non-constant expression in \".if\" statement", "t.s:3:4: non-constant expression in \".if\" statement",
             "t.s:5:7: junk at end of line, first unrecognized character is `2'", "t.s:7:1: \".else\" without matching \".if\"",
             "t.s:8:1: \".endif\" without \".if\"", "t.s:9:1: \".elseif\" without matching \".if\"", "t.s:12:1: duplicate \".else\"",
-            "t.s:13:1: \".elseif\" after \".else\"", "t.s:15:8: invalid identifier for \".ifdef\"", "t.s:17:8: missing string"], Errors);
+            "t.s:13:1: \".elseif\" after \".else\"", "t.s:15:8: invalid identifier for \".ifdef\"", "t.s:17:8: missing string",
+            "t.s:19:1: bad format for ifc or ifnc"], Errors);
     }
 
     [Fact]
