@@ -12,7 +12,7 @@ internal static class AttSyntax
     /// <summary>Prefix words GNU as accepts before a mnemonic.</summary>
     internal static readonly HashSet<string> PrefixWords =
     [
-        "rep", "repe", "repz", "repne", "repnz", "lock", "data16", "data32", "addr16", "addr32",
+        "rep", "repe", "repz", "repne", "repnz", "xacquire", "xrelease", "bnd", "lock", "data16", "data32", "addr16", "addr32", "rex64", "rex.w", "notrack",
         "cs", "ds", "es", "fs", "gs", "ss",
     ];
 
@@ -147,6 +147,8 @@ internal static class AttSyntax
                 return null;
             @base = b;
         }
+        // After the first comma come an index and optionally a scale, or a scale alone (ignored without an index,
+        // as GNU as does); after an index the scale may be left empty.
         if (c.Accept(','))
         {
             c.SkipSpace();
@@ -156,21 +158,21 @@ internal static class AttSyntax
                 if (RegisterName(c, out error) is not { } x)
                     return null;
                 index = x;
-            }
-            if (c.Accept(','))
-            {
-                c.SkipSpace();
-                var scaleExpr = Expressions.Parse(c, context, out error, out errorPosition);
-                if (scaleExpr is null)
-                    return null;
-                if (!context.EvaluateNow(scaleExpr).IsAbsolute(out long s) || s is not (1 or 2 or 4 or 8))
+                if (c.Accept(',') && !(c.AtEnd || c.Peek == ')'))
                 {
-                    error = "scale factor of 1, 2, 4 or 8 expected";
-                    errorPosition = scaleExpr.Position;
-                    return null;
+                    if (Scale(c, context, out error, out errorPosition) is not { } s)
+                        return null;
+                    scale = s;
                 }
-                scale = (int)s;
             }
+            else if (c.Peek == ')')
+            {
+                error = "expecting index register or scale factor after `,'; got ')'";
+                errorPosition = c.Position;
+                return null;
+            }
+            else if (Scale(c, context, out error, out errorPosition) is null)
+                return null;
         }
         if (!c.Accept(')'))
         {
@@ -179,6 +181,21 @@ internal static class AttSyntax
             return null;
         }
         return operand with { Base = @base, Index = index, Scale = scale };
+    }
+
+    static int? Scale(Cursor c, IInstructionContext context, out string? error, out int errorPosition)
+    {
+        c.SkipSpace();
+        int at = errorPosition = c.Position;
+        var expr = c.Peek == ',' ? null : Expressions.Parse(c, context, out error, out errorPosition);
+        if (expr is not null && context.EvaluateNow(expr).IsAbsolute(out long s) && s is 1 or 2 or 4 or 8)
+        {
+            error = null;
+            return (int)s;
+        }
+        error = $"expecting scale factor of 1, 2, 4, or 8: got `{c.Text[at..c.Position].Trim()}'";
+        errorPosition = at;
+        return null;
     }
 
     /// <summary>A '%' register name; GNU as also spells the byte registers r8b..r15b and the debug registers db0..db7.</summary>
@@ -233,7 +250,7 @@ internal static class AttMnemonics
         ["movq"] = new(Mnemonic.Mov, 8),
         ["movabs"] = new(Mnemonic.Mov, Absolute64: true),
         ["ljmp"] = new(Mnemonic.Jmp, Far: true), ["lcall"] = new(Mnemonic.Call, Far: true), ["lret"] = new(Mnemonic.Retf, Far: true),
-        ["sysretl"] = new(Mnemonic.Sysret), ["sysexitl"] = new(Mnemonic.Sysexit),
+        ["sysretl"] = new(Mnemonic.Sysret, 4), ["sysexitl"] = new(Mnemonic.Sysexit, 4),
         ["iret"] = new(Mnemonic.Iret), ["pushf"] = new(Mnemonic.Pushf), ["popf"] = new(Mnemonic.Popf),
         ["pusha"] = new(Mnemonic.Pusha), ["popa"] = new(Mnemonic.Popa),
         ["movslq"] = new(Mnemonic.Movsxd, 8, 4),
@@ -244,6 +261,9 @@ internal static class AttMnemonics
         ["movswl"] = new(Mnemonic.Movsx, 4, 2), ["movswq"] = new(Mnemonic.Movsx, 8, 2),
         ["movzbw"] = new(Mnemonic.Movzx, 2, 1), ["movzbl"] = new(Mnemonic.Movzx, 4, 1), ["movzbq"] = new(Mnemonic.Movzx, 8, 1),
         ["movzwl"] = new(Mnemonic.Movzx, 4, 2), ["movzwq"] = new(Mnemonic.Movzx, 8, 2),
+        // On movzx and movsx a suffix names the source's size.
+        ["movzxb"] = new(Mnemonic.Movzx, 0, 1), ["movzxw"] = new(Mnemonic.Movzx, 0, 2),
+        ["movsxb"] = new(Mnemonic.Movsx, 0, 1), ["movsxw"] = new(Mnemonic.Movsx, 0, 2),
     };
 
     /// <summary>Names that take a size suffix onto a base that is not Iced's: string instructions name the size in Iced.</summary>

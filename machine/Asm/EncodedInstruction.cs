@@ -99,14 +99,19 @@ internal sealed class EncodedInstruction
     Instruction template;
     readonly IReadOnlyList<Field> fields;
     readonly byte[] rawPrefixes;
+    readonly bool rexW;
+    /// <summary>Bytes added to Iced's encoding: written prefixes Iced does not emit, and a REX byte rex.w asks for.</summary>
+    readonly int added;
     readonly int bitness;
     Code nearCode;
 
-    EncodedInstruction(Instruction template, IReadOnlyList<Field> fields, byte[] rawPrefixes, int bitness, Code nearCode, int length, int nearLength)
+    EncodedInstruction(Instruction template, IReadOnlyList<Field> fields, byte[] rawPrefixes, bool rexW, int added, int bitness, Code nearCode, int length, int nearLength)
     {
         this.template = template;
         this.fields = fields;
         this.rawPrefixes = rawPrefixes;
+        this.rexW = rexW;
+        this.added = added;
         this.bitness = bitness;
         this.nearCode = nearCode;
         Length = length;
@@ -123,24 +128,35 @@ internal sealed class EncodedInstruction
         if (own is null)
             return null;
         // A written prefix Iced emits anyway (addr32 on a 32-bit address) appears once, as in GNU as.
-        var extra = rawPrefixes.Distinct().Where(p => !own.TakeWhile(IsLegacyPrefix).Contains(p)).ToArray();
-        int length = extra.Length + own.Length, nearLength = length;
+        int run = own.TakeWhile(IsLegacyPrefix).Count();
+        var extra = rawPrefixes.Distinct().Where(p => p != Rex.W && !own[..run].Contains(p)).ToArray();
+        bool rexW = rawPrefixes.Contains(Rex.W);
+        int added = extra.Length + (rexW && !IsRex(own[run]) ? 1 : 0);
+        int length = added + own.Length, nearLength = length;
         if (nearCode != Code.INVALID)
         {
             var near = template;
             near.Code = nearCode;
-            nearLength = extra.Length + (Encode(near, bitness, 0, out error)?.Length ?? 0);
+            nearLength = added + (Encode(near, bitness, 0, out error)?.Length ?? 0);
             if (error is not null)
                 return null;
         }
-        return new EncodedInstruction(template, fields, extra, bitness, nearCode, length, nearLength);
+        return new EncodedInstruction(template, fields, extra, rexW, added, bitness, nearCode, length, nearLength);
     }
+
+    static class Rex
+    {
+        public const byte W = 0x48;
+    }
+
+    static bool IsRex(byte b) => b is >= 0x40 and <= 0x4f;
 
     /// <summary>Prefix bytes written on a line of their own ("lock" then the instruction on the next line).</summary>
     internal static EncodedInstruction PrefixesOnly(byte[] prefixes)
-        => new(default, [], prefixes, 64, Code.INVALID, prefixes.Length, prefixes.Length) { prefixOnly = true };
+        => new(default, [], prefixes, false, prefixes.Length, 64, Code.INVALID, prefixes.Length, prefixes.Length);
 
-    bool prefixOnly;
+    /// <summary>A prefix statement: no instruction of its own, only the prefix bytes.</summary>
+    bool PrefixOnly => template.Code == Code.INVALID;
 
     /// <summary>Bytes it occupies in the current form.</summary>
     public int Length { get; private set; }
@@ -170,7 +186,7 @@ internal sealed class EncodedInstruction
     {
         error = null;
         errorPosition = 0;
-        if (prefixOnly)
+        if (PrefixOnly)
             return (byte[])rawPrefixes.Clone();
         var instruction = template;
         foreach (var field in fields)
@@ -198,16 +214,26 @@ internal sealed class EncodedInstruction
                 return null;
         }
         errorPosition = fields.Count > 0 ? fields[0].Operand.Operand.Position : 0;
-        var bytes = Encode(instruction, bitness, ip + (ulong)rawPrefixes.Length, out error);
+        // Iced places the instruction after the bytes added in front of it, so that its next IP is ours.
+        var bytes = Encode(instruction, bitness, ip + (ulong)added, out error);
         if (bytes is null)
             return null;
-        if (rawPrefixes.Length + bytes.Length != Length)
+        if (added + bytes.Length != Length)
         {
-            error = $"internal error: the instruction's length changed from {Length} to {rawPrefixes.Length + bytes.Length} bytes";
+            error = $"internal error: the instruction's length changed from {Length} to {added + bytes.Length} bytes";
             return null;
         }
         int run = bytes.TakeWhile(IsLegacyPrefix).Count();
-        return [.. rawPrefixes.Concat(bytes[..run]).OrderBy(GasPrefixOrder), .. bytes[run..]];
+        var prefixes = rawPrefixes.Concat(bytes[..run]).OrderBy(GasPrefixOrder);
+        var rest = bytes[run..];
+        if (!rexW)
+            return [.. prefixes, .. rest];
+        if (IsRex(rest[0]))
+        {
+            rest[0] |= 0x08;
+            return [.. prefixes, .. rest];
+        }
+        return [.. prefixes, Rex.W, .. rest];
     }
 
     static bool IsLegacyPrefix(byte b) => b is 0x26 or 0x2e or 0x36 or 0x3e or 0x64 or 0x65 or 0x66 or 0x67 or 0xf0 or 0xf2 or 0xf3;

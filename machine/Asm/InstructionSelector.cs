@@ -34,6 +34,8 @@ internal static class InstructionSelector
                 return null;
             operands.Add(bound);
         }
+        // From here on, errors are about the instruction as a whole.
+        errorPosition = parsed.Position;
         // GNU as reads "imul $3,%eax" as "imul $3,%eax,%eax".
         if (parsed.Mnemonic == Mnemonic.Imul && operands.Count == 2 && operands[1].Operand.Kind == OperandKind.Immediate)
             operands.Insert(1, operands[0]);
@@ -56,7 +58,6 @@ internal static class InstructionSelector
         }
         if (fits.Count == 0)
         {
-            errorPosition = parsed.Position;
             error = CodesOf(parsed.Mnemonic).Any(c => c.ToOpCode().IsAvailableInMode(context.Bitness))
                 ? $"operand type mismatch for `{parsed.Mnemonic.ToString().ToLowerInvariant()}'"
                 : $"`{parsed.Mnemonic.ToString().ToLowerInvariant()}' is not supported in {context.Bitness}-bit mode";
@@ -78,7 +79,6 @@ internal static class InstructionSelector
             fits.RemoveAll(f => !f.Info.CanUseLockPrefix || f.Slots.Length == 0 || f.Slots[0].Operand?.Operand.Kind != OperandKind.Memory);
         if (fits.Count == 0)
         {
-            errorPosition = parsed.Position;
             error = "expecting lockable instruction after `lock'";
             return null;
         }
@@ -97,19 +97,23 @@ internal static class InstructionSelector
         return best;
     }
 
-    /// <summary>GNU as writes data16/addr32 and friends as bytes of their own; the other prefixes are Iced flags.</summary>
+    /// <summary>GNU as writes data16/addr32 and rex.w as bytes of their own; the other prefixes are Iced flags.</summary>
     static byte RawPrefix(string prefix) => prefix switch
     {
         "data16" or "data32" => 0x66,
         "addr16" or "addr32" => 0x67,
+        // notrack is a DS override on an indirect branch, for CET.
+        "notrack" => 0x3e,
+        // rex.w sets REX.W in whatever form is chosen: rex.w ljmp *mem is the m16:64 far pointer.
+        "rex64" or "rex.w" => 0x48,
         _ => 0,
     };
 
     /// <summary>The byte of a prefix written on a line of its own.</summary>
     static byte PrefixByte(string prefix) => prefix switch
     {
-        "rep" or "repe" or "repz" => 0xf3,
-        "repne" or "repnz" => 0xf2,
+        "rep" or "repe" or "repz" or "xrelease" => 0xf3,
+        "repne" or "repnz" or "xacquire" or "bnd" => 0xf2,
         "lock" => 0xf0,
         "cs" => 0x2e, "ds" => 0x3e, "es" => 0x26, "fs" => 0x64, "gs" => 0x65, "ss" => 0x36,
         _ => RawPrefix(prefix),
@@ -120,6 +124,7 @@ internal static class InstructionSelector
     {
         0xf0 => 0,
         0xf2 or 0xf3 => 1,
+        0x48 => 5,
         0x66 => 3,
         0x67 => 4,
         _ => 2,
@@ -153,7 +158,10 @@ internal static class InstructionSelector
 
     static readonly Dictionary<Mnemonic, Code[]> CodesByMnemonic = Enum.GetValues<Code>()
         .Where(c => c.ToOpCode() is { IsInstruction: true, Encoding: EncodingKind.Legacy or EncodingKind.VEX } info
-                    && info.DecoderOption != DecoderOptions.KNC
+                    // Forms only special decoder options reach (486 A-step cmpxchg, Knights Corner ...) are no one's choice.
+                    && info.DecoderOption == DecoderOptions.None
+                    // GNU as refuses bswap of a 16-bit register, whose result is undefined.
+                    && c != Code.Bswap_r16
                     && Enumerable.Range(0, info.OpCount).All(i => Supported(info.GetOpKind(i))))
         .GroupBy(c => c.Mnemonic())
         .ToDictionary(g => g.Key, g => g.ToArray());
@@ -262,12 +270,19 @@ internal sealed record Request(ParsedInstruction Parsed, int Bitness, List<Bound
         if (info.Mnemonic is Mnemonic.Jmp or Mnemonic.Call && far != p.Far)
             return null;
         int width = WidthOf(info);
-        // GNU as encodes moves to and from segment registers without a size prefix, whatever the suffix says.
-        bool segmentMove = Enumerable.Range(0, info.OpCount).Any(i => info.GetOpKind(i) == OpCodeOperandKind.seg_reg);
-        if (p.OperandSize != 0 && width != 0 && width != p.OperandSize && !segmentMove)
+        // A suffix on an instruction whose operand is a 16-bit selector (mov to or from a segment register, verr,
+        // lldt, str ...) names that operand; only a register operand decides the form.
+        bool selector = info.Mnemonic is Mnemonic.Verr or Mnemonic.Verw or Mnemonic.Lldt or Mnemonic.Ltr or Mnemonic.Lmsw
+                            or Mnemonic.Sldt or Mnemonic.Str or Mnemonic.Smsw
+                        || Enumerable.Range(0, info.OpCount).Any(i => info.GetOpKind(i) == OpCodeOperandKind.seg_reg);
+        if (p.OperandSize != 0 && width != 0 && width != p.OperandSize && !selector)
             return null;
         // A near branch to a label takes the mode's own size; jmpw and friends are not GNU as's choice.
         if (info.OpCount > 0 && IsBranch(info.GetOpKind(0)) && width != NaturalWidth(info.DefaultOpSize64))
+            return null;
+        // GNU as writes movsxd into a 16-bit register from memory only, and sysexit in 16-bit code without a suffix.
+        if ((info.Code == Code.Movsxd_r16_rm16 && operands.Count == 2 && operands[1].Operand.Kind == OperandKind.Register)
+            || (info.Mnemonic == Mnemonic.Sysexit && Bitness == 16 && p.OperandSize != 0))
             return null;
         // xchg %eax,%eax is not nop in 64-bit code, where 90 would leave the upper half of rax alone.
         if (info.Code == Code.Xchg_r32_EAX && Bitness == 64 && operands.Count == 2
@@ -590,8 +605,8 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
         {
             switch (prefix)
             {
-                case "rep" or "repe" or "repz": instruction.HasRepPrefix = true; break;
-                case "repne" or "repnz": instruction.HasRepnePrefix = true; break;
+                case "rep" or "repe" or "repz" or "xrelease": instruction.HasRepPrefix = true; break;
+                case "repne" or "repnz" or "xacquire" or "bnd": instruction.HasRepnePrefix = true; break;
                 case "lock": instruction.HasLockPrefix = true; break;
                 case "cs": instruction.SegmentPrefix = Register.CS; break;
                 case "ds": instruction.SegmentPrefix = Register.DS; break;
@@ -610,6 +625,9 @@ internal sealed record Candidate(OpCodeInfo Info, int Width, Binding[] Slots)
             instruction = Instruction.Create(Code.Int3);
             fields.Clear();
         }
+        // An l suffix in 16-bit code on a form Iced gives no operand size (sysretl) is GNU as's 66 prefix.
+        if (bitness == 16 && request.Parsed.OperandSize == 4 && Info.OperandSize == 0 && Slots.Length == 0)
+            rawPrefixes = [.. rawPrefixes, 0x66];
         return EncodedInstruction.Create(instruction, fields, rawPrefixes, bitness, Relaxable(request), out error);
     }
 

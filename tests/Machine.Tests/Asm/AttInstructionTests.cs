@@ -254,11 +254,16 @@ public sealed class AttInstructionTests
     [InlineData("frobnicate %eax", "no such instruction: `frobnicate'", 0)]
     [InlineData("mov %eax,%xyz", "bad register name `%xyz'", 9)]
     [InlineData("add $0xffffffff,%rax", "operand type mismatch for `add'", 0)]
-    [InlineData("mov (%rax,%rbx,3),%eax", "scale factor of 1, 2, 4 or 8 expected", 15)]
+    [InlineData("mov (%rax,%rbx,3),%eax", "expecting scale factor of 1, 2, 4, or 8: got `3'", 15)]
+    [InlineData("mov (%rax,),%eax", "expecting index register or scale factor after `,'; got ')'", 10)]
+    [InlineData("mov (%rax,,1),%eax", "expecting scale factor of 1, 2, 4, or 8: got `'", 10)]
     [InlineData("lock add %eax,%ebx", "expecting lockable instruction after `lock'", 5)]
     [InlineData("lock nop", "expecting lockable instruction after `lock'", 5)]
     [InlineData("rep repne movsb", "same type of prefix used twice", 10)]
     [InlineData("movl %cr0,%eax", "operand type mismatch for `mov'", 0)]
+    [InlineData("movsxd %di,%si", "operand type mismatch for `movsxd'", 0)]
+    [InlineData("  add $1,8(%rax)", "no instruction mnemonic suffix given and no register operands; can't size instruction", 2)]
+    [InlineData("bswap %si", "operand type mismatch for `bswap'", 0)]
     public void A_bad_statement_is_an_error_with_its_position(string statement, string message, int position)
     {
         var encoded = new AsmTestContext(64, Later).Choose(statement, out string? error, out int errorPosition);

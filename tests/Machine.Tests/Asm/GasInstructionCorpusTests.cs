@@ -15,7 +15,30 @@ public sealed class GasInstructionCorpusTests(ITestOutputHelper output)
     public void Every_corpus_form_encodes_to_the_bytes_gnu_as_emits()
     {
         var forms = GasCorpus.Forms();
-        var gas = GasText.Assemble(forms, GasCorpus.Later);
+        Assert.True(forms.Count >= 1100, $"the corpus shrank to {forms.Count} forms");
+        Compare(forms, GasText.Assemble(forms, GasCorpus.Later), "AT&T forms");
+    }
+
+    /// <summary>
+    /// Random encodings of the instructions the machine executes (the CPU's own handler table decides), decoded
+    /// and printed in AT&amp;T syntax by Iced: whatever GNU as accepts of them must come out the same, and what it
+    /// rejects must be an error here too.
+    /// </summary>
+    [GasFact]
+    public void Random_instructions_of_the_machine_in_att_syntax_encode_as_gnu_as_does()
+    {
+        var candidates = GasCorpus.Random(64, 6000, seed: 1).Concat(GasCorpus.Random(32, 3000, seed: 2)).Concat(GasCorpus.Random(16, 1500, seed: 3)).ToList();
+        var (accepted, bytes) = GasText.AssembleAccepted(candidates, GasCorpus.Later);
+        Assert.True(accepted.Count >= candidates.Count / 2, $"GNU as took only {accepted.Count} of {candidates.Count}");
+        Compare(accepted, bytes, "random AT&T instructions");
+        var rejected = candidates.Except(accepted).ToList();
+        var acceptedHere = rejected.Where(f => new AsmTestContext(f.Bitness, GasCorpus.Later).Assemble(f.Line, 0, out _) is not null).ToList();
+        Assert.True(acceptedHere.Count == 0, $"{acceptedHere.Count} of the {rejected.Count} forms GNU as rejects assemble here: "
+                                             + string.Join("; ", acceptedHere.Take(20).Select(f => $".code{f.Bitness} {f.Line}")));
+    }
+
+    void Compare(IReadOnlyList<(int Bitness, string Line)> forms, List<byte[]> gas, string what)
+    {
         var mismatches = new List<string>();
         ulong ip = 0;
         for (int i = 0; i < forms.Count; i++)
@@ -27,12 +50,11 @@ public sealed class GasInstructionCorpusTests(ITestOutputHelper output)
                 mismatches.Add($".code{bitness} {line,-40} gas: {Hex(gas[i])}  ours: {(ours is null ? "error: " + error : Hex(ours))}");
             ip += (ulong)gas[i].Length;
         }
-        string summary = $"[gas-corpus] {forms.Count} AT&T forms compared, {mismatches.Count} mismatches";
+        string summary = $"[gas-corpus] {forms.Count} {what} compared, {mismatches.Count} mismatches";
         output.WriteLine(summary);
         Console.WriteLine(summary);
         foreach (var m in mismatches)
             output.WriteLine(m);
-        Assert.True(forms.Count >= 1100, $"the corpus shrank to {forms.Count} forms");
         Assert.True(mismatches.Count == 0, summary + "\n" + string.Join("\n", mismatches.Take(200)));
     }
 
@@ -55,15 +77,41 @@ public sealed class GasFactAttribute : FactAttribute
 /// </summary>
 static class GasText
 {
+    /// <summary>Each form's bytes; throws with GNU as's messages when it rejects any.</summary>
     public static List<byte[]> Assemble(IReadOnlyList<(int Bitness, string Line)> forms, IReadOnlyDictionary<string, long> later)
+        => Run(forms, later, out var rejected, out string messages)
+           ?? throw new InvalidOperationException($"GNU as rejected {rejected.Count} forms:\n{messages}");
+
+    /// <summary>The forms GNU as accepts, and their bytes.</summary>
+    public static (List<(int Bitness, string Line)> Forms, List<byte[]> Bytes) AssembleAccepted(
+        IEnumerable<(int Bitness, string Line)> forms, IReadOnlyDictionary<string, long> later)
+    {
+        var accepted = forms.ToList();
+        while (true)
+        {
+            if (Run(accepted, later, out var rejected, out string messages) is { } bytes)
+                return (accepted, bytes);
+            if (rejected.Count == 0)
+                throw new InvalidOperationException(messages);
+            accepted = accepted.Where((_, i) => !rejected.Contains(i)).ToList();
+        }
+    }
+
+    static List<byte[]>? Run(IReadOnlyList<(int Bitness, string Line)> forms, IReadOnlyDictionary<string, long> later,
+                             out HashSet<int> rejected, out string messages)
     {
         var source = new StringBuilder();
-        int bitness = 0;
+        var formOfLine = new Dictionary<int, int>();
+        int bitness = 0, line = 0;
         for (int i = 0; i < forms.Count; i++)
         {
             if (forms[i].Bitness != bitness)
+            {
                 source.AppendLine($".code{bitness = forms[i].Bitness}");
+                line++;
+            }
             source.AppendLine($"form{i}: {forms[i].Line}");
+            formOfLine[++line] = i;
         }
         source.AppendLine($"form{forms.Count}:");
         foreach (var (name, value) in later)
@@ -74,7 +122,17 @@ static class GasText
         {
             string s = Path.Combine(dir, "corpus.s"), o = Path.Combine(dir, "corpus.o"), bin = Path.Combine(dir, "text.bin");
             File.WriteAllText(s, source.ToString());
-            QemuImage.Tool("as", ["--64", "-o", o, s]);
+            var (_, stderr, status) = QemuImage.Execute("as", ["--64", "-o", o, s], TimeSpan.FromSeconds(60));
+            messages = Encoding.UTF8.GetString(stderr);
+            rejected = [];
+            if (status != 0)
+            {
+                foreach (var message in messages.Split('\n'))
+                    if (message.Split(':') is [_, var number, var kind, ..] && kind.Trim() == "Error" && int.TryParse(number, out int n)
+                        && formOfLine.TryGetValue(n, out int form))
+                        rejected.Add(form);
+                return null;
+            }
             QemuImage.Tool("objcopy", ["-O", "binary", "-j", ".text", o, bin]);
             var text = File.ReadAllBytes(bin);
             var offsets = new Dictionary<int, int>();
@@ -144,6 +202,33 @@ static class GasCorpus
     static readonly string[] Immediates = ["0", "1", "0x7f", "0x80", "-128", "-129", "0xff", "0x7fff", "-1", "0x7fffffff", "fwd"];
 
     static readonly string[] Alu = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"];
+
+    /// <summary>
+    /// <paramref name="count"/> distinct instructions from random bytes that the machine implements, without
+    /// branches (whose bytes depend on where they are) or RIP-relative operands, in Iced's AT&amp;T text.
+    /// </summary>
+    public static unsafe List<(int Bitness, string Line)> Random(int bitness, int count, int seed)
+    {
+        var random = new System.Random(seed);
+        var formatter = new Iced.Intel.GasFormatter();
+        formatter.Options.GasShowMnemonicSizeSuffix = true;
+        var lines = new HashSet<string>();
+        var bytes = new byte[16];
+        for (int attempt = 0; lines.Count < count && attempt < count * 200; attempt++)
+        {
+            random.NextBytes(bytes);
+            var decoder = Iced.Intel.Decoder.Create(bitness, new Iced.Intel.ByteArrayCodeReader(bytes));
+            decoder.Decode(out var instruction);
+            if (instruction.IsInvalid || Repl.Machine.Cpu.SelectFamily(instruction) == null || instruction.IsIPRelativeMemoryOperand
+                || Enumerable.Range(0, instruction.OpCount).Any(i => instruction.GetOpKind(i) is Iced.Intel.OpKind.NearBranch16
+                       or Iced.Intel.OpKind.NearBranch32 or Iced.Intel.OpKind.NearBranch64))
+                continue;
+            var text = new Iced.Intel.StringOutput();
+            formatter.Format(instruction, text);
+            lines.Add(text.ToStringAndReset());
+        }
+        return lines.Select(line => (bitness, line)).ToList();
+    }
 
     public static List<(int Bitness, string Line)> Forms()
     {
@@ -232,7 +317,7 @@ static class GasCorpus
             "data16 lodsb", "lock xchg (%rdx),%eax", "lock negq (%rax)", "lock notb 8(%rcx)", "lock decw (%rsi)",
             "lodsb (%rsi)", "stosl %es:(%rdi)", "rep scasw %es:(%rdi)", "lodsq %fs:(%rsi)", "mov (%rip),%eax", "lea (%rip),%rax",
             "addr32 mov %eax,0x927acd38", "addr32 mov 0x927acd38,%ebx", "addr32 mov 0x10,%al", "addr32 mov 0x10,%ebx", "data16 push $0x7da2", "data16 ret",
-            "data16 add $1,%eax", "mov %ds:0x10,%al", "mov %fs:0x10,%rax",
+            "data16 add $1,%eax", "movsxd (%rcx),%ax", "mov (%rax,1),%eax", "mov (,1),%eax", "mov (,%rax),%eax", "mov 4(,%rax,),%eax", "mov ( %rax ),%eax", "notrack call *%rax", "notrack jmp *(%rax)", "movzxw (%rax),%ebx", "movzxb (%rax),%bx", "movsxb 8(%rbx),%rcx", "movsxw (%rax),%eax", "verrw (%rax)", "verww %ax", "lldtw (%rax)", "ltrw %ax", "sldtw (%rax)", "strw (%rax)", "smsww (%rax)", "lmsww (%rax)", "sldtw %ax", "strl %eax", "smswq %rax", "rex64 nop", "rex.w ljmp *8(%r8)", "rex.w push %rax", "mov %ds:0x10,%al", "mov %fs:0x10,%rax",
         ])
             Add(line);
 
@@ -271,7 +356,7 @@ static class GasCorpus
             "in $0x60,%al", "out %al,$0x80", "in %dx,%ax", "xchg %ax,%bx", "xchg %ax,%ax", "lea (%bx,%si),%ax", "lea 4(%bp),%bx",
             "inc %ax", "dec %si", "inc %eax", "incw (%bx)", "addw $1,(%bx)", "addb $1,(%bx,%di)", "add $0x80,%ax", "add $0x80,%eax",
             "movzbw %al,%ax", "movzbl %al,%eax", "movl $1,(%bx)", "sub $fwd,%ax", "mov fwd(%bx),%ax", "daa", "aam", "nop", "data32 nop",
-            "addr32 mov (%eax),%ax", "mov %fs:(%bx),%ax", "addr32 mov 0x12345678,%al", "data32 push $1", "data32 ret", "ljmp $0x08,$fwd", "lcall $0x10,$fwd", "mov %eax,%fs:4(%si)",
+            "addr32 mov (%eax),%ax", "mov %fs:(%bx),%ax", "sysretl", "sysret", "verrw (%bx)", "lldtw (%si)", "strw (%bx)", "smsww (%bx)", "addr32 mov 0x12345678,%al", "data32 push $1", "data32 ret", "ljmp $0x08,$fwd", "lcall $0x10,$fwd", "mov %eax,%fs:4(%si)",
         ])
             forms.Add((16, line));
         Matrix(Protected, line => forms.Add((32, line)));
