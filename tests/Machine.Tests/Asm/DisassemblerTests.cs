@@ -112,6 +112,39 @@ public class DisassemblerTests
     }
 
     [Fact]
+    public void An_assembled_source_lists_with_its_labels_branch_targets_and_source_lines()
+    {
+        var result = Assembler.Assemble("""
+            .globl entry
+            .type entry, @function
+            entry:
+                swapgs
+                jmp done
+                nop
+            done:
+                sysretq
+            .size entry, .-entry
+            """, new AsmOptions { FileName = "entry.S" });
+        Assert.True(result.Success, string.Concat(result.Diagnostics));
+        var text = result.Sections[0];
+
+        var listing = Disassembler.Listing(Disassembler.Disassemble(text.Bytes, text.Address, symbols: SymbolLookup.From(result)));
+
+        Assert.Equal(
+            [
+                "entry.S:4",
+                "0x100000 <entry>:    0f 01 f8              swapgs",
+                "entry.S:5",
+                "0x100003 <entry+3>:  eb 01                 jmp 0x100006 <done>",
+                "entry.S:6",
+                "0x100005 <entry+5>:  90                    nop",
+                "entry.S:8",
+                "0x100006 <done>:     48 0f 07              sysretq",
+            ],
+            listing);
+    }
+
+    [Fact]
     public void Count_limits_how_many_instructions_are_decoded()
     {
         var lines = Disassembler.Disassemble(Convert.FromHexString("909090c3"), Origin, count: 2);
