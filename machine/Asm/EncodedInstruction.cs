@@ -195,7 +195,7 @@ internal sealed class EncodedInstruction
             var value = evaluate(field.Expression!);
             if (value.Undefined is not null)
             {
-                error = $"undefined symbol '{value.Undefined}'";
+                error = SymbolTable.Undefined(value.Undefined);
                 return null;
             }
             if (value.Error is not null)

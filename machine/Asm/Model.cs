@@ -49,10 +49,23 @@ public sealed record Diagnostic(DiagnosticSeverity Severity, SourceLocation Loca
         var text = new System.Text.StringBuilder();
         text.Append(Location).Append(": ").Append(Severity == DiagnosticSeverity.Error ? "error" : "warning").Append(": ").AppendLine(Message);
         text.Append("  ").AppendLine(SourceLine);
-        text.Append("  ").Append(new string(' ', Math.Max(0, Location.Column - 1))).AppendLine("^");
+        text.Append("  ").Append(CaretIndent()).AppendLine("^");
         foreach (var e in Chain)
             text.Append(e.Location).Append(": note: in expansion of ").AppendLine(e.What);
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Blanks up to the column, keeping the source line's tabs as tabs so that the caret lands under the
+    /// character however wide the terminal draws a tab.
+    /// </summary>
+    string CaretIndent()
+    {
+        int width = Math.Max(0, Location.Column - 1);
+        var indent = new char[width];
+        for (int i = 0; i < width; i++)
+            indent[i] = i < SourceLine.Length && SourceLine[i] == '\t' ? '\t' : ' ';
+        return new string(indent);
     }
 }
 

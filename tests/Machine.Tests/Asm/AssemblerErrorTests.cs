@@ -132,4 +132,12 @@ public class AssemblerErrorTests
         Assert.NotEmpty(result.Diagnostics);
         Assert.DoesNotContain(result.Diagnostics, d => d.Message.StartsWith("internal error", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void The_caret_keeps_the_source_lines_tabs_so_it_stands_under_the_error_in_a_terminal()
+    {
+        var diagnostic = Assert.Single(Assemble("\tjmp\tnowhere\n").Diagnostics);
+
+        Assert.Equal("e.S:1:6: error: undefined symbol `nowhere'\n  \tjmp\tnowhere\n  \t   \t^\n", diagnostic.ToString().ReplaceLineEndings("\n"));
+    }
 }

@@ -277,7 +277,7 @@ public sealed class AttInstructionTests
 
     [Fact]
     public void An_undefined_symbol_at_encoding_time_is_named()
-        => Assert.Equal("undefined symbol 'nowhere'", Error("mov $nowhere,%eax"));
+        => Assert.Equal("undefined symbol `nowhere'", Error("mov $nowhere,%eax"));
 
     [Theory]
     [InlineData("")]
