@@ -28,6 +28,8 @@ static class Asm
         }
 
         var result = Assembler.Assemble(text, options with { FileName = sourcePath });
+        foreach (var line in result.Printed)
+            stdout.WriteLine(line);
         foreach (var d in result.Diagnostics)
             stderr.Write(d.ToString());
         if (!result.Success)

@@ -50,6 +50,9 @@ internal sealed partial class AssemblyPass : IPreprocessorHost, IInstructionCont
     /// <summary>Symbols being resolved right now: an equate that refers to itself is undefined, not a stack overflow.</summary>
     readonly HashSet<Symbol> resolving = [];
 
+    /// <summary>What .print said, in order.</summary>
+    readonly List<string> printed = [];
+
     public DiagnosticBag Diagnostics { get; } = new();
     public int Bitness { get; private set; }
     public AsmSyntax Syntax { get; private set; } = AsmSyntax.Att;

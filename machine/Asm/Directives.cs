@@ -56,8 +56,7 @@ internal sealed partial class AssemblyPass
         ["error"] = (p, s, c) => p.Message(s, c, DiagnosticSeverity.Error),
         ["warning"] = (p, s, c) => p.Message(s, c, DiagnosticSeverity.Warning),
         ["err"] = (p, s, c) => p.Diagnostics.Error(s, 0, ".err encountered"),
-        // .print writes to GNU as's standard output; an assembler that is a library has none, so it reads and drops it.
-        ["print"] = (p, s, c) => p.Strings(s, c, terminate: false, emit: false),
+        ["print"] = (p, s, c) => p.Print(s, c),
         ["code16"] = (p, s, c) => p.Code(s, c, 16),
         ["code32"] = (p, s, c) => p.Code(s, c, 32),
         ["code64"] = (p, s, c) => p.Code(s, c, 64),
@@ -413,8 +412,8 @@ internal sealed partial class AssemblyPass
         return bytes;
     }
 
-    /// <summary>.ascii, .asciz/.string (a zero after each string), and .print (<paramref name="emit"/> false).</summary>
-    void Strings(Statement statement, Cursor c, bool terminate, bool emit = true)
+    /// <summary>.ascii and .asciz/.string (a zero after each string).</summary>
+    void Strings(Statement statement, Cursor c, bool terminate)
     {
         var bytes = new List<byte>();
         do
@@ -431,11 +430,22 @@ internal sealed partial class AssemblyPass
             if (terminate)
                 bytes.Add(0);
         } while (c.Accept(','));
-        if (!ExpectEnd(statement, c) || !emit)
+        if (!ExpectEnd(statement, c))
             return;
         if (bytes.Any(b => b != 0) && !StoreAllowed(statement, 0))
             return;
         Emit(statement, bytes.ToArray());
+    }
+
+    /// <summary>.print "text": a line GNU as writes to its standard output; the result carries it (<see cref="AssemblyResult.Printed"/>).</summary>
+    void Print(Statement statement, Cursor c)
+    {
+        c.SkipSpace();
+        int at = c.Position;
+        if (c.StringLiteral(out string? error) is not { } text)
+            Diagnostics.Error(statement, at, error!);
+        else if (ExpectEnd(statement, c))
+            printed.Add(System.Text.Encoding.UTF8.GetString(text));
     }
 
     /// <summary>.incbin "file"[,skip[,count]]: the file's bytes, looked up as .include looks files up.</summary>

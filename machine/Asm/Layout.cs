@@ -31,6 +31,7 @@ internal sealed partial class AssemblyPass
             Symbols = symbolTable,
             Lines = MergeLines(lines),
             Files = preprocessor!.Files,
+            Printed = printed,
         };
     }
 

@@ -111,6 +111,9 @@ public sealed class AssemblyResult
     /// <summary>Every source file the line table names (the main file first, then .include files in order).</summary>
     public required IReadOnlyList<string> Files { get; init; }
 
+    /// <summary>The lines .print wrote, in order (GNU as writes them to its standard output).</summary>
+    public IReadOnlyList<string> Printed { get; init; } = [];
+
     public bool Success => Diagnostics.All(d => d.Severity != DiagnosticSeverity.Error);
 
     /// <summary>The first section's address: the origin.</summary>

@@ -229,4 +229,13 @@ public class AssemblerTests
         Assert.Equal(0x100005UL, result.AddressOf("after"));
         Assert.Equal(0x100005UL + 1 + 200, result.AddressOf("far"));
     }
+
+    [Fact]
+    public void Print_lines_reach_the_result_in_order_and_only_from_assembled_branches()
+    {
+        var result = Assembler.Assemble(".print \"hello\"\n.if 0\n.print \"skipped\"\n.endif\n.rept 2\n.print \"twice\"\n.endr\n");
+
+        Assert.True(result.Success);
+        Assert.Equal(["hello", "twice", "twice"], result.Printed);
+    }
 }
