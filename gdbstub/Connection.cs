@@ -1,12 +1,14 @@
-using System.Threading.Channels;
-
 namespace Repl.GdbStub;
 
 /// <summary>
-/// One client's byte stream, framed. A reader thread turns incoming bytes into <see cref="Frame"/>s (so that a
-/// Ctrl-C is seen while the machine runs) and acknowledges packets as they arrive; the session takes frames with
-/// <see cref="Receive"/> and sends with <see cref="Send"/>, which, until no-ack mode, waits for the client's '+'
-/// and retransmits on '-'. A stream that ends or fails ends the connection: <see cref="Receive"/> then returns null.
+/// One client's byte stream, framed. While the machine is stopped the session reads the stream itself, on its own
+/// thread (<see cref="Receive"/>): a packet then costs the client one wake-up of the stub and the stub one of the
+/// client, with no thread in between to hand it over, which on a busy host is most of a round trip. While the
+/// machine runs, <see cref="WaitForInputAsync"/> reads on a pool thread, so that the session can wait for the run and
+/// for a Ctrl-C at once; the bytes it got are decoded by the session (<see cref="ReceiveBuffered"/>, or the next
+/// <see cref="Receive"/>). Packets are acknowledged as they are decoded, until no-ack mode; <see cref="Send"/> waits
+/// for the client's '+' and retransmits on '-'. A stream that ends or fails ends the connection: <see cref="Receive"/>
+/// then returns null.
 /// </summary>
 public sealed class Connection : IDisposable
 {
@@ -14,63 +16,50 @@ public sealed class Connection : IDisposable
     const int MaxRetransmissions = 8;
 
     readonly Stream _stream;
-    readonly Channel<Frame> _frames = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-    readonly Lock _writeLock = new();
+    readonly PacketDecoder _decoder = new();
+    /// <summary>Bytes read and not yet decoded are _buffer[_next.._end].</summary>
+    readonly byte[] _buffer = new byte[Protocol.PacketSize];
+    int _next, _end;
+    /// <summary>A read started while the machine ran, which may still be waiting for the client.</summary>
+    Task<int>? _pendingRead;
+    /// <summary>Frames decoded before the session asked for them: a packet or an interrupt that came instead of an
+    /// acknowledgement, or what arrived while the machine ran.</summary>
     readonly Queue<Frame> _early = new();
-    volatile bool _noAck, _noAckAfterNextAck;
+    bool _noAck;
 
     public Connection(Stream stream, Action<string>? log = null)
     {
         _stream = stream;
         Log = log ?? (_ => { });
-        new Thread(ReadLoop) { IsBackground = true, Name = "gdb-stub reader" }.Start();
     }
 
     public Action<string> Log { get; }
 
     /// <summary>Sends the OK to QStartNoAckMode: the client acknowledges it, and the packets that follow that '+'
-    /// (which the reader thread may see before the session runs again) are not acknowledged.</summary>
+    /// are not acknowledged (decoding stops at the '+', so none of them has been acknowledged yet).</summary>
     public bool AcceptNoAckMode()
     {
-        _noAckAfterNextAck = true;
-        return Send("OK"u8);
+        if (!Send("OK"u8))
+            return false;
+        _noAck = true;
+        return true;
     }
-
-    /// <summary>Whether a frame is waiting (or the connection has ended), without taking it.</summary>
-    public Task<bool> WaitToReceiveAsync() => _early.Count > 0 ? Task.FromResult(true) : _frames.Reader.WaitToReadAsync().AsTask();
 
     /// <summary>The next frame, waiting for it; null once the client has gone.</summary>
-    public Frame? Receive()
+    public Frame? Receive() => _early.TryDequeue(out var early) ? early : Decode(wait: true);
+
+    /// <summary>Completes when input is there to decode (true) or the client has gone (false), reading on a pool
+    /// thread meanwhile: what a session waits for together with a run.</summary>
+    public Task<bool> WaitForInputAsync()
     {
-        if (_early.TryDequeue(out var early))
-            return early;
-        if (SpinForFrame() is { } frame)
-            return frame;
-        try
-        {
-            return _frames.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
-        }
-        catch (ChannelClosedException)
-        {
-            return null;
-        }
+        if (_early.Count > 0 || _next < _end)
+            return Task.FromResult(true);
+        _pendingRead ??= Task.Run(() => _stream.Read(_buffer));
+        return _pendingRead.ContinueWith(read => read.IsCompletedSuccessfully && read.Result > 0, TaskContinuationOptions.ExecuteSynchronously);
     }
 
-    /// <summary>A stepping debugger sends its next packet within tens of microseconds of a reply, and waking a blocked
-    /// thread costs about as much as answering the packet: so wait a little while awake before going to sleep.</summary>
-    Frame? SpinForFrame()
-    {
-        long until = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency / 10_000; // 100 µs
-        var spin = new SpinWait();
-        do
-        {
-            if (_frames.Reader.TryRead(out var frame))
-                return frame;
-            spin.SpinOnce(sleep1Threshold: -1);
-        }
-        while (System.Diagnostics.Stopwatch.GetTimestamp() < until);
-        return null;
-    }
+    /// <summary>The next frame among the bytes already read, without waiting; null when they hold no whole frame.</summary>
+    public Frame? ReceiveBuffered() => _early.TryDequeue(out var early) ? early : Decode(wait: false);
 
     /// <summary>Sends a packet; false when the client has gone (or never acknowledged it).</summary>
     public bool Send(ReadOnlySpan<byte> payload)
@@ -98,83 +87,81 @@ public sealed class Connection : IDisposable
     /// acknowledgement (the client's '+' was lost) and is kept for <see cref="Receive"/>; a stray interrupt too.</summary>
     bool? AwaitAcknowledgement()
     {
-        while (true)
+        while (Decode(wait: true) is { } frame)
         {
-            Frame? frame;
-            try
-            {
-                frame = _frames.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
-            }
-            catch (ChannelClosedException)
-            {
-                return null;
-            }
-            switch (frame.Value.Kind)
+            switch (frame.Kind)
             {
                 case FrameKind.Ack: return true;
                 case FrameKind.Nak: return false;
                 default:
-                    _early.Enqueue(frame.Value);
-                    if (frame.Value.Kind == FrameKind.Packet)
+                    _early.Enqueue(frame);
+                    if (frame.Kind == FrameKind.Packet)
                         return true;
                     break;
             }
         }
+        return null;
     }
 
-    bool Write(ReadOnlySpan<byte> bytes)
+    /// <summary>Decodes up to the next frame, acknowledging a good packet and NAKing a bad one; reads more when the
+    /// buffer holds no whole frame if <paramref name="wait"/> (null when the client has gone), else returns null.</summary>
+    Frame? Decode(bool wait)
     {
-        lock (_writeLock)
+        while (true)
         {
-            try
+            while (_next < _end)
             {
-                _stream.Write(bytes);
-                _stream.Flush();
-                return true;
+                if (_decoder.Feed(_buffer[_next++]) is not { } frame)
+                    continue;
+                if (frame.Kind == FrameKind.BadPacket)
+                {
+                    // A NAK asks for the packet again; without acknowledgements there is nobody to ask.
+                    Log("dropped a packet with a bad checksum or over the size limit");
+                    if (!_noAck)
+                        Write("-"u8);
+                    continue;
+                }
+                if (frame.Kind == FrameKind.Packet && !_noAck)
+                    Write("+"u8);
+                return frame;
             }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
-            {
-                return false;
-            }
+            if (!wait && _pendingRead is not { IsCompleted: true })
+                return null;
+            if (!Fill())
+                return null;
         }
     }
 
-    void ReadLoop()
+    /// <summary>Reads the next bytes into the (fully decoded) buffer: a read started while the machine ran, else one
+    /// on this thread. False when the stream has ended or failed.</summary>
+    bool Fill()
     {
-        var decoder = new PacketDecoder();
-        var buffer = new byte[4096];
         try
         {
-            while (true)
-            {
-                int n = _stream.Read(buffer);
-                if (n == 0)
-                    break;
-                for (int i = 0; i < n; i++)
-                {
-                    if (decoder.Feed(buffer[i]) is not { } frame)
-                        continue;
-                    if (frame.Kind == FrameKind.BadPacket)
-                    {
-                        // A NAK asks for the packet again; without acknowledgements there is nobody to ask.
-                        Log("dropped a packet with a bad checksum or over the size limit");
-                        if (!_noAck)
-                            Write("-"u8);
-                        continue;
-                    }
-                    if (frame.Kind == FrameKind.Packet && !_noAck)
-                        Write("+"u8);
-                    if (frame.Kind == FrameKind.Ack && _noAckAfterNextAck)
-                        (_noAck, _noAckAfterNextAck) = (true, false);
-                    _frames.Writer.TryWrite(frame);
-                }
-            }
+            _end = _pendingRead is { } pending ? pending.GetAwaiter().GetResult() : _stream.Read(_buffer);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException or InvalidOperationException)
         {
             // The client went away mid-read: that ends the connection, as the end of the stream does.
+            _end = 0;
         }
-        _frames.Writer.TryComplete();
+        _pendingRead = null;
+        _next = 0;
+        return _end > 0;
+    }
+
+    bool Write(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            _stream.Write(bytes);
+            _stream.Flush();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
+        {
+            return false;
+        }
     }
 
     public void Dispose() => _stream.Dispose();

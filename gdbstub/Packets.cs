@@ -132,7 +132,8 @@ public static class RunLength
 public static class Protocol
 {
     /// <summary>The largest packet the stub accepts, as announced in qSupported; 16 KiB lets gdb move memory in
-    /// large blocks (x/64gx is one packet).</summary>
+    /// large blocks where it reads a block (a dump, a code cache line). x/64gx is not one: gdb reads each quadword it
+    /// prints with an m packet of its own, whatever the packet size.</summary>
     public const int PacketSize = 0x4000;
 
     /// <summary>'}' escapes '#', '$', '}' and '*' in binary data: the escaped byte is XORed with 0x20.</summary>

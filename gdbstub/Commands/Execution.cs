@@ -85,11 +85,11 @@ public sealed partial class Session
         var run = _host.Invoke(how);
         while (!run.IsCompleted)
         {
-            var incoming = _connection.WaitToReceiveAsync();
-            Task.WaitAny(run, incoming);
-            if (!incoming.IsCompleted)
+            var input = _connection.WaitForInputAsync();
+            Task.WaitAny(run, input);
+            if (!input.IsCompleted)
                 continue;
-            if (!incoming.Result)
+            if (!input.Result)
             {
                 if (!run.IsCompleted)
                     _host.RequestStop();
@@ -98,15 +98,16 @@ public sealed partial class Session
                 _end = SessionEnd.ClientGone;
                 return null;
             }
-            if (_connection.Receive() is not { } frame)
-                continue;
-            // A Ctrl-C that crosses a stop already under way would leave the request pending for the next run,
-            // which the machine keeps on purpose (Cpu.RequestStop); the window is the few instructions between the
-            // run ending and this check, and the cost a spurious SIGINT on the next continue.
-            if (frame.Kind == FrameKind.Interrupt && !run.IsCompleted)
-                _host.RequestStop();
-            else if (frame.Kind == FrameKind.Packet)
-                _deferred.Enqueue(frame);
+            while (_connection.ReceiveBuffered() is { } frame)
+            {
+                // A Ctrl-C that crosses a stop already under way would leave the request pending for the next run,
+                // which the machine keeps on purpose (Cpu.RequestStop); the window is the few instructions between the
+                // run ending and this check, and the cost a spurious SIGINT on the next continue.
+                if (frame.Kind == FrameKind.Interrupt && !run.IsCompleted)
+                    _host.RequestStop();
+                else if (frame.Kind == FrameKind.Packet)
+                    _deferred.Enqueue(frame);
+            }
         }
         return Reply(run.Result);
     }

@@ -33,7 +33,7 @@ public sealed partial class Session
     /// <summary>qSupported: what the client offers is not needed; PacketSize is in hex.</summary>
     string Supported()
     {
-        var features = new StringBuilder($"PacketSize={Protocol.PacketSize:x};qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+");
+        var features = new StringBuilder($"PacketSize={Protocol.PacketSize:x};qXfer:features:read+;qXfer:threads:read+;QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+");
         if (_options.ExecutablePath is not null)
             features.Append(";qXfer:exec-file:read+");
         return features.ToString();
@@ -62,22 +62,25 @@ public sealed partial class Session
         return "";
     }
 
-    /// <summary>qXfer:OBJECT:read:ANNEX:OFFSET,LENGTH, for features (target.xml and its includes) and exec-file
-    /// (the image's path; the annex is a process id, which one machine does not need). Replies are binary: 'm' for
-    /// a part with more to come, 'l' for the last.</summary>
+    /// <summary>qXfer:OBJECT:read:ANNEX:OFFSET,LENGTH, for features (target.xml and its includes), exec-file (the
+    /// image's path; the annex is a process id, which one machine does not need) and threads (the thread list, which
+    /// gdb fetches after every stop: one packet where qfThreadInfo and qsThreadInfo take two). Replies are binary:
+    /// 'm' for a part with more to come, 'l' for the last.</summary>
     string Transfer(string packet)
     {
         string[] parts = packet.Split(':');
+        bool known = parts.Length > 1 && parts[1] is "features" or "exec-file" or "threads";
         if (parts.Length != 5 || parts[2] != "read" || !TryParseRange(parts[4], out ulong offset, out ulong length))
-            return parts.Length > 1 && parts[1] is "features" or "exec-file" ? Error(Einval) : "";
+            return known ? Error(Einval) : "";
         string? document = parts[1] switch
         {
             "features" => TargetDescription.Document(parts[3]),
             "exec-file" => _options.ExecutablePath,
+            "threads" => ThreadList,
             _ => null,
         };
         if (document is null)
-            return parts[1] is "features" or "exec-file" ? Error(0) : "";
+            return known ? Error(0) : "";
         byte[] bytes = Encoding.UTF8.GetBytes(document);
         if (offset >= (ulong)bytes.Length)
             return "l";
@@ -85,4 +88,8 @@ public sealed partial class Session
         bool last = offset + (ulong)count == (ulong)bytes.Length;
         return (last ? "l" : "m") + Encoding.Latin1.GetString(Protocol.EscapeBinary(bytes.AsSpan((int)offset, count)));
     }
+
+    /// <summary>The thread list document (GDB manual, "Thread List Format"): the machine's one processor, as
+    /// qfThreadInfo names it.</summary>
+    static readonly string ThreadList = $"<?xml version=\"1.0\"?>\n<threads>\n  <thread id=\"{StopReplies.ThreadId:x}\" core=\"0\"/>\n</threads>\n";
 }

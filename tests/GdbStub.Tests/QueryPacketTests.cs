@@ -18,6 +18,7 @@ public class QueryPacketTests
         Assert.Contains("swbreak+", features);
         Assert.Contains("hwbreak+", features);
         Assert.Contains("vContSupported+", features);
+        Assert.Contains("qXfer:threads:read+", features);
         Assert.DoesNotContain("qXfer:exec-file:read+", features);
     }
 
@@ -42,6 +43,18 @@ public class QueryPacketTests
         Assert.Equal("OK", stub.Request("Hc-1"));
         Assert.Equal("OK", stub.Request("T1"));
         Assert.StartsWith("E", stub.Request("T2"));
+    }
+
+    [Fact]
+    public void The_thread_list_document_names_the_one_thread_in_a_single_reply()
+    {
+        using var stub = new InMemoryStub();
+
+        string reply = stub.Request("qXfer:threads:read::0,1000");
+
+        Assert.StartsWith("l", reply);
+        var thread = Assert.Single(XDocument.Parse(reply[1..]).Root!.Elements("thread"));
+        Assert.Equal("1", thread.Attribute("id")?.Value);
     }
 
     [Fact]

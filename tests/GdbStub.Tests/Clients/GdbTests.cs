@@ -36,6 +36,24 @@ public class GdbTests
     }
 
     [GdbFact]
+    public void After_stepi_gdb_shows_rsp_and_rip_from_the_stop_reply_without_reading_the_registers()
+    {
+        using var served = new ServedImage();
+        ulong readMsr = served.Symbol("read_msr").Address;
+
+        // read_msr begins with push %rdx: the step moves both RIP and RSP.
+        string output = served.Gdb("break read_msr", "continue", "p/x $rsp", "set debug remote 1", "stepi", "p/x $rsp", "p/x $pc", "set debug remote 0");
+
+        string afterStep = output[output.IndexOf("vCont;s", StringComparison.Ordinal)..];
+        Assert.DoesNotContain("Sending packet: $g", afterStep);
+        Assert.DoesNotContain("Sending packet: $p", afterStep);
+        ulong rsp = served.Machine.State.Gpr[(int)Gpr.Rsp];
+        Assert.Contains($"$1 = 0x{rsp + 8:x}", output);
+        Assert.Contains($"$2 = 0x{rsp:x}", output);
+        Assert.Contains($"$3 = 0x{readMsr + 1:x}", output);
+    }
+
+    [GdbFact]
     public void gdb_writes_registers_and_memory_into_the_machine_and_reads_them_back()
     {
         using var served = new ServedImage();
