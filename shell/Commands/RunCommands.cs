@@ -25,5 +25,35 @@ static class RunCommands
         new("until", ["u"], "Run until a location is reached",
             "until LOC\nRuns until RIP reaches LOC (an address, symbol, symbol+offset or file.S:line), or something else stops it.\nExample: until sum+4",
             (d, args, o) => d.Report(d.Until(args), o)),
+        new("trace", [], "Record the instructions runs execute: trace on|off|show [N]",
+            $"trace on | off | show [N]\nWhile on, runs go one instruction at a time (slower) and the last {TraceRing.DefaultCapacity} instructions are kept with\nthe registers each changed; show prints the last N (default 20). Off runs at full speed and keeps nothing new.\nExample: trace on, then stepi 5, then trace show 5",
+            Trace),
     ];
+
+    const int DefaultShown = 20;
+
+    static void Trace(Debugger d, string args, TextWriter o)
+    {
+        string[] words = BreakpointCommands.Words(args);
+        switch (words)
+        {
+            case ["on"]:
+                d.Trace.Enabled = true;
+                o.WriteLine("trace on: runs are recorded one instruction at a time");
+                return;
+            case ["off"]:
+                d.Trace.Enabled = false;
+                o.WriteLine("trace off");
+                return;
+            case ["show", .. var count] when count.Length <= 1:
+                var entries = d.Trace.Last(count.Length == 0 ? DefaultShown : Debugger.Count(count[0]));
+                if (entries.Count == 0)
+                    o.WriteLine(d.Trace.Enabled ? "nothing traced yet: run or step" : "nothing traced: 'trace on' first, then run or step");
+                foreach (var e in entries)
+                    o.WriteLine($"[{e.InstructionNumber}] {e.Instruction}{(e.Changes.Length == 0 ? "" : "\n        " + e.Changes)}");
+                return;
+            default:
+                throw new CommandException("trace on, trace off, or trace show [N]");
+        }
+    }
 }
