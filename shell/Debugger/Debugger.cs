@@ -105,7 +105,7 @@ public sealed partial class Debugger
         {
             var command = CommandRegistry.Find(name)
                 ?? throw new CommandException($"unknown command '{name}' (try 'help' for the list)");
-            command.Handler(this, args, output);
+            Dispatch(command, args, output);
             return true;
         }
         catch (Exception e) when (e is CommandException or ArgumentException or LoaderException or IOException
