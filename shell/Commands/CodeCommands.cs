@@ -10,7 +10,7 @@ using Repl.Machine;
 /// <summary>disas, list and bt: the code around RIP, its source, and the calls that led there.</summary>
 static class CodeCommands
 {
-    const int DefaultInstructions = 10, ListContext = 5, MaxFrames = 32;
+    const int DefaultInstructions = 10, MaxInstructions = 4096, ListContext = 5, MaxFrames = 32;
 
     public static IReadOnlyList<ShellCommand> All { get; } =
     [
@@ -33,6 +33,8 @@ static class CodeCommands
         ulong rip = d.Machine.State.Rip;
         ulong start = words.Length > 0 ? d.ResolveLocation(words[0]) : rip;
         int count = words.Length > 1 ? Debugger.Count(words[1]) : DefaultInstructions;
+        if (count > MaxInstructions)
+            throw new CommandException($"disas shows at most {MaxInstructions} instructions at a time");
         var lines = Disassembler.Disassemble(d.Machine, start, count, symbols: d.Symbols);
         var marked = Disassembler.Listing(lines).ToList();
         // Listing's lines are its instructions with "file:line" headings between them: mark the one at RIP.

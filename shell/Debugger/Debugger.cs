@@ -36,6 +36,9 @@ public sealed partial class Debugger
         Commands = CommandRegistry.All;
     }
 
+    /// <summary>A debugger on a fresh machine holding <see cref="DebuggerOptions.Image"/>, stopped at its entry. An image
+    /// that cannot be read or loaded throws <see cref="CommandException"/>, <see cref="LoaderException"/> or an
+    /// <see cref="IOException"/> with a one-line message.</summary>
     public static Debugger Create(DebuggerOptions? options = null) => new(options ?? new DebuggerOptions());
 
     public DebuggerOptions Options { get; private set; }
