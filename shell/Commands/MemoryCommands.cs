@@ -206,10 +206,11 @@ static class MemoryCommands
     static void AssembleInto(Debugger d, string args, TextWriter o)
     {
         int quote = args.IndexOf('"');
-        if (quote <= 0 || !args.TrimEnd().EndsWith('"') || args.TrimEnd().Length == quote + 1)
+        string quoted = quote < 0 ? "" : args.TrimEnd()[quote..];
+        if (quote <= 0 || quoted.Length < 3 || !quoted.EndsWith('"') || quoted[1..^1].Trim().Length == 0)
             throw new CommandException("write it as asm LOC \"INSTRUCTIONS\", as in: asm sum \"movl $42, %eax; ret\"");
         ulong address = d.ResolveLocation(args[..quote]);
-        string source = args.TrimEnd()[(quote + 1)..^1];
+        string source = quoted[1..^1];
         var result = Assembler.Assemble(source, new AsmOptions { FileName = "asm", Origin = address, Bitness = d.Machine.State.CodeBitness });
         if (result.Diagnostics.FirstOrDefault(x => x.Severity == DiagnosticSeverity.Error) is { } error)
             throw new CommandException($"{error.Message} (column {error.Location.Column} of \"{source}\")");
