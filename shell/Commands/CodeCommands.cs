@@ -18,7 +18,7 @@ static class CodeCommands
             $"disas [LOC] [N]\nDisassembles N instructions (default {DefaultInstructions}) from LOC (default RIP) in the current code size, with\nsymbols and, where the line table has them, source line headings. '=>' marks RIP.\nExample: disas sum 5",
             Disassemble),
         new("list", ["l"], "Show source lines around RIP (or a location)",
-            $"list [LOC]\nShows the source lines around LOC (default RIP) from the loaded program's line table, {ListContext} on each side.\nNeeds a program assembled by Repl (a .S image or the built-in one).\nExample: list sum",
+            $"list [LOC]\nShows the source lines around LOC (default RIP) from the loaded program's line table, {ListContext} on each side.\nNeeds a line table: a .S image, the built-in program, or an ELF with .debug_line.\nExample: list sum",
             List),
         new("bt", ["backtrace", "where"], "Show the call chain (best effort)",
             "bt\nWalks the frame-pointer chain (saved RBP, then the return address above it) from RBP, after the current\nfunction. Best effort: code without frame pointers gives a short or wrong chain; each frame says how it was found.\nExample: bt",
@@ -53,7 +53,7 @@ static class CodeCommands
     {
         ulong address = args.Trim().Length == 0 ? d.Machine.State.Rip : d.ResolveLocation(args);
         if (d.Symbols.LineAt(address) is not { } entry)
-            throw new CommandException($"no source line for {d.Program.Describe(address)} (the line table covers only code Repl assembled; try 'disas')");
+            throw new CommandException($"no source line for {d.Program.Describe(address)} (lines come from a .S image or an ELF's .debug_line; try 'disas')");
         if (!d.Program.Sources.TryGetValue(entry.File, out var text))
             throw new CommandException($"{entry.File}:{entry.Line} is where it comes from, but the file cannot be read here");
         bool atRip = address == d.Machine.State.Rip;
