@@ -21,7 +21,7 @@ static class CodeCommands
             $"list [LOC]\nShows the source lines around LOC (default RIP) from the loaded program's line table, {ListContext} on each side.\nNeeds a line table: a .S image, the built-in program, or an ELF with .debug_line.\nExample: list sum",
             List),
         new("bt", ["backtrace", "where"], "Show the call chain (best effort)",
-            "bt\nWalks the frame-pointer chain (saved RBP, then the return address above it) from RBP, after the current\nfunction. Best effort: code without frame pointers gives a short or wrong chain; each frame says how it was found.\nExample: bt",
+            "bt\nAt a function's first instruction, takes the return address at RSP; then walks the frame-pointer chain (saved\nRBP, then the return address above it) from RBP.\nBest effort: code without frame pointers gives a short or wrong chain; each frame says how it was found.\nExample: bt",
             Backtrace),
     ];
 
@@ -68,7 +68,11 @@ static class CodeCommands
         o.WriteLine($"#0  {d.Program.Describe(s.Rip)}");
         ulong frame = s.Gpr[(int)Gpr.Rbp];
         Span<byte> pair = stackalloc byte[16];
-        for (int n = 1; n <= MaxFrames && frame != 0; n++)
+        int first = 1;
+        // At a function's first instruction its frame is not built yet: the return address is what RSP points at.
+        if (d.Symbols.Find(s.Rip) is { Offset: 0 } && d.Machine.ReadVirtual(s.Gpr[(int)Gpr.Rsp], pair[..8]) == 8)
+            o.WriteLine($"#{first++}  {d.Program.Describe(BitConverter.ToUInt64(pair))}  (return address at rsp 0x{s.Gpr[(int)Gpr.Rsp]:x})");
+        for (int n = first; n <= MaxFrames && frame != 0; n++)
         {
             if (d.Machine.ReadVirtual(frame, pair) < pair.Length)
             {
