@@ -34,13 +34,16 @@ public sealed class ScriptSession(ScriptGlobals globals)
     public static bool IsComplete(string code) =>
         SyntaxFactory.IsCompleteSubmission(SyntaxFactory.ParseSyntaxTree(code, CSharpParseOptions.Default.WithKind(SourceCodeKind.Script)));
 
-    /// <summary>Compiles and runs a trivial submission, so that the first real one does not pay for loading Roslyn.</summary>
-    public Task WarmUpAsync() => Task.Run(() => Evaluate("0"));
+    /// <summary>Compiles and runs a trivial submission that the session does not keep, so that the first real one does
+    /// not pay for loading Roslyn; safe to run while the shell starts.</summary>
+    public Task WarmUpAsync() => Task.Run(() => ScriptOptionsFactory.Create("0", filePath: null).RunAsync(new ScriptGlobals(Machine.Machine.CreateLongMode())));
 
-    public Evaluation Evaluate(string code)
+    /// <summary>Evaluates C# typed at the prompt, or the text of <paramref name="filePath"/> (whose directory #load and
+    /// #r start from, and whose name the errors carry).</summary>
+    public Evaluation Evaluate(string code, string? filePath = null)
     {
         int failuresBefore = Globals.Failures.Count;
-        var (result, next) = Run(code);
+        var (result, next) = Run(code, filePath);
         result = result with { FailedExpects = [.. Globals.Failures.Skip(failuresBefore)] };
         if (next is not null)
         {
@@ -52,10 +55,10 @@ public sealed class ScriptSession(ScriptGlobals globals)
     }
 
     /// <summary>Compiles and runs <paramref name="code"/> after the session's state; the state it leaves, if it ran.</summary>
-    (Evaluation, ScriptState<object>?) Run(string code)
+    (Evaluation, ScriptState<object>?) Run(string code, string? filePath = null)
     {
-        var script = _state is null ? ScriptOptionsFactory.Create(code, filePath: null)
-                                    : _state.Script.ContinueWith(code, ScriptOptionsFactory.For(filePath: null));
+        var script = _state is null ? ScriptOptionsFactory.Create(code, filePath)
+                                    : _state.Script.ContinueWith(code, ScriptOptionsFactory.For(filePath));
         var diagnostics = script.Compile();
         if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
             return (new(false, false, null, [.. ScriptErrors.Compile(diagnostics)]), null);
@@ -79,10 +82,27 @@ public sealed class ScriptSession(ScriptGlobals globals)
         return type is not null && type.SpecialType != SpecialType.System_Void;
     }
 
-    /// <summary>Evaluates and writes what the shell shows; true when it succeeded.</summary>
-    public bool Execute(string code, TextWriter output)
+    /// <summary>The shell's <c>source FILE.csx</c>: runs a script file in this session, so what it defines stays.</summary>
+    public bool RunFile(string path, TextWriter output)
     {
-        var result = Evaluate(code);
+        string code;
+        try
+        {
+            code = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            output.WriteLine($"cannot read {path}: {e.Message}");
+            return false;
+        }
+        return Show(Evaluate(code, path), output);
+    }
+
+    /// <summary>Evaluates and writes what the shell shows; true when it succeeded.</summary>
+    public bool Execute(string code, TextWriter output) => Show(Evaluate(code), output);
+
+    static bool Show(Evaluation result, TextWriter output)
+    {
         if (result.Display.Length != 0)
             output.WriteLine(result.Display);
         return result.Success;

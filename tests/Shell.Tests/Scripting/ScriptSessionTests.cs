@@ -105,6 +105,28 @@ public class ScriptSessionTests
     }
 
     [Fact]
+    public void A_sourced_file_runs_in_the_session_and_its_errors_name_the_file()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-source-").FullName;
+        File.WriteAllText(Path.Combine(dir, "defs.csx"), "ulong Kernel(ulong a) => a | 0xffff_8000_0000_0000;\n");
+        File.WriteAllText(Path.Combine(dir, "main.csx"), "#load \"defs.csx\"\nvar top = Kernel(0x1000);\n");
+        File.WriteAllText(Path.Combine(dir, "bad.csx"), "var ok = 1;\nok.Nope();\n");
+        var output = new StringWriter();
+
+        Assert.True(_session.RunFile(Path.Combine(dir, "main.csx"), output));
+        Assert.Equal("0xffff800000001000 (-140737488351232)", Show("top"));
+        Assert.False(_session.RunFile(Path.Combine(dir, "bad.csx"), output));
+        Assert.StartsWith("bad.csx:2:4: error CS1061:", output.ToString());
+    }
+
+    [Fact]
+    public async Task Warming_up_leaves_the_session_empty()
+    {
+        await _session.WarmUpAsync();
+        Assert.Equal("1:1: error CS0103: The name 'top' does not exist in the current context", Show("top"));
+    }
+
+    [Fact]
     public void A_condition_sees_the_session_variables_and_is_compiled_once()
     {
         Show("ulong wanted = 60;");
