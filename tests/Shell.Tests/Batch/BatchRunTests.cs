@@ -17,12 +17,13 @@ public class BatchRunTests
         return path;
     }
 
-    (int Status, string Output, string Error) Run(string[] scripts, string? junit = null, string[]? args = null)
+    (int Status, string Output, string Error) Run(string[] scripts, string? junit = null, string[]? args = null, int jobs = 2,
+                                                 bool terminal = false)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int status = RunCommand.Run(new RunCommand.RunOptions(scripts, args ?? [], junit, Jobs: 2, Image: null, CpuVendor.Intel, Cache),
-                                    output, error, interactive: false);
+        int status = RunCommand.Run(new RunCommand.RunOptions(scripts, args ?? [], junit, jobs, Image: null, CpuVendor.Intel, Cache),
+                                    output, error, interactive: terminal);
         return (status, output.ToString(), error.ToString());
     }
 
@@ -121,6 +122,22 @@ public class BatchRunTests
         Assert.Equal(1, status);
         Assert.DoesNotContain(", cached)", output);
         Assert.Contains("main.csx:3: Expect(Cpu.Rax == Expected()) failed: from the helper", output);
+    }
+
+    [Fact]
+    public void On_a_terminal_a_status_line_counts_the_finished_scripts_and_is_cleared_at_the_end()
+    {
+        var (_, output, _) = Run([Script("a.csx", Passing), Script("b.csx", Passing)], jobs: 1, terminal: true);
+        Assert.Contains("[1/2] running...\r\x1b[KPASS ", output);
+        Assert.EndsWith("\r\x1b[K2 passed, 0 failed\n", output);
+    }
+
+    [Fact]
+    public void Zero_jobs_is_a_usage_error()
+    {
+        var (status, _, error) = Run([Script("a.csx", Passing)], jobs: 0);
+        Assert.Equal(2, status);
+        Assert.Equal("repl: --jobs 0: give at least 1\n", error);
     }
 
     [Fact]
