@@ -112,7 +112,7 @@ public sealed class ScriptSession(ScriptGlobals globals)
     /// Evaluates a breakpoint condition (<c>break entry_SYSCALL_64 if Cpu.Rax == 60</c>) in this session: it sees the
     /// globals and every variable defined so far. Each condition compiles once, into a delegate over the session's
     /// state at that time, so evaluating it at every hit costs a call. A condition that does not compile or throws
-    /// raises <see cref="ScriptConditionException"/> with the one-line error.
+    /// raises <see cref="ScriptConditionException"/> with the one-line error (the caller names the condition).
     /// </summary>
     public bool EvaluateCondition(string condition)
     {
@@ -123,7 +123,7 @@ public sealed class ScriptSession(ScriptGlobals globals)
         }
         catch (Exception e)
         {
-            throw new ScriptConditionException($"condition '{condition}': {ScriptErrors.Runtime(e)}", e);
+            throw new ScriptConditionException(ScriptErrors.Runtime(e), e);
         }
     }
 
@@ -131,9 +131,10 @@ public sealed class ScriptSession(ScriptGlobals globals)
     {
         // A lambda evaluated now, in the current state, closes over the submissions' variables without defining
         // anything new in the session; it is not kept as the session's state.
-        var (result, _) = Run($"(System.Func<bool>)(() => ({condition}))");
+        // #line puts the condition's own text at line 1, so an error's column counts from its first character.
+        var (result, _) = Run($"(System.Func<bool>)(() => (\n#line 1\n{condition}\n))");
         if (result is not { Success: true, Value: Func<bool> test })
-            throw new ScriptConditionException($"condition '{condition}': {string.Join("; ", result.Errors)}", null);
+            throw new ScriptConditionException(string.Join("; ", result.Errors), null);
         return test;
     }
 }
