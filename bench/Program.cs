@@ -20,6 +20,9 @@ static class Program
 
     static int Main(string[] args)
     {
+        // `bench asm`: the assembler benchmark alone.
+        if (args is ["asm"])
+            return AssemblerBench.Measure() ? 0 : 1;
         int iterations = args.Length > 0 ? int.Parse(args[0]) : Iterations;
         Console.WriteLine($"Repl interpreter benchmark: {iterations:N0} loop iterations each, median of {Repeats} runs, {Environment.ProcessorCount} host cores, .NET {Environment.Version}");
         Console.WriteLine();
@@ -30,6 +33,8 @@ static class Program
         ok &= Measure("call/ret", iterations, CallLoop);
         Console.WriteLine();
         ok &= KptiRoundTrip.Measure(iterations / 20);
+        Console.WriteLine();
+        ok &= AssemblerBench.Measure();
         return ok ? 0 : 1;
     }
 
