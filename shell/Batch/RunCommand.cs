@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Repl.Shell.Debugging;
 using Repl.Shell.Scripting;
 
 namespace Repl.Shell.Batch;
@@ -23,7 +24,7 @@ public static class RunCommand
         };
         var image = new Option<string?>("--image")
         {
-            Description = "Boot each script's machine from this multiboot image (default: a long-mode machine with nothing loaded)",
+            Description = "Load each script's machine from this image: multiboot, ELF, or a .S source (default: the built-in program)",
         };
         var command = new Command("run", "Run .csx scenarios in batch, each on a fresh machine, in parallel. A script fails when an Expect\n"
                                          + "fails, when it does not compile, or when it throws. Arguments after -- reach every script as Args.\n"
@@ -57,22 +58,18 @@ public static class RunCommand
             return Fail(error, $"--jobs {options.Jobs}: give at least 1");
         if (options.Scripts.FirstOrDefault(s => !File.Exists(s)) is { } missing)
             return Fail(error, $"no script {missing} (try 'repl run --help')");
-        byte[]? image = null;
-        if (options.Image is { } imagePath)
+        var debuggerOptions = new DebuggerOptions { Vendor = options.Vendor, Image = options.Image };
+        try
         {
-            try
-            {
-                image = File.ReadAllBytes(imagePath);
-                // Load once here, so a bad image is one usage error rather than a failure in every script.
-                Multiboot.Load(new Machine(new MachineOptions { Vendor = options.Vendor }), image, imagePath);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or LoaderException)
-            {
-                return Fail(error, $"cannot load {imagePath}: {e.Message}");
-            }
+            // Build one machine here, so a bad image is one usage error rather than a failure in every script.
+            Debugger.Create(debuggerOptions);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or LoaderException or CommandException)
+        {
+            return Fail(error, $"cannot load {options.Image}: {e.Message}");
         }
 
-        var runner = new BatchRunner(new ScriptCache(options.CacheDirectory), log => NewGlobals(options, image, log), options.Jobs);
+        var runner = new BatchRunner(new ScriptCache(options.CacheDirectory), log => new ScriptGlobals(Debugger.Create(debuggerOptions), options.Args, log), options.Jobs);
         var progress = new Progress(output, options.Scripts.Count, interactive);
         var results = runner.RunAsync(options.Scripts, progress.Finished).GetAwaiter().GetResult();
         progress.Done();
@@ -91,19 +88,6 @@ public static class RunCommand
         int failed = results.Count(r => !r.Passed);
         output.WriteLine($"{results.Count - failed} passed, {failed} failed");
         return failed == 0 ? AllPassed : SomeFailed;
-    }
-
-    static ScriptGlobals NewGlobals(RunOptions options, byte[]? image, TextWriter log)
-    {
-        var machineOptions = new MachineOptions { Vendor = options.Vendor };
-        if (image is null)
-            return new ScriptGlobals(Machine.CreateLongMode(machineOptions), options.Args, log);
-        var machine = new Machine(machineOptions);
-        var loaded = Multiboot.Load(machine, image, options.Image!);
-        var globals = new ScriptGlobals(machine, options.Args, log);
-        foreach (var symbol in loaded.Symbols)
-            globals.Sym.Add(symbol.Name, symbol.Address);
-        return globals;
     }
 
     static int Fail(TextWriter error, string message)

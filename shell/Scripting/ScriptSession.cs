@@ -3,6 +3,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Scripting;
+using Repl.Shell.Debugging;
 
 namespace Repl.Shell.Scripting;
 
@@ -20,14 +21,22 @@ public sealed record Evaluation(bool Success, bool HasValue, object? Value, IRea
 /// <summary>
 /// The shell's C# session: one persistent state in which each input continues the last, so variables, functions and
 /// usings survive. A compile error leaves the state as it was; a runtime exception keeps what ran before it. Nothing
-/// a user types ends the session.
+/// a user types ends the session. It becomes its debugger's C#: the evaluator of breakpoint conditions and the runner
+/// of <c>source FILE.csx</c>.
 /// </summary>
-public sealed class ScriptSession(ScriptGlobals globals)
+public sealed class ScriptSession
 {
     readonly ConcurrentDictionary<string, Func<bool>> _conditions = new();
     ScriptState<object>? _state;
 
-    public ScriptGlobals Globals { get; } = globals;
+    public ScriptSession(ScriptGlobals globals)
+    {
+        Globals = globals;
+        globals.Debugger.ConditionEvaluator = EvaluateCondition;
+        globals.Debugger.ScriptRunner = (path, output) => RunFile(path, output);
+    }
+
+    public ScriptGlobals Globals { get; }
 
     /// <summary>False while <paramref name="code"/> is an unfinished statement (an open brace, a missing semicolon in
     /// a declaration...): the shell then reads another line.</summary>
@@ -36,7 +45,7 @@ public sealed class ScriptSession(ScriptGlobals globals)
 
     /// <summary>Compiles and runs a trivial submission that the session does not keep, so that the first real one does
     /// not pay for loading Roslyn; safe to run while the shell starts.</summary>
-    public Task WarmUpAsync() => Task.Run(() => ScriptOptionsFactory.Create("0", filePath: null).RunAsync(new ScriptGlobals(Machine.Machine.CreateLongMode())));
+    public Task WarmUpAsync() => Task.Run(() => ScriptOptionsFactory.Create("0", filePath: null).RunAsync(new ScriptGlobals(Debugger.Create())));
 
     /// <summary>Evaluates C# typed at the prompt, or the text of <paramref name="filePath"/> (whose directory #load and
     /// #r start from, and whose name the errors carry).</summary>

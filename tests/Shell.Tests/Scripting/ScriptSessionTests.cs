@@ -1,3 +1,4 @@
+using Repl.Shell.Debugging;
 using Repl.Shell.Scripting;
 
 namespace Repl.Shell.Tests.Scripting;
@@ -7,10 +8,11 @@ using Repl.Machine;
 
 public class ScriptSessionTests
 {
-    readonly Machine _machine = Machine.CreateLongMode();
+    readonly Debugger _debugger = Debugger.Create();
+    Machine Machine => _debugger.Machine;
     readonly ScriptSession _session;
 
-    public ScriptSessionTests() => _session = new ScriptSession(new ScriptGlobals(_machine));
+    public ScriptSessionTests() => _session = new ScriptSession(new ScriptGlobals(_debugger));
 
     string Show(string code) => _session.Evaluate(code).Display;
 
@@ -71,8 +73,8 @@ public class ScriptSessionTests
     public void Registers_written_from_CSharp_reach_the_machine()
     {
         Show("Cpu.R15 = 0xfeed; Cpu.Gs.Base = 0xffff_8880_0000_0000;");
-        Assert.Equal(0xfeedUL, _machine.ReadRegister(Register.R15));
-        Assert.Equal(0xffff_8880_0000_0000, _machine.ReadRegister(Register.GsBase));
+        Assert.Equal(0xfeedUL, Machine.ReadRegister(Register.R15));
+        Assert.Equal(0xffff_8880_0000_0000, Machine.ReadRegister(Register.GsBase));
         Assert.Equal("0", Show("Cpu.Cpl"));
         Assert.Equal("Long64", Show("Cpu.Mode"));
     }
@@ -81,10 +83,10 @@ public class ScriptSessionTests
     public void Msrs_read_and_write_by_name_and_by_index()
     {
         Show("Msr.Lstar = 0xffff_ffff_8100_0000;");
-        Assert.Equal(0xffff_ffff_8100_0000, _machine.ReadMsr(Msr.Lstar));
+        Assert.Equal(0xffff_ffff_8100_0000, Machine.ReadMsr(Msr.Lstar));
         Assert.Equal("0xffffffff81000000 (-2130706432)", Show("Msr[0xC0000082]"));
         Show("Msr.Sfmask = 0x47700;");
-        Assert.Equal(0x47700UL, _machine.ReadMsr(Msr.Fmask));
+        Assert.Equal(0x47700UL, Machine.ReadMsr(Msr.Fmask));
     }
 
     [Fact]
@@ -130,9 +132,9 @@ public class ScriptSessionTests
     public void A_condition_sees_the_session_variables_and_is_compiled_once()
     {
         Show("ulong wanted = 60;");
-        _machine.WriteRegister(Register.Rax, 60);
+        Machine.WriteRegister(Register.Rax, 60);
         Assert.True(_session.EvaluateCondition("Cpu.Rax == wanted"));
-        _machine.WriteRegister(Register.Rax, 1);
+        Machine.WriteRegister(Register.Rax, 1);
         Assert.False(_session.EvaluateCondition("Cpu.Rax == wanted"));
     }
 
