@@ -22,6 +22,11 @@ public static class RunCommand
             Description = "How many scripts run at once (default: the number of processors)",
             DefaultValueFactory = _ => Environment.ProcessorCount,
         };
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = $"Seconds a script may run before its machine is stopped and it fails (default {DefaultTimeout.TotalSeconds})",
+            DefaultValueFactory = _ => DefaultTimeout.TotalSeconds,
+        };
         var image = new Option<string?>("--image")
         {
             Description = "Load each script's machine from this image: multiboot, ELF, or a .S source (default: the built-in program)",
@@ -31,7 +36,7 @@ public static class RunCommand
                                          + $"Exit status: {AllPassed} all passed, {SomeFailed} some failed, {Usage} usage error.\n"
                                          + "Example: repl run scripts/*.csx --junit results.xml -- verbose")
         {
-            scripts, junit, jobs, image, cpu,
+            scripts, junit, jobs, timeout, image, cpu,
         };
         command.SetAction(result =>
         {
@@ -41,13 +46,15 @@ public static class RunCommand
             string[] scriptArgs = dashes < 0 ? [] : [.. tokens.Skip(dashes + 1).Select(t => t.Value)];
             string[] paths = result.GetValue(scripts)!;
             return Run(new RunOptions(paths[..(paths.Length - scriptArgs.Length)], scriptArgs, result.GetValue(junit), result.GetValue(jobs),
-                                      result.GetValue(image), result.GetValue(cpu), ScriptCache.DefaultDirectory),
+                                      TimeSpan.FromSeconds(result.GetValue(timeout)), result.GetValue(image), result.GetValue(cpu), ScriptCache.DefaultDirectory),
                        Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
         });
         return command;
     }
 
-    public sealed record RunOptions(IReadOnlyList<string> Scripts, IReadOnlyList<string> Args, string? JUnit, int Jobs, string? Image,
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
+
+    public sealed record RunOptions(IReadOnlyList<string> Scripts, IReadOnlyList<string> Args, string? JUnit, int Jobs, TimeSpan Timeout, string? Image,
                                     CpuVendor Vendor, string CacheDirectory);
 
     public static int Run(RunOptions options, TextWriter output, TextWriter error, bool interactive)
@@ -56,6 +63,8 @@ public static class RunCommand
             return Fail(error, "no scripts to run (try 'repl run scripts/*.csx')");
         if (options.Jobs < 1)
             return Fail(error, $"--jobs {options.Jobs}: give at least 1");
+        if (options.Timeout <= TimeSpan.Zero)
+            return Fail(error, $"--timeout {options.Timeout.TotalSeconds}: give a number of seconds above 0");
         if (options.Scripts.FirstOrDefault(s => !File.Exists(s)) is { } missing)
             return Fail(error, $"no script {missing} (try 'repl run --help')");
         var debuggerOptions = new DebuggerOptions { Vendor = options.Vendor, Image = options.Image };
@@ -69,7 +78,8 @@ public static class RunCommand
             return Fail(error, $"cannot load {options.Image}: {e.Message}");
         }
 
-        var runner = new BatchRunner(new ScriptCache(options.CacheDirectory), log => new ScriptGlobals(Debugger.Create(debuggerOptions), options.Args, log), options.Jobs);
+        var runner = new BatchRunner(new ScriptCache(options.CacheDirectory), log => new ScriptGlobals(Debugger.Create(debuggerOptions), options.Args, log), options.Jobs,
+                                     options.Timeout);
         var progress = new Progress(output, options.Scripts.Count, interactive);
         var results = runner.RunAsync(options.Scripts, progress.Finished).GetAwaiter().GetResult();
         progress.Done();

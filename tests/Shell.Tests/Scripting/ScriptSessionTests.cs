@@ -163,7 +163,7 @@ public class ScriptReferenceTests
 
         var output = new StringWriter();
         int status = Repl.Shell.Batch.RunCommand.Run(
-            new([script], [], null, 1, null, Repl.Machine.CpuVendor.Intel, Path.Combine(dir, "cache")), output, TextWriter.Null, interactive: false);
+            new([script], [], null, 1, Repl.Shell.Batch.RunCommand.DefaultTimeout, null, Repl.Machine.CpuVendor.Intel, Path.Combine(dir, "cache")), output, TextWriter.Null, interactive: false);
 
         Assert.True(status == 0, output.ToString());
     }
