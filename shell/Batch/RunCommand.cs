@@ -19,12 +19,12 @@ public static class RunCommand
         var junit = new Option<string?>("--junit") { Description = "Also write the results as JUnit XML to this file" };
         var jobs = new Option<int>("--jobs", "-j")
         {
-            Description = "How many scripts run at once (default: the number of processors)",
+            Description = "How many scripts run at once (the default is the number of processors)",
             DefaultValueFactory = _ => Environment.ProcessorCount,
         };
         var timeout = new Option<double>("--timeout")
         {
-            Description = $"Seconds a script may run before its machine is stopped and it fails (default {DefaultTimeout.TotalSeconds})",
+            Description = "Seconds a script may run before its machine is stopped and it fails",
             DefaultValueFactory = _ => DefaultTimeout.TotalSeconds,
         };
         var image = new Option<string?>("--image")
