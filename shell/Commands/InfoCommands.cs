@@ -15,12 +15,19 @@ static class InfoCommands
         ("registers", "as regs", (d, args, o) => d.Execute("regs " + args, o)),
         ("symbol", "ADDR: the symbol and offset an address belongs to", Symbol),
         ("mode", "the operating mode, CPL, code size and paging", Mode),
+        ("gdt", "the GDT's descriptors, decoded", SystemViews.Gdt),
+        ("idt", "the IDT's present gates: handler, selector, type, DPL, IST", SystemViews.Idt),
+        ("ldt", "the LDT's descriptors, decoded", SystemViews.Ldt),
+        ("tss", "the TSS: privilege-change stacks and the IST", SystemViews.Tss),
+        ("apic", "the local APIC's registers and its ISR, TMR and IRR", SystemViews.Apic),
+        ("pt", "ADDR: the page walk of a linear address, each level's entry and flags", SystemViews.PageWalk),
+        ("frame", "[ADDR]: the pt_regs frame at RSP (or ADDR), field by field", SystemViews.Frame),
     ];
 
     public static IReadOnlyList<ShellCommand> All { get; } =
     [
         new("info", ["i"], "Show breakpoints, registers, descriptor tables, paging and more",
-            "info SUBJECT [ARGS]\n" + string.Join('\n', Subjects.Select(s => $"  {s.Name,-12} {s.Summary}")) + "\nExample: info breakpoints",
+            "info SUBJECT [ARGS]\n" + string.Join('\n', Subjects.Select(s => $"  {s.Name,-12} {s.Summary}")) + "\nExample: info pt $rip",
             Info),
     ];
 

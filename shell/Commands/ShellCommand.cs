@@ -6,14 +6,16 @@ namespace Repl.Shell.Commands;
 /// One shell command: its name, the aliases gdb users type (si for stepi), a one-line summary for 'help', the full
 /// help with a usage line and an example, and the handler, which gets the text after the name. A handler reports
 /// a user's mistake by throwing <see cref="CommandException"/>, which <see cref="Debugger.Execute"/> prints as one line.
+/// <see cref="RunsMachine"/> marks commands that run or replace the machine, which gdb alone may do while it is served.
 /// </summary>
-public sealed record ShellCommand(string Name, string[] Aliases, string Summary, string Help, Action<Debugger, string, TextWriter> Handler);
+public sealed record ShellCommand(string Name, string[] Aliases, string Summary, string Help, Action<Debugger, string, TextWriter> Handler,
+                                  bool RunsMachine = false);
 
 /// <summary>Every command, by family; names and aliases are unique.</summary>
 public static class CommandRegistry
 {
     public static IReadOnlyList<ShellCommand> All { get; } =
-        [.. RunCommands.All, .. BreakpointCommands.All, .. StateCommands.All, .. MemoryCommands.All, .. InfoCommands.All, .. SessionCommands.All];
+        [.. RunCommands.All, .. BreakpointCommands.All, .. StateCommands.All, .. MemoryCommands.All, .. CodeCommands.All, .. InfoCommands.All, .. SessionCommands.All];
 
     static readonly Dictionary<string, ShellCommand> ByName = BuildIndex();
 

@@ -55,10 +55,11 @@ public sealed partial class Debugger
         for (ulong done = 0; ; done++)
         {
             ulong rip = Machine.State.Rip, number = Machine.State.InstructionsRetired;
-            if (done != 0 && Machine.Cpu.Breakpoints.Contains(rip))
-                return new StopReason(StopKind.Breakpoint, rip);
+            // In the machine's order: a spent budget first, so a single step onto a breakpoint is a step, as untraced.
             if (done == budget)
                 return new StopReason(StopKind.InstructionBudget, rip);
+            if (done != 0 && Machine.Cpu.Breakpoints.Contains(rip))
+                return new StopReason(StopKind.Breakpoint, rip);
             string text = Disassembler.Disassemble(Machine, rip, 1, symbols: Symbols)[0].ToString();
             for (int i = 0; i < Traced.Length; i++)
                 before[i] = Machine.ReadRegister(Traced[i]);
