@@ -48,6 +48,15 @@ public class DebuggerGlobalsTests
     }
 
     [Fact]
+    public void The_source_command_runs_a_csx_file_in_the_session()
+    {
+        string file = Path.Combine(Directory.CreateTempSubdirectory("repl-source-").FullName, "setup.csx");
+        File.WriteAllText(file, "var sourced = Sym[\"sum\"];\n");
+        Command($"source {file}");
+        Assert.Equal("true", Show("sourced == Sym[\"sum\"]"));
+    }
+
+    [Fact]
     public void Commands_as_methods_drive_the_debugger()
     {
         var b = _session.Evaluate("Break(\"sum\")").Value;
