@@ -95,6 +95,14 @@ public class DebuggerGlobalsTests
     }
 
     [Fact]
+    public void Sym_knows_the_programs_symbols_and_suggests_near_names()
+    {
+        Assert.Equal("true", Show("Sym.Contains(\"_start\") && Sym.Names.Contains(\"sum\") && !Sym.Contains(\"nope\")"));
+        Assert.Equal("line 1: no symbol 'su' (did you mean result, sum?)", _session.Evaluate("Sym[\"su\"]").Errors.Single());
+        Assert.Equal("line 1: no symbol 'xyzzy' (Sym.Names lists them)", _session.Evaluate("Sym[\"xyzzy\"]").Errors.Single());
+    }
+
+    [Fact]
     public void A_debugger_error_in_a_method_is_one_line_with_the_script_line()
     {
         Assert.Equal("line 1: no symbol 'nowhere' in the built-in program (try 'info symbol ADDR', or give an address: 0x...)",
