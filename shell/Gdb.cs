@@ -1,5 +1,6 @@
 using System.Net;
 using Repl.GdbStub;
+using Repl.Shell.Debugging;
 
 namespace Repl.Shell;
 
@@ -7,72 +8,59 @@ namespace Repl.Shell;
 using Repl.Machine;
 
 /// <summary>
-/// <c>repl gdb</c>: loads a multiboot kernel and serves the machine to gdb or lldb, stopped at its first instruction
-/// until the debugger continues, as QEMU's <c>-s -S</c> does. The guest's COM1 output goes to stdout; the stub's
-/// messages go to stderr. Ctrl+C ends the server.
+/// <c>repl gdb</c>: loads an image as the shell does (multiboot kernel, ELF, .S source, or the built-in program) and
+/// serves the machine to gdb or lldb, stopped at its first instruction until the debugger continues, as QEMU's
+/// <c>-s -S</c> does. gdb's "monitor CMD" runs any shell command. The guest's COM1 output goes to stdout; the
+/// stub's messages go to stderr. Ctrl+C ends the server.
 /// </summary>
 static class Gdb
 {
     public static int Run(string? listen, string? imagePath, CpuVendor vendor, Stream stdout, TextWriter stderr)
     {
-        if (imagePath is null)
-            return Fail(stderr, "gdb: --image is required until the built-in entry kernel exists (try: repl gdb --image kernel.elf)");
         if (!TryParseEndPoint(listen, out var endPoint))
             return Fail(stderr, $"gdb: --listen '{listen}' is not ADDRESS:PORT with an IP address (try: --listen 127.0.0.1:1234)");
-        byte[] image;
+        Debugger debugger;
         try
         {
-            image = File.ReadAllBytes(imagePath);
+            debugger = Debugger.Create(new DebuggerOptions { Vendor = vendor, Image = imagePath });
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return Fail(stderr, $"cannot read {imagePath}: {e.Message}");
-        }
-        var machine = new Machine(new MachineOptions { Vendor = vendor });
-        try
-        {
-            Multiboot.Load(machine, image, imagePath);
-        }
-        catch (LoaderException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or LoaderException or CommandException)
         {
             return Fail(stderr, $"{imagePath}: {e.Message}");
         }
-        machine.Com1.Transmitted += b =>
+        debugger.Machine.Com1.Transmitted += b =>
         {
             stdout.WriteByte(b);
             stdout.Flush();
         };
 
-        using var host = new MachineHost(machine);
-        var options = new StubOptions { ExecutablePath = Path.GetFullPath(imagePath), Log = line => stderr.WriteLine("repl: " + line) };
-        GdbServer server;
+        IPEndPoint at;
         try
         {
-            server = new GdbServer(host, endPoint, options);
+            at = debugger.ServeGdb(endPoint, line => stderr.WriteLine("repl: " + line));
         }
-        catch (System.Net.Sockets.SocketException e)
+        catch (CommandException e)
         {
-            return Fail(stderr, $"gdb: cannot listen on {endPoint}: {e.Message} (try another port: --listen 127.0.0.1:1235)");
+            return Fail(stderr, $"gdb: {e.Message}");
         }
-        using (server)
-        using (var stop = new CancellationTokenSource())
+        using var stop = new ManualResetEventSlim();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
         {
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                e.Cancel = true;
-                stop.Cancel();
-            };
-            Console.CancelKeyPress += onCancel;
-            var at = server.EndPoint;
-            stderr.WriteLine($"repl: {imagePath} loaded, stopped at 0x{machine.State.Rip:x}; listening on {at}; connect with: gdb {imagePath} -ex 'target remote {at}'");
-            try
-            {
-                server.ServeAsync(stop.Token).GetAwaiter().GetResult();
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            e.Cancel = true;
+            stop.Set();
+        };
+        Console.CancelKeyPress += onCancel;
+        string image = imagePath ?? "the built-in program";
+        string client = imagePath is null || imagePath.EndsWith(".S", StringComparison.OrdinalIgnoreCase) ? "gdb" : $"gdb {imagePath}";
+        stderr.WriteLine($"repl: {image} loaded, stopped at 0x{debugger.Machine.State.Rip:x}; listening on {at}; connect with: {client} -ex 'target remote {at}'");
+        try
+        {
+            stop.Wait();
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+            debugger.StopServing();
         }
         return 0;
     }

@@ -65,10 +65,11 @@ static class Program
         };
         var image = new Option<string?>("--image")
         {
-            Description = "The kernel to debug: a multiboot image (required until the built-in entry kernel exists)",
+            Description = "What to debug: a multiboot kernel, an ELF, or a .S source (default: the built-in program)",
         };
         var gdb = new Command("gdb", "Serve the machine to gdb or lldb over the GDB remote protocol, stopped at its first instruction\n"
-                                     + "until the debugger continues (like QEMU's -s -S). Guest serial output goes to stdout.\n"
+                                     + "until the debugger continues (like QEMU's -s -S). gdb's 'monitor CMD' runs any shell command.\n"
+                                     + "Guest serial output goes to stdout.\n"
                                      + "Example: repl gdb --image kernel.elf, then: gdb kernel.elf -ex 'target remote 127.0.0.1:1234'") { listen, image, cpu };
         gdb.SetAction(result => Gdb.Run(result.GetValue(listen), result.GetValue(image), result.GetValue(cpu), Console.OpenStandardOutput(), Console.Error));
         return gdb;

@@ -20,7 +20,8 @@ public sealed partial class Debugger
     public IPEndPoint? Serving => _server?.EndPoint;
 
     /// <summary>Starts serving the machine to gdb at <paramref name="endPoint"/> (default 127.0.0.1:1234).</summary>
-    public IPEndPoint ServeGdb(IPEndPoint? endPoint = null)
+    /// <summary><paramref name="log"/> receives the stub's one-line notes (connections, refusals).</summary>
+    public IPEndPoint ServeGdb(IPEndPoint? endPoint = null, Action<string>? log = null)
     {
         if (_server is not null)
             throw new CommandException($"already serving gdb on {_server.EndPoint} ('gdbserver stop' first)");
@@ -28,6 +29,7 @@ public sealed partial class Debugger
         var options = new StubOptions
         {
             ExecutablePath = Options.Image is { } image && !image.EndsWith(".S", StringComparison.OrdinalIgnoreCase) ? Path.GetFullPath(image) : null,
+            Log = log ?? (_ => { }),
             Monitor = line =>
             {
                 var output = new StringWriter();

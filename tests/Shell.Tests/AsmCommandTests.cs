@@ -207,27 +207,43 @@ public sealed class AsmCommandTests : IDisposable
         Source("kernel.S", Kernel);
         Assert.Equal(0, Repl("asm", "kernel.S").Status);
 
+        string text = await GdbAgainstReplGdb(["--image", "kernel.elf"], ["kernel.elf"], "break kernel.S:7", "continue", "stepi");
+
+        Assert.Contains("Breakpoint 1 at 0x100024: file kernel.S, line 7.", text);
+        Assert.Contains("Breakpoint 1, _start () at kernel.S:7\n7\t\tmov $'h', %al\n", text);
+        Assert.Contains("\n8\t\tout %al, %dx\n", text);
+    }
+
+    [GdbFact]
+    public async Task Monitor_runs_shell_commands_on_the_machine_repl_gdb_serves()
+    {
+        string text = await GdbAgainstReplGdb([], [], "stepi", "monitor regs gp", "monitor info breakpoints", "monitor frobnicate");
+
+        Assert.Matches(@"rip\s+0x[0-9a-f]+", text);
+        Assert.Contains("No breakpoints", text);
+        Assert.Contains("frobnicate", text);
+    }
+
+    /// <summary>Starts "repl gdb ARGS" on a free port, runs gdb -batch with the commands against it, and returns gdb's output.</summary>
+    async Task<string> GdbAgainstReplGdb(string[] replArgs, string[] gdbArgs, params string[] commands)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "repl.dll"), "gdb", "--image", "kernel.elf", "--listen", "127.0.0.1:0" })
+        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "repl.dll"), "gdb", .. replArgs, "--listen", "127.0.0.1:0"])
             start.ArgumentList.Add(a);
         using var server = Process.Start(start)!;
         try
         {
-            // "repl: kernel.elf loaded, stopped at 0x...; listening on 127.0.0.1:PORT; connect with: ..."
+            // "repl: IMAGE loaded, stopped at 0x...; listening on 127.0.0.1:PORT; connect with: ..."
             string announced = server.StandardError.ReadLine() ?? "";
             string endPoint = announced.Split("listening on ")[1].Split(';')[0];
             var client = new ProcessStartInfo("gdb") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
-            foreach (var a in new[] { "-batch", "-nx", "kernel.elf", "-ex", $"target remote {endPoint}", "-ex", "break kernel.S:7", "-ex", "continue", "-ex", "stepi" })
+            foreach (var a in (string[])["-batch", "-nx", .. gdbArgs, "-ex", $"target remote {endPoint}", .. commands.SelectMany(c => new[] { "-ex", c })])
                 client.ArgumentList.Add(a);
             using var gdb = Process.Start(client)!;
             var output = gdb.StandardOutput.ReadToEndAsync();
             var errors = gdb.StandardError.ReadToEndAsync();
             await gdb.WaitForExitAsync();
-            string text = await output + await errors;
-
-            Assert.Contains("Breakpoint 1 at 0x100024: file kernel.S, line 7.", text);
-            Assert.Contains("Breakpoint 1, _start () at kernel.S:7\n7\t\tmov $'h', %al\n", text);
-            Assert.Contains("\n8\t\tout %al, %dx\n", text);
+            return await output + await errors;
         }
         finally
         {
