@@ -20,6 +20,8 @@ static class Program
 
     static int Main(string[] args)
     {
+        if (args is ["shell"])
+            return ShellSpeed.Measure() ? 0 : 1;
         int iterations = args.Length > 0 ? int.Parse(args[0]) : Iterations;
         Console.WriteLine($"Repl interpreter benchmark: {iterations:N0} loop iterations each, median of {Repeats} runs, {Environment.ProcessorCount} host cores, .NET {Environment.Version}");
         Console.WriteLine();
