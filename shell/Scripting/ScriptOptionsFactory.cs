@@ -1,0 +1,37 @@
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Scripting;
+using Microsoft.CodeAnalysis.Scripting;
+
+namespace Repl.Shell.Scripting;
+
+using Repl.Machine;
+
+/// <summary>The compilation settings the interactive session and the batch runner share, so that a line typed at
+/// the prompt and the same line in a <c>.csx</c> file mean the same.</summary>
+static class ScriptOptionsFactory
+{
+    /// <summary>The namespaces a script starts with: the machine's types (StopKind, Vector, CpuMode...) need no using.</summary>
+    public static readonly string[] Imports =
+        ["System", "System.Linq", "System.Collections.Generic", "Repl.Machine", "Repl.Machine.Asm", "Repl.Shell.Scripting"];
+
+    /// <summary>Options for a script read from <paramref name="filePath"/> (null for the prompt): <c>#load</c> and
+    /// <c>#r</c> resolve relative to its directory (the current one at the prompt), and debug information is emitted
+    /// so that a runtime exception names its script line.</summary>
+    public static ScriptOptions For(string? filePath)
+    {
+        string directory = filePath is null ? Environment.CurrentDirectory : Path.GetDirectoryName(Path.GetFullPath(filePath))!;
+        return ScriptOptions.Default
+            .WithReferences(typeof(Machine).Assembly, typeof(ScriptGlobals).Assembly)
+            .AddImports(Imports)
+            .WithSourceResolver(new SourceFileResolver([], directory))
+            .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory))
+            .WithFilePath(filePath is null ? "" : Path.GetFullPath(filePath))
+            .WithFileEncoding(Encoding.UTF8)
+            .WithEmitDebugInformation(true)
+            .WithOptimizationLevel(OptimizationLevel.Debug);
+    }
+
+    public static Script<object> Create(string code, string? filePath) =>
+        CSharpScript.Create(code, For(filePath), typeof(ScriptGlobals));
+}

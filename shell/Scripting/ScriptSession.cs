@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Scripting;
+
+namespace Repl.Shell.Scripting;
+
+/// <summary>What one evaluation gave: a value (when the input was an expression with one), or the error lines.</summary>
+public sealed record Evaluation(bool Success, bool HasValue, object? Value, IReadOnlyList<string> Errors)
+{
+    /// <summary>What the shell prints: the formatted value, the errors, or nothing for a statement.</summary>
+    public string Display => !Success ? string.Join("\n", Errors) : HasValue ? ValueFormatter.Format(Value) : "";
+}
+
+/// <summary>
+/// The shell's C# session: one persistent state in which each input continues the last, so variables, functions and
+/// usings survive. A compile error leaves the state as it was; a runtime exception keeps what ran before it. Nothing
+/// a user types ends the session.
+/// </summary>
+public sealed class ScriptSession(ScriptGlobals globals)
+{
+    readonly ConcurrentDictionary<string, Func<bool>> _conditions = new();
+    ScriptState<object>? _state;
+
+    public ScriptGlobals Globals { get; } = globals;
+
+    /// <summary>False while <paramref name="code"/> is an unfinished statement (an open brace, a missing semicolon in
+    /// a declaration...): the shell then reads another line.</summary>
+    public static bool IsComplete(string code) =>
+        SyntaxFactory.IsCompleteSubmission(SyntaxFactory.ParseSyntaxTree(code, CSharpParseOptions.Default.WithKind(SourceCodeKind.Script)));
+
+    /// <summary>Compiles and runs a trivial submission, so that the first real one does not pay for loading Roslyn.</summary>
+    public Task WarmUpAsync() => Task.Run(() => Evaluate("0"));
+
+    public Evaluation Evaluate(string code)
+    {
+        var (result, next) = Run(code);
+        if (next is not null)
+        {
+            _state = next;
+            // Conditions compiled before saw the variables as they were declared then; a new submission may redeclare them.
+            _conditions.Clear();
+        }
+        return result;
+    }
+
+    /// <summary>Compiles and runs <paramref name="code"/> after the session's state; the state it leaves, if it ran.</summary>
+    (Evaluation, ScriptState<object>?) Run(string code)
+    {
+        var script = _state is null ? ScriptOptionsFactory.Create(code, filePath: null)
+                                    : _state.Script.ContinueWith(code, ScriptOptionsFactory.For(filePath: null));
+        var diagnostics = script.Compile();
+        if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
+            return (new(false, false, null, [.. ScriptErrors.Compile(diagnostics)]), null);
+        bool hasValue = HasValue(script.GetCompilation());
+
+        var next = (_state is null ? script.RunAsync(Globals, _ => true) : script.RunFromAsync(_state, _ => true)).GetAwaiter().GetResult();
+        return next.Exception is { } e
+            ? (new(false, false, null, [ScriptErrors.Runtime(e)]), next)
+            : (new(true, hasValue, next.ReturnValue, []), next);
+    }
+
+    /// <summary>An input has a value to show when it ends in an expression without a semicolon that is not void, as in
+    /// the C# interactive window: <c>Cpu.Rax</c> shows, <c>Cpu.Rax = 1;</c> and <c>Console.WriteLine()</c> do not.</summary>
+    static bool HasValue(Compilation compilation)
+    {
+        var tree = compilation.SyntaxTrees.Last();
+        if (tree.GetCompilationUnitRoot().Members.LastOrDefault() is not GlobalStatementSyntax
+            { Statement: ExpressionStatementSyntax { SemicolonToken.IsMissing: true } statement })
+            return false;
+        var type = compilation.GetSemanticModel(tree).GetTypeInfo(statement.Expression).Type;
+        return type is not null && type.SpecialType != SpecialType.System_Void;
+    }
+
+    /// <summary>Evaluates and writes what the shell shows; true when it succeeded.</summary>
+    public bool Execute(string code, TextWriter output)
+    {
+        var result = Evaluate(code);
+        if (result.Display.Length != 0)
+            output.WriteLine(result.Display);
+        return result.Success;
+    }
+
+    /// <summary>
+    /// Evaluates a breakpoint condition (<c>break entry_SYSCALL_64 if Cpu.Rax == 60</c>) in this session: it sees the
+    /// globals and every variable defined so far. Each condition compiles once, into a delegate over the session's
+    /// state at that time, so evaluating it at every hit costs a call. A condition that does not compile or throws
+    /// raises <see cref="ScriptConditionException"/> with the one-line error.
+    /// </summary>
+    public bool EvaluateCondition(string condition)
+    {
+        var test = _conditions.GetOrAdd(condition, CompileCondition);
+        try
+        {
+            return test();
+        }
+        catch (Exception e)
+        {
+            throw new ScriptConditionException($"condition '{condition}': {ScriptErrors.Runtime(e)}", e);
+        }
+    }
+
+    Func<bool> CompileCondition(string condition)
+    {
+        // A lambda evaluated now, in the current state, closes over the submissions' variables without defining
+        // anything new in the session; it is not kept as the session's state.
+        var (result, _) = Run($"(System.Func<bool>)(() => ({condition}))");
+        if (result is not { Success: true, Value: Func<bool> test })
+            throw new ScriptConditionException($"condition '{condition}': {string.Join("; ", result.Errors)}", null);
+        return test;
+    }
+}
+
+/// <summary>A breakpoint condition that does not compile, or that threw: the message is the line to show.</summary>
+public sealed class ScriptConditionException(string message, Exception? inner) : Exception(message, inner);

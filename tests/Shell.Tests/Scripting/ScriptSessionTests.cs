@@ -1,0 +1,124 @@
+using Repl.Shell.Scripting;
+
+namespace Repl.Shell.Tests.Scripting;
+
+// Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
+using Repl.Machine;
+
+public class ScriptSessionTests
+{
+    readonly Machine _machine = Machine.CreateLongMode();
+    readonly ScriptSession _session;
+
+    public ScriptSessionTests() => _session = new ScriptSession(new ScriptGlobals(_machine));
+
+    string Show(string code) => _session.Evaluate(code).Display;
+
+    [Fact]
+    public void Variables_functions_and_usings_survive_between_inputs()
+    {
+        Show("var x = 40;");
+        Show("ulong Twice(ulong v) => 2 * v;");
+        Show("using System.Text;");
+        Assert.Equal("0x50 (80)", Show("Twice((ulong)x)"));
+        Assert.Equal("\"ab\"", Show("new StringBuilder(\"a\").Append('b').ToString()"));
+    }
+
+    [Fact]
+    public void A_compile_error_shows_line_column_and_code_and_leaves_the_state_as_it_was()
+    {
+        Show("var kept = 7;");
+        var result = _session.Evaluate("var a = 1;\nundefinedName + 1");
+        Assert.False(result.Success);
+        Assert.Equal(["2:1: error CS0103: The name 'undefinedName' does not exist in the current context"], result.Errors);
+        Assert.Equal("7", Show("kept"));
+    }
+
+    [Fact]
+    public void A_runtime_exception_shows_its_message_and_line_and_the_session_goes_on()
+    {
+        var result = _session.Evaluate("var before = 1;\nMem.U64[0xdead_0000_0000_0000]");
+        Assert.False(result.Success);
+        Assert.Single(result.Errors);
+        Assert.StartsWith("line 2: linear address 0xdead000000000000 is not mapped", result.Errors[0]);
+        Assert.Equal("1", Show("before"));
+    }
+
+    [Fact]
+    public void An_exception_the_runtime_throws_is_named_by_its_type()
+    {
+        var result = _session.Evaluate("int zero = 0;\nvar q = 1 / zero;");
+        Assert.Equal("line 2: DivideByZeroException: Attempted to divide by zero.", result.Errors.Single());
+    }
+
+    [Fact]
+    public void Statements_show_nothing_and_expressions_show_their_value()
+    {
+        Assert.Equal("", Show("Cpu.Rax = 0x1234_5678;"));
+        Assert.Equal("", Show("System.Console.Out.Flush()"));
+        Assert.Equal("0x12345678", Show("Cpu.Rax"));
+    }
+
+    [Theory]
+    [InlineData("var s = \"while (true) {\";", true)]
+    [InlineData("if (Cpu.Rax == 0) {", false)]
+    [InlineData("int F(int a) =>", false)]
+    [InlineData("Cpu.Rax", true)]
+    public void IsComplete_asks_for_more_only_while_a_statement_is_open(string code, bool complete) =>
+        Assert.Equal(complete, ScriptSession.IsComplete(code));
+
+    [Fact]
+    public void Registers_written_from_CSharp_reach_the_machine()
+    {
+        Show("Cpu.R15 = 0xfeed; Cpu.Gs.Base = 0xffff_8880_0000_0000;");
+        Assert.Equal(0xfeedUL, _machine.ReadRegister(Register.R15));
+        Assert.Equal(0xffff_8880_0000_0000, _machine.ReadRegister(Register.GsBase));
+        Assert.Equal("0", Show("Cpu.Cpl"));
+        Assert.Equal("Long64", Show("Cpu.Mode"));
+    }
+
+    [Fact]
+    public void Msrs_read_and_write_by_name_and_by_index()
+    {
+        Show("Msr.Lstar = 0xffff_ffff_8100_0000;");
+        Assert.Equal(0xffff_ffff_8100_0000, _machine.ReadMsr(Msr.Lstar));
+        Assert.Equal("0xffffffff81000000 (-2130706432)", Show("Msr[0xC0000082]"));
+        Show("Msr.Sfmask = 0x47700;");
+        Assert.Equal(0x47700UL, _machine.ReadMsr(Msr.Fmask));
+    }
+
+    [Fact]
+    public void Memory_reads_through_paging_and_physically()
+    {
+        Show("Mem.U64[0x5000] = 0x1122_3344_5566_7788;");
+        Assert.Equal("0x88 (136)", Show("Mem.Phys.U8[0x5000]"));
+        Assert.Equal("0x55667788", Show("Mem.U32[0x5000]"));
+        Assert.Equal("0000: 88 77 66 55                                     .wfU", Show("Mem.Read(0x5000, 4)"));
+    }
+
+    [Fact]
+    public void Expect_records_the_condition_the_message_and_the_line()
+    {
+        _session.Evaluate("Cpu.Rax = 5;\nExpect(Cpu.Rax == 6, \"rax holds the sum\");");
+        var failure = Assert.Single(_session.Globals.Failures);
+        Assert.Equal("line 2: Expect(Cpu.Rax == 6) failed: rax holds the sum", failure.ToString());
+    }
+
+    [Fact]
+    public void A_condition_sees_the_session_variables_and_is_compiled_once()
+    {
+        Show("ulong wanted = 60;");
+        _machine.WriteRegister(Register.Rax, 60);
+        Assert.True(_session.EvaluateCondition("Cpu.Rax == wanted"));
+        _machine.WriteRegister(Register.Rax, 1);
+        Assert.False(_session.EvaluateCondition("Cpu.Rax == wanted"));
+    }
+
+    [Fact]
+    public void A_condition_that_does_not_compile_says_why_in_one_line()
+    {
+        var e = Assert.Throws<ScriptConditionException>(() => _session.EvaluateCondition("Cpu.Nope == 1"));
+        Assert.StartsWith("condition 'Cpu.Nope == 1': 1:", e.Message);
+        Assert.Contains("error CS1061", e.Message);
+    }
+}
