@@ -6,7 +6,7 @@ namespace Repl.Shell.Interactive;
 /// <summary>
 /// Tab completion. The editor hands over the blank-delimited word under the cursor; its tail (the identifier or
 /// dotted path being typed, after any <c>(</c>, <c>,</c> or <c>*</c>) is completed and the rest kept, so that
-/// <c>Print(Cpu.Ra</c> completes to <c>Print(Cpu.Rax</c>. A first word may be a command; any word may be a
+/// <c>Print(Cpu.Ra</c> completes to <c>Print(Cpu.Rax</c>. A first word, or the word after help, may be a command; any word may be a
 /// register, an MSR, a symbol or one of the C# globals; a dotted path walks the globals' members by reflection.
 /// </summary>
 public sealed class Completer(ICommandRunner commands, ICodeRunner code) : ITextCompletion
@@ -28,7 +28,8 @@ public sealed class Completer(ICommandRunner commands, ICodeRunner code) : IText
         else
         {
             candidates = MemberNames(code.GlobalsType).Concat(commands.Operands);
-            if (string.IsNullOrWhiteSpace(prefix) && lead.Length == 0)
+            // A command name goes first on a line, and after help, which takes one.
+            if ((prefix + lead).Trim() is "" or ":" or "help" or ":help")
                 candidates = commands.Names.Concat(candidates);
         }
         return candidates.Where(c => c.StartsWith(tail, StringComparison.Ordinal))

@@ -25,6 +25,9 @@ public static class Terminal
                 Ansi = AnsiSupport.Yes,
                 Interactive = InteractionSupport.Yes,
             });
+            // .NET takes the terminal out of echo mode when input is first polled; doing that before the banner keeps
+            // keys typed ahead of the first prompt from being echoed raw (^[OA for Up) into the screen.
+            _ = Console.KeyAvailable;
             Console.Write(banner);
             reader = new TerminalReader(console, new HistoryFile(HistoryFile.DefaultPath()), new Completer(commands, code),
                                         noColor ? null : new Highlighter(commands.Names));

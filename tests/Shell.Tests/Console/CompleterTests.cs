@@ -15,6 +15,14 @@ public class CompleterTests
     }
 
     [Fact]
+    public void The_word_after_help_or_a_forcing_colon_completes_to_command_names()
+    {
+        Assert.Equal(["continue", "crash"], Complete("help ", "c"));
+        Assert.Equal(["step"], Complete(": ", "ste"));
+        Assert.Equal([":step"], Complete("", ":ste"));
+    }
+
+    [Fact]
     public void A_later_word_completes_to_registers_msrs_and_symbols_but_not_commands()
     {
         Assert.Equal(["rax", "rip"], Complete("x/gx ", "r"));
