@@ -19,6 +19,7 @@ static class Program
         demo.SetAction(result => Demo.Run(result.GetValue(cpu), Console.Out));
 
         var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu), GdbCommand(cpu) };
+        root.Subcommands.Add(Batch.RunCommand.Create(cpu));
         var parsed = root.Parse(args);
         if (parsed.Errors.Count != 0)
         {

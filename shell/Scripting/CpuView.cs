@@ -49,6 +49,9 @@ public sealed class CpuView(Machine machine)
     public SegmentView Fs => new(machine, SegmentRegister.Fs);
     public SegmentView Gs => new(machine, SegmentRegister.Gs);
 
+    public TableRegisterView Gdtr => new(machine, Register.GdtrBase, Register.GdtrLimit);
+    public TableRegisterView Idtr => new(machine, Register.IdtrBase, Register.IdtrLimit);
+
     /// <summary>The current privilege level: CS.DPL.</summary>
     public int Cpl => machine.State.Cpl;
 
@@ -84,4 +87,13 @@ public sealed class SegmentView(Machine machine, SegmentRegister register)
     ref SegmentCache Cache => ref machine.State.Segments[(int)register];
 
     public override string ToString() => $"{register.ToString().ToLowerInvariant()}: {Cache}";
+}
+
+/// <summary>GDTR or IDTR: the linear base and the limit that LGDT and LIDT load.</summary>
+public sealed class TableRegisterView(Machine machine, Register baseRegister, Register limitRegister)
+{
+    public ulong Base { get => machine.ReadRegister(baseRegister); set => machine.WriteRegister(baseRegister, value); }
+    public ushort Limit { get => (ushort)machine.ReadRegister(limitRegister); set => machine.WriteRegister(limitRegister, value); }
+
+    public override string ToString() => $"base={Base:x16} limit={Limit:x4}";
 }

@@ -47,23 +47,19 @@ public class ScriptGlobals
     /// <summary>The arguments after <c>--</c> on the <c>repl run</c> command line.</summary>
     public IReadOnlyList<string> Args { get; }
 
-    /// <summary>Where <see cref="Print"/> and failed expectations write: the shell's console, or a batch script's log.</summary>
+    /// <summary>Where <see cref="Print"/> writes: the shell's console, or a batch script's log.</summary>
     public TextWriter Out { get; }
 
     public IReadOnlyList<ExpectFailure> Failures => _failures;
 
-    /// <summary>Checks a scenario's claim: a false <paramref name="condition"/> is recorded (a batch run fails the
-    /// script) and printed, with the condition's text and the line of the call. Returns the condition.</summary>
+    /// <summary>Checks a scenario's claim: a false <paramref name="condition"/> is recorded, with the condition's text and
+    /// the line of the call (a batch run fails the script; the shell shows it). Returns the condition.</summary>
     public bool Expect(bool condition, string message = "",
                        [CallerArgumentExpression(nameof(condition))] string conditionText = "",
                        [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         if (!condition)
-        {
-            var failure = new ExpectFailure(conditionText, message, file, line);
-            _failures.Add(failure);
-            Out.WriteLine(failure);
-        }
+            _failures.Add(new ExpectFailure(conditionText, message, file, line));
         return condition;
     }
 

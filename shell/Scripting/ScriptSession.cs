@@ -6,11 +6,15 @@ using Microsoft.CodeAnalysis.Scripting;
 
 namespace Repl.Shell.Scripting;
 
-/// <summary>What one evaluation gave: a value (when the input was an expression with one), or the error lines.</summary>
+/// <summary>What one evaluation gave: a value (when the input was an expression with one), or the error lines; and
+/// the <c>Expect</c>s that failed while it ran.</summary>
 public sealed record Evaluation(bool Success, bool HasValue, object? Value, IReadOnlyList<string> Errors)
 {
-    /// <summary>What the shell prints: the formatted value, the errors, or nothing for a statement.</summary>
-    public string Display => !Success ? string.Join("\n", Errors) : HasValue ? ValueFormatter.Format(Value) : "";
+    public IReadOnlyList<ExpectFailure> FailedExpects { get; init; } = [];
+
+    /// <summary>What the shell prints: failed Expects, then the formatted value or the errors (nothing for a statement).</summary>
+    public string Display => string.Join("\n", FailedExpects.Select(f => f.ToString())
+        .Concat(!Success ? Errors : HasValue ? [ValueFormatter.Format(Value)] : []));
 }
 
 /// <summary>
@@ -35,7 +39,9 @@ public sealed class ScriptSession(ScriptGlobals globals)
 
     public Evaluation Evaluate(string code)
     {
+        int failuresBefore = Globals.Failures.Count;
         var (result, next) = Run(code);
+        result = result with { FailedExpects = [.. Globals.Failures.Skip(failuresBefore)] };
         if (next is not null)
         {
             _state = next;

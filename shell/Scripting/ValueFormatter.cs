@@ -70,6 +70,7 @@ public static class ValueFormatter
             text.Append(CultureInfo.InvariantCulture, $"{line:x4}: ");
             for (int i = 0; i < 16; i++)
                 text.Append(i < chunk.Length ? chunk[i].ToString("x2", CultureInfo.InvariantCulture) + " " : "   ");
+            text.Append(' ');
             foreach (byte b in chunk)
                 text.Append(b is >= 0x20 and < 0x7F ? (char)b : '.');
             text.Append('\n');

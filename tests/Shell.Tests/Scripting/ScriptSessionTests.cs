@@ -93,7 +93,7 @@ public class ScriptSessionTests
         Show("Mem.U64[0x5000] = 0x1122_3344_5566_7788;");
         Assert.Equal("0x88 (136)", Show("Mem.Phys.U8[0x5000]"));
         Assert.Equal("0x55667788", Show("Mem.U32[0x5000]"));
-        Assert.Equal("0000: 88 77 66 55                                     .wfU", Show("Mem.Read(0x5000, 4)"));
+        Assert.Equal("0000: 88 77 66 55                                      .wfU", Show("Mem.Read(0x5000, 4)"));
     }
 
     [Fact]
@@ -120,5 +120,28 @@ public class ScriptSessionTests
         var e = Assert.Throws<ScriptConditionException>(() => _session.EvaluateCondition("Cpu.Nope == 1"));
         Assert.StartsWith("condition 'Cpu.Nope == 1': 1:", e.Message);
         Assert.Contains("error CS1061", e.Message);
+    }
+}
+
+public class ScriptReferenceTests
+{
+    [Fact]
+    public void A_script_can_reference_an_assembly_with_r_relative_to_its_directory()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-r-").FullName;
+        var helper = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create("Helper",
+            [Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("public static class Magic { public static ulong Number => 0x1234; }")],
+            [Microsoft.CodeAnalysis.MetadataReference.CreateFromFile(typeof(object).Assembly.Location)],
+            new(Microsoft.CodeAnalysis.OutputKind.DynamicallyLinkedLibrary));
+        using (var dll = File.Create(Path.Combine(dir, "Helper.dll")))
+            Assert.True(helper.Emit(dll).Success);
+        string script = Path.Combine(dir, "uses.csx");
+        File.WriteAllText(script, "#r \"Helper.dll\"\nExpect(Magic.Number == 0x1234, \"from the referenced assembly\");\n");
+
+        var output = new StringWriter();
+        int status = Repl.Shell.Batch.RunCommand.Run(
+            new([script], [], null, 1, null, Repl.Machine.CpuVendor.Intel, Path.Combine(dir, "cache")), output, TextWriter.Null, interactive: false);
+
+        Assert.True(status == 0, output.ToString());
     }
 }

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using Repl.Shell.Scripting;
+
+namespace Repl.Shell.Batch;
+
+// Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
+using Repl.Machine;
+
+/// <summary><c>repl run SCRIPT.csx... [--junit FILE] [--jobs N] [--image FILE] [--cpu intel|amd] [-- ARGS]</c>.</summary>
+public static class RunCommand
+{
+    /// <summary>Every script passed; some failed; the command line or an input file was wrong.</summary>
+    public const int AllPassed = 0, SomeFailed = 1, Usage = 2;
+
+    public static Command Create(Option<CpuVendor> cpu)
+    {
+        var scripts = new Argument<string[]>("scripts") { Description = "The .csx scenarios to run", Arity = ArgumentArity.OneOrMore };
+        var junit = new Option<string?>("--junit") { Description = "Also write the results as JUnit XML to this file" };
+        var jobs = new Option<int>("--jobs", "-j")
+        {
+            Description = "How many scripts run at once (default: the number of processors)",
+            DefaultValueFactory = _ => Environment.ProcessorCount,
+        };
+        var image = new Option<string?>("--image")
+        {
+            Description = "Boot each script's machine from this multiboot image (default: a long-mode machine with nothing loaded)",
+        };
+        var command = new Command("run", "Run .csx scenarios in batch, each on a fresh machine, in parallel. A script fails when an Expect\n"
+                                         + "fails, when it does not compile, or when it throws. Arguments after -- reach every script as Args.\n"
+                                         + $"Exit status: {AllPassed} all passed, {SomeFailed} some failed, {Usage} usage error.\n"
+                                         + "Example: repl run scripts/*.csx --junit results.xml -- verbose")
+        {
+            scripts, junit, jobs, image, cpu,
+        };
+        command.SetAction(result =>
+        {
+            // Tokens after "--" are the scripts' arguments; the parser hands them to the scripts argument too.
+            var tokens = result.Tokens;
+            int dashes = tokens.ToList().FindIndex(t => t.Type == System.CommandLine.Parsing.TokenType.DoubleDash);
+            string[] scriptArgs = dashes < 0 ? [] : [.. tokens.Skip(dashes + 1).Select(t => t.Value)];
+            string[] paths = result.GetValue(scripts)!;
+            return Run(new RunOptions(paths[..(paths.Length - scriptArgs.Length)], scriptArgs, result.GetValue(junit), result.GetValue(jobs),
+                                      result.GetValue(image), result.GetValue(cpu), ScriptCache.DefaultDirectory),
+                       Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
+        });
+        return command;
+    }
+
+    public sealed record RunOptions(IReadOnlyList<string> Scripts, IReadOnlyList<string> Args, string? JUnit, int Jobs, string? Image,
+                                    CpuVendor Vendor, string CacheDirectory);
+
+    public static int Run(RunOptions options, TextWriter output, TextWriter error, bool interactive)
+    {
+        if (options.Scripts.Count == 0)
+            return Fail(error, "no scripts to run (try 'repl run scripts/*.csx')");
+        if (options.Jobs < 1)
+            return Fail(error, $"--jobs {options.Jobs}: give at least 1");
+        if (options.Scripts.FirstOrDefault(s => !File.Exists(s)) is { } missing)
+            return Fail(error, $"no script {missing} (try 'repl run --help')");
+        byte[]? image = null;
+        if (options.Image is { } imagePath)
+        {
+            try
+            {
+                image = File.ReadAllBytes(imagePath);
+                // Load once here, so a bad image is one usage error rather than a failure in every script.
+                Multiboot.Load(new Machine(new MachineOptions { Vendor = options.Vendor }), image, imagePath);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or LoaderException)
+            {
+                return Fail(error, $"cannot load {imagePath}: {e.Message}");
+            }
+        }
+
+        var runner = new BatchRunner(new ScriptCache(options.CacheDirectory), log => NewGlobals(options, image, log), options.Jobs);
+        var progress = new Progress(output, options.Scripts.Count, interactive);
+        var results = runner.RunAsync(options.Scripts, progress.Finished).GetAwaiter().GetResult();
+        progress.Done();
+
+        if (options.JUnit is { } junit)
+        {
+            try
+            {
+                JUnitReport.Save(results, junit);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"repl: cannot write {junit}: {e.Message}");
+            }
+        }
+        int failed = results.Count(r => !r.Passed);
+        output.WriteLine($"{results.Count - failed} passed, {failed} failed");
+        return failed == 0 ? AllPassed : SomeFailed;
+    }
+
+    static ScriptGlobals NewGlobals(RunOptions options, byte[]? image, TextWriter log)
+    {
+        var machineOptions = new MachineOptions { Vendor = options.Vendor };
+        if (image is null)
+            return new ScriptGlobals(Machine.CreateLongMode(machineOptions), options.Args, log);
+        var machine = new Machine(machineOptions);
+        var loaded = Multiboot.Load(machine, image, options.Image!);
+        var globals = new ScriptGlobals(machine, options.Args, log);
+        foreach (var symbol in loaded.Symbols)
+            globals.Sym.Add(symbol.Name, symbol.Address);
+        return globals;
+    }
+
+    static int Fail(TextWriter error, string message)
+    {
+        error.WriteLine($"repl: {message}");
+        return Usage;
+    }
+
+    /// <summary>One line per finished script; on a terminal, also a status line below them that counts what is done.</summary>
+    sealed class Progress(TextWriter output, int total, bool interactive)
+    {
+        const string ClearLine = "\r\x1b[K";
+        int _done;
+
+        public void Finished(ScriptResult result)
+        {
+            _done++;
+            if (interactive)
+                output.Write(ClearLine);
+            string cached = result.FromCache ? ", cached" : "";
+            output.WriteLine($"{(result.Passed ? "PASS" : "FAIL")} {result.Path} ({result.Duration.TotalSeconds:0.00} s{cached})");
+            foreach (string failure in result.Failures)
+                output.WriteLine("  " + failure);
+            if (!result.Passed && result.Output.Length != 0)
+                output.Write(string.Concat(result.Output.Split('\n').Where(l => l.Length != 0).Select(l => "  | " + l + "\n")));
+            if (interactive && _done < total)
+                output.Write($"[{_done}/{total}] running...");
+            output.Flush();
+        }
+
+        public void Done()
+        {
+            if (interactive)
+                output.Write(ClearLine);
+        }
+    }
+}
