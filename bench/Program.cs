@@ -20,6 +20,10 @@ static class Program
 
     static int Main(string[] args)
     {
+        // `bench asm`: the assembler benchmark alone.
+        if (args is ["asm"])
+            return AssemblerBench.Measure() ? 0 : 1;
+        // `bench shell`: the interactive shell's speed and memory.
         if (args is ["shell"])
             return ShellSpeed.Measure() ? 0 : 1;
         int iterations = args.Length > 0 ? int.Parse(args[0]) : Iterations;
@@ -32,6 +36,8 @@ static class Program
         ok &= Measure("call/ret", iterations, CallLoop);
         Console.WriteLine();
         ok &= KptiRoundTrip.Measure(iterations / 20);
+        Console.WriteLine();
+        ok &= AssemblerBench.Measure();
         return ok ? 0 : 1;
     }
 

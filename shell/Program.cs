@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Repl.Machine.Asm;
 
 namespace Repl.Shell;
 
@@ -18,7 +19,7 @@ static class Program
                                        + "Example: repl demo --cpu amd") { cpu };
         demo.SetAction(result => Demo.Run(result.GetValue(cpu), Console.Out));
 
-        var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu), GdbCommand(cpu) };
+        var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu), GdbCommand(cpu), AsmCommand() };
         root.Subcommands.Add(Batch.RunCommand.Create(cpu));
         var parsed = root.Parse(args);
         if (parsed.Errors.Count != 0)
@@ -71,5 +72,40 @@ static class Program
                                      + "Example: repl gdb --image kernel.elf, then: gdb kernel.elf -ex 'target remote 127.0.0.1:1234'") { listen, image, cpu };
         gdb.SetAction(result => Gdb.Run(result.GetValue(listen), result.GetValue(image), result.GetValue(cpu), Console.OpenStandardOutput(), Console.Error));
         return gdb;
+    }
+
+    static Command AsmCommand()
+    {
+        var source = new Argument<string>("FILE.S") { Description = "The assembly source, in GNU as syntax (AT&T by default, .intel_syntax switches)" };
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "Where to write the result (default: FILE.elf, or FILE.bin with --binary, next to the source)",
+            HelpName = "OUT.elf",
+        };
+        ulong defaultOrigin = new AsmOptions().Origin;
+        var origin = new Option<ulong?>("--origin")
+        {
+            Description = $"The address of the first section (default: 0x{defaultOrigin:x}); the others follow in order of first appearance, .bss last",
+            HelpName = "ADDR",
+            CustomParser = Asm.ParseOrigin,
+        };
+        var defsym = new Option<IReadOnlyDictionary<string, long>>("--defsym")
+        {
+            Description = "Define an absolute symbol before the first line, as GNU as's --defsym (repeatable)",
+            HelpName = "NAME=VALUE",
+            Arity = ArgumentArity.ZeroOrMore,
+            AllowMultipleArgumentsPerToken = false,
+            DefaultValueFactory = _ => new Dictionary<string, long>(),
+            CustomParser = Asm.ParseDefines,
+        };
+        var binary = new Option<bool>("--binary") { Description = "Write the flat loadable image (as objcopy -O binary) instead of an ELF executable" };
+        var asm = new Command("asm", "Assemble a .S file into an ELF64 executable with symbols and DWARF line info, which gdb reads.\n"
+                                     + "Errors are printed as file:line:col: error: message, with the line and a caret.\n"
+                                     + $"Exit status: 0 when assembled, {Asm.SourceErrors} when the source has errors, {Boot.BadInput} when the file cannot be read\n"
+                                     + "or written or the command line is wrong.\n"
+                                     + "Example: repl asm boot.S -o kernel.elf --origin 0x100000 --defsym DEBUG=1") { source, output, origin, defsym, binary };
+        asm.SetAction(result => Asm.Run(result.GetValue(source)!, result.GetValue(output), result.GetValue(origin) ?? defaultOrigin, result.GetValue(defsym)!,
+                                        result.GetValue(binary), Console.Out, Console.Error));
+        return asm;
     }
 }

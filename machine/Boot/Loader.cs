@@ -1,3 +1,5 @@
+using Repl.Machine.Asm;
+
 namespace Repl.Machine;
 
 /// <summary>What a loader placed: where execution starts, and the image's symbols (empty for a flat binary).</summary>
@@ -33,6 +35,25 @@ public static class Loader
     {
         Place(machine, file, [new Segment(address, 0, (ulong)file.Length, (ulong)file.Length)]);
         return new LoadedImage(address, []);
+    }
+
+    /// <summary>
+    /// Places an assembler's sections at their addresses, as <see cref="LoadElf"/> would place the ELF that
+    /// <see cref="ElfWriter"/> makes of them (NoBits sections cleared), without the round trip through a file.
+    /// The entry point is <see cref="ElfWriter.Entry"/>'s.
+    /// </summary>
+    public static LoadedImage LoadAssembly(Machine machine, AssemblyResult result, ulong? entry = null)
+    {
+        var file = new List<byte>();
+        var segments = new List<Segment>();
+        foreach (var s in result.Sections.Where(s => s.Size != 0))
+        {
+            segments.Add(new Segment(s.Address, (ulong)file.Count, (ulong)s.Bytes.Length, s.NoBits ? s.Size : (ulong)s.Bytes.Length));
+            file.AddRange(s.Bytes);
+        }
+        Place(machine, file.ToArray(), segments);
+        var symbols = result.Symbols.Select(s => new ElfSymbol(s.Name, s.Value, s.Size, ElfWriter.SymbolType(s.Type))).ToList();
+        return new LoadedImage(ElfWriter.Entry(result, entry), symbols);
     }
 
     internal static ulong PhysicalEntry(ElfImage elf)

@@ -1,0 +1,85 @@
+using System.Globalization;
+using Repl.Machine.Asm;
+using Repl.Shell.Debugging;
+
+namespace Repl.Shell.Commands;
+
+// Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
+using Repl.Machine;
+
+/// <summary>disas, list and bt: the code around RIP, its source, and the calls that led there.</summary>
+static class CodeCommands
+{
+    const int DefaultInstructions = 10, ListContext = 5, MaxFrames = 32;
+
+    public static IReadOnlyList<ShellCommand> All { get; } =
+    [
+        new("disas", ["disassemble"], "Disassemble instructions at a location (default RIP)",
+            $"disas [LOC] [N]\nDisassembles N instructions (default {DefaultInstructions}) from LOC (default RIP) in the current code size, with\nsymbols and, where the line table has them, source line headings. '=>' marks RIP.\nExample: disas sum 5",
+            Disassemble),
+        new("list", ["l"], "Show source lines around RIP (or a location)",
+            $"list [LOC]\nShows the source lines around LOC (default RIP) from the loaded program's line table, {ListContext} on each side.\nNeeds a program assembled by Repl (a .S image or the built-in one).\nExample: list sum",
+            List),
+        new("bt", ["backtrace", "where"], "Show the call chain (best effort)",
+            "bt\nWalks the frame-pointer chain (saved RBP, then the return address above it) from RBP, after the current\nfunction. Best effort: code without frame pointers gives a short or wrong chain; each frame says how it was found.\nExample: bt",
+            Backtrace),
+    ];
+
+    static void Disassemble(Debugger d, string args, TextWriter o)
+    {
+        string[] words = BreakpointCommands.Words(args);
+        if (words.Length > 2)
+            throw new CommandException("disas takes a location and a count, as in: disas sum 5");
+        ulong rip = d.Machine.State.Rip;
+        ulong start = words.Length > 0 ? d.ResolveLocation(words[0]) : rip;
+        int count = words.Length > 1 ? Debugger.Count(words[1]) : DefaultInstructions;
+        var lines = Disassembler.Disassemble(d.Machine, start, count, symbols: d.Symbols);
+        var marked = Disassembler.Listing(lines).ToList();
+        // Listing's lines are its instructions with "file:line" headings between them: mark the one at RIP.
+        int instruction = 0;
+        foreach (string line in marked)
+        {
+            bool isInstruction = line.StartsWith("0x", StringComparison.Ordinal);
+            bool atRip = isInstruction && instruction < lines.Count && lines[instruction].Address == rip && lines[instruction].Kind != DisassemblyKind.Unreadable;
+            o.WriteLine((isInstruction ? atRip ? "=> " : "   " : "") + line);
+            if (isInstruction)
+                instruction++;
+        }
+    }
+
+    static void List(Debugger d, string args, TextWriter o)
+    {
+        ulong address = args.Trim().Length == 0 ? d.Machine.State.Rip : d.ResolveLocation(args);
+        if (d.Symbols.LineAt(address) is not { } entry)
+            throw new CommandException($"no source line for {d.Program.Describe(address)} (the line table covers only code Repl assembled; try 'disas')");
+        if (!d.Program.Sources.TryGetValue(entry.File, out var text))
+            throw new CommandException($"{entry.File}:{entry.Line} is where it comes from, but the file cannot be read here");
+        bool atRip = address == d.Machine.State.Rip;
+        int first = Math.Max(1, entry.Line - ListContext), last = Math.Min(text.Length, entry.Line + ListContext);
+        for (int n = first; n <= last; n++)
+            o.WriteLine($"{(atRip && n == entry.Line ? "=>" : "  ")} {n.ToString(CultureInfo.InvariantCulture),4}  {text[n - 1].TrimEnd('\r')}");
+    }
+
+    static void Backtrace(Debugger d, string args, TextWriter o)
+    {
+        ref CpuState s = ref d.Machine.State;
+        o.WriteLine($"#0  {d.Program.Describe(s.Rip)}");
+        ulong frame = s.Gpr[(int)Gpr.Rbp];
+        Span<byte> pair = stackalloc byte[16];
+        for (int n = 1; n <= MaxFrames && frame != 0; n++)
+        {
+            if (d.Machine.ReadVirtual(frame, pair) < pair.Length)
+            {
+                o.WriteLine($"(the frame chain ends: 0x{frame:x} is not mapped)");
+                return;
+            }
+            ulong next = BitConverter.ToUInt64(pair), returnAddress = BitConverter.ToUInt64(pair[8..]);
+            o.WriteLine($"#{n}  {d.Program.Describe(returnAddress)}  (frame at 0x{frame:x})");
+            // Frames live higher on the stack as the chain goes back: anything else is not a frame chain.
+            if (next <= frame)
+                break;
+            frame = next;
+        }
+        o.WriteLine("(from the frame-pointer chain: without frame pointers it can stop short or mislead)");
+    }
+}

@@ -1,0 +1,68 @@
+using Repl.Shell.Debugging;
+
+namespace Repl.Shell.Commands;
+
+// Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
+using Repl.Machine;
+
+/// <summary>'info SUBJECT': the breakpoint table and views of the machine's system structures.</summary>
+static class InfoCommands
+{
+    /// <summary>The subjects, each with its one-line description for 'help info'.</summary>
+    static readonly (string Name, string Summary, Action<Debugger, string, TextWriter> Show)[] Subjects =
+    [
+        ("breakpoints", "the breakpoints, watchpoints and catchpoints", (d, _, o) => BreakpointCommands.List(d, o)),
+        ("registers", "as regs", (d, args, o) => d.Execute("regs " + args, o)),
+        ("symbol", "ADDR: the symbol and offset an address belongs to", Symbol),
+        ("mode", "the operating mode, CPL, code size and paging", Mode),
+        ("gdt", "the GDT's descriptors, decoded", SystemViews.Gdt),
+        ("idt", "the IDT's present gates: handler, selector, type, DPL, IST", SystemViews.Idt),
+        ("ldt", "the LDT's descriptors, decoded", SystemViews.Ldt),
+        ("tss", "the TSS: privilege-change stacks and the IST", SystemViews.Tss),
+        ("apic", "the local APIC's registers and its ISR, TMR and IRR", SystemViews.Apic),
+        ("pt", "ADDR: the page walk of a linear address, each level's entry and flags", SystemViews.PageWalk),
+        ("frame", "[ADDR]: the pt_regs frame at RSP (or ADDR), field by field", SystemViews.Frame),
+    ];
+
+    public static IReadOnlyList<ShellCommand> All { get; } =
+    [
+        new("info", ["i"], "Show breakpoints, registers, descriptor tables, paging and more",
+            "info SUBJECT [ARGS]\n" + string.Join('\n', Subjects.Select(s => $"  {s.Name,-12} {s.Summary}")) + "\nExample: info pt $rip",
+            Info),
+    ];
+
+    static void Info(Debugger d, string args, TextWriter o)
+    {
+        string[] words = BreakpointCommands.Words(args);
+        if (words.Length == 0)
+            throw new CommandException($"info what? {string.Join(", ", Subjects.Select(s => s.Name))}");
+        // gdb's abbreviations: any unambiguous prefix ("info b", "info reg").
+        var matches = Subjects.Where(s => s.Name.StartsWith(words[0], StringComparison.OrdinalIgnoreCase)).ToList();
+        if (matches.Count != 1)
+            throw new CommandException(matches.Count == 0
+                ? $"no info subject '{words[0]}' ({string.Join(", ", Subjects.Select(s => s.Name))})"
+                : $"'{words[0]}' is ambiguous: {string.Join(", ", matches.Select(s => s.Name))}");
+        matches[0].Show(d, string.Join(' ', words.Skip(1)), o);
+    }
+
+    static void Symbol(Debugger d, string args, TextWriter o)
+    {
+        ulong address = d.Evaluate(args);
+        if (d.Symbols.Find(address) is not { } s)
+        {
+            o.WriteLine($"No symbol matches 0x{address:x}.");
+            return;
+        }
+        string line = d.Symbols.LineAt(address) is { } l ? $" ({l.File}:{l.Line})" : "";
+        o.WriteLine($"{s.Name}{(s.Offset == 0 ? "" : $" + {s.Offset}")} at 0x{s.SymbolAddress:x}{line}");
+    }
+
+    static void Mode(Debugger d, string args, TextWriter o)
+    {
+        ref CpuState s = ref d.Machine.State;
+        string paging = (s.Cr0 & CpuState.Cr0PG) == 0 ? "off"
+            : (s.Efer & CpuState.EferLMA) != 0 ? ((s.Cr4 & (1 << 12)) != 0 ? "5-level" : "4-level")
+            : (s.Cr4 & (1 << 5)) != 0 ? "PAE" : "32-bit";
+        o.WriteLine($"mode {Debugger.ModeName(s.Mode)} ({s.Mode}), {s.CodeBitness}-bit code, CPL {s.Cpl}, paging {paging}, IF {((s.Rflags & (ulong)RflagsBit.IF) != 0 ? 1 : 0)}");
+    }
+}

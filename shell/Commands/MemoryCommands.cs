@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Text;
+using Repl.Machine.Asm;
+using Repl.Shell.Debugging;
+
+namespace Repl.Shell.Commands;
+
+// Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
+using Repl.Machine;
+
+/// <summary>x (gdb's memory examiner) and asm (assemble into memory).</summary>
+static class MemoryCommands
+{
+    public static IReadOnlyList<ShellCommand> All { get; } =
+    [
+        new("x", [], "Examine memory: x/FMT ADDR (gdb's formats; p:ADDR for physical)",
+            "x/[COUNT][FORMAT][SIZE] ADDR\nFORMAT: x hex, d signed, u unsigned, o octal, t binary, a address with symbol, c char, s string, i instruction.\nSIZE: b byte, h halfword (2), w word (4), g giant (8). ADDR is linear, through the current paging; p:ADDR is physical.\nExample: x/4gx $rsp, x/s p:0x200000, x/3i sum",
+            Examine),
+        new("asm", [], "Assemble instructions into memory at a location",
+            "asm LOC \"INSTRUCTIONS\"\nAssembles AT&T instructions (separated by ';') as if at LOC, in the current code size, and writes the bytes there.\nExample: asm sum \"movl $42, %eax; ret\"",
+            AssembleInto),
+    ];
+
+    /// <summary>A parsed /FMT: how many units, in which format, of which size.</summary>
+    readonly record struct Format(int Count, char Letter, int Size);
+
+    static Format ParseFormat(string text)
+    {
+        int count = 1, i = 0;
+        while (i < text.Length && char.IsAsciiDigit(text[i]))
+            i++;
+        if (i > 0)
+            count = int.Parse(text[..i], CultureInfo.InvariantCulture);
+        char letter = 'x';
+        int? size = null;
+        foreach (char c in text[i..])
+        {
+            switch (c)
+            {
+                case 'x' or 'd' or 'u' or 'o' or 't' or 'a' or 'c' or 's' or 'i': letter = c; break;
+                case 'b': size = 1; break;
+                case 'h': size = 2; break;
+                case 'w': size = 4; break;
+                case 'g': size = 8; break;
+                default: throw new CommandException($"'{c}' is not an x format (x d u o t a c s i, sizes b h w g), as in x/4gx $rsp");
+            }
+        }
+        if (count == 0)
+            throw new CommandException("the count of x/FMT must be at least 1");
+        // gdb's defaults: an address is a giant, a char a byte, anything else a word.
+        return new Format(count, letter, size ?? letter switch { 'a' => 8, 'c' => 1, _ => 4 });
+    }
+
+    static void Examine(Debugger d, string args, TextWriter o)
+    {
+        string rest = args;
+        var format = new Format(1, 'x', 4);
+        if (rest.StartsWith('/'))
+        {
+            int end = rest.IndexOfAny([' ', '\t']);
+            format = ParseFormat(end < 0 ? rest[1..] : rest[1..end]);
+            rest = end < 0 ? "" : rest[end..];
+        }
+        rest = rest.Trim();
+        bool physical = rest.StartsWith("p:", StringComparison.OrdinalIgnoreCase);
+        if (physical)
+            rest = rest[2..];
+        if (rest.Length == 0)
+            throw new CommandException("x needs an address, as in x/4gx $rsp or x/s p:0x200000");
+        var memory = new MemorySpace(d.Machine, physical);
+        ulong address = d.Evaluate(rest);
+        switch (format.Letter)
+        {
+            case 'i': Instructions(d, memory, address, format.Count, o); break;
+            case 's': Strings(d, memory, address, format.Count, o); break;
+            default: Units(d, memory, address, format, o); break;
+        }
+    }
+
+    /// <summary>Linear memory through the current paging, or physical memory: reads that say how far they got.</summary>
+    readonly struct MemorySpace(Machine machine, bool physical)
+    {
+        public bool Physical => physical;
+
+        public int Read(ulong address, Span<byte> into)
+        {
+            if (!physical)
+                return machine.ReadVirtual(address, into);
+            int n = 0;
+            while (n < into.Length && machine.Bus.IsBacked(address + (ulong)n))
+                n++;
+            machine.ReadPhysical(address, into[..n]);
+            return n;
+        }
+
+        public string Unreadable(ulong address) => physical
+            ? $"cannot read physical 0x{address:x}: no RAM or device there"
+            : $"cannot read 0x{address:x}: the current page tables do not map it (try 'info pt 0x{address:x}')";
+    }
+
+    static string Label(Debugger d, MemorySpace memory, ulong address) =>
+        memory.Physical ? $"p:0x{address:x}:" : d.Program.Describe(address) + ":";
+
+    static void Units(Debugger d, MemorySpace memory, ulong address, Format f, TextWriter o)
+    {
+        int perLine = f.Size switch { 1 => 8, 2 => 8, 4 => 4, _ => 2 };
+        var bytes = new byte[f.Count * f.Size];
+        int read = memory.Read(address, bytes);
+        int units = read / f.Size;
+        for (int i = 0; i < units; i += perLine)
+        {
+            ulong lineAddress = address + (ulong)(i * f.Size);
+            var cells = Enumerable.Range(i, Math.Min(perLine, units - i))
+                .Select(u => Cell(d, f, Value(bytes.AsSpan(u * f.Size, f.Size))));
+            o.WriteLine($"{Label(d, memory, lineAddress)}  {string.Join("  ", cells)}");
+        }
+        if (units < f.Count)
+            throw new CommandException(memory.Unreadable(address + (ulong)(units * f.Size)));
+    }
+
+    static ulong Value(ReadOnlySpan<byte> unit)
+    {
+        ulong value = 0;
+        for (int i = unit.Length - 1; i >= 0; i--)
+            value = value << 8 | unit[i];
+        return value;
+    }
+
+    static string Cell(Debugger d, Format f, ulong value)
+    {
+        int bits = f.Size * 8;
+        long signed = bits == 64 ? (long)value : (long)(value << (64 - bits)) >> (64 - bits);
+        return f.Letter switch
+        {
+            'x' => "0x" + value.ToString("x" + f.Size * 2, CultureInfo.InvariantCulture),
+            'd' => signed.ToString(CultureInfo.InvariantCulture),
+            'u' => value.ToString(CultureInfo.InvariantCulture),
+            'o' => "0" + Convert.ToString((long)value, 8),
+            't' => Convert.ToString((long)value, 2).PadLeft(bits, '0')[^bits..],
+            'a' => d.Program.Describe(value),
+            _ => $"{signed} {CharLiteral((byte)value)}",
+        };
+    }
+
+    static string CharLiteral(byte b) => b switch
+    {
+        0 => @"'\0'",
+        (byte)'\n' => @"'\n'",
+        (byte)'\t' => @"'\t'",
+        (byte)'\'' => @"'\''",
+        >= 0x20 and < 0x7F => $"'{(char)b}'",
+        _ => $@"'\{Convert.ToString(b, 8)}'",
+    };
+
+    /// <summary>The longest string x/s shows before it stops looking for the terminating NUL.</summary>
+    const int MaxString = 200;
+
+    static void Strings(Debugger d, MemorySpace memory, ulong address, int count, TextWriter o)
+    {
+        for (int n = 0; n < count; n++)
+        {
+            var buffer = new byte[MaxString];
+            int read = memory.Read(address, buffer);
+            if (read == 0)
+                throw new CommandException(memory.Unreadable(address));
+            int length = Array.IndexOf(buffer, (byte)0, 0, read);
+            bool terminated = length >= 0;
+            if (!terminated)
+                length = read;
+            var text = new StringBuilder();
+            foreach (byte b in buffer.AsSpan(0, length))
+                text.Append(b is >= 0x20 and < 0x7F and not (byte)'"' and not (byte)'\\' ? ((char)b).ToString() : b switch
+                {
+                    (byte)'"' => "\\\"",
+                    (byte)'\\' => @"\\",
+                    (byte)'\n' => @"\n",
+                    _ => $@"\{Convert.ToString(b, 8).PadLeft(3, '0')}",
+                });
+            o.WriteLine($"{Label(d, memory, address)}  \"{text}\"{(terminated ? "" : "...")}");
+            address += (ulong)length + 1;
+        }
+    }
+
+    static void Instructions(Debugger d, MemorySpace memory, ulong address, int count, TextWriter o)
+    {
+        IEnumerable<DisassembledInstruction> lines;
+        if (memory.Physical)
+        {
+            var bytes = new byte[count * 15];
+            int read = memory.Read(address, bytes);
+            if (read == 0)
+                throw new CommandException(memory.Unreadable(address));
+            lines = Disassembler.Disassemble(bytes.AsSpan(0, read), address, d.Machine.State.CodeBitness, count: count);
+        }
+        else
+        {
+            lines = Disassembler.Disassemble(d.Machine, address, count, symbols: d.Symbols);
+        }
+        foreach (var line in lines)
+            o.WriteLine(line);
+    }
+
+    static void AssembleInto(Debugger d, string args, TextWriter o)
+    {
+        int quote = args.IndexOf('"');
+        if (quote <= 0 || !args.TrimEnd().EndsWith('"') || args.TrimEnd().Length == quote + 1)
+            throw new CommandException("write it as asm LOC \"INSTRUCTIONS\", as in: asm sum \"movl $42, %eax; ret\"");
+        ulong address = d.ResolveLocation(args[..quote]);
+        string source = args.TrimEnd()[(quote + 1)..^1];
+        var result = Assembler.Assemble(source, new AsmOptions { FileName = "asm", Origin = address, Bitness = d.Machine.State.CodeBitness });
+        if (result.Diagnostics.FirstOrDefault(x => x.Severity == DiagnosticSeverity.Error) is { } error)
+            throw new CommandException($"{error.Message} (column {error.Location.Column} of \"{source}\")");
+        byte[] bytes = result.Image();
+        int written = d.Machine.WriteVirtual(address, bytes);
+        if (written < bytes.Length)
+            throw new CommandException($"wrote {written} of {bytes.Length} bytes: 0x{address + (ulong)written:x} is not mapped");
+        o.WriteLine($"{bytes.Length} bytes at {d.Program.Describe(address)}");
+        foreach (var line in Disassembler.Disassemble(bytes, address, d.Machine.State.CodeBitness, symbols: d.Symbols))
+            o.WriteLine(line);
+    }
+}

@@ -1,0 +1,41 @@
+using Repl.Shell.Debugging;
+
+namespace Repl.Shell.Commands;
+
+/// <summary>
+/// One shell command: its name, the aliases gdb users type (si for stepi), a one-line summary for 'help', the full
+/// help with a usage line and an example, and the handler, which gets the text after the name. A handler reports
+/// a user's mistake by throwing <see cref="CommandException"/>, which <see cref="Debugger.Execute"/> prints as one line.
+/// <see cref="RunsMachine"/> marks commands that run or replace the machine, which gdb alone may do while it is served.
+/// </summary>
+public sealed record ShellCommand(string Name, string[] Aliases, string Summary, string Help, Action<Debugger, string, TextWriter> Handler,
+                                  bool RunsMachine = false);
+
+/// <summary>Every command, by family; names and aliases are unique.</summary>
+public static class CommandRegistry
+{
+    public static IReadOnlyList<ShellCommand> All { get; } =
+        [.. RunCommands.All, .. BreakpointCommands.All, .. StateCommands.All, .. MemoryCommands.All, .. CodeCommands.All, .. InfoCommands.All, .. SessionCommands.All];
+
+    static readonly Dictionary<string, ShellCommand> ByName = BuildIndex();
+
+    static Dictionary<string, ShellCommand> BuildIndex()
+    {
+        var index = new Dictionary<string, ShellCommand>(StringComparer.OrdinalIgnoreCase);
+        foreach (var c in All)
+            foreach (string name in c.Aliases.Prepend(c.Name))
+                index.Add(name, c);
+        return index;
+    }
+
+    /// <summary>The command a name or alias names, or null.</summary>
+    public static ShellCommand? Find(string name) => ByName.GetValueOrDefault(name);
+
+    /// <summary>Whether a line starts with a command's name or alias: the console uses it to tell commands from C#.</summary>
+    public static bool IsCommand(string line)
+    {
+        string trimmed = line.TrimStart();
+        int end = trimmed.IndexOfAny([' ', '\t', '/']);
+        return Find(end < 0 ? trimmed : trimmed[..end]) is not null;
+    }
+}

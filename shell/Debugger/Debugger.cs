@@ -1,0 +1,272 @@
+using System.Globalization;
+using Repl.Machine.Asm;
+using Repl.Shell.Commands;
+
+namespace Repl.Shell.Debugging;
+
+// Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
+using Repl.Machine;
+
+/// <summary>How to build the debugger's machine: the vendor profile, RAM, and the image (none: the built-in program).</summary>
+public sealed record DebuggerOptions
+{
+    public CpuVendor Vendor { get; init; } = CpuVendor.Intel;
+    public ulong RamSize { get; init; } = MachineOptions.DefaultRamSize;
+    /// <summary>An ELF or multiboot image, or a .S source our assembler builds; null for <see cref="BuiltInProgram"/>.</summary>
+    public string? Image { get; init; }
+    /// <summary>Symbols defined before a .S image's first line (as --defsym).</summary>
+    public IReadOnlyDictionary<string, long> Defines { get; init; } = new Dictionary<string, long>();
+}
+
+/// <summary>
+/// The debugger the shell's commands drive: one machine, what is known of the program in it, the numbered
+/// breakpoints, watchpoints and catchpoints, and run control (step, next, finish, continue, until) that stops with
+/// a <see cref="StopReason"/>. Everything runs on the caller's thread; <see cref="Interrupt"/> may be called from
+/// another (Ctrl-C) to stop a run.
+/// </summary>
+public sealed partial class Debugger
+{
+    readonly List<Breakpoint> _breakpoints = [];
+    int _nextBreakpointId = 1;
+
+    Debugger(DebuggerOptions options)
+    {
+        Options = options;
+        (Machine, Program) = Build(options.Vendor, options.RamSize, options.Image, options.Defines);
+        Commands = CommandRegistry.All;
+    }
+
+    public static Debugger Create(DebuggerOptions? options = null) => new(options ?? new DebuggerOptions());
+
+    public DebuggerOptions Options { get; private set; }
+
+    /// <summary>The machine; <c>load</c> and <c>reset</c> replace it (see <see cref="MachineChanged"/>).</summary>
+    public Machine Machine { get; private set; }
+
+    /// <summary>Raised after <c>load</c> or <c>reset</c> put a new machine in <see cref="Machine"/>.</summary>
+    public event Action<Machine>? MachineChanged;
+
+    /// <summary>Symbols, line table and sources of the loaded program.</summary>
+    public LoadedProgram Program { get; private set; }
+
+    public SymbolLookup Symbols => Program.Lookup;
+
+    public IReadOnlyList<ShellCommand> Commands { get; }
+
+    public IReadOnlyList<Breakpoint> Breakpoints => _breakpoints;
+
+    /// <summary>Evaluates a breakpoint's C# condition; the scripting session provides it. Without it, conditions are refused.</summary>
+    public Func<string, bool>? ConditionEvaluator { get; set; }
+
+    /// <summary>Runs a .csx file for <c>source</c>; the scripting session provides it.</summary>
+    public Action<string, TextWriter>? ScriptRunner { get; set; }
+
+    /// <summary>Set by <c>quit</c>: the interactive loop ends.</summary>
+    public bool QuitRequested { get; private set; }
+
+    /// <summary>Why the machine last stopped, if it has run.</summary>
+    public StopReason? LastStop { get; private set; }
+
+    /// <summary>Stops a run in progress; safe from another thread (the console's Ctrl-C handler).</summary>
+    public void Interrupt() => Machine.RequestStop();
+
+    /// <summary>"[long cpl0 entry_SYSCALL_64+12]": the mode, the privilege level and where RIP is.</summary>
+    public string Prompt
+    {
+        get
+        {
+            ref CpuState s = ref Machine.State;
+            string where = Symbols.Find(s.Rip) is { } sym ? sym.ToString() : $"0x{s.Rip:x}";
+            return $"[{ModeName(s.Mode)} cpl{s.Cpl} {where}]";
+        }
+    }
+
+    internal static string ModeName(CpuMode mode) => mode switch
+    {
+        CpuMode.Real => "real",
+        CpuMode.Protected16 or CpuMode.Protected32 => "protected",
+        CpuMode.Long64 => "long",
+        _ => "compat",
+    };
+
+    /// <summary>
+    /// Runs one command line, writing what it prints to <paramref name="output"/>. Errors are one line starting
+    /// with "error:"; no input, however wrong, throws out of here. Returns false when the command failed.
+    /// </summary>
+    public bool Execute(string commandLine, TextWriter output)
+    {
+        string line = commandLine.Trim();
+        if (line.Length == 0)
+            return true;
+        int space = line.IndexOfAny([' ', '\t', '/']);
+        string name = space < 0 ? line : line[..space];
+        string args = space < 0 ? "" : line[space..].TrimStart(' ', '\t');
+        try
+        {
+            var command = CommandRegistry.Find(name)
+                ?? throw new CommandException($"unknown command '{name}' (try 'help' for the list)");
+            Dispatch(command, args, output);
+            return true;
+        }
+        catch (Exception e) when (e is CommandException or ArgumentException or LoaderException or IOException
+                                       or UnauthorizedAccessException or FormatException or OverflowException)
+        {
+            output.WriteLine($"error: {e.Message}");
+            return false;
+        }
+        catch (Exception e)
+        {
+            // A bug in the shell or the machine: the session goes on, and the line says what to report.
+            output.WriteLine($"error: internal error in '{name}' ({e.GetType().Name}: {e.Message}); please report it");
+            return false;
+        }
+    }
+
+    static (Machine, LoadedProgram) Build(CpuVendor vendor, ulong ramSize, string? image, IReadOnlyDictionary<string, long> defines)
+    {
+        var options = new MachineOptions { Vendor = vendor, RamSize = ramSize };
+        if (image is null)
+            return BuiltInProgram.Load(Machine.CreateLongMode(options));
+        if (image.EndsWith(".S", StringComparison.Ordinal) || image.EndsWith(".s", StringComparison.Ordinal))
+            return LoadSource(Machine.CreateLongMode(options), image, defines);
+        byte[] file = File.ReadAllBytes(image);
+        try
+        {
+            var machine = new Machine(options);
+            var loaded = Multiboot.Load(machine, file, image);
+            return (machine, LoadedProgram.FromImage(image, loaded));
+        }
+        catch (LoaderException) when (file.AsSpan().StartsWith("\x7f"u8 + "ELF"u8))
+        {
+            // An ELF without a multiboot header: a 64-bit program, started in long mode at its entry point.
+            var machine = Machine.CreateLongMode(options);
+            var loaded = Loader.LoadElf(machine, file);
+            machine.State.Rip = loaded.Entry;
+            return (machine, LoadedProgram.FromImage(image, loaded));
+        }
+    }
+
+    static (Machine, LoadedProgram) LoadSource(Machine machine, string path, IReadOnlyDictionary<string, long> defines)
+    {
+        string text = File.ReadAllText(path);
+        var result = Assembler.Assemble(text, new AsmOptions
+        {
+            FileName = path,
+            Defines = defines,
+            ReadFile = included => File.Exists(included) ? File.ReadAllBytes(included) : null,
+        });
+        if (result.Diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error) is { } error)
+            throw new CommandException($"{error.Location}: {error.Message} (fix the source, or assemble it with 'repl asm' for all errors)");
+        var loaded = Loader.LoadAssembly(machine, result);
+        machine.State.Rip = loaded.Entry;
+        var sources = result.Files.Where(File.Exists).ToDictionary(f => f, File.ReadAllLines);
+        sources[path] = text.Split('\n');
+        return (machine, LoadedProgram.FromAssembly(path, result, sources));
+    }
+
+    /// <summary>Replaces the machine with a fresh one holding <paramref name="image"/> (null: the built-in program).
+    /// Breakpoints, watchpoints and catchpoints carry over.</summary>
+    public void Load(string? image)
+    {
+        var (machine, program) = Build(Options.Vendor, Options.RamSize, image, Options.Defines);
+        Options = Options with { Image = image };
+        Replace(machine, program);
+    }
+
+    /// <summary>A fresh machine with the same image, stopped at its first instruction.</summary>
+    public void Reset() => Load(Options.Image);
+
+    void Replace(Machine machine, LoadedProgram program)
+    {
+        Unsubscribe();
+        Machine = machine;
+        Program = program;
+        LastStop = null;
+        foreach (var b in _breakpoints.Where(b => b.Type == BreakpointType.Watchpoint))
+            b.MachineWatchId = null;
+        SyncMachine();
+        MachineChanged?.Invoke(machine);
+    }
+
+    public void Quit() => QuitRequested = true;
+
+    // ---- locations and values ----
+
+    /// <summary>
+    /// The address a location names: an expression (<see cref="Evaluate"/>), optionally after gdb's '*', or
+    /// file.S:LINE from the line table.
+    /// </summary>
+    public ulong ResolveLocation(string location)
+    {
+        string text = location.Trim().TrimStart('*');
+        if (text.Length == 0)
+            throw new CommandException("a location is needed: an address, a symbol, symbol+offset or file.S:line");
+        int colon = text.LastIndexOf(':');
+        if (colon > 0 && int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int line))
+        {
+            string file = text[..colon];
+            return Program.AddressOfLine(file, line)
+                ?? throw new CommandException($"no code at {file}:{line} in the line table of {Program.Name} (try 'list' to see line numbers)");
+        }
+        return Evaluate(text);
+    }
+
+    /// <summary>
+    /// A value: terms joined by + and -, each a number (0x hex, or decimal), a register ($rax, %rsp, or bare when
+    /// no symbol has the name) or a symbol's address.
+    /// </summary>
+    public ulong Evaluate(string expression)
+    {
+        string text = expression.Replace(" ", "", StringComparison.Ordinal);
+        if (text.Length == 0)
+            throw new CommandException("a value is needed: a number, a register ($rsp) or a symbol");
+        ulong total = 0;
+        int start = 0;
+        bool negative = false;
+        for (int i = 1; i <= text.Length; i++)
+        {
+            if (i < text.Length && text[i] is not ('+' or '-'))
+                continue;
+            string term = text[start..i];
+            if (term.StartsWith('+') || term.StartsWith('-'))
+            {
+                negative = term[0] == '-';
+                term = term[1..];
+            }
+            ulong value = Term(term);
+            total = negative ? total - value : total + value;
+            start = i;
+        }
+        return total;
+    }
+
+    ulong Term(string term)
+    {
+        if (term.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            && ulong.TryParse(term.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong hex))
+            return hex;
+        if (term.Length > 0 && char.IsAsciiDigit(term[0]))
+            return ulong.TryParse(term, NumberStyles.None, CultureInfo.InvariantCulture, out ulong number)
+                ? number
+                : throw new CommandException($"'{term}' is not a number (write hex with 0x: 0x{term})");
+        if (term.StartsWith('$') || term.StartsWith('%'))
+            return RegisterNames.TryParse(term, out var r) ? Machine.ReadRegister(r)
+                : throw new CommandException($"no register named '{term}' (try $rax, $rsp, $rip, $cr3)");
+        if (Program.Addresses.TryGetValue(term, out ulong address))
+            return address;
+        if (RegisterNames.TryParse(term, out var register))
+            return Machine.ReadRegister(register);
+        throw new CommandException($"no symbol '{term}' in {Program.Name} (try 'info symbol ADDR', or give an address: 0x...)");
+    }
+
+    /// <summary>Parses a count argument (N of step N); empty means <paramref name="fallback"/>.</summary>
+    internal static int Count(string text, int fallback = 1)
+    {
+        text = text.Trim();
+        if (text.Length == 0)
+            return fallback;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
+            ? n
+            : throw new CommandException($"'{text}' is not a count (a positive number, as in 'stepi 10')");
+    }
+}

@@ -1,0 +1,72 @@
+using Repl.Machine.Asm;
+
+namespace Repl.Shell.Debugging;
+
+// Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
+using Repl.Machine;
+
+/// <summary>
+/// What the debugger knows of the code in the machine: its symbols by name and by address, its line table and the
+/// text of its source files (for <c>list</c>). An ELF or multiboot image brings symbols only; our assembler's result
+/// brings lines and sources too.
+/// </summary>
+public sealed class LoadedProgram
+{
+    public static readonly LoadedProgram Empty = new("(none)", SymbolLookup.From([]), new Dictionary<string, ulong>(), [], new Dictionary<string, string[]>());
+
+    LoadedProgram(string name, SymbolLookup lookup, IReadOnlyDictionary<string, ulong> addresses, IReadOnlyList<LineEntry> lines,
+                  IReadOnlyDictionary<string, string[]> sources)
+    {
+        Name = name;
+        Lookup = lookup;
+        Addresses = addresses;
+        Lines = lines;
+        Sources = sources;
+    }
+
+    /// <summary>The image's file name, or a description of the built-in program.</summary>
+    public string Name { get; }
+
+    public SymbolLookup Lookup { get; }
+
+    /// <summary>Every symbol's address by name, for locations such as <c>entry_SYSCALL_64+12</c>.</summary>
+    public IReadOnlyDictionary<string, ulong> Addresses { get; }
+
+    public IReadOnlyList<LineEntry> Lines { get; }
+
+    /// <summary>Source files' lines by the file name the line table uses.</summary>
+    public IReadOnlyDictionary<string, string[]> Sources { get; }
+
+    public static LoadedProgram FromAssembly(string name, AssemblyResult result, IReadOnlyDictionary<string, string[]> sources) =>
+        new(name, SymbolLookup.From(result), AddressesOf(result.Symbols.Select(s => (s.Name, s.Value))), result.Lines, sources);
+
+    public static LoadedProgram FromImage(string name, LoadedImage image) =>
+        new(name, SymbolLookup.From(image.Symbols), AddressesOf(image.Symbols.Select(s => (s.Name, s.Address))), [],
+            new Dictionary<string, string[]>());
+
+    static Dictionary<string, ulong> AddressesOf(IEnumerable<(string Name, ulong Address)> symbols)
+    {
+        var byName = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        foreach (var (symbolName, address) in symbols)
+            byName.TryAdd(symbolName, address);
+        return byName;
+    }
+
+    /// <summary>"0x100004 &lt;main+4&gt;", or just the address when no symbol precedes it.</summary>
+    public string Describe(ulong address) =>
+        Lookup.Find(address) is { } s ? $"0x{address:x} <{s}>" : $"0x{address:x}";
+
+    /// <summary>The lowest address whose bytes came from <paramref name="line"/> of a file whose name ends with <paramref name="file"/>.</summary>
+    public ulong? AddressOfLine(string file, int line)
+    {
+        var rows = Lines.Where(l => l.Line == line && SameFile(l.File, file)).ToList();
+        return rows.Count == 0 ? null : rows.Min(l => l.Address);
+    }
+
+    static bool SameFile(string tableName, string typed) =>
+        tableName == typed || tableName.EndsWith("/" + typed, StringComparison.Ordinal) || Path.GetFileName(tableName) == typed;
+
+    /// <summary>The text of a source line, when the file is known.</summary>
+    public string? SourceLine(LineEntry entry) =>
+        Sources.TryGetValue(entry.File, out var text) && entry.Line >= 1 && entry.Line <= text.Length ? text[entry.Line - 1] : null;
+}

@@ -1,0 +1,63 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Repl.Shell.Tests.Commands;
+
+public class GdbServerCommandTests
+{
+    readonly Session s = new();
+
+    /// <summary>Sends one packet and returns the reply's payload, acknowledging it as gdb does.</summary>
+    static string Exchange(NetworkStream stream, string payload)
+    {
+        int sum = Encoding.ASCII.GetBytes(payload).Sum(b => b) & 0xFF;
+        stream.Write(Encoding.ASCII.GetBytes($"${payload}#{sum:x2}"));
+        var reply = new StringBuilder();
+        int hashAt = -1;
+        while (hashAt < 0 || reply.Length < hashAt + 3)
+        {
+            int b = stream.ReadByte();
+            Assert.NotEqual(-1, b);
+            if (reply.Length == 0 && b == '+')
+                continue;
+            reply.Append((char)b);
+            if (b == '#' && hashAt < 0)
+                hashAt = reply.Length - 1;
+        }
+        stream.Write("+"u8);
+        return reply.ToString(1, hashAt - 1);
+    }
+
+    static string Hex(string text) => Convert.ToHexStringLower(Encoding.UTF8.GetBytes(text));
+
+    [Fact]
+    public void Gdbserver_serves_the_machine_runs_monitor_commands_and_leaves_running_to_gdb_until_stopped()
+    {
+        string started = s.Run("gdbserver 127.0.0.1:0");
+        var at = s.Debugger.Serving!;
+        Assert.StartsWith($"gdbserver listening on {at}", started);
+
+        using (var client = new TcpClient())
+        {
+            client.Connect(at);
+            var stream = client.GetStream();
+            Assert.StartsWith("T05", Exchange(stream, "?"));
+            string reply = Exchange(stream, "qRcmd," + Hex("info symbol 0x10001d"));
+            Assert.Equal(Hex("sum + 2 at 0x10001b (builtin.S:16)\n"), reply);
+            Assert.Equal("OK", Exchange(stream, "D"));
+        }
+
+        Assert.StartsWith("error: 'stepi' is gdb's to do while gdbserver serves this machine", s.Run("stepi"));
+        Assert.Contains("rip    0x100000 <_start>", s.Run("regs"));
+        Assert.Equal("gdbserver stopped; the shell runs the machine again\n", s.Run("gdbserver stop"));
+        s.Run("stepi");
+        Assert.Equal(s.Symbol("_start") + 7, s.Rip);
+    }
+
+    [Fact]
+    public void Gdbserver_with_a_bad_address_or_stop_when_not_serving_is_an_error()
+    {
+        Assert.StartsWith("error: 'localhost' is not ADDRESS:PORT", s.Run("gdbserver localhost"));
+        Assert.StartsWith("error: gdbserver is not running", s.Run("gdbserver stop"));
+    }
+}

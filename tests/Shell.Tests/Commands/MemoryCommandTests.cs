@@ -1,0 +1,79 @@
+namespace Repl.Shell.Tests.Commands;
+
+public class MemoryCommandTests
+{
+    readonly Session s = new();
+
+    public MemoryCommandTests() => s.Run("continue"); // result = 55, rsp at stack_top
+
+    [Fact]
+    public void X_in_hex_giants_labels_each_line_with_its_symbol()
+    {
+        Assert.Equal("0x100026 <result>:  0x0000000000000037\n", s.Run("x/gx result"));
+    }
+
+    [Theory]
+    [InlineData("x/2dw result", "0x100026 <result>:  55  0\n")]
+    [InlineData("x/ub result", "0x100026 <result>:  55\n")]
+    [InlineData("x/ob result", "0x100026 <result>:  067\n")]
+    [InlineData("x/tb result", "0x100026 <result>:  00110111\n")]
+    [InlineData("x/c result", "0x100026 <result>:  55 '7'\n")]
+    [InlineData("x/a $rsp-8", "0x101028 <result+4098>:  0x100011 <_start+17>\n")]
+    [InlineData("x/2xh p:0x100026", "p:0x100026:  0x0037  0x0000\n")]
+    public void X_formats_and_sizes_are_gdbs(string command, string expected)
+    {
+        Assert.Equal(expected, s.Run(command));
+    }
+
+    [Fact]
+    public void X_s_reads_a_string_up_to_its_nul()
+    {
+        s.Run("asm result \".byte 0x68, 0x69, 0x0a, 0\"");
+
+        Assert.Equal("0x100026 <result>:  \"hi\\n\"\n", s.Run("x/s result"));
+    }
+
+    [Fact]
+    public void X_i_disassembles_with_symbols()
+    {
+        string output = s.Run("x/2i sum");
+
+        Assert.Equal("0x10001b <sum>:  31 c0                 xor %eax,%eax\n0x10001d <sum+2>:  48 01 f8              add %rdi,%rax\n", output);
+    }
+
+    [Fact]
+    public void X_of_unmapped_memory_says_the_page_tables_do_not_map_it()
+    {
+        Assert.Equal("error: cannot read 0x8000000000: the current page tables do not map it (try 'info pt 0x8000000000')\n",
+                     s.Run("x/2gx 0x8000000000"));
+    }
+
+    [Fact]
+    public void X_of_physical_memory_beyond_ram_says_nothing_is_there()
+    {
+        Assert.StartsWith("error: cannot read physical 0x40000000: no RAM or device there", s.Run("x/gx p:0x40000000"));
+    }
+
+    [Fact]
+    public void X_with_an_unknown_format_letter_lists_the_letters()
+    {
+        Assert.StartsWith("error: 'q' is not an x format (x d u o t a c s i, sizes b h w g)", s.Run("x/q result"));
+    }
+
+    [Fact]
+    public void Asm_writes_the_bytes_and_shows_them_disassembled()
+    {
+        string output = s.Run("asm sum \"movl $42, %eax; ret\"");
+
+        Assert.Equal("6 bytes at 0x10001b <sum>\n0x10001b <sum>:  b8 2a 00 00 00        mov $0x2a,%eax\n0x100020 <sum+5>:  c3                    ret\n", output);
+    }
+
+    [Fact]
+    public void Asm_with_a_bad_instruction_writes_nothing_and_says_why()
+    {
+        string output = s.Run("asm sum \"movz %eax\"");
+
+        Assert.StartsWith("error: ", output);
+        Assert.Contains("xor %eax,%eax", s.Run("x/i sum"));
+    }
+}

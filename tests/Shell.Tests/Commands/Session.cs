@@ -1,0 +1,21 @@
+using Repl.Shell.Debugging;
+
+namespace Repl.Shell.Tests.Commands;
+
+/// <summary>A debugger on the built-in program (a long-mode machine, sum(10) called from _start), driven by command lines.</summary>
+sealed class Session
+{
+    public Debugger Debugger { get; } = Debugger.Create();
+
+    /// <summary>Runs a command line and returns what it printed.</summary>
+    public string Run(string commandLine)
+    {
+        var output = new StringWriter();
+        Debugger.Execute(commandLine, output);
+        return output.ToString();
+    }
+
+    public ulong Rip => Debugger.Machine.State.Rip;
+
+    public ulong Symbol(string name) => Debugger.Program.Addresses[name];
+}
