@@ -21,10 +21,15 @@ public static class InputRule
     /// so that <c>x/8gx</c> (gdb's format suffix) stays a command while <c>x /= 8</c> is C#.</summary>
     static readonly string[] CSharpFollowers = ["=", "(", ".", "[", ";", "?", "!", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="];
 
+    /// <summary>Characters of C#'s binary operators: one standing alone between blanks (<c>n + 1</c>) is arithmetic,
+    /// while gdb's arguments put them against their operand (<c>break *0x401000</c>, <c>list -</c>).</summary>
+    const string OperatorChars = "+-*/%&|^<>";
+
     /// <summary>How <c>help</c> explains the rule.</summary>
     public static readonly string Help =
         "A line whose first word is a command name or alias is a command (gdb habits work: x/4gx $rsp, break *0x401000),\n"
-        + "unless the word is followed by C# punctuation: = ( . [ ; ? ! or an operator like ++ or +=. Anything else is C#.\n"
+        + "unless the word is followed by C# punctuation: = ( . [ ; ? ! or an operator like ++ or +=, or by an operator\n"
+        + "standing alone between blanks (n + 1, where n would be next). Anything else is C#.\n"
         + $"Force either way with a first character: '{ForceCommand}' makes the line a command (:step), '{ForceCSharp}' makes it C# (>step).\n"
         + "Command names are lower case and matched exactly, so Step() is C#.";
 
@@ -44,7 +49,16 @@ public static class InputRule
         if (end == 0 || !isCommandName(text[..end]))
             return new(InputKind.CSharp, text);
         string rest = text[end..].TrimStart();
-        return CSharpFollowers.Any(f => rest.StartsWith(f, StringComparison.Ordinal)) ? new(InputKind.CSharp, text) : new(InputKind.Command, text);
+        bool csharp = CSharpFollowers.Any(f => rest.StartsWith(f, StringComparison.Ordinal)) || StartsWithLoneOperator(rest);
+        return new(csharp ? InputKind.CSharp : InputKind.Command, text);
+    }
+
+    static bool StartsWithLoneOperator(string rest)
+    {
+        int end = 0;
+        while (end < rest.Length && OperatorChars.Contains(rest[end]))
+            end++;
+        return end > 0 && end < rest.Length && char.IsWhiteSpace(rest[end]);
     }
 
     static Input Forced(InputKind kind, string text)

@@ -8,24 +8,26 @@ namespace Repl.Shell.Interactive;
 /// </summary>
 public sealed class ScriptCodeRunner : ICodeRunner
 {
-    readonly ScriptSession session;
     readonly Task warmUp;
 
     public ScriptCodeRunner(ScriptSession session)
     {
-        this.session = session;
+        Session = session;
         warmUp = session.WarmUpAsync();
     }
 
-    public Type GlobalsType => session.Globals.GetType();
+    /// <summary>The session in use; replaced when the debugger replaces the machine its globals describe.</summary>
+    public ScriptSession Session { get; set; }
+
+    public Type GlobalsType => Session.Globals.GetType();
 
     public bool IsComplete(string code) => ScriptSession.IsComplete(code);
 
     public void Evaluate(string code, TextWriter output)
     {
-        // The warm-up is a submission too: the session takes one at a time. Its own failure is of no interest,
+        // The warm-up is a submission too, and a session takes one at a time. Its own failure is of no interest:
         // the user's submission reports whatever is wrong.
         warmUp.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
-        session.Execute(code, output);
+        Session.Execute(code, output);
     }
 }

@@ -4,7 +4,7 @@ namespace Repl.Shell.Tests.Interactive;
 
 public class InputRuleTests
 {
-    static readonly HashSet<string> Commands = ["step", "s", "x", "break", "b", "continue", "list", "set", "help", "regs"];
+    static readonly HashSet<string> Commands = ["step", "s", "n", "x", "break", "b", "continue", "list", "set", "help", "regs"];
 
     static Input Classify(string line) => InputRule.Classify(line, Commands.Contains);
 
@@ -17,6 +17,8 @@ public class InputRuleTests
     [InlineData("break *0x401000")]
     [InlineData("b entry_SYSCALL_64 if Cpu.Rax == 60")]
     [InlineData("list -")]
+    [InlineData("n 3")]
+    [InlineData("x -5")]
     [InlineData("set rax=5")]
     [InlineData("regs all")]
     [InlineData("continue")]
@@ -40,6 +42,11 @@ public class InputRuleTests
     [InlineData("x += 1")]
     [InlineData("x /= 8")]
     [InlineData("x <<= 1")]
+    [InlineData("n + 1")]
+    [InlineData("step - 1")]
+    [InlineData("x * 2")]
+    [InlineData("x && y")]
+    [InlineData("x >> 3")]
     public void A_command_name_followed_by_csharp_punctuation_is_csharp(string line)
     {
         Assert.Equal(new Input(InputKind.CSharp, line), Classify(line));
@@ -89,5 +96,6 @@ public class InputRuleTests
         Assert.Contains("':' makes the line a command", InputRule.Help);
         Assert.Contains("'>' makes it C#", InputRule.Help);
         Assert.Contains("= ( . [ ; ? !", InputRule.Help);
+        Assert.Contains("n + 1", InputRule.Help);
     }
 }
