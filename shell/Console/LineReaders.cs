@@ -10,16 +10,10 @@ public interface ILineReader
 {
     /// <summary>Reads one line; <paramref name="prompt"/> is null when the line continues an unfinished C# submission.</summary>
     LineRead Read(string? prompt);
-
-    /// <summary>Ctrl-C while reading: abandons the line being edited. False when this reader has no line to abandon.</summary>
-    bool Interrupt();
 }
 
 /// <summary>Stdin that is not a terminal: plain lines, no prompt, no escape codes, so that output is only results.</summary>
 public sealed class PlainReader(TextReader input) : ILineReader
 {
     public LineRead Read(string? prompt) => input.ReadLine() is { } line ? new(ReadOutcome.Line, line) : new(ReadOutcome.End);
-
-    /// <summary>A pipe has no line to abandon: Ctrl-C while waiting for it ends the process, as it does for cat.</summary>
-    public bool Interrupt() => false;
 }

@@ -4,7 +4,7 @@ namespace Repl.Shell.Interactive;
 
 /// <summary>
 /// Puts the loop on the process's console: a line editor when both ends are a terminal, plain lines otherwise
-/// (a pipe, a file, a test harness), and Ctrl-C routed to whichever of the two is busy.
+/// (a pipe, a file, a test harness), and Ctrl-C, as a signal, to a running command.
 /// </summary>
 public static class Terminal
 {
@@ -15,7 +15,8 @@ public static class Terminal
     {
         ILineReader reader;
         // Escape codes go only to a terminal: with either end redirected the output must be results alone.
-        if (Console.IsInputRedirected || Console.IsOutputRedirected)
+        bool plain = Console.IsInputRedirected || Console.IsOutputRedirected;
+        if (plain)
             reader = new PlainReader(Console.In);
         else
         {
@@ -33,7 +34,10 @@ public static class Terminal
                                         noColor ? null : new Highlighter(commands.Names));
         }
         var session = new Session(commands, code, reader, Console.Out, Console.Error);
-        ConsoleCancelEventHandler onCtrlC = (_, e) => e.Cancel = session.Interrupt() || reader.Interrupt();
+        // Ctrl-C stops what runs. With nothing running, a terminal gets it as a key (TerminalReader), but one may
+        // still slip in between a line and its command starting, and must not end the shell; piped input waiting
+        // for more is ended by it, as cat is.
+        ConsoleCancelEventHandler onCtrlC = (_, e) => e.Cancel = session.Interrupt() || !plain;
         Console.CancelKeyPress += onCtrlC;
         try
         {

@@ -8,6 +8,8 @@ namespace Repl.Shell.Interactive;
 /// defaults are adapted to a shell's habits: Up and Down walk the history (its default moves between the lines of a
 /// multi-line buffer, which this shell does not use: an unfinished C# submission continues at a fresh prompt
 /// instead, so every line is recalled on its own), Ctrl-C abandons the line, Ctrl-D on an empty line ends input.
+/// While a line is read, Ctrl-C is a key rather than a signal, so that it takes its turn behind the keys typed
+/// before it: a signal would overtake them, and abandon a line whose Enter was already typed.
 /// </summary>
 public sealed class TerminalReader : ILineReader
 {
@@ -17,7 +19,6 @@ public sealed class TerminalReader : ILineReader
     readonly LineEditor editor;
     readonly MutablePrompt prompt = new();
     readonly HistoryFile history;
-    CancellationTokenSource? reading;
     bool endOfInput;
 
     public TerminalReader(IAnsiConsole console, HistoryFile history, ITextCompletion completion, IHighlighter? highlighter)
@@ -36,37 +37,21 @@ public sealed class TerminalReader : ILineReader
     {
         prompt.Text = promptText is null ? $"[grey]{Continuation}[/]" : $"[green]{Markup.Escape(promptText)}>[/]";
         endOfInput = false;
-        using var cancel = new CancellationTokenSource();
-        reading = cancel;
         string? line;
+        Console.TreatControlCAsInput = true;
         try
         {
-            line = editor.ReadLine(cancel.Token).GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException)
-        {
-            // RadLine's wait for a key ends with the cancellation's exception, leaving the cursor on the abandoned line.
-            Console.WriteLine();
-            line = null;
+            line = editor.ReadLine(CancellationToken.None).GetAwaiter().GetResult();
         }
         finally
         {
-            reading = null;
+            // Between lines Ctrl-C is the signal again, which stops a running machine.
+            Console.TreatControlCAsInput = false;
         }
         if (line is null)
             return new(endOfInput ? ReadOutcome.End : ReadOutcome.Cleared);
         history.Append(line);
         return new(ReadOutcome.Line, line);
-    }
-
-    /// <summary>Ctrl-C arriving as a signal (the terminal's ISIG) while a line is being edited.</summary>
-    public bool Interrupt()
-    {
-        var current = reading;
-        if (current is null)
-            return false;
-        current.Cancel();
-        return true;
     }
 
     /// <summary>A prompt that changes between reads (RadLine takes its prompt once, at construction).</summary>
@@ -77,7 +62,7 @@ public sealed class TerminalReader : ILineReader
         public (Markup Markup, int Margin) GetPrompt(ILineEditorState state, int line) => (new Markup(Text), 1);
     }
 
-    /// <summary>Ctrl-C arriving as a key (a terminal without ISIG): the line is dropped, as a shell does.</summary>
+    /// <summary>Ctrl-C: the line is dropped, as a shell does.</summary>
     sealed class AbandonLine : LineEditorCommand
     {
         public override void Execute(LineEditorContext context) => context.Submit(SubmitAction.Cancel);

@@ -75,6 +75,4 @@ sealed class ScriptedReader(params string?[] lines) : ILineReader
             return new(ReadOutcome.End);
         return queue.Dequeue() is { } line ? new(ReadOutcome.Line, line) : new(ReadOutcome.Cleared);
     }
-
-    public bool Interrupt() => false;
 }

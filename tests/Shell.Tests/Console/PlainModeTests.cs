@@ -68,4 +68,37 @@ public class PlainModeTests
 
         Assert.Equal("7\n", stdout);
     }
+
+    [Fact]
+    public void Quit_ends_the_session_before_the_lines_after_it()
+    {
+        var (stdout, _, status) = Repl("quit\n6 * 7\n");
+
+        Assert.Equal("", stdout);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void An_image_that_cannot_be_read_is_one_line_and_exit_code_2()
+    {
+        var (stdout, stderr, status) = Repl("", "--image", "/nonexistent/kernel.elf");
+
+        Assert.Equal("", stdout);
+        Assert.StartsWith("repl: ", stderr);
+        Assert.Contains("/nonexistent/kernel.elf", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.Equal(2, status);
+    }
+
+    [Fact]
+    public void Help_for_repl_itself_describes_the_interactive_shell_and_its_options()
+    {
+        var (stdout, _, status) = Repl("", "--help");
+
+        Assert.Contains("interactive shell", stdout);
+        foreach (string option in new[] { "--image", "--cpu", "--define", "--no-color" })
+            Assert.Contains(option, stdout);
+        Assert.Contains("Example: repl --image kernel.elf --cpu amd", stdout);
+        Assert.Equal(0, status);
+    }
 }

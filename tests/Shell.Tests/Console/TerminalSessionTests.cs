@@ -1,3 +1,5 @@
+using Repl.Machine.Tests.Boot;
+
 namespace Repl.Shell.Tests.Interactive;
 
 /// <summary>The interactive shell on a real pseudo-terminal: what a user types and what the screen then shows.</summary>
@@ -99,5 +101,43 @@ public class TerminalSessionTests
         tmux.Press("Enter");
 
         tmux.WaitFor("42");
+    }
+
+    [TmuxFact]
+    public void Tab_completes_a_member_of_the_csharp_globals()
+    {
+        using var tmux = new Tmux(DataHome());
+        tmux.WaitFor(AtPrompt, "the first prompt");
+
+        tmux.Type("Cpu.Rfl");
+        tmux.Press("Tab");
+
+        tmux.WaitFor(s => Tmux.LastLine(s).EndsWith("> Cpu.Rflags", StringComparison.Ordinal), "'Cpu.Rfl' completed to 'Cpu.Rflags'");
+    }
+
+    [TmuxFact]
+    public void Ctrl_c_stops_a_running_continue_and_the_prompt_comes_back()
+    {
+        // A multiboot image that jumps to itself: continue never ends on its own.
+        string image = Path.Combine(Directory.CreateTempSubdirectory("repl-image-").FullName, "spin.bin");
+        File.WriteAllBytes(image, TestImages.Kludge([0xEB, 0xFE]));
+        using var tmux = new Tmux(DataHome(), "--image", image);
+        tmux.WaitFor(AtPrompt, "the first prompt");
+
+        tmux.Type("continue");
+        tmux.Press("Enter");
+        // The screen cannot tell when the editor has taken the Enter and the run has begun: a Ctrl-C before that is a
+        // key the next prompt gets, so Ctrl-C is pressed until the run stops. At the prompt it only clears the line.
+        tmux.WaitFor(s =>
+        {
+            if (AtPrompt(s) && s.Contains("interrupted"))
+                return true;
+            tmux.Press("C-c");
+            Thread.Sleep(200);
+            return false;
+        }, "the prompt after the interrupted run");
+        tmux.Type("6 * 7");
+        tmux.Press("Enter");
+        tmux.WaitFor("0x2a (42)");
     }
 }
