@@ -27,6 +27,9 @@ public sealed class TerminalReader : ILineReader
         editor = new LineEditor(console) { Prompt = prompt, Completion = completion, Highlighter = highlighter };
         editor.KeyBindings.Add<PreviousHistoryCommand>(ConsoleKey.UpArrow);
         editor.KeyBindings.Add<NextHistoryCommand>(ConsoleKey.DownArrow);
+        // A line feed ends the line too (readline's Ctrl-J), which .NET reports as Ctrl+Enter. Keys typed before the
+        // terminal left canonical mode come this way: the terminal turned their Enter (CR) into LF.
+        editor.KeyBindings.Add<SubmitCommand>(ConsoleKey.Enter, ConsoleModifiers.Control);
         editor.KeyBindings.Add(ConsoleKey.C, ConsoleModifiers.Control, () => new AbandonLine());
         editor.KeyBindings.Add(ConsoleKey.D, ConsoleModifiers.Control, () => new EndOfInput(this));
         foreach (string line in history.Load())
