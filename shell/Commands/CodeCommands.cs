@@ -10,7 +10,7 @@ using Repl.Machine;
 /// <summary>disas, list and bt: the code around RIP, its source, and the calls that led there.</summary>
 static class CodeCommands
 {
-    const int DefaultInstructions = 10, ListContext = 5, MaxFrames = 32;
+    const int DefaultInstructions = 10, MaxInstructions = 4096, ListContext = 5, MaxFrames = 32;
 
     public static IReadOnlyList<ShellCommand> All { get; } =
     [
@@ -18,10 +18,10 @@ static class CodeCommands
             $"disas [LOC] [N]\nDisassembles N instructions (default {DefaultInstructions}) from LOC (default RIP) in the current code size, with\nsymbols and, where the line table has them, source line headings. '=>' marks RIP.\nExample: disas sum 5",
             Disassemble),
         new("list", ["l"], "Show source lines around RIP (or a location)",
-            $"list [LOC]\nShows the source lines around LOC (default RIP) from the loaded program's line table, {ListContext} on each side.\nNeeds a program assembled by Repl (a .S image or the built-in one).\nExample: list sum",
+            $"list [LOC]\nShows the source lines around LOC (default RIP) from the loaded program's line table, {ListContext} on each side.\nNeeds a line table: a .S image, the built-in program, or an ELF with .debug_line.\nExample: list sum",
             List),
         new("bt", ["backtrace", "where"], "Show the call chain (best effort)",
-            "bt\nWalks the frame-pointer chain (saved RBP, then the return address above it) from RBP, after the current\nfunction. Best effort: code without frame pointers gives a short or wrong chain; each frame says how it was found.\nExample: bt",
+            "bt\nAt a function's first instruction, takes the return address at RSP; then walks the frame-pointer chain (saved\nRBP, then the return address above it) from RBP.\nBest effort: code without frame pointers gives a short or wrong chain; each frame says how it was found.\nExample: bt",
             Backtrace),
     ];
 
@@ -33,6 +33,8 @@ static class CodeCommands
         ulong rip = d.Machine.State.Rip;
         ulong start = words.Length > 0 ? d.ResolveLocation(words[0]) : rip;
         int count = words.Length > 1 ? Debugger.Count(words[1]) : DefaultInstructions;
+        if (count > MaxInstructions)
+            throw new CommandException($"disas shows at most {MaxInstructions} instructions at a time");
         var lines = Disassembler.Disassemble(d.Machine, start, count, symbols: d.Symbols);
         var marked = Disassembler.Listing(lines).ToList();
         // Listing's lines are its instructions with "file:line" headings between them: mark the one at RIP.
@@ -51,7 +53,7 @@ static class CodeCommands
     {
         ulong address = args.Trim().Length == 0 ? d.Machine.State.Rip : d.ResolveLocation(args);
         if (d.Symbols.LineAt(address) is not { } entry)
-            throw new CommandException($"no source line for {d.Program.Describe(address)} (the line table covers only code Repl assembled; try 'disas')");
+            throw new CommandException($"no source line for {d.Program.Describe(address)} (lines come from a .S image or an ELF's .debug_line; try 'disas')");
         if (!d.Program.Sources.TryGetValue(entry.File, out var text))
             throw new CommandException($"{entry.File}:{entry.Line} is where it comes from, but the file cannot be read here");
         bool atRip = address == d.Machine.State.Rip;
@@ -66,7 +68,11 @@ static class CodeCommands
         o.WriteLine($"#0  {d.Program.Describe(s.Rip)}");
         ulong frame = s.Gpr[(int)Gpr.Rbp];
         Span<byte> pair = stackalloc byte[16];
-        for (int n = 1; n <= MaxFrames && frame != 0; n++)
+        int first = 1;
+        // At a function's first instruction its frame is not built yet: the return address is what RSP points at.
+        if (d.Symbols.Find(s.Rip) is { Offset: 0 } && d.Machine.ReadVirtual(s.Gpr[(int)Gpr.Rsp], pair[..8]) == 8)
+            o.WriteLine($"#{first++}  {d.Program.Describe(BitConverter.ToUInt64(pair))}  (return address at rsp 0x{s.Gpr[(int)Gpr.Rsp]:x})");
+        for (int n = first; n <= MaxFrames && frame != 0; n++)
         {
             if (d.Machine.ReadVirtual(frame, pair) < pair.Length)
             {

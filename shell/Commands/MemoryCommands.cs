@@ -24,13 +24,16 @@ static class MemoryCommands
     /// <summary>A parsed /FMT: how many units, in which format, of which size.</summary>
     readonly record struct Format(int Count, char Letter, int Size);
 
+    /// <summary>The most units one x shows: a screenful many times over, and a bound on what it reads.</summary>
+    const int MaxUnits = 4096;
+
     static Format ParseFormat(string text)
     {
         int count = 1, i = 0;
         while (i < text.Length && char.IsAsciiDigit(text[i]))
             i++;
-        if (i > 0)
-            count = int.Parse(text[..i], CultureInfo.InvariantCulture);
+        if (i > 0 && !int.TryParse(text[..i], NumberStyles.None, CultureInfo.InvariantCulture, out count))
+            count = int.MaxValue; // more digits than an int holds: refused below as too many
         char letter = 'x';
         int? size = null;
         foreach (char c in text[i..])
@@ -45,8 +48,8 @@ static class MemoryCommands
                 default: throw new CommandException($"'{c}' is not an x format (x d u o t a c s i, sizes b h w g), as in x/4gx $rsp");
             }
         }
-        if (count == 0)
-            throw new CommandException("the count of x/FMT must be at least 1");
+        if (count is 0 or > MaxUnits)
+            throw new CommandException($"x shows 1 to {MaxUnits} units at a time (as in x/16gx $rsp)");
         // gdb's defaults: an address is a giant, a char a byte, anything else a word.
         return new Format(count, letter, size ?? letter switch { 'a' => 8, 'c' => 1, _ => 4 });
     }
@@ -203,10 +206,11 @@ static class MemoryCommands
     static void AssembleInto(Debugger d, string args, TextWriter o)
     {
         int quote = args.IndexOf('"');
-        if (quote <= 0 || !args.TrimEnd().EndsWith('"') || args.TrimEnd().Length == quote + 1)
+        string quoted = quote < 0 ? "" : args.TrimEnd()[quote..];
+        if (quote <= 0 || quoted.Length < 3 || !quoted.EndsWith('"') || quoted[1..^1].Trim().Length == 0)
             throw new CommandException("write it as asm LOC \"INSTRUCTIONS\", as in: asm sum \"movl $42, %eax; ret\"");
         ulong address = d.ResolveLocation(args[..quote]);
-        string source = args.TrimEnd()[(quote + 1)..^1];
+        string source = quoted[1..^1];
         var result = Assembler.Assemble(source, new AsmOptions { FileName = "asm", Origin = address, Bitness = d.Machine.State.CodeBitness });
         if (result.Diagnostics.FirstOrDefault(x => x.Severity == DiagnosticSeverity.Error) is { } error)
             throw new CommandException($"{error.Message} (column {error.Location.Column} of \"{source}\")");

@@ -36,6 +36,9 @@ public sealed partial class Debugger
         Commands = CommandRegistry.All;
     }
 
+    /// <summary>A debugger on a fresh machine holding <see cref="DebuggerOptions.Image"/>, stopped at its entry. An image
+    /// that cannot be read or loaded throws <see cref="CommandException"/>, <see cref="LoaderException"/> or an
+    /// <see cref="IOException"/> with a one-line message.</summary>
     public static Debugger Create(DebuggerOptions? options = null) => new(options ?? new DebuggerOptions());
 
     public DebuggerOptions Options { get; private set; }
@@ -49,7 +52,7 @@ public sealed partial class Debugger
     /// <summary>Symbols, line table and sources of the loaded program.</summary>
     public LoadedProgram Program { get; private set; }
 
-    public SymbolLookup Symbols => Program.Lookup;
+    public ISymbolLookup Symbols => Program.Lookup;
 
     public IReadOnlyList<ShellCommand> Commands { get; }
 
@@ -134,7 +137,7 @@ public sealed partial class Debugger
         {
             var machine = new Machine(options);
             var loaded = Multiboot.Load(machine, file, image);
-            return (machine, LoadedProgram.FromImage(image, loaded));
+            return (machine, LoadedProgram.FromImage(image, loaded, file));
         }
         catch (LoaderException) when (file.AsSpan().StartsWith("\x7f"u8 + "ELF"u8))
         {
@@ -142,7 +145,7 @@ public sealed partial class Debugger
             var machine = Machine.CreateLongMode(options);
             var loaded = Loader.LoadElf(machine, file);
             machine.State.Rip = loaded.Entry;
-            return (machine, LoadedProgram.FromImage(image, loaded));
+            return (machine, LoadedProgram.FromImage(image, loaded, file));
         }
     }
 

@@ -12,9 +12,7 @@ using Repl.Machine;
 /// </summary>
 public sealed class LoadedProgram
 {
-    public static readonly LoadedProgram Empty = new("(none)", SymbolLookup.From([]), new Dictionary<string, ulong>(), [], new Dictionary<string, string[]>());
-
-    LoadedProgram(string name, SymbolLookup lookup, IReadOnlyDictionary<string, ulong> addresses, IReadOnlyList<LineEntry> lines,
+    LoadedProgram(string name, ISymbolLookup lookup, IReadOnlyDictionary<string, ulong> addresses, IReadOnlyList<LineEntry> lines,
                   IReadOnlyDictionary<string, string[]> sources)
     {
         Name = name;
@@ -27,7 +25,8 @@ public sealed class LoadedProgram
     /// <summary>The image's file name, or a description of the built-in program.</summary>
     public string Name { get; }
 
-    public SymbolLookup Lookup { get; }
+    /// <summary>Symbols by address, and source lines by address where a line table exists.</summary>
+    public ISymbolLookup Lookup { get; }
 
     /// <summary>Every symbol's address by name, for locations such as <c>entry_SYSCALL_64+12</c>.</summary>
     public IReadOnlyDictionary<string, ulong> Addresses { get; }
@@ -40,9 +39,37 @@ public sealed class LoadedProgram
     public static LoadedProgram FromAssembly(string name, AssemblyResult result, IReadOnlyDictionary<string, string[]> sources) =>
         new(name, SymbolLookup.From(result), AddressesOf(result.Symbols.Select(s => (s.Name, s.Value))), result.Lines, sources);
 
-    public static LoadedProgram FromImage(string name, LoadedImage image) =>
-        new(name, SymbolLookup.From(image.Symbols), AddressesOf(image.Symbols.Select(s => (s.Name, s.Address))), [],
-            new Dictionary<string, string[]>());
+    /// <summary>An ELF or multiboot image's symbols, with the lines of its <c>.debug_line</c> when it has one; source
+    /// files are read where the table's names lead (as given, or beside the image).</summary>
+    public static LoadedProgram FromImage(string name, LoadedImage image, ReadOnlySpan<byte> file)
+    {
+        var sequences = DwarfLines.Read(file);
+        var lines = sequences.SelectMany(q => q.Rows).ToList();
+        var sources = new Dictionary<string, string[]>();
+        foreach (string source in lines.Select(l => l.File).Distinct())
+            if (new[] { source, Path.Combine(Path.GetDirectoryName(name) ?? "", source) }.FirstOrDefault(File.Exists) is { } path)
+                sources[source] = File.ReadAllLines(path);
+        return new(name, new ImageLookup(SymbolLookup.From(image.Symbols), sequences), AddressesOf(image.Symbols.Select(s => (s.Name, s.Address))),
+                   lines, sources);
+    }
+
+    /// <summary>An image's symbols with the line table of its DWARF sequences: a row covers addresses up to the next
+    /// row of its sequence, and the last row up to the sequence's end.</summary>
+    sealed class ImageLookup(SymbolLookup symbols, IReadOnlyList<DwarfLines.Sequence> sequences) : ISymbolLookup
+    {
+        public SymbolicAddress? Find(ulong address) => symbols.Find(address);
+
+        public LineEntry? LineAt(ulong address)
+        {
+            foreach (var sequence in sequences)
+            {
+                if (sequence.Rows.Count == 0 || address < sequence.Rows[0].Address || address >= sequence.End)
+                    continue;
+                return sequence.Rows.Last(r => r.Address <= address);
+            }
+            return null;
+        }
+    }
 
     static Dictionary<string, ulong> AddressesOf(IEnumerable<(string Name, ulong Address)> symbols)
     {

@@ -29,8 +29,6 @@ public sealed class TraceRing
 
     /// <summary>The last <paramref name="count"/> entries, oldest first.</summary>
     public IReadOnlyList<TraceEntry> Last(int count) => _entries.Skip(Math.Max(0, _entries.Count - count)).ToList();
-
-    public void Clear() => _entries.Clear();
 }
 
 public sealed partial class Debugger

@@ -110,3 +110,16 @@ public class CodeCommandTests
         Assert.Equal("error: trace on, trace off, or trace show [N]\n", s.Run("trace maybe"));
     }
 }
+
+public class BacktraceAtEntryTests
+{
+    [Fact]
+    public void Bt_at_a_functions_first_instruction_takes_the_return_address_at_rsp()
+    {
+        var s = new Session();
+        s.Run("break sum");
+        s.Run("continue");
+
+        Assert.StartsWith("#0  0x10001b <sum>\n#1  0x100011 <_start+17>  (return address at rsp 0x101028)\n", s.Run("bt"));
+    }
+}

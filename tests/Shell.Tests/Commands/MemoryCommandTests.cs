@@ -77,3 +77,17 @@ public class MemoryCommandTests
         Assert.Contains("xor %eax,%eax", s.Run("x/i sum"));
     }
 }
+
+public class MemoryCommandLimitTests
+{
+    readonly Session s = new();
+
+    [Theory]
+    [InlineData("x/5000gx 0")]
+    [InlineData("x/99999999999999999999gx 0")]
+    [InlineData("x/0x 0")]
+    public void X_refuses_counts_out_of_range(string command)
+    {
+        Assert.Equal("error: x shows 1 to 4096 units at a time (as in x/16gx $rsp)\n", s.Run(command));
+    }
+}

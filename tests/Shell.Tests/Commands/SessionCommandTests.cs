@@ -34,6 +34,17 @@ public class SessionCommandTests
         Assert.False(s.Debugger.Execute("frobnicate", TextWriter.Null));
     }
 
+    [Theory]
+    [InlineData("x/4gx $rsp", true)]
+    [InlineData("  si 3", true)]
+    [InlineData("info b", true)]
+    [InlineData("Cpu.Rax = 5;", false)]
+    [InlineData("var n = 3;", false)]
+    public void IsCommand_tells_a_command_line_by_its_first_word(string line, bool isCommand)
+    {
+        Assert.Equal(isCommand, Repl.Shell.Commands.CommandRegistry.IsCommand(line));
+    }
+
     [Fact]
     public void Quit_asks_the_loop_to_end()
     {
