@@ -18,7 +18,7 @@ var writes = new List<MsrWritten>();
 On.MsrWrite += w => writes.Add(w);
 Msr.Lstar = 0x1000;             // a host write: no event
 
-var stop = Continue(100);
+var stop = Continue();
 Expect(stop.Kind == StopKind.Halted, $"the program ran to its HLT ({stop})");
 Expect(writes.Select(w => w.Msr).SequenceEqual(new[] { Repl.Machine.Msr.Lstar, Repl.Machine.Msr.Fmask }), "two guest writes, in order");
 Expect(writes[0].Old == 0x1000 && writes[0].New == 0xffff_ffff_8100_0000, "the event carries the value before and after");

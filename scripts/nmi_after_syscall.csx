@@ -31,7 +31,7 @@ On.Instruction(Sym["entry_SYSCALL_64"], () => Inject.Nmi());
 ulong gsBaseInNmi = 0;
 var nmis = new List<InterruptDelivered>();
 On.Exception += e => { if (e.Vector == Vector.NMI) { nmis.Add(e); gsBaseInNmi = Cpu.Gs.Base; } };
-var stop = Continue(1000);
+var stop = Continue();
 
 Expect(stop.Kind == StopKind.Halted && Cpu.Rip == Sym["nmi"] + 1, $"the NMI handler ran to its HLT ({stop})");
 var nmi = nmis.Single();

@@ -18,7 +18,7 @@ Cpu.Rip = Sym["start"];
 
 var faults = new List<InterruptDelivered>();
 On.Exception += e => faults.Add(e);
-var stop = Continue(1000);
+var stop = Continue();
 
 Expect(stop.Kind == StopKind.Halted && Cpu.Rip == Sym["page_fault"] + 4, $"the handler ran to its HLT ({stop})");
 var pf = faults.Single();

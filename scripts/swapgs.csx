@@ -15,9 +15,9 @@ Msr.KernelGsBase = PerCpu;
 var swaps = new List<SwapgsExecuted>();
 On.Swapgs += s => swaps.Add(s);
 
-Step();
+StepInstruction();
 Expect(Cpu.Gs.Base == PerCpu && Msr.KernelGsBase == UserGs, "after the first SWAPGS the kernel's base is in GS");
 Expect(Msr.GsBase == Cpu.Gs.Base, "IA32_GS_BASE is GS.base under another name");
-Step();
+StepInstruction();
 Expect(Cpu.Gs.Base == UserGs && Msr.KernelGsBase == PerCpu, "the second SWAPGS undoes the first");
 Expect(swaps.Count == 2 && swaps[0].GsBase == PerCpu && swaps[1].KernelGsBase == PerCpu, "the machine reported both, with the values after each");

@@ -23,7 +23,7 @@ Cpu.Rip = Sym["start"];
 var transfers = new List<ControlTransfer>();
 On.Transfer += t => transfers.Add(t);
 Break("user_done");
-var stop = Continue(1000);
+var stop = Continue();
 
 Expect(stop.Kind == StopKind.Breakpoint && Cpu.Rip == Sym["user_done"], $"the user program gets back after its SYSCALL ({stop})");
 Expect(transfers.Select(t => t.Kind).SequenceEqual(new[] { TransferKind.Sysret, TransferKind.Syscall, TransferKind.Sysret }),

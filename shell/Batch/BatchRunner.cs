@@ -14,10 +14,12 @@ public sealed record ScriptResult(string Path, IReadOnlyList<string> Failures, s
 /// <summary>
 /// <c>repl run</c>: each script on a fresh machine, several at once. A script fails when an <c>Expect</c> fails, when
 /// it does not compile, or when it throws; its failures name the Expect, its message and the script line.
+/// A script that runs longer than the timeout has its machine stopped and fails, so that a guest that never stops
+/// cannot hold up CI; C# that loops on its own is abandoned (its thread ends with the process).
 /// </summary>
-public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobals> newGlobals, int jobs)
+public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobals> newGlobals, int jobs, TimeSpan timeout)
 {
-    public const string ExpectFailed = "Expect", CompileError = "CompileError", Exception = "Exception";
+    public const string ExpectFailed = "Expect", CompileError = "CompileError", Exception = "Exception", Timeout = "Timeout";
 
     /// <summary>Runs every script and reports each as it finishes (<paramref name="finished"/> is called under a lock,
     /// one script at a time); the results come back in the order of <paramref name="scripts"/>.</summary>
@@ -27,8 +29,7 @@ public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobal
         var gate = new object();
         await Parallel.ForAsync(0, scripts.Count, new ParallelOptions { MaxDegreeOfParallelism = jobs }, async (i, _) =>
         {
-            // The machine runs synchronously inside the script: keep it off the loop's own thread.
-            results[i] = await Task.Run(() => RunOneAsync(scripts[i]));
+            results[i] = await RunOneAsync(scripts[i]);
             lock (gate)
                 finished(results[i]);
         });
@@ -52,15 +53,27 @@ public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobal
             return new(path, compiled.Errors, CompileError, "", clock.Elapsed, false);
 
         var globals = newGlobals(output);
+        bool timedOut = false;
+        // Every run the script starts after the deadline is stopped too: a stop request ends the run in progress.
+        using var deadline = new Timer(_ => { timedOut = true; globals.Debugger.Interrupt(); }, null, timeout, TimeSpan.FromMilliseconds(100));
         try
         {
-            await compiled.Run(globals);
+            // The script runs synchronously until its first await, so it starts on a thread of its own to be waited for.
+            await Task.Run(() => compiled.Run(globals)).WaitAsync(timeout + TimeSpan.FromSeconds(1));
+        }
+        catch (TimeoutException)
+        {
+            return new(path, [$"timed out after {timeout.TotalSeconds:0.#} s in C# that does not return (raise --timeout?)"], Timeout,
+                       output.ToString(), clock.Elapsed, compiled.FromCache);
         }
         catch (Exception e)
         {
             var failures = globals.Failures.Select(f => f.ToString()).Append(ScriptErrors.Runtime(e)).ToList();
             return new(path, failures, Exception, output.ToString(), clock.Elapsed, compiled.FromCache);
         }
+        if (timedOut)
+            return new(path, [$"timed out after {timeout.TotalSeconds:0.#} s: the machine was stopped (raise --timeout?)",
+                              .. globals.Failures.Select(f => f.ToString())], Timeout, output.ToString(), clock.Elapsed, compiled.FromCache);
         return new(path, [.. globals.Failures.Select(f => f.ToString())], ExpectFailed, output.ToString(), clock.Elapsed, compiled.FromCache);
     }
 }

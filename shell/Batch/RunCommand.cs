@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Repl.Shell.Debugging;
 using Repl.Shell.Scripting;
 
 namespace Repl.Shell.Batch;
@@ -18,19 +19,24 @@ public static class RunCommand
         var junit = new Option<string?>("--junit") { Description = "Also write the results as JUnit XML to this file" };
         var jobs = new Option<int>("--jobs", "-j")
         {
-            Description = "How many scripts run at once (default: the number of processors)",
+            Description = "How many scripts run at once (the default is the number of processors)",
             DefaultValueFactory = _ => Environment.ProcessorCount,
+        };
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "Seconds a script may run before its machine is stopped and it fails",
+            DefaultValueFactory = _ => DefaultTimeout.TotalSeconds,
         };
         var image = new Option<string?>("--image")
         {
-            Description = "Boot each script's machine from this multiboot image (default: a long-mode machine with nothing loaded)",
+            Description = "Load each script's machine from this image: multiboot, ELF, or a .S source (default: the built-in program)",
         };
         var command = new Command("run", "Run .csx scenarios in batch, each on a fresh machine, in parallel. A script fails when an Expect\n"
                                          + "fails, when it does not compile, or when it throws. Arguments after -- reach every script as Args.\n"
                                          + $"Exit status: {AllPassed} all passed, {SomeFailed} some failed, {Usage} usage error.\n"
                                          + "Example: repl run scripts/*.csx --junit results.xml -- verbose")
         {
-            scripts, junit, jobs, image, cpu,
+            scripts, junit, jobs, timeout, image, cpu,
         };
         command.SetAction(result =>
         {
@@ -40,13 +46,15 @@ public static class RunCommand
             string[] scriptArgs = dashes < 0 ? [] : [.. tokens.Skip(dashes + 1).Select(t => t.Value)];
             string[] paths = result.GetValue(scripts)!;
             return Run(new RunOptions(paths[..(paths.Length - scriptArgs.Length)], scriptArgs, result.GetValue(junit), result.GetValue(jobs),
-                                      result.GetValue(image), result.GetValue(cpu), ScriptCache.DefaultDirectory),
+                                      TimeSpan.FromSeconds(result.GetValue(timeout)), result.GetValue(image), result.GetValue(cpu), ScriptCache.DefaultDirectory),
                        Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
         });
         return command;
     }
 
-    public sealed record RunOptions(IReadOnlyList<string> Scripts, IReadOnlyList<string> Args, string? JUnit, int Jobs, string? Image,
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
+
+    public sealed record RunOptions(IReadOnlyList<string> Scripts, IReadOnlyList<string> Args, string? JUnit, int Jobs, TimeSpan Timeout, string? Image,
                                     CpuVendor Vendor, string CacheDirectory);
 
     public static int Run(RunOptions options, TextWriter output, TextWriter error, bool interactive)
@@ -55,24 +63,23 @@ public static class RunCommand
             return Fail(error, "no scripts to run (try 'repl run scripts/*.csx')");
         if (options.Jobs < 1)
             return Fail(error, $"--jobs {options.Jobs}: give at least 1");
+        if (options.Timeout <= TimeSpan.Zero)
+            return Fail(error, $"--timeout {options.Timeout.TotalSeconds}: give a number of seconds above 0");
         if (options.Scripts.FirstOrDefault(s => !File.Exists(s)) is { } missing)
             return Fail(error, $"no script {missing} (try 'repl run --help')");
-        byte[]? image = null;
-        if (options.Image is { } imagePath)
+        var debuggerOptions = new DebuggerOptions { Vendor = options.Vendor, Image = options.Image };
+        try
         {
-            try
-            {
-                image = File.ReadAllBytes(imagePath);
-                // Load once here, so a bad image is one usage error rather than a failure in every script.
-                Multiboot.Load(new Machine(new MachineOptions { Vendor = options.Vendor }), image, imagePath);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or LoaderException)
-            {
-                return Fail(error, $"cannot load {imagePath}: {e.Message}");
-            }
+            // Build one machine here, so a bad image is one usage error rather than a failure in every script.
+            Debugger.Create(debuggerOptions);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or LoaderException or CommandException)
+        {
+            return Fail(error, $"cannot load {options.Image}: {e.Message}");
         }
 
-        var runner = new BatchRunner(new ScriptCache(options.CacheDirectory), log => NewGlobals(options, image, log), options.Jobs);
+        var runner = new BatchRunner(new ScriptCache(options.CacheDirectory), log => new ScriptGlobals(Debugger.Create(debuggerOptions), options.Args, log), options.Jobs,
+                                     options.Timeout);
         var progress = new Progress(output, options.Scripts.Count, interactive);
         var results = runner.RunAsync(options.Scripts, progress.Finished).GetAwaiter().GetResult();
         progress.Done();
@@ -91,19 +98,6 @@ public static class RunCommand
         int failed = results.Count(r => !r.Passed);
         output.WriteLine($"{results.Count - failed} passed, {failed} failed");
         return failed == 0 ? AllPassed : SomeFailed;
-    }
-
-    static ScriptGlobals NewGlobals(RunOptions options, byte[]? image, TextWriter log)
-    {
-        var machineOptions = new MachineOptions { Vendor = options.Vendor };
-        if (image is null)
-            return new ScriptGlobals(Machine.CreateLongMode(machineOptions), options.Args, log);
-        var machine = new Machine(machineOptions);
-        var loaded = Multiboot.Load(machine, image, options.Image!);
-        var globals = new ScriptGlobals(machine, options.Args, log);
-        foreach (var symbol in loaded.Symbols)
-            globals.Sym.Add(symbol.Name, symbol.Address);
-        return globals;
     }
 
     static int Fail(TextWriter error, string message)

@@ -8,18 +8,16 @@ namespace Repl.Shell.Interactive;
 /// </summary>
 public sealed class ScriptCodeRunner : ICodeRunner
 {
+    readonly ScriptSession session;
     readonly Task warmUp;
 
     public ScriptCodeRunner(ScriptSession session)
     {
-        Session = session;
+        this.session = session;
         warmUp = session.WarmUpAsync();
     }
 
-    /// <summary>The session in use; replaced when the debugger replaces the machine its globals describe.</summary>
-    public ScriptSession Session { get; set; }
-
-    public Type GlobalsType => Session.Globals.GetType();
+    public Type GlobalsType => session.Globals.GetType();
 
     public bool IsComplete(string code) => ScriptSession.IsComplete(code);
 
@@ -28,6 +26,6 @@ public sealed class ScriptCodeRunner : ICodeRunner
         // The warm-up is a submission too, and a session takes one at a time. Its own failure is of no interest:
         // the user's submission reports whatever is wrong.
         warmUp.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
-        Session.Execute(code, output);
+        session.Execute(code, output);
     }
 }

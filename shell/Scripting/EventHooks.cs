@@ -11,8 +11,8 @@ using Repl.Machine;
 public sealed class EventHooks
 {
     readonly Machine _machine;
+    readonly Func<ulong, bool> _userBreakpointAt;
     readonly Dictionary<ulong, List<Action>> _instructions = [];
-    readonly HashSet<ulong> _instructionBreakpoints = [];
     readonly Handlers<InterruptDelivered> _exception;
     readonly Handlers<ControlTransfer> _syscall, _sysret, _transfer;
     readonly Handlers<SwapgsExecuted> _swapgs;
@@ -21,9 +21,12 @@ public sealed class EventHooks
     readonly Handlers<ModeChanged> _modeSwitch;
     Exception? _failure;
 
-    public EventHooks(Machine machine)
+    /// <param name="userBreakpointAt">Whether the user has an enabled breakpoint at an address, which stays in the
+    /// machine's breakpoint set when the hooks go.</param>
+    public EventHooks(Machine machine, Func<ulong, bool> userBreakpointAt)
     {
         _machine = machine;
+        _userBreakpointAt = userBreakpointAt;
         var events = machine.Events;
         _exception = new(this, h => events.InterruptDelivered += h, h => events.InterruptDelivered -= h, _ => true);
         _transfer = new(this, h => events.ControlTransfer += h, h => events.ControlTransfer -= h, _ => true);
@@ -47,17 +50,12 @@ public sealed class EventHooks
     public event Action<MsrWritten> MsrWrite { add => _msrWrite.Add(value); remove => _msrWrite.Remove(value); }
     public event Action<ModeChanged> ModeSwitch { add => _modeSwitch.Add(value); remove => _modeSwitch.Remove(value); }
 
-    /// <summary>Runs <paramref name="action"/> each time a run reaches <paramref name="address"/>, before the
+    /// <summary>Runs <paramref name="action"/> each time <c>Continue()</c> reaches <paramref name="address"/>, before the
     /// instruction there executes; the run then goes on.</summary>
     public void Instruction(ulong address, Action action)
     {
         if (!_instructions.TryGetValue(address, out var actions))
-        {
             _instructions[address] = actions = [];
-            // An address the user also breaks at stays a breakpoint when the hooks go.
-            if (_machine.Cpu.Breakpoints.Add(address))
-                _instructionBreakpoints.Add(address);
-        }
         actions.Add(action);
     }
 
@@ -69,21 +67,24 @@ public sealed class EventHooks
     {
         foreach (var handlers in new IHandlers[] { _exception, _syscall, _sysret, _transfer, _swapgs, _cr3Write, _msrWrite, _modeSwitch })
             handlers.Clear();
-        foreach (ulong address in _instructionBreakpoints)
+        foreach (ulong address in _instructions.Keys.Where(a => !_userBreakpointAt(a)))
             _machine.Cpu.Breakpoints.Remove(address);
-        _instructionBreakpoints.Clear();
         _instructions.Clear();
     }
 
-    /// <summary>Runs the instruction hooks at a breakpoint stop. True when the run should go on: hooks ran at an
-    /// address that is no breakpoint of the user's.</summary>
-    internal bool RunInstructionHooks(StopReason stop)
+    /// <summary>Puts the hooked addresses in the machine's breakpoint set, where the debugger's own bookkeeping may
+    /// have dropped them: a run stops there, and <see cref="RunInstructionHooks"/> sorts the stop out.</summary>
+    internal void Arm() => _machine.Cpu.Breakpoints.UnionWith(_instructions.Keys);
+
+    /// <summary>Runs the instruction hooks at a breakpoint stop. True when the run should go on: hooks ran, and the
+    /// stop was not also the user's breakpoint.</summary>
+    internal bool RunInstructionHooks(StopReason stop, bool userBreakpoint)
     {
         if (stop.Kind != StopKind.Breakpoint || !_instructions.TryGetValue(stop.Rip, out var actions))
             return false;
         foreach (var action in actions.ToArray())
             action();
-        return _instructionBreakpoints.Contains(stop.Rip);
+        return !userBreakpoint;
     }
 
     /// <summary>Rethrows, once, the exception a handler threw during the last run.</summary>

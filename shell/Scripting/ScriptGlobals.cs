@@ -5,6 +5,7 @@ namespace Repl.Shell.Scripting;
 
 using Repl.Machine;
 using Repl.Machine.Asm;
+using Repl.Shell.Debugging;
 
 /// <summary>A failed <c>Expect</c>: the condition as written, the script's message, and where it is.</summary>
 public sealed record ExpectFailure(string Condition, string Message, string File, int Line)
@@ -18,36 +19,52 @@ public sealed record ExpectFailure(string Condition, string Message, string File
 /// <summary>
 /// What C# in the shell and in <c>.csx</c> scenarios sees as globals: the machine and its views (<c>Cpu</c>, <c>Msr</c>,
 /// <c>Mem</c>, <c>Sym</c>), event hooks (<c>On</c>), <c>Inject</c>, <c>Expect</c>, the script's <c>Args</c>, and the
-/// run-control commands as methods.
+/// debugger's commands as methods (<c>Step()</c>, <c>Continue()</c>, <c>Break("entry_SYSCALL_64")</c>...). The views
+/// follow the debugger's machine: after <c>Reset()</c> or <c>Load()</c> they show the new one, whose event hooks start empty.
 /// </summary>
 public class ScriptGlobals
 {
     readonly List<ExpectFailure> _failures = [];
+    readonly Dictionary<string, ulong> _assembled = new(StringComparer.Ordinal);
 
-    public ScriptGlobals(Machine machine, IReadOnlyList<string>? args = null, TextWriter? output = null)
+    public ScriptGlobals(Debugger debugger, IReadOnlyList<string>? args = null, TextWriter? output = null)
     {
-        Machine = machine;
+        Debugger = debugger;
+        Args = args ?? [];
+        Out = output ?? TextWriter.Null;
+        Sym = new SymbolView(() => debugger.Program.Addresses, _assembled);
+        Attach(debugger.Machine);
+        debugger.MachineChanged += machine =>
+        {
+            On.Clear();
+            _assembled.Clear();
+            Attach(machine);
+        };
+    }
+
+    void Attach(Machine machine)
+    {
         Cpu = new CpuView(machine);
         Msr = new MsrView(machine);
         Mem = new MemoryView(machine);
-        On = new EventHooks(machine);
+        On = new EventHooks(machine, address => Debugger.Breakpoints.Any(b => b.Type == BreakpointType.Breakpoint && b.Enabled && b.Address == address));
         Inject = new Injector(machine);
-        Args = args ?? [];
-        Out = output ?? TextWriter.Null;
     }
 
-    public Machine Machine { get; }
-    public CpuView Cpu { get; }
-    public MsrView Msr { get; }
-    public MemoryView Mem { get; }
-    public SymbolView Sym { get; } = new();
-    public EventHooks On { get; }
-    public Injector Inject { get; }
+    /// <summary>The debugger the shell's commands drive; its machine is <see cref="Machine"/>.</summary>
+    public Debugger Debugger { get; }
+    public Machine Machine => Debugger.Machine;
+    public CpuView Cpu { get; private set; } = null!;
+    public MsrView Msr { get; private set; } = null!;
+    public MemoryView Mem { get; private set; } = null!;
+    public SymbolView Sym { get; }
+    public EventHooks On { get; private set; } = null!;
+    public Injector Inject { get; private set; } = null!;
 
     /// <summary>The arguments after <c>--</c> on the <c>repl run</c> command line.</summary>
     public IReadOnlyList<string> Args { get; }
 
-    /// <summary>Where <see cref="Print"/> writes: the shell's console, or a batch script's log.</summary>
+    /// <summary>Where <see cref="Print"/> and <see cref="Command"/> write: the shell's console, or a batch script's log.</summary>
     public TextWriter Out { get; }
 
     public IReadOnlyList<ExpectFailure> Failures => _failures;
@@ -66,33 +83,70 @@ public class ScriptGlobals
     /// <summary>Writes a value as the shell shows results: integers in hex, byte arrays as dumps, records as tables.</summary>
     public void Print(object? value) => Out.WriteLine(ValueFormatter.Format(value));
 
-    /// <summary>Executes <paramref name="count"/> instructions (fewer if something stops the machine first).</summary>
-    public StopReason Step(ulong count = 1) => AfterRun(Machine.Step(count));
+    /// <summary>Runs a shell command line ("info gdt", "x/4gx $rsp") and writes what it prints to <see cref="Out"/>;
+    /// false when the command failed.</summary>
+    public bool Command(string commandLine) => Debugger.Execute(commandLine, Out);
 
-    /// <summary>Runs until a breakpoint, a fault the machine cannot deliver, HLT, debug exit, or the budget. Instruction
-    /// hooks (<c>On.Instruction</c>) run on the way without stopping.</summary>
-    public StopReason Continue(ulong maxInstructions = ulong.MaxValue)
+    // ---- run control: the debugger's, with the instruction hooks of On.Instruction armed ----
+
+    /// <summary>Runs until something stops the machine: a breakpoint, watchpoint or catchpoint, a fault it cannot deliver,
+    /// HLT, debug exit. Instruction hooks (<c>On.Instruction</c>) run on the way without stopping; with
+    /// <paramref name="count"/> N, N-1 breakpoint stops are passed first, as gdb's continue N.</summary>
+    public StopReason Continue(int count = 1)
     {
-        ulong start = Machine.State.InstructionsRetired;
         while (true)
         {
-            ulong spent = Machine.State.InstructionsRetired - start;
-            var stop = AfterRun(Machine.Run(maxInstructions - Math.Min(spent, maxInstructions)));
-            if (!On.RunInstructionHooks(stop))
+            On.Arm();
+            var stop = AfterRun(Debugger.Continue(count));
+            if (!On.RunInstructionHooks(stop, userBreakpoint: Debugger.LastHit is not null))
                 return stop;
         }
     }
 
-    /// <summary>Sets a breakpoint at an address, a symbol or symbol+offset ("entry_SYSCALL_64+0x10"); returns its address.</summary>
-    public ulong Break(string location)
-    {
-        ulong address = Resolve(location);
-        Machine.Cpu.Breakpoints.Add(address);
-        return address;
-    }
+    /// <summary>Executes <paramref name="count"/> instructions (gdb's stepi).</summary>
+    public StopReason StepInstruction(int count = 1) => AfterRun(Debugger.StepInstruction(count));
+
+    /// <summary>Steps to the next source line, into calls (one instruction where there is no line table).</summary>
+    public StopReason Step(int count = 1) => AfterRun(Debugger.Step(count));
+
+    /// <summary>Steps to the next source line, over calls.</summary>
+    public StopReason Next(int count = 1) => AfterRun(Debugger.Next(count));
+
+    /// <summary>Runs until the current function returns.</summary>
+    public StopReason Finish() => AfterRun(Debugger.Finish());
+
+    /// <summary>Runs until RIP reaches <paramref name="location"/>.</summary>
+    public StopReason Until(string location) => AfterRun(Debugger.Until(Located(location)));
+
+    /// <summary>A breakpoint at an address, a symbol, symbol+offset or file.S:line, with an optional C# condition.</summary>
+    public Breakpoint Break(string location, string? condition = null) => Debugger.Break(Located(location), condition);
+
+    public Breakpoint Break(ulong address, string? condition = null) => Debugger.Break($"0x{address:x}", condition);
+
+    /// <summary>A breakpoint deleted when it first stops the machine (gdb's tbreak).</summary>
+    public Breakpoint TBreak(string location) => Debugger.Break(Located(location), temporary: true);
+
+    /// <summary>A watchpoint on [<paramref name="address"/>, +<paramref name="length"/>).</summary>
+    public Breakpoint Watch(ulong address, ulong length = 8, WatchKind kind = WatchKind.Write) => Debugger.Watch(address, length, kind);
+
+    /// <summary>A catchpoint: stop on an exception (optionally one vector), a syscall (one number), a CR3 or MSR write, a mode switch.</summary>
+    public Breakpoint Catch(CatchKind kind, ulong? filter = null) => Debugger.Catch(kind, filter);
+
+    public void Delete(int id) => Debugger.Delete(id);
+
+    public void Enable(int id) => Debugger.Enable(id);
+
+    public void Disable(int id) => Debugger.Enable(id, enabled: false);
+
+    /// <summary>A fresh machine with the same image, stopped at its first instruction; the views follow it.</summary>
+    public void Reset() => Debugger.Reset();
+
+    /// <summary>Replaces the machine with one holding <paramref name="image"/>; the views follow it.</summary>
+    public void Load(string image) => Debugger.Load(image);
 
     /// <summary>Assembles <paramref name="source"/> (AT&amp;T syntax, or Intel after <c>.intel_syntax noprefix</c>) at
-    /// <paramref name="origin"/>, writes it into linear memory there and adds its symbols to <see cref="Sym"/>.</summary>
+    /// <paramref name="origin"/>, writes it into linear memory there and adds its symbols to <see cref="Sym"/>, where
+    /// <see cref="Break(string, string?)"/> and <see cref="Until"/> find them too.</summary>
     public AssemblyResult Assemble(string source, ulong origin = 0x10_0000)
     {
         var result = Assembler.Assemble(source, new AsmOptions { FileName = "<script>", Origin = origin });
@@ -101,7 +155,7 @@ public class ScriptGlobals
         foreach (var section in result.Sections.Where(s => !s.NoBits && s.Bytes.Length != 0))
             Mem.Write(section.Address, section.Bytes);
         foreach (var symbol in result.Symbols)
-            Sym.Add(symbol.Name, symbol.Value);
+            _assembled[symbol.Name] = symbol.Value;
         return result;
     }
 
@@ -111,20 +165,15 @@ public class ScriptGlobals
         return stop;
     }
 
-    ulong Resolve(string location)
+    /// <summary>A location for the debugger: the symbols a script assembled are the script's, so they become addresses
+    /// here ("user_done+4" -> "0x100014"); anything else the debugger resolves.</summary>
+    string Located(string location)
     {
-        location = location.Trim();
-        int plus = location.IndexOf('+');
-        string name = plus < 0 ? location : location[..plus].Trim();
-        ulong offset = plus < 0 ? 0 : ParseNumber(location[(plus + 1)..].Trim());
-        return (Sym.Contains(name) ? Sym[name] : ParseNumber(name)) + offset;
-    }
-
-    ulong ParseNumber(string text)
-    {
-        bool hex = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase);
-        return ulong.TryParse(hex ? text[2..] : text, hex ? NumberStyles.HexNumber : NumberStyles.None, CultureInfo.InvariantCulture, out ulong value)
-            ? value
-            : Sym[text]; // neither a number nor a known symbol: the symbol lookup's error says so, with a hint
+        string text = location.Trim();
+        int plus = text.IndexOf('+');
+        string name = plus < 0 ? text : text[..plus].Trim();
+        if (!_assembled.TryGetValue(name, out ulong address))
+            return location;
+        return plus < 0 ? $"0x{address:x}" : $"0x{address:x}+{text[(plus + 1)..].Trim()}";
     }
 }

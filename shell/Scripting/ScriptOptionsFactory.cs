@@ -11,9 +11,10 @@ using Repl.Machine;
 /// the prompt and the same line in a <c>.csx</c> file mean the same.</summary>
 static class ScriptOptionsFactory
 {
-    /// <summary>The namespaces a script starts with: the machine's types (StopKind, Vector, CpuMode...) need no using.</summary>
+    /// <summary>The namespaces a script starts with: the machine's types (StopKind, Vector, CpuMode...) and the
+    /// debugger's (Breakpoint, CatchKind) need no using.</summary>
     public static readonly string[] Imports =
-        ["System", "System.Linq", "System.Collections.Generic", "Repl.Machine", "Repl.Machine.Asm", "Repl.Shell.Scripting"];
+        ["System", "System.Linq", "System.Collections.Generic", "Repl.Machine", "Repl.Machine.Asm", "Repl.Shell.Scripting", "Repl.Shell.Debugging"];
 
     /// <summary>Options for a script read from <paramref name="filePath"/> (null for the prompt): <c>#load</c> and
     /// <c>#r</c> resolve relative to its directory (the current one at the prompt), and debug information is emitted

@@ -3,6 +3,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Scripting;
+using Repl.Shell.Debugging;
 
 namespace Repl.Shell.Scripting;
 
@@ -20,27 +21,38 @@ public sealed record Evaluation(bool Success, bool HasValue, object? Value, IRea
 /// <summary>
 /// The shell's C# session: one persistent state in which each input continues the last, so variables, functions and
 /// usings survive. A compile error leaves the state as it was; a runtime exception keeps what ran before it. Nothing
-/// a user types ends the session.
+/// a user types ends the session. It becomes its debugger's C#: the evaluator of breakpoint conditions and the runner
+/// of <c>source FILE.csx</c>.
 /// </summary>
-public sealed class ScriptSession(ScriptGlobals globals)
+public sealed class ScriptSession
 {
     readonly ConcurrentDictionary<string, Func<bool>> _conditions = new();
     ScriptState<object>? _state;
 
-    public ScriptGlobals Globals { get; } = globals;
+    public ScriptSession(ScriptGlobals globals)
+    {
+        Globals = globals;
+        globals.Debugger.ConditionEvaluator = EvaluateCondition;
+        globals.Debugger.ScriptRunner = (path, output) => RunFile(path, output);
+    }
+
+    public ScriptGlobals Globals { get; }
 
     /// <summary>False while <paramref name="code"/> is an unfinished statement (an open brace, a missing semicolon in
     /// a declaration...): the shell then reads another line.</summary>
     public static bool IsComplete(string code) =>
         SyntaxFactory.IsCompleteSubmission(SyntaxFactory.ParseSyntaxTree(code, CSharpParseOptions.Default.WithKind(SourceCodeKind.Script)));
 
-    /// <summary>Compiles and runs a trivial submission, so that the first real one does not pay for loading Roslyn.</summary>
-    public Task WarmUpAsync() => Task.Run(() => Evaluate("0"));
+    /// <summary>Compiles and runs a trivial submission that the session does not keep, so that the first real one does
+    /// not pay for loading Roslyn; safe to run while the shell starts.</summary>
+    public Task WarmUpAsync() => Task.Run(() => ScriptOptionsFactory.Create("0", filePath: null).RunAsync(new ScriptGlobals(Debugger.Create())));
 
-    public Evaluation Evaluate(string code)
+    /// <summary>Evaluates C# typed at the prompt, or the text of <paramref name="filePath"/> (whose directory #load and
+    /// #r start from, and whose name the errors carry).</summary>
+    public Evaluation Evaluate(string code, string? filePath = null)
     {
         int failuresBefore = Globals.Failures.Count;
-        var (result, next) = Run(code);
+        var (result, next) = Run(code, filePath);
         result = result with { FailedExpects = [.. Globals.Failures.Skip(failuresBefore)] };
         if (next is not null)
         {
@@ -52,10 +64,10 @@ public sealed class ScriptSession(ScriptGlobals globals)
     }
 
     /// <summary>Compiles and runs <paramref name="code"/> after the session's state; the state it leaves, if it ran.</summary>
-    (Evaluation, ScriptState<object>?) Run(string code)
+    (Evaluation, ScriptState<object>?) Run(string code, string? filePath = null)
     {
-        var script = _state is null ? ScriptOptionsFactory.Create(code, filePath: null)
-                                    : _state.Script.ContinueWith(code, ScriptOptionsFactory.For(filePath: null));
+        var script = _state is null ? ScriptOptionsFactory.Create(code, filePath)
+                                    : _state.Script.ContinueWith(code, ScriptOptionsFactory.For(filePath));
         var diagnostics = script.Compile();
         if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
             return (new(false, false, null, [.. ScriptErrors.Compile(diagnostics)]), null);
@@ -79,10 +91,27 @@ public sealed class ScriptSession(ScriptGlobals globals)
         return type is not null && type.SpecialType != SpecialType.System_Void;
     }
 
-    /// <summary>Evaluates and writes what the shell shows; true when it succeeded.</summary>
-    public bool Execute(string code, TextWriter output)
+    /// <summary>The shell's <c>source FILE.csx</c>: runs a script file in this session, so what it defines stays.</summary>
+    public bool RunFile(string path, TextWriter output)
     {
-        var result = Evaluate(code);
+        string code;
+        try
+        {
+            code = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            output.WriteLine($"cannot read {path}: {e.Message}");
+            return false;
+        }
+        return Show(Evaluate(code, path), output);
+    }
+
+    /// <summary>Evaluates and writes what the shell shows; true when it succeeded.</summary>
+    public bool Execute(string code, TextWriter output) => Show(Evaluate(code), output);
+
+    static bool Show(Evaluation result, TextWriter output)
+    {
         if (result.Display.Length != 0)
             output.WriteLine(result.Display);
         return result.Success;
@@ -92,7 +121,7 @@ public sealed class ScriptSession(ScriptGlobals globals)
     /// Evaluates a breakpoint condition (<c>break entry_SYSCALL_64 if Cpu.Rax == 60</c>) in this session: it sees the
     /// globals and every variable defined so far. Each condition compiles once, into a delegate over the session's
     /// state at that time, so evaluating it at every hit costs a call. A condition that does not compile or throws
-    /// raises <see cref="ScriptConditionException"/> with the one-line error.
+    /// raises <see cref="ScriptConditionException"/> with the one-line error (the caller names the condition).
     /// </summary>
     public bool EvaluateCondition(string condition)
     {
@@ -103,7 +132,7 @@ public sealed class ScriptSession(ScriptGlobals globals)
         }
         catch (Exception e)
         {
-            throw new ScriptConditionException($"condition '{condition}': {ScriptErrors.Runtime(e)}", e);
+            throw new ScriptConditionException(ScriptErrors.Runtime(e), e);
         }
     }
 
@@ -111,9 +140,10 @@ public sealed class ScriptSession(ScriptGlobals globals)
     {
         // A lambda evaluated now, in the current state, closes over the submissions' variables without defining
         // anything new in the session; it is not kept as the session's state.
-        var (result, _) = Run($"(System.Func<bool>)(() => ({condition}))");
+        // #line puts the condition's own text at line 1, so an error's column counts from its first character.
+        var (result, _) = Run($"(System.Func<bool>)(() => (\n#line 1\n{condition}\n))");
         if (result is not { Success: true, Value: Func<bool> test })
-            throw new ScriptConditionException($"condition '{condition}': {string.Join("; ", result.Errors)}", null);
+            throw new ScriptConditionException(string.Join("; ", result.Errors), null);
         return test;
     }
 }

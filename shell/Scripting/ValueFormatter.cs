@@ -9,7 +9,8 @@ namespace Repl.Shell.Scripting;
 /// <summary>
 /// How the shell shows the value of a C# expression: integers in hex, with the decimal beside it when that helps
 /// (small, or negative as a signed number); byte arrays as hex dumps; records and structs as tables of their
-/// fields; collections briefly; anything else as its own ToString.
+/// fields, unless they say themselves in a line of their own (a StopReason: "breakpoint at 0x100003"); collections
+/// briefly; anything else as its own ToString.
 /// </summary>
 public static class ValueFormatter
 {
@@ -25,8 +26,8 @@ public static class ValueFormatter
         byte or ushort or uint or ulong => Unsigned(Convert.ToUInt64(value, CultureInfo.InvariantCulture), Width(value)),
         sbyte or short or int or long => Signed(Convert.ToInt64(value, CultureInfo.InvariantCulture), Width(value)),
         byte[] bytes => HexDump(bytes),
-        IEnumerable items when value is not IFormattable => Brief(items),
-        _ when IsRecordLike(value.GetType()) => Table(value),
+        IEnumerable items => Brief(items),
+        _ when IsRecordLike(value.GetType()) && !WritesItself(value.GetType()) => Table(value),
         _ => value.ToString() ?? "",
     };
 
@@ -106,6 +107,11 @@ public static class ValueFormatter
         type.GetMethod("<Clone>$") is not null                                    // a record class
         || type.IsValueType && !type.IsPrimitive && Members(type).Any()
         || type.Namespace == typeof(ValueFormatter).Namespace && Members(type).Any();
+
+    /// <summary>The type overrides ToString by hand; a record's generated ToString ("Frame { Rip = 4096 }") does not count.</summary>
+    static bool WritesItself(Type type) =>
+        type.GetMethod(nameof(ToString), Type.EmptyTypes) is { } toString && toString.DeclaringType == type
+        && !toString.IsDefined(typeof(System.Runtime.CompilerServices.CompilerGeneratedAttribute));
 
     static IEnumerable<MemberInfo> Members(Type type) =>
         type.GetMembers(BindingFlags.Public | BindingFlags.Instance)

@@ -17,12 +17,13 @@ public class BatchRunTests
         return path;
     }
 
-    (int Status, string Output, string Error) Run(string[] scripts, string? junit = null, string[]? args = null)
+    (int Status, string Output, string Error) Run(string[] scripts, string? junit = null, string[]? args = null, int jobs = 2,
+                                                 bool terminal = false, double timeout = 300, string? image = null)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int status = RunCommand.Run(new RunCommand.RunOptions(scripts, args ?? [], junit, Jobs: 2, Image: null, CpuVendor.Intel, Cache),
-                                    output, error, interactive: false);
+        int status = RunCommand.Run(new RunCommand.RunOptions(scripts, args ?? [], junit, jobs, TimeSpan.FromSeconds(timeout), image, CpuVendor.Intel, Cache),
+                                    output, error, interactive: terminal);
         return (status, output.ToString(), error.ToString());
     }
 
@@ -121,6 +122,58 @@ public class BatchRunTests
         Assert.Equal(1, status);
         Assert.DoesNotContain(", cached)", output);
         Assert.Contains("main.csx:3: Expect(Cpu.Rax == Expected()) failed: from the helper", output);
+    }
+
+    [Fact]
+    public void On_a_terminal_a_status_line_counts_the_finished_scripts_and_is_cleared_at_the_end()
+    {
+        var (_, output, _) = Run([Script("a.csx", Passing), Script("b.csx", Passing)], jobs: 1, terminal: true);
+        Assert.Contains("[1/2] running...\r\x1b[KPASS ", output);
+        Assert.EndsWith("\r\x1b[K2 passed, 0 failed\n", output);
+    }
+
+    [Fact]
+    public void A_guest_that_never_stops_is_stopped_at_the_timeout_and_fails_the_script()
+    {
+        string script = Script("spins.csx", "Assemble(\"spin: jmp spin\", 0x300000);\nCpu.Rip = Sym[\"spin\"];\nvar stop = Continue();\n"
+                                            + "Expect(stop.Kind == StopKind.Interrupted, stop.ToString());\n");
+        var (status, output, _) = Run([script], timeout: 0.5);
+        Assert.Equal(1, status);
+        Assert.Contains("  timed out after 0.5 s: the machine was stopped (raise --timeout?)\n", output);
+    }
+
+    [Fact]
+    public void CSharp_that_does_not_return_in_time_is_abandoned_at_the_timeout_and_the_run_goes_on()
+    {
+        var (status, output, _) = Run([Script("sleeps.csx", "System.Threading.Thread.Sleep(5000);\n"), Script("fine.csx", Passing)], timeout: 0.5);
+        Assert.Equal(1, status);
+        Assert.Contains("  timed out after 0.5 s in C# that does not return (raise --timeout?)\n", output);
+        Assert.EndsWith("1 passed, 1 failed\n", output);
+    }
+
+    [Fact]
+    public void With_an_image_each_script_gets_its_symbols()
+    {
+        string source = Script("kernel.S", ".text\n.globl _start\n_start:\n    nop\nentry_SYSCALL_64:\n    hlt\n");
+        string script = Script("image.csx", "Expect(Sym[\"entry_SYSCALL_64\"] == Sym[\"_start\"] + 1, \"from the image\");\n"
+                                            + "Expect(Continue().Kind == StopKind.Halted && Cpu.Rip == Sym[\"entry_SYSCALL_64\"] + 1);\n");
+        Assert.Equal(0, Run([script], image: source).Status);
+    }
+
+    [Fact]
+    public void An_image_that_does_not_load_is_a_usage_error()
+    {
+        var (status, _, error) = Run([Script("a.csx", Passing)], image: Path.Combine(_dir, "missing.elf"));
+        Assert.Equal(2, status);
+        Assert.StartsWith("repl: cannot load ", error);
+    }
+
+    [Fact]
+    public void Zero_jobs_is_a_usage_error()
+    {
+        var (status, _, error) = Run([Script("a.csx", Passing)], jobs: 0);
+        Assert.Equal(2, status);
+        Assert.Equal("repl: --jobs 0: give at least 1\n", error);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Repl.Shell.Debugging;
 using Repl.Shell.Scripting;
 
 namespace Repl.Shell.Tests.Scripting;
@@ -7,12 +8,13 @@ using Repl.Machine;
 
 public class HooksTests
 {
-    readonly Machine _machine = Machine.CreateLongMode();
+    readonly Debugger _debugger = Debugger.Create();
+    Machine Machine => _debugger.Machine;
     readonly ScriptSession _session;
 
     public HooksTests()
     {
-        _session = new ScriptSession(new ScriptGlobals(_machine));
+        _session = new ScriptSession(new ScriptGlobals(_debugger));
         Show("Assemble(\"start: nop\\nsecond: nop\\nswapgs\\nthird: hlt\");");
         Show("Cpu.Rip = Sym[\"start\"];");
     }
@@ -34,7 +36,7 @@ public class HooksTests
         Assert.Equal("Breakpoint", Show("Continue().Kind"));
         Assert.Equal("1", Show("hits"));
         Show("On.Clear();");
-        Assert.Contains(_machine.State.Rip, _machine.Cpu.Breakpoints);
+        Assert.Contains(Machine.State.Rip, Machine.Cpu.Breakpoints);
     }
 
     [Fact]
@@ -72,7 +74,7 @@ public class HooksTests
         Show("var vectors = new List<Vector>(); On.Exception += e => vectors.Add(e.Vector);");
 
         Show("Inject.Nmi();");
-        Show("Step();");
+        Show("StepInstruction();");
 
         Assert.Equal("[NMI]", Show("vectors"));
         Assert.Equal("true", Show("Cpu.Rip == Sym[\"third\"] + 1"));

@@ -1,3 +1,4 @@
+using Repl.Shell.Debugging;
 using Repl.Shell.Scripting;
 
 namespace Repl.Shell.Tests.Scripting;
@@ -7,10 +8,11 @@ using Repl.Machine;
 
 public class ScriptSessionTests
 {
-    readonly Machine _machine = Machine.CreateLongMode();
+    readonly Debugger _debugger = Debugger.Create();
+    Machine Machine => _debugger.Machine;
     readonly ScriptSession _session;
 
-    public ScriptSessionTests() => _session = new ScriptSession(new ScriptGlobals(_machine));
+    public ScriptSessionTests() => _session = new ScriptSession(new ScriptGlobals(_debugger));
 
     string Show(string code) => _session.Evaluate(code).Display;
 
@@ -71,8 +73,8 @@ public class ScriptSessionTests
     public void Registers_written_from_CSharp_reach_the_machine()
     {
         Show("Cpu.R15 = 0xfeed; Cpu.Gs.Base = 0xffff_8880_0000_0000;");
-        Assert.Equal(0xfeedUL, _machine.ReadRegister(Register.R15));
-        Assert.Equal(0xffff_8880_0000_0000, _machine.ReadRegister(Register.GsBase));
+        Assert.Equal(0xfeedUL, Machine.ReadRegister(Register.R15));
+        Assert.Equal(0xffff_8880_0000_0000, Machine.ReadRegister(Register.GsBase));
         Assert.Equal("0", Show("Cpu.Cpl"));
         Assert.Equal("Long64", Show("Cpu.Mode"));
     }
@@ -81,10 +83,10 @@ public class ScriptSessionTests
     public void Msrs_read_and_write_by_name_and_by_index()
     {
         Show("Msr.Lstar = 0xffff_ffff_8100_0000;");
-        Assert.Equal(0xffff_ffff_8100_0000, _machine.ReadMsr(Msr.Lstar));
+        Assert.Equal(0xffff_ffff_8100_0000, Machine.ReadMsr(Msr.Lstar));
         Assert.Equal("0xffffffff81000000 (-2130706432)", Show("Msr[0xC0000082]"));
         Show("Msr.Sfmask = 0x47700;");
-        Assert.Equal(0x47700UL, _machine.ReadMsr(Msr.Fmask));
+        Assert.Equal(0x47700UL, Machine.ReadMsr(Msr.Fmask));
     }
 
     [Fact]
@@ -105,12 +107,34 @@ public class ScriptSessionTests
     }
 
     [Fact]
+    public void A_sourced_file_runs_in_the_session_and_its_errors_name_the_file()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-source-").FullName;
+        File.WriteAllText(Path.Combine(dir, "defs.csx"), "ulong Kernel(ulong a) => a | 0xffff_8000_0000_0000;\n");
+        File.WriteAllText(Path.Combine(dir, "main.csx"), "#load \"defs.csx\"\nvar top = Kernel(0x1000);\n");
+        File.WriteAllText(Path.Combine(dir, "bad.csx"), "var ok = 1;\nok.Nope();\n");
+        var output = new StringWriter();
+
+        Assert.True(_session.RunFile(Path.Combine(dir, "main.csx"), output));
+        Assert.Equal("0xffff800000001000 (-140737488351232)", Show("top"));
+        Assert.False(_session.RunFile(Path.Combine(dir, "bad.csx"), output));
+        Assert.StartsWith("bad.csx:2:4: error CS1061:", output.ToString());
+    }
+
+    [Fact]
+    public async Task Warming_up_leaves_the_session_empty()
+    {
+        await _session.WarmUpAsync();
+        Assert.Equal("1:1: error CS0103: The name 'top' does not exist in the current context", Show("top"));
+    }
+
+    [Fact]
     public void A_condition_sees_the_session_variables_and_is_compiled_once()
     {
         Show("ulong wanted = 60;");
-        _machine.WriteRegister(Register.Rax, 60);
+        Machine.WriteRegister(Register.Rax, 60);
         Assert.True(_session.EvaluateCondition("Cpu.Rax == wanted"));
-        _machine.WriteRegister(Register.Rax, 1);
+        Machine.WriteRegister(Register.Rax, 1);
         Assert.False(_session.EvaluateCondition("Cpu.Rax == wanted"));
     }
 
@@ -118,8 +142,7 @@ public class ScriptSessionTests
     public void A_condition_that_does_not_compile_says_why_in_one_line()
     {
         var e = Assert.Throws<ScriptConditionException>(() => _session.EvaluateCondition("Cpu.Nope == 1"));
-        Assert.StartsWith("condition 'Cpu.Nope == 1': 1:", e.Message);
-        Assert.Contains("error CS1061", e.Message);
+        Assert.StartsWith("1:5: error CS1061: 'CpuView' does not contain a definition for 'Nope'", e.Message);
     }
 }
 
@@ -140,7 +163,7 @@ public class ScriptReferenceTests
 
         var output = new StringWriter();
         int status = Repl.Shell.Batch.RunCommand.Run(
-            new([script], [], null, 1, null, Repl.Machine.CpuVendor.Intel, Path.Combine(dir, "cache")), output, TextWriter.Null, interactive: false);
+            new([script], [], null, 1, Repl.Shell.Batch.RunCommand.DefaultTimeout, null, Repl.Machine.CpuVendor.Intel, Path.Combine(dir, "cache")), output, TextWriter.Null, interactive: false);
 
         Assert.True(status == 0, output.ToString());
     }

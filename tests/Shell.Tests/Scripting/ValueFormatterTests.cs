@@ -34,6 +34,10 @@ public class ValueFormatterTests
     }
 
     [Fact]
+    public void A_struct_that_writes_itself_shows_its_own_line() =>
+        Assert.Equal("breakpoint at 0x100003", ValueFormatter.Format(new Repl.Machine.StopReason(Repl.Machine.StopKind.Breakpoint, 0x100003)));
+
+    [Fact]
     public void Collections_show_briefly()
     {
         Assert.Equal("[1, 2, 3]", ValueFormatter.Format(new List<ulong> { 1, 2, 3 }));
