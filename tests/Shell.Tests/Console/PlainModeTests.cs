@@ -3,6 +3,9 @@ using System.Diagnostics;
 namespace Repl.Shell.Tests.Interactive;
 
 /// <summary>repl with no subcommand and stdin a pipe, as a script or another program feeds it: results only.</summary>
+// One collection for the tests that start repl processes: they run one after another, so that they do not
+// crowd the machine for the suite's other, timed, tests.
+[Collection("repl processes")]
 public class PlainModeTests
 {
     static (string Stdout, string Stderr, int Status) Repl(string stdin, params string[] args)

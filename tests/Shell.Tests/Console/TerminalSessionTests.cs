@@ -3,6 +3,9 @@ using Repl.Machine.Tests.Boot;
 namespace Repl.Shell.Tests.Interactive;
 
 /// <summary>The interactive shell on a real pseudo-terminal: what a user types and what the screen then shows.</summary>
+// One collection for the tests that start repl processes: they run one after another, so that they do not
+// crowd the machine for the suite's other, timed, tests.
+[Collection("repl processes")]
 public class TerminalSessionTests
 {
     static string DataHome() => Directory.CreateTempSubdirectory("repl-data-").FullName;
