@@ -35,8 +35,8 @@ static class ShellSpeed
             firstValue.Add(typedAhead.WaitFor(ProbeValue).At.TotalMilliseconds);
             typedAhead.Close();
         }
-        Console.WriteLine($"{"first prompt",-34} {Median(prompt),8:F0} ms   (target < 200 ms)");
-        Console.WriteLine($"{"first C# value, typed ahead",-34} {Median(firstValue),8:F0} ms   (target < 700 ms)");
+        Console.WriteLine($"{"first prompt",-38} {Median(prompt),8:F0} ms   (target < 200 ms)");
+        Console.WriteLine($"{"first C# value, typed ahead",-38} {Median(firstValue),8:F0} ms   (target < 700 ms)");
 
         using (var shell = Child.OnTerminal())
         {
@@ -54,7 +54,7 @@ static class ShellSpeed
                     var (answered, _) = shell.WaitFor("]>", enter);
                     rounds.Add((answered - sentAt).TotalMilliseconds);
                 }
-                Console.WriteLine($"{"command '" + command + "' to next prompt",-34} {Median(rounds),8:F1} ms   (target < 20 ms)");
+                Console.WriteLine($"{"command '" + command + "' to next prompt",-38} {Median(rounds),8:F1} ms   (target < 20 ms)");
             }
             shell.Close();
         }
@@ -69,8 +69,8 @@ static class ShellSpeed
             plain.Send(Probe.Replace("dy!", "dy!!") + "\n");
             plain.WaitFor(ProbeValue + "!");
             long after = plain.ResidentKiB();
-            Console.WriteLine($"{"resident after first C# value",-34} {first / 1024.0,8:F0} MiB  (target <= 300 MiB)");
-            Console.WriteLine($"{$"resident after {LongSession:N0} more evaluations",-34} {after / 1024.0,8:F0} MiB  ({(after - first) / (double)LongSession:F1} KiB per evaluation)");
+            Console.WriteLine($"{"resident after first C# value",-38} {first / 1024.0,8:F0} MiB  (target <= 300 MiB)");
+            Console.WriteLine($"{$"resident after {LongSession:N0} more evaluations",-38} {after / 1024.0,8:F0} MiB  ({(after - first) / (double)LongSession:F1} KiB per evaluation)");
             plain.Close();
         }
         return true;
