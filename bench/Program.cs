@@ -23,6 +23,9 @@ static class Program
         // `bench asm`: the assembler benchmark alone.
         if (args is ["asm"])
             return AssemblerBench.Measure() ? 0 : 1;
+        // `bench shell`: the interactive shell's speed and memory.
+        if (args is ["shell"])
+            return ShellSpeed.Measure() ? 0 : 1;
         int iterations = args.Length > 0 ? int.Parse(args[0]) : Iterations;
         Console.WriteLine($"Repl interpreter benchmark: {iterations:N0} loop iterations each, median of {Repeats} runs, {Environment.ProcessorCount} host cores, .NET {Environment.Version}");
         Console.WriteLine();

@@ -21,6 +21,7 @@ static class Program
 
         var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu), GdbCommand(cpu), AsmCommand() };
         root.Subcommands.Add(Batch.RunCommand.Create(cpu));
+        InteractiveShell(root, cpu);
         var parsed = root.Parse(args);
         if (parsed.Errors.Count != 0)
         {
@@ -30,6 +31,34 @@ static class Program
             return Boot.BadInput;
         }
         return parsed.Invoke();
+    }
+
+    /// <summary>`repl` alone: the interactive shell, with the options the machine it debugs is built from.</summary>
+    static void InteractiveShell(RootCommand root, Option<CpuVendor> cpu)
+    {
+        var image = new Option<string?>("--image")
+        {
+            Description = "The program to debug: a multiboot or ELF image, or a .S source to assemble (default: a small built-in demo program)",
+        };
+        var define = new Option<IReadOnlyDictionary<string, long>>("--define")
+        {
+            Description = "Define an absolute symbol for a .S image, as GNU as's --defsym (repeatable)",
+            HelpName = "NAME=VALUE",
+            Arity = ArgumentArity.ZeroOrMore,
+            AllowMultipleArgumentsPerToken = false,
+            DefaultValueFactory = _ => new Dictionary<string, long>(),
+            CustomParser = Asm.ParseDefines,
+        };
+        var noColor = new Option<bool>("--no-color") { Description = "No colour in the prompt and the input (as a non-empty NO_COLOR does)" };
+        root.Description += "\nWith no command: the interactive shell, a debugger with gdb-flavoured commands and C# on the machine.\n"
+                            + "Example: repl --image kernel.elf --cpu amd";
+        root.Add(image);
+        root.Add(cpu);
+        root.Add(define);
+        root.Add(noColor);
+        root.SetAction(result => Interactive.InteractiveShell.Run(
+            new Debugging.DebuggerOptions { Image = result.GetValue(image), Vendor = result.GetValue(cpu), Defines = result.GetValue(define)! },
+            result.GetValue(noColor)));
     }
 
     static Command BootCommand(Option<CpuVendor> cpu)

@@ -1,0 +1,33 @@
+namespace Repl.Shell.Interactive;
+
+/// <summary>The debugger side of the loop: runs command lines and says where the machine stands.</summary>
+public interface ICommandRunner
+{
+    /// <summary>Every command name and alias, as the user types them.</summary>
+    IReadOnlyCollection<string> Names { get; }
+
+    /// <summary>Where the machine stands, for the prompt: mode, CPL, RIP as symbol+offset.</summary>
+    string Prompt { get; }
+
+    /// <summary>Words that command arguments and C# alike refer to: register names, MSR names, symbols.</summary>
+    IEnumerable<string> Operands { get; }
+
+    /// <summary>Runs one command line, writing its answer to <paramref name="output"/>; false when it ends the session.</summary>
+    bool Execute(string commandLine, TextWriter output);
+
+    /// <summary>Asks a running command to stop the machine and return; called from another thread (Ctrl-C).</summary>
+    void Interrupt();
+}
+
+/// <summary>The C# side of the loop: one persistent session.</summary>
+public interface ICodeRunner
+{
+    /// <summary>False while more lines could still complete the submission (an open brace, an unfinished statement).</summary>
+    bool IsComplete(string code);
+
+    /// <summary>Evaluates a submission, writing its value or its error to <paramref name="output"/>.</summary>
+    void Evaluate(string code, TextWriter output);
+
+    /// <summary>The type whose members are the session's globals (Cpu, Msr, Mem, Sym, ...), for completion.</summary>
+    Type GlobalsType { get; }
+}

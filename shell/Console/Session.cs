@@ -1,0 +1,101 @@
+using System.Text;
+
+namespace Repl.Shell.Interactive;
+
+/// <summary>
+/// The read-dispatch loop: each line goes to the debugger or to C# by <see cref="InputRule"/>; C# that is not yet a
+/// complete submission gathers further lines. Nothing the user types ends the loop except end of input or a command
+/// that quits: a failure of either runner is reported in one line and the prompt comes back.
+/// </summary>
+public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineReader reader, TextWriter output, TextWriter error)
+{
+    /// <summary>Set while a command or a submission runs, so that Ctrl-C stops the machine rather than the line.</summary>
+    volatile bool running;
+
+    public void Run()
+    {
+        var pending = new StringBuilder();
+        while (true)
+        {
+            var read = reader.Read(pending.Length == 0 ? commands.Prompt : null);
+            if (read.Outcome == ReadOutcome.Cleared)
+            {
+                pending.Clear();
+                continue;
+            }
+            if (read.Outcome == ReadOutcome.End)
+            {
+                // An unfinished submission at end of input is evaluated so that its error is shown, not lost.
+                if (pending.Length != 0)
+                    Evaluate(pending.ToString());
+                return;
+            }
+
+            if (pending.Length != 0)
+            {
+                pending.Append('\n').Append(read.Text);
+                if (Complete(pending.ToString()))
+                {
+                    Evaluate(pending.ToString());
+                    pending.Clear();
+                }
+                continue;
+            }
+
+            var input = InputRule.Classify(read.Text, commands.Names.Contains);
+            if (input.Kind == InputKind.Command && !Execute(input.Text))
+                return;
+            if (input.Kind == InputKind.CSharp)
+            {
+                if (Complete(input.Text))
+                    Evaluate(input.Text);
+                else
+                    pending.Append(input.Text);
+            }
+        }
+    }
+
+    /// <summary>Ctrl-C: stops the machine under a running command or submission. False when nothing runs.</summary>
+    public bool Interrupt()
+    {
+        if (!running)
+            return false;
+        commands.Interrupt();
+        return true;
+    }
+
+    bool Execute(string commandLine)
+    {
+        bool more = Guarded(commandLine, () => commands.Execute(commandLine, output), fallback: true);
+        // The rule is the loop's, so the loop adds it to the command list that a bare help prints.
+        if (commandLine == "help")
+            output.WriteLine($"\nCommands or C#?\n{InputRule.Help}");
+        return more;
+    }
+
+    void Evaluate(string submission) => Guarded(submission, () => { code.Evaluate(submission, output); return true; }, fallback: true);
+
+    bool Complete(string submission) => Guarded(submission, () => code.IsComplete(submission), fallback: true);
+
+    T Guarded<T>(string line, Func<T> work, T fallback)
+    {
+        running = true;
+        try
+        {
+            return work();
+        }
+        catch (Exception e)
+        {
+            // The runners report their users' mistakes themselves; what arrives here is a defect in the shell,
+            // and one line about it is better than losing the session.
+            error.WriteLine($"repl: internal error on '{FirstLine(line)}': {e.GetType().Name}: {e.Message}");
+            return fallback;
+        }
+        finally
+        {
+            running = false;
+        }
+    }
+
+    static string FirstLine(string text) => text.Split('\n')[0];
+}

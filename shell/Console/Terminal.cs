@@ -1,0 +1,52 @@
+using Spectre.Console;
+
+namespace Repl.Shell.Interactive;
+
+/// <summary>
+/// Puts the loop on the process's console: a line editor when both ends are a terminal, plain lines otherwise
+/// (a pipe, a file, a test harness), and Ctrl-C, as a signal, to a running command.
+/// </summary>
+public static class Terminal
+{
+    /// <summary>True when no colour was asked for, by --no-color or by a non-empty NO_COLOR (no-color.org).</summary>
+    public static bool NoColor(bool option) => option || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
+
+    public static int Run(ICommandRunner commands, ICodeRunner code, string banner, bool noColor)
+    {
+        ILineReader reader;
+        // Escape codes go only to a terminal: with either end redirected the output must be results alone.
+        bool plain = Console.IsInputRedirected || Console.IsOutputRedirected;
+        if (plain)
+            reader = new PlainReader(Console.In);
+        else
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                ColorSystem = noColor ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+                Ansi = AnsiSupport.Yes,
+                Interactive = InteractionSupport.Yes,
+            });
+            // .NET takes the terminal out of echo mode when input is first polled; doing that before the banner keeps
+            // keys typed ahead of the first prompt from being echoed raw (^[OA for Up) into the screen.
+            _ = Console.KeyAvailable;
+            Console.Write(banner);
+            reader = new TerminalReader(console, new HistoryFile(HistoryFile.DefaultPath()), new Completer(commands, code),
+                                        noColor ? null : new Highlighter(commands.Names));
+        }
+        var session = new Session(commands, code, reader, Console.Out, Console.Error);
+        // Ctrl-C stops what runs. With nothing running, a terminal gets it as a key (TerminalReader), but one may
+        // still slip in between a line and its command starting, and must not end the shell; piped input waiting
+        // for more is ended by it, as cat is.
+        ConsoleCancelEventHandler onCtrlC = (_, e) => e.Cancel = session.Interrupt() || !plain;
+        Console.CancelKeyPress += onCtrlC;
+        try
+        {
+            session.Run();
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCtrlC;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+
+namespace Repl.Shell.Tests.Interactive;
+
+/// <summary>repl with no subcommand and stdin a pipe, as a script or another program feeds it: results only.</summary>
+// One collection for the tests that start repl processes: they run one after another, so that they do not
+// crowd the machine for the suite's other, timed, tests.
+[Collection("repl processes")]
+public class PlainModeTests
+{
+    static (string Stdout, string Stderr, int Status) Repl(string stdin, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "repl.dll"));
+        foreach (var a in args)
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        process.StandardInput.Write(stdin);
+        process.StandardInput.Close();
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (stdout, stderr.Result, process.ExitCode);
+    }
+
+    [Fact]
+    public void Piped_lines_give_their_results_and_nothing_else()
+    {
+        var (stdout, stderr, status) = Repl("6 * 7\nint n = 5;\n\nn + 1\n");
+
+        Assert.Equal("0x2a (42)\n6\n", stdout);
+        Assert.Equal("", stderr);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void Help_explains_how_commands_and_csharp_are_told_apart_without_escape_codes()
+    {
+        var (stdout, _, status) = Repl("help\n");
+
+        Assert.Contains("Commands or C#?", stdout);
+        Assert.DoesNotContain('\u001b', stdout);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void An_unfinished_statement_takes_the_following_lines()
+    {
+        var (stdout, _, _) = Repl("int Twice(int n)\n{\n    return 2 * n;\n}\nTwice(21)\n");
+
+        Assert.Equal("0x2a (42)\n", stdout);
+    }
+
+    [Fact]
+    public void Mistakes_in_csharp_and_in_commands_are_reported_and_the_session_goes_on()
+    {
+        var (stdout, _, status) = Repl("undefinedName\nbreak nowhere_at_all\nthrow new System.Exception(\"boom\");\n6 * 7\n");
+
+        Assert.Contains("undefinedName", stdout);
+        Assert.Contains("nowhere_at_all", stdout);
+        Assert.Contains("boom", stdout);
+        Assert.EndsWith("0x2a (42)\n", stdout);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void The_forcing_prefixes_reach_csharp_and_the_debugger()
+    {
+        // 'x' alone would be gdb's examine command; '>' makes it the C# variable.
+        var (stdout, _, _) = Repl("var x = 7;\n>x\n");
+
+        Assert.Equal("7\n", stdout);
+    }
+
+    [Fact]
+    public void Quit_ends_the_session_before_the_lines_after_it()
+    {
+        var (stdout, _, status) = Repl("quit\n6 * 7\n");
+
+        Assert.Equal("", stdout);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void An_image_that_cannot_be_read_is_one_line_and_exit_code_2()
+    {
+        var (stdout, stderr, status) = Repl("", "--image", "/nonexistent/kernel.elf");
+
+        Assert.Equal("", stdout);
+        Assert.StartsWith("repl: ", stderr);
+        Assert.Contains("/nonexistent/kernel.elf", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.Equal(2, status);
+    }
+
+    [Fact]
+    public void Help_for_repl_itself_describes_the_interactive_shell_and_its_options()
+    {
+        var (stdout, _, status) = Repl("", "--help");
+
+        Assert.Contains("interactive shell", stdout);
+        foreach (string option in new[] { "--image", "--cpu", "--define", "--no-color" })
+            Assert.Contains(option, stdout);
+        Assert.Contains("Example: repl --image kernel.elf --cpu amd", stdout);
+        Assert.Equal(0, status);
+    }
+}

@@ -1,0 +1,146 @@
+using Repl.Machine.Tests.Boot;
+
+namespace Repl.Shell.Tests.Interactive;
+
+/// <summary>The interactive shell on a real pseudo-terminal: what a user types and what the screen then shows.</summary>
+// One collection for the tests that start repl processes: they run one after another, so that they do not
+// crowd the machine for the suite's other, timed, tests.
+[Collection("repl processes")]
+public class TerminalSessionTests
+{
+    static string DataHome() => Directory.CreateTempSubdirectory("repl-data-").FullName;
+
+    /// <summary>The prompt ends every idle screen: the machine's place, then '>'.</summary>
+    static bool AtPrompt(string screen) => Tmux.LastLine(screen).EndsWith('>');
+
+    [TmuxFact]
+    public void The_banner_says_how_to_begin_and_a_command_answers_under_the_prompt()
+    {
+        using var tmux = new Tmux(DataHome());
+        string banner = tmux.WaitFor(AtPrompt, "the first prompt");
+        Assert.Contains("break entry_SYSCALL_64", banner);
+
+        tmux.Type("help");
+        tmux.Press("Enter");
+
+        tmux.WaitFor("Commands or C#?");
+        tmux.WaitFor(AtPrompt, "the prompt after help");
+    }
+
+    [TmuxFact]
+    public void Csharp_is_evaluated_and_its_value_shown()
+    {
+        using var tmux = new Tmux(DataHome());
+        tmux.WaitFor(AtPrompt, "the first prompt");
+
+        tmux.Type("6 * 7");
+        tmux.Press("Enter");
+
+        tmux.WaitFor("42");
+    }
+
+    [TmuxFact]
+    public void Tab_completes_a_command_name()
+    {
+        using var tmux = new Tmux(DataHome());
+        tmux.WaitFor(AtPrompt, "the first prompt");
+
+        tmux.Type("contin");
+        tmux.Press("Tab");
+
+        tmux.WaitFor(s => Tmux.LastLine(s).EndsWith("> continue", StringComparison.Ordinal), "'contin' completed to 'continue'");
+    }
+
+    [TmuxFact]
+    public void Up_recalls_a_line_from_the_previous_session_and_ctrl_d_leaves()
+    {
+        string dataHome = DataHome();
+        using (var first = new Tmux(dataHome))
+        {
+            first.WaitFor(AtPrompt, "the first prompt");
+            first.Type("int remembered = 1; remembered"); // no trailing semicolon: tmux would take it for its own command separator
+            first.Press("Enter");
+            first.WaitFor(s => AtPrompt(s) && s.Contains("remembered"), "the prompt after the declaration");
+            first.Press("C-d");
+            first.WaitFor("[repl exited 0]");
+        }
+
+        using var second = new Tmux(dataHome);
+        second.WaitFor(AtPrompt, "the first prompt");
+        second.Press("Up");
+
+        second.WaitFor(s => Tmux.LastLine(s).EndsWith("> int remembered = 1; remembered", StringComparison.Ordinal), "the recalled line");
+    }
+
+    [TmuxFact]
+    public void Ctrl_c_at_the_prompt_abandons_the_line()
+    {
+        using var tmux = new Tmux(DataHome());
+        tmux.WaitFor(AtPrompt, "the first prompt");
+
+        tmux.Type("this is abandoned");
+        tmux.Press("C-c");
+        tmux.WaitFor(AtPrompt, "a fresh prompt");
+        tmux.Type("6 * 7");
+        tmux.Press("Enter");
+
+        tmux.WaitFor("42");
+        Assert.DoesNotContain("abandoned6", tmux.Screen());
+    }
+
+    [TmuxFact]
+    public void An_unfinished_statement_continues_on_the_next_line()
+    {
+        using var tmux = new Tmux(DataHome());
+        tmux.WaitFor(AtPrompt, "the first prompt");
+
+        tmux.Type("int Twice(int n) {");
+        tmux.Press("Enter");
+        tmux.WaitFor(s => Tmux.LastLine(s).EndsWith("...", StringComparison.Ordinal), "the continuation prompt");
+        tmux.Type("return 2 * n; }");
+        tmux.Press("Enter");
+        tmux.WaitFor(AtPrompt, "the prompt after the function");
+        tmux.Type("Twice(21)");
+        tmux.Press("Enter");
+
+        tmux.WaitFor("42");
+    }
+
+    [TmuxFact]
+    public void Tab_completes_a_member_of_the_csharp_globals()
+    {
+        using var tmux = new Tmux(DataHome());
+        tmux.WaitFor(AtPrompt, "the first prompt");
+
+        tmux.Type("Cpu.Rfl");
+        tmux.Press("Tab");
+
+        tmux.WaitFor(s => Tmux.LastLine(s).EndsWith("> Cpu.Rflags", StringComparison.Ordinal), "'Cpu.Rfl' completed to 'Cpu.Rflags'");
+    }
+
+    [TmuxFact]
+    public void Ctrl_c_stops_a_running_continue_and_the_prompt_comes_back()
+    {
+        // A multiboot image that jumps to itself: continue never ends on its own.
+        string image = Path.Combine(Directory.CreateTempSubdirectory("repl-image-").FullName, "spin.bin");
+        File.WriteAllBytes(image, TestImages.Kludge([0xEB, 0xFE]));
+        using var tmux = new Tmux(DataHome(), "--image", image);
+        tmux.WaitFor(AtPrompt, "the first prompt");
+
+        tmux.Type("continue");
+        tmux.Press("Enter");
+        // The screen cannot tell when the editor has taken the Enter and the run has begun: a Ctrl-C before that is a
+        // key the next prompt gets, so Ctrl-C is pressed until the run stops. At the prompt it only clears the line.
+        tmux.WaitFor(s =>
+        {
+            if (AtPrompt(s) && s.Contains("interrupted"))
+                return true;
+            tmux.Press("C-c");
+            Thread.Sleep(200);
+            return false;
+        }, "the prompt after the interrupted run");
+        tmux.Type("6 * 7");
+        tmux.Press("Enter");
+        tmux.WaitFor("0x2a (42)");
+    }
+}
