@@ -23,6 +23,9 @@ static class Program
         // `bench asm`: the assembler benchmark alone.
         if (args is ["asm"])
             return AssemblerBench.Measure() ? 0 : 1;
+        // `bench gdb`: the GDB stub beside QEMU's.
+        if (args is ["gdb"])
+            return GdbStubRoundTrip.Measure() ? 0 : 1;
         // `bench shell`: the interactive shell's speed and memory.
         if (args is ["shell"])
             return ShellSpeed.Measure() ? 0 : 1;

@@ -21,6 +21,12 @@ public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobal
 {
     public const string ExpectFailed = "Expect", CompileError = "CompileError", Exception = "Exception", Timeout = "Timeout";
 
+    /// <summary>
+    /// How long C# may go on after the deadline stopped the machine before the script is abandoned: enough for a
+    /// loaded machine to finish what the script was doing (assembling, JIT) when the stop came.
+    /// </summary>
+    static readonly TimeSpan Grace = TimeSpan.FromSeconds(3);
+
     /// <summary>Runs every script and reports each as it finishes (<paramref name="finished"/> is called under a lock,
     /// one script at a time); the results come back in the order of <paramref name="scripts"/>.</summary>
     public async Task<IReadOnlyList<ScriptResult>> RunAsync(IReadOnlyList<string> scripts, Action<ScriptResult> finished)
@@ -59,7 +65,7 @@ public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobal
         try
         {
             // The script runs synchronously until its first await, so it starts on a thread of its own to be waited for.
-            await Task.Run(() => compiled.Run(globals)).WaitAsync(timeout + TimeSpan.FromSeconds(1));
+            await Task.Run(() => compiled.Run(globals)).WaitAsync(timeout + Grace);
         }
         catch (TimeoutException)
         {

@@ -145,7 +145,7 @@ public class BatchRunTests
     [Fact]
     public void CSharp_that_does_not_return_in_time_is_abandoned_at_the_timeout_and_the_run_goes_on()
     {
-        var (status, output, _) = Run([Script("sleeps.csx", "System.Threading.Thread.Sleep(5000);\n"), Script("fine.csx", Passing)], timeout: 0.5);
+        var (status, output, _) = Run([Script("sleeps.csx", "System.Threading.Thread.Sleep(60_000);\n"), Script("fine.csx", Passing)], timeout: 0.5);
         Assert.Equal(1, status);
         Assert.Contains("  timed out after 0.5 s in C# that does not return (raise --timeout?)\n", output);
         Assert.EndsWith("1 passed, 1 failed\n", output);
