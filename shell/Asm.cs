@@ -77,6 +77,8 @@ static class Asm
     public static IReadOnlyDictionary<string, long> ParseDefines(ArgumentResult argument)
     {
         var defines = new Dictionary<string, long>();
+        // --defsym for repl asm, --define for the shell: the message names the option the user wrote.
+        string option = argument.Parent is OptionResult given ? given.Option.Name : "--defsym";
         foreach (var token in argument.Tokens)
         {
             int equals = token.Value.IndexOf('=');
@@ -84,7 +86,7 @@ static class Asm
             bool negative = value.StartsWith('-');
             if (name.Length == 0 || Number(negative ? value[1..] : value) is not { } magnitude || magnitude > long.MaxValue)
             {
-                argument.AddError($"--defsym {token.Value}: write NAME=VALUE, the value in hex (0x10) or decimal");
+                argument.AddError($"{option} {token.Value}: write NAME=VALUE, the value in hex (0x10) or decimal");
                 continue;
             }
             defines[name] = negative ? -(long)magnitude : (long)magnitude;
