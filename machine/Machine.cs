@@ -156,6 +156,9 @@ public sealed class Machine
     /// <summary>Signals an NMI, delivered at the next instruction boundary where NMIs are not blocked.</summary>
     public void InjectNmi() => Cpu.InjectNmi();
 
+    /// <summary>The translations the TLB holds now that a lookup could still hit (for debuggers; changes nothing).</summary>
+    public IReadOnlyList<CachedTranslation> TlbEntries() => Cpu.Tlb.Entries();
+
     /// <summary>Requests external interrupt <paramref name="vector"/>, delivered once RFLAGS.IF allows.</summary>
     public void RaiseInterrupt(byte vector) => Cpu.RaiseInterrupt(vector);
 

@@ -139,7 +139,47 @@ sealed class Tlb
 
     bool Matches(in TlbEntry e, ulong context, bool includeGlobal) =>
         e.Context == context || (includeGlobal && e.Context == _globalContext);
+
+    /// <summary>
+    /// The entries a lookup could still hit, for debuggers: global ones, and those whose context is still their
+    /// PCID's (a flushed PCID's old entries are dead). The PCID is recovered from the slot, which the PCID's salt
+    /// chose.
+    /// </summary>
+    public List<CachedTranslation> Entries()
+    {
+        var live = new List<CachedTranslation>();
+        for (int slot = 0; slot < _entries.Length; slot++)
+        {
+            TlbEntry e = _entries[slot];
+            if (e.Context == 0)
+                continue;
+            int? pcid = null;
+            if (e.Context != _globalContext)
+            {
+                int salt = (slot ^ (int)e.PageNumber) & Mask;
+                pcid = Enumerable.Range(0, PcidCount).Cast<int?>().FirstOrDefault(p => Salt(p!.Value) == salt && _pcidContext[p.Value] == e.Context);
+                if (pcid is null)
+                    continue;
+            }
+            live.Add(new CachedTranslation(e.PageNumber << PhysicalMemory.PageShift, e.Frame, 1UL << e.PageShift, pcid,
+                                           Rights(e.Allow, Privilege.User), Rights(e.Allow, Privilege.Supervisor)));
+        }
+        return live;
+    }
+
+    /// <summary>"rwx" with '-' for each access the entry does not allow at that privilege without a walk.</summary>
+    static string Rights(ushort allow, Privilege privilege) => string.Concat(
+        (allow & AllowBit(Cpu.Access.Read, privilege)) != 0 ? "r" : "-",
+        (allow & AllowBit(Cpu.Access.Write, privilege)) != 0 ? "w" : "-",
+        (allow & AllowBit(Cpu.Access.Execute, privilege)) != 0 ? "x" : "-");
 }
+
+/// <summary>
+/// A translation the TLB holds: the 4 KiB linear page, its frame, the size of the page it came from, the PCID it
+/// belongs to (null for a global entry), and the accesses it allows without a page walk for user and supervisor
+/// ("rwx"; a write through a page not yet marked dirty still walks, so it shows as '-').
+/// </summary>
+public readonly record struct CachedTranslation(ulong Linear, ulong Physical, ulong PageSize, int? Pcid, string User, string Supervisor);
 
 /// <summary>
 /// Who makes a linear-address access, as paging's protection checks see it (SDM Vol. 3, 4.6): a user-mode access

@@ -20,6 +20,7 @@ static class InfoCommands
         ("ldt", "the LDT's descriptors, decoded", SystemViews.Ldt),
         ("tss", "the TSS: privilege-change stacks and the IST", SystemViews.Tss),
         ("apic", "the local APIC's registers and its ISR, TMR and IRR", SystemViews.Apic),
+        ("tlb", "the translations the TLB holds: page, frame, page size, PCID, rights", SystemViews.Tlb),
         ("pt", "ADDR: the page walk of a linear address, each level's entry and flags", SystemViews.PageWalk),
         ("frame", "[ADDR]: the pt_regs frame at RSP (or ADDR), field by field", SystemViews.Frame),
     ];

@@ -151,6 +151,23 @@ static class SystemViews
         }
     }
 
+    public static void Tlb(Debugger d, string args, TextWriter o)
+    {
+        var entries = d.Machine.TlbEntries().OrderBy(e => e.Pcid ?? -1).ThenBy(e => e.Linear).ToList();
+        if (entries.Count == 0)
+        {
+            o.WriteLine("The TLB holds no translation.");
+            return;
+        }
+        o.WriteLine($"{entries.Count} translations (4 KiB each; a larger page is cached a 4 KiB piece at a time; rights a lookup grants without a walk):");
+        Table.Write(o, ["Linear", "Physical", "Page", "PCID", "User", "Supervisor"],
+                    entries.Select(e => new[]
+                    {
+                        $"0x{e.Linear:x}", $"p:0x{e.Physical:x}", e.PageSize switch { 1UL << 30 => "1G", 1UL << 21 => "2M", _ => "4K" },
+                        e.Pcid is { } pcid ? pcid.ToString() : "global", e.User, e.Supervisor,
+                    }));
+    }
+
     /// <summary>A paging structure level: its name, the linear-address bit its index starts at, and its index width.</summary>
     readonly record struct Level(string Name, int Shift, int IndexBits);
 

@@ -451,4 +451,18 @@ public class PagingTests
         Assert.Equal(8, m.ReadVirtual(V, buffer, other.Root));
         Assert.Equal(Value2, BitConverter.ToUInt64(buffer));
     }
+
+    [Fact]
+    public void The_tlb_view_lists_a_read_translation_with_its_rights_until_invlpg_drops_it()
+    {
+        var (m, _) = WithData(a => { a.mov(rax, __qword_ptr[rsi]); a.hlt(); a.invlpg(__[rsi]); a.hlt(); }, PageTables.Present | PageTables.User);
+
+        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        var cached = Assert.Single(m.TlbEntries(), e => e.Linear == V);
+        // Read-only, executable (no NX), for both privileges; a write would walk again to set the dirty bit.
+        Assert.Equal((Frame1, 0x1000UL, (int?)0, "r-x", "r-x"), (cached.Physical, cached.PageSize, cached.Pcid, cached.User, cached.Supervisor));
+
+        Assert.Equal(StopKind.Halted, m.Run(100).Kind);
+        Assert.DoesNotContain(m.TlbEntries(), e => e.Linear == V);
+    }
 }

@@ -141,4 +141,16 @@ public class SystemViewTests
         Assert.Contains("Version        0x030   0x00050014", output);
         Assert.Contains("IRR (requested): none", output);
     }
+
+    [Fact]
+    public void Info_tlb_lists_the_page_the_code_was_fetched_from()
+    {
+        s.Run("stepi");
+        ulong page = s.Rip & ~0xFFFUL;
+
+        string output = s.Run("info tlb");
+
+        Assert.Contains("Linear", output);
+        Assert.Matches($@"(?m)^0x{page:x}\s+p:0x{page:x}\s+1G\s+(0|global)\s+r[w-]x\s+r[w-]x$", output);
+    }
 }
