@@ -19,33 +19,24 @@ public readonly record struct AddressSpace(AddressSpace.Kind Mode, ulong Cr3 = 0
         _ => "linear addresses through the current CR3 (identity while paging is off)",
     };
 
+    /// <summary>The page-table root a linear access goes through: the chosen one, or null for the current CR3.</summary>
+    ulong? Root => Mode == Kind.Root ? Cr3 : null;
+
     /// <summary>Reads as much of the range as is mapped, from its start; returns how many bytes.</summary>
     public int Read(Machine m, ulong address, Span<byte> destination)
     {
-        switch (Mode)
-        {
-            case Kind.Physical:
-                m.ReadPhysical(address, destination);
-                return destination.Length;
-            case Kind.Root:
-                return m.ReadVirtual(address, destination, Cr3);
-            default:
-                return m.ReadVirtual(address, destination);
-        }
+        if (Mode != Kind.Physical)
+            return m.ReadVirtual(address, destination, Root);
+        m.ReadPhysical(address, destination);
+        return destination.Length;
     }
 
     public int Write(Machine m, ulong address, ReadOnlySpan<byte> source)
     {
-        switch (Mode)
-        {
-            case Kind.Physical:
-                m.WritePhysical(address, source);
-                return source.Length;
-            case Kind.Root:
-                return m.WriteVirtual(address, source, Cr3);
-            default:
-                return m.WriteVirtual(address, source);
-        }
+        if (Mode != Kind.Physical)
+            return m.WriteVirtual(address, source, Root);
+        m.WritePhysical(address, source);
+        return source.Length;
     }
 }
 
