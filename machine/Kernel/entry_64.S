@@ -98,22 +98,21 @@ native_irq_return_iret:
 	iretq
 	.size swapgs_restore_regs_and_return_to_usermode, . - swapgs_restore_regs_and_return_to_usermode
 
-# ignore_sysret: CSTAR's target until entry_64_compat.S provides entry_SYSCALL_compat: a SYSCALL from 32-bit
-# code (AMD only; Intel raises #UD) returns -ENOSYS at once, touching neither the stack nor GS.
-	.globl ignore_sysret
-ignore_sysret:
-	mov $-ENOSYS, %eax
-	sysretl
-
 	.section .text.kernel, "ax"
-# do_syscall_64: RDI = the frame, ESI = the number. Calls the handler (RAX = its result into the frame), then
-# the exit work if any is pending.
+# do_syscall_64: RDI = the frame, ESI = the number.
 do_syscall_64:
+	mov $sys_call_table, %edx
+	mov $NR_syscalls, %ecx
+	jmp do_syscall
+
+# do_syscall: RDI = the frame, ESI = the number, RDX = the table of RCX handlers (64-bit or compat). Calls the
+# handler (RAX = its result into the frame), then the exit work if any is pending.
+do_syscall:
 	push %rbx
 	mov %rdi, %rbx
-	cmp $NR_syscalls, %esi
+	cmp %ecx, %esi
 	jae 1f					# out of range: the frame's RAX keeps -ENOSYS
-	call *sys_call_table(, %rsi, 8)
+	call *(%rdx, %rsi, 8)
 	mov %rax, RAX(%rbx)
 1:	cmpq $0, %gs:PER_CPU_EXIT_WORK
 	je 2f

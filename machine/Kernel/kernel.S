@@ -45,6 +45,7 @@ __bss_start:
 
 	.include "boot.S"
 	.include "entry_64.S"
+	.include "entry_64_compat.S"
 	.include "syscalls.S"
 	.include "selftest.S"
 
