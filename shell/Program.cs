@@ -19,7 +19,7 @@ static class Program
                                        + "Example: repl demo --cpu amd") { cpu };
         demo.SetAction(result => Demo.Run(result.GetValue(cpu), Console.Out));
 
-        var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu), GdbCommand(cpu), AsmCommand() };
+        var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu), GdbCommand(cpu), AsmCommand(), Image.Command(cpu) };
         root.Subcommands.Add(Batch.RunCommand.Create(cpu));
         InteractiveShell(root, cpu);
         var parsed = root.Parse(args);
@@ -40,15 +40,7 @@ static class Program
         {
             Description = "The program to debug: a multiboot or ELF image, or a .S source to assemble (default: a small built-in demo program)",
         };
-        var define = new Option<IReadOnlyDictionary<string, long>>("--define")
-        {
-            Description = "Define an absolute symbol for a .S image, as GNU as's --defsym (repeatable)",
-            HelpName = "NAME=VALUE",
-            Arity = ArgumentArity.ZeroOrMore,
-            AllowMultipleArgumentsPerToken = false,
-            DefaultValueFactory = _ => new Dictionary<string, long>(),
-            CustomParser = Asm.ParseDefines,
-        };
+        var define = Asm.DefinesOption("--define", "Define an absolute symbol for a .S image, as GNU as's --defsym (repeatable)");
         var noColor = new Option<bool>("--no-color") { Description = "No colour in the prompt and the input (as a non-empty NO_COLOR does)" };
         root.Description += "\nWith no command: the interactive shell, a debugger with gdb-flavoured commands and C# on the machine.\n"
                             + "Example: repl --image kernel.elf --cpu amd";
@@ -119,15 +111,7 @@ static class Program
             HelpName = "ADDR",
             CustomParser = Asm.ParseOrigin,
         };
-        var defsym = new Option<IReadOnlyDictionary<string, long>>("--defsym")
-        {
-            Description = "Define an absolute symbol before the first line, as GNU as's --defsym (repeatable)",
-            HelpName = "NAME=VALUE",
-            Arity = ArgumentArity.ZeroOrMore,
-            AllowMultipleArgumentsPerToken = false,
-            DefaultValueFactory = _ => new Dictionary<string, long>(),
-            CustomParser = Asm.ParseDefines,
-        };
+        var defsym = Asm.DefinesOption("--defsym", "Define an absolute symbol before the first line, as GNU as's --defsym (repeatable)");
         var include = new Option<string[]>("--include-dir", "-I")
         {
             Description = "Search this directory for .include and .incbin files after the including file's own, as GNU as's -I (repeatable)",
