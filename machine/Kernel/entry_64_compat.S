@@ -185,6 +185,7 @@ __kernel_vsyscall:
 	push %edx
 	push %ebp
 	mov %esp, %ebp
+sysenter_insn:
 	sysenter
 	.globl sysenter_landing_pad
 sysenter_landing_pad:

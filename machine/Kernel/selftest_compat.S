@@ -3,6 +3,7 @@
 
 	.set INT80_MAGIC, 0x1badc0de00000000	# register patterns: int $0x80 must give each back unchanged
 	.set INT80_MAGIC32, 0x0badc0de
+	.set COMPAT_MAGIC32, 0x600dc0de
 
 	.section .user.text, "ax"
 
@@ -126,6 +127,165 @@ compat_int80:
 	ret
 	.code64
 
+# u_fault_handler: the user fault handler of the tests below (rt_sigaction). Logs each fault (vector, RIP, RFLAGS) up
+# to FAULT_LOG entries; a single step (#DB) goes back where it arrived, with TF as it was, so stepping goes on; any
+# other fault resumes at u_fault_resume, in the mode of the faulting code.
+	.set FAULT_LOG, 16
+u_fault_handler:
+	mov u_fault_count, %rax
+	cmp $FAULT_LOG, %rax
+	jae 1f
+	mov UFRAME_VECTOR(%rdi), %rdx
+	mov %rdx, u_fault_vectors(, %rax, 8)
+	mov UFRAME_REGS + RIP(%rdi), %rdx
+	mov %rdx, u_fault_rips(, %rax, 8)
+	mov UFRAME_REGS + EFLAGS(%rdi), %rdx
+	mov %rdx, u_fault_flags(, %rax, 8)
+1:	incq u_fault_count
+	cmpq $X86_TRAP_DB, UFRAME_VECTOR(%rdi)
+	je 2f
+	mov u_fault_resume, %rax
+	mov %rax, UFRAME_REGS + RIP(%rdi)
+2:	mov $__NR_rt_sigreturn, %eax
+	syscall
+	ud2					# rt_sigreturn does not return here
+
+# u_faults_begin: register u_fault_handler and empty the log. u_faults_end: unregister it.
+u_faults_begin:
+	movq $0, u_fault_count
+	mov $__NR_rt_sigaction, %eax
+	mov $u_fault_handler, %edi
+	syscall
+	ret
+u_faults_end:
+	mov $__NR_rt_sigaction, %eax
+	xor %edi, %edi
+	syscall
+	ret
+
+# u_vendor_intel: ZF set when CPUID says GenuineIntel (the profile, or QEMU's vendor= property).
+u_vendor_intel:
+	push %rbx
+	xor %eax, %eax
+	cpuid
+	cmp $0x756e6547, %ebx			# "Genu"
+	pop %rbx
+	ret
+
+# SYSENTER and SYSCALL from compatibility mode. The SDM documents SYSENTER in every mode but SYSCALL only in 64-bit
+# mode (#UD in compatibility mode); the APM the opposite: SYSCALL in compatibility mode, SYSENTER #UD in long mode.
+# Each check demands the vendor's documented behaviour, except that where a vendor raises #UD it also accepts a
+# correct system call: QEMU 7.2 runs both instructions in compatibility mode whatever the vendor, and the transcript
+# must be the same there. Which way each went is kept in u32_sysenter_outcome and u32_syscall_outcome (1: entered
+# the kernel and returned getpid, 2: #UD at the instruction), which the machine's tests check against the manuals.
+	.set OUTCOME_SYSCALL, 1
+	.set OUTCOME_UD, 2
+	SELFTEST test_compat_fast_syscalls
+test_compat_fast_syscalls:
+	call u_faults_begin
+	movq $sysenter_landing_pad, u_fault_resume	# after a #UD, on through __kernel_vsyscall's epilogue
+	mov $compat_sysenter_getpid, %edi
+	call u_call32
+	mov $sysenter_insn, %esi
+	mov $u32_sysenter_outcome, %edi
+	call u_fast_syscall_outcome
+	movq $compat_syscall_after, u_fault_resume
+	mov $compat_syscall_getpid, %edi
+	call u_call32
+	mov $compat_syscall_insn, %esi
+	mov $u32_syscall_outcome, %edi
+	call u_fast_syscall_outcome
+	call u_faults_end
+
+	call u_vendor_intel
+	jne 1f
+	CHECK "SYSENTER from compatibility mode (Intel: a system call)", u32_sysenter_outcome, $OUTCOME_SYSCALL
+	cmpq $OUTCOME_SYSCALL, u32_syscall_outcome
+	je 2f
+	CHECK "SYSCALL from compatibility mode (Intel: #UD)", u32_syscall_outcome, $OUTCOME_UD
+	jmp 3f
+2:	PASS "SYSCALL from compatibility mode (Intel: #UD)"
+3:	mov $compat_sysenter_write, %edi	# the documented one, with arguments: SYSENTER on Intel
+	jmp 4f
+1:	CHECK "SYSCALL from compatibility mode (AMD: a system call)", u32_syscall_outcome, $OUTCOME_SYSCALL
+	cmpq $OUTCOME_SYSCALL, u32_sysenter_outcome
+	je 2f
+	CHECK "SYSENTER from compatibility mode (AMD: #UD)", u32_sysenter_outcome, $OUTCOME_UD
+	jmp 3f
+2:	PASS "SYSENTER from compatibility mode (AMD: #UD)"
+3:	mov $compat_syscall_write, %edi		# on AMD, SYSCALL
+4:	call u_call32
+	movslq u32_write, %rbx
+	CHECK "compat fast system call: write", %rbx, $(compat_fast_text_end - compat_fast_text)
+	mov u32_kept, %ebx
+	CHECK "compat fast system call keeps EBX, ESI, EDI", %rbx, $0
+	ret
+
+# u_fast_syscall_outcome: after one of the compat getpid calls below, RSI = its instruction, RDI = the outcome to
+# store: OUTCOME_SYSCALL when it returned getpid without a fault, OUTCOME_UD when it raised #UD there and nothing
+# else, 0 otherwise.
+u_fast_syscall_outcome:
+	movq $0, (%rdi)
+	cmpq $1, u_fault_count
+	ja 1f
+	je 2f
+	cmpl $TASK_PID, u32_getpid
+	jne 1f
+	movq $OUTCOME_SYSCALL, (%rdi)
+	jmp 1f
+2:	cmpq $X86_TRAP_UD, u_fault_vectors
+	jne 1f
+	cmp %rsi, u_fault_rips
+	jne 1f
+	movq $OUTCOME_UD, (%rdi)
+1:	movq $0, u_fault_count
+	ret
+
+	.code32
+compat_sysenter_getpid:
+	movl $0, u32_getpid
+	mov $__NR_compat_getpid, %eax
+	call __kernel_vsyscall
+	mov %eax, u32_getpid
+	ret
+compat_syscall_getpid:
+	movl $0, u32_getpid
+	mov $__NR_compat_getpid, %eax
+compat_syscall_insn:
+	syscall
+compat_syscall_after:
+	mov %eax, u32_getpid
+	ret
+# write(1, text, length) through __kernel_vsyscall (SYSENTER), the arguments in EBX, ECX, EDX; EBX, ESI and EDI must
+# come back (ECX, EDX and EBP too: the stub restores them).
+compat_sysenter_write:
+	mov $COMPAT_MAGIC32, %esi
+	mov $COMPAT_MAGIC32 + 1, %edi
+	mov $__NR_compat_write, %eax
+	mov $1, %ebx
+	mov $compat_fast_text, %ecx
+	mov $(compat_fast_text_end - compat_fast_text), %edx
+	call __kernel_vsyscall
+	jmp 1f
+# The same through SYSCALL: ECX is lost to the return address, so the second argument travels in EBP.
+compat_syscall_write:
+	mov $COMPAT_MAGIC32, %esi
+	mov $COMPAT_MAGIC32 + 1, %edi
+	mov $__NR_compat_write, %eax
+	mov $1, %ebx
+	mov $compat_fast_text, %ebp
+	mov $(compat_fast_text_end - compat_fast_text), %edx
+	syscall
+1:	mov %eax, u32_write
+	xor $1, %ebx
+	xor $COMPAT_MAGIC32, %esi
+	xor $COMPAT_MAGIC32 + 1, %edi
+	or %esi, %ebx
+	or %edi, %ebx
+	mov %ebx, u32_kept
+	ret
+	.code64
+
 	.section .user.data, "aw"
 	.balign 8
 u_rsp64: .quad 0
@@ -141,6 +301,16 @@ u32_write: .quad 0
 u32_enosys: .quad 0
 u32_cs: .quad 0
 u32_kept: .quad -1
+u32_sysenter_outcome: .quad 0
+u32_syscall_outcome: .quad 0
+compat_fast_text: .ascii "compat fast system call: write from compatibility mode\n"
+compat_fast_text_end:
+	.balign 8
+u_fault_count: .quad 0
+u_fault_resume: .quad 0
+u_fault_vectors: .skip FAULT_LOG * 8
+u_fault_rips: .skip FAULT_LOG * 8
+u_fault_flags: .skip FAULT_LOG * 8
 	.balign 16
-u32_stack: .skip 1024
+u32_stack: .skip PAGE_SIZE		# fault frames land here too
 u32_stack_top:
