@@ -106,10 +106,11 @@ do_syscall_64:
 	jmp do_syscall
 
 # do_syscall: RDI = the frame, ESI = the number, RDX = the table of RCX handlers (64-bit or compat). Calls the
-# handler (RAX = its result into the frame), then the exit work if any is pending.
+# handler (RAX = its result into the frame), then the exit work if any is pending, then reports a single step.
 do_syscall:
 	push %rbx
 	mov %rdi, %rbx
+	pushq EFLAGS(%rdi)			# the user's RFLAGS as the call began: a handler (rt_sigreturn) may replace them
 	cmp %ecx, %esi
 	jae 1f					# out of range: the frame's RAX keeps -ENOSYS
 	call *(%rdx, %rsi, 8)
@@ -118,7 +119,19 @@ do_syscall:
 	je 2f
 	mov %rbx, %rdi
 	call syscall_exit_work
-2:	pop %rbx
+2:	testl $X86_EFLAGS_TF, (%rsp)
+	jz 3f
+	# The user single-stepped into the system call. SYSCALL cleared TF (SFMASK) and INT n clears it, so the
+	# processor reports no step for the instruction; IRET restoring TF would trap only after the next one. Report
+	# the step here, at the return address, as Linux reports it to a tracer (TIF_SINGLESTEP): a #DB with DR6.BS
+	# to the user's handler. The frame it saves keeps TF, so stepping goes on after the handler.
+	mov %rbx, %rdi
+	mov $DR6_BS, %esi
+	mov $X86_TRAP_DB, %edx
+	xor %ecx, %ecx
+	call deliver_user_fault
+3:	add $8, %rsp
+	pop %rbx
 	ret
 
 # syscall_exit_work: RDI = the frame. Does and clears the pending EXIT_WORK_* work; what it changes in the frame

@@ -127,39 +127,44 @@ compat_int80:
 	ret
 	.code64
 
-# u_fault_handler: the user fault handler of the tests below (rt_sigaction). Logs each fault (vector, RIP, RFLAGS) up
-# to FAULT_LOG entries; a single step (#DB) goes back where it arrived, with TF as it was, so stepping goes on; any
-# other fault resumes at u_fault_resume, in the mode of the faulting code.
-	.set FAULT_LOG, 16
-u_fault_handler:
-	mov u_fault_count, %rax
+# compat_fault_handler: the user fault handler of the tests below (rt_sigaction). Logs each fault (vector, error code,
+# RIP, RFLAGS) up to FAULT_LOG entries, then returns in the mode of the faulting code: after a single step (#DB) where
+# it arrived, with TF cleared so the stepping ends there; after any other fault at compat_fault_resume.
+	.set FAULT_LOG, 4
+compat_fault_handler:
+	mov compat_fault_count, %rax
 	cmp $FAULT_LOG, %rax
 	jae 1f
 	mov UFRAME_VECTOR(%rdi), %rdx
-	mov %rdx, u_fault_vectors(, %rax, 8)
+	mov %rdx, compat_fault_vectors(, %rax, 8)
+	mov UFRAME_ERROR_CODE(%rdi), %rdx
+	mov %rdx, compat_fault_errors(, %rax, 8)
 	mov UFRAME_REGS + RIP(%rdi), %rdx
-	mov %rdx, u_fault_rips(, %rax, 8)
+	mov %rdx, compat_fault_rips(, %rax, 8)
 	mov UFRAME_REGS + EFLAGS(%rdi), %rdx
-	mov %rdx, u_fault_flags(, %rax, 8)
-1:	incq u_fault_count
+	mov %rdx, compat_fault_flags(, %rax, 8)
+1:	incq compat_fault_count
 	cmpq $X86_TRAP_DB, UFRAME_VECTOR(%rdi)
 	je 2f
-	mov u_fault_resume, %rax
+	mov compat_fault_resume, %rax
 	mov %rax, UFRAME_REGS + RIP(%rdi)
-2:	mov $__NR_rt_sigreturn, %eax
+	jmp 3f
+2:	andq $~X86_EFLAGS_TF, UFRAME_REGS + EFLAGS(%rdi)
+3:	mov $__NR_rt_sigreturn, %eax
 	syscall
 	ud2					# rt_sigreturn does not return here
 
-# u_faults_begin: register u_fault_handler and empty the log. u_faults_end: unregister it.
-u_faults_begin:
-	movq $0, u_fault_count
+# compat_faults_begin: register compat_fault_handler and empty the log. compat_faults_end: the previous handler again.
+compat_faults_begin:
+	movq $0, compat_fault_count
 	mov $__NR_rt_sigaction, %eax
-	mov $u_fault_handler, %edi
+	mov $compat_fault_handler, %edi
 	syscall
+	mov %rax, compat_previous_handler
 	ret
-u_faults_end:
+compat_faults_end:
 	mov $__NR_rt_sigaction, %eax
-	xor %edi, %edi
+	mov compat_previous_handler, %rdi
 	syscall
 	ret
 
@@ -182,20 +187,20 @@ u_vendor_intel:
 	.set OUTCOME_UD, 2
 	SELFTEST test_compat_fast_syscalls
 test_compat_fast_syscalls:
-	call u_faults_begin
-	movq $sysenter_landing_pad, u_fault_resume	# after a #UD, on through __kernel_vsyscall's epilogue
+	call compat_faults_begin
+	movq $sysenter_landing_pad, compat_fault_resume	# after a #UD, on through __kernel_vsyscall's epilogue
 	mov $compat_sysenter_getpid, %edi
 	call u_call32
 	mov $sysenter_insn, %esi
 	mov $u32_sysenter_outcome, %edi
 	call u_fast_syscall_outcome
-	movq $compat_syscall_after, u_fault_resume
+	movq $compat_syscall_after, compat_fault_resume
 	mov $compat_syscall_getpid, %edi
 	call u_call32
 	mov $compat_syscall_insn, %esi
 	mov $u32_syscall_outcome, %edi
 	call u_fast_syscall_outcome
-	call u_faults_end
+	call compat_faults_end
 
 	call u_vendor_intel
 	jne 1f
@@ -226,19 +231,19 @@ test_compat_fast_syscalls:
 # else, 0 otherwise.
 u_fast_syscall_outcome:
 	movq $0, (%rdi)
-	cmpq $1, u_fault_count
+	cmpq $1, compat_fault_count
 	ja 1f
 	je 2f
 	cmpl $TASK_PID, u32_getpid
 	jne 1f
 	movq $OUTCOME_SYSCALL, (%rdi)
 	jmp 1f
-2:	cmpq $X86_TRAP_UD, u_fault_vectors
+2:	cmpq $X86_TRAP_UD, compat_fault_vectors
 	jne 1f
-	cmp %rsi, u_fault_rips
+	cmp %rsi, compat_fault_rips
 	jne 1f
 	movq $OUTCOME_UD, (%rdi)
-1:	movq $0, u_fault_count
+1:	movq $0, compat_fault_count
 	ret
 
 	.code32
@@ -286,6 +291,65 @@ compat_syscall_write:
 	ret
 	.code64
 
+# Single-stepping over a system call (Linux's single_step_syscall): POPF sets TF, so the instruction after it — the
+# system call — is the first one stepped. Neither SYSCALL (SFMASK clears TF) nor INT n (the gate clears it) lets the
+# processor report that step; the kernel reports it on the way out: one #DB with DR6.BS at the return address, with
+# the user's TF still set in the frame. (The handler then clears TF: stepping ends there.)
+	.macro CHECK_STEP what, after
+	CHECK "single step over \what: one trap", compat_fault_count, $1
+	CHECK "single step over \what: #DB", compat_fault_vectors, $X86_TRAP_DB
+	mov compat_fault_errors, %rbx
+	and $DR6_BS, %ebx
+	CHECK "single step over \what: DR6.BS", %rbx, $DR6_BS
+	CHECK "single step over \what: reported after the instruction", compat_fault_rips, $\after
+	mov compat_fault_flags, %rbx
+	and $X86_EFLAGS_TF, %ebx
+	CHECK "single step over \what: TF preserved", %rbx, $X86_EFLAGS_TF
+	.endm
+
+	SELFTEST test_single_step_syscalls
+test_single_step_syscalls:
+	call compat_faults_begin
+	mov $__NR_getpid, %eax
+	pushfq
+	orq $X86_EFLAGS_TF, (%rsp)
+	popfq
+	syscall
+1:	mov %rax, %r12
+	CHECK_STEP "syscall", 1b
+	CHECK "single step over syscall: getpid", %r12, $TASK_PID
+
+	movq $0, compat_fault_count
+	mov $__NR_compat_getpid, %eax
+	pushfq
+	orq $X86_EFLAGS_TF, (%rsp)
+	popfq
+	int $0x80
+1:	mov %rax, %r12
+	CHECK_STEP "int 0x80", 1b
+	CHECK "single step over int 0x80: getpid", %r12, $TASK_PID
+
+	movq $0, compat_fault_count
+	mov $compat_step_int80, %edi
+	call u_call32
+	CHECK_STEP "int 0x80 in compatibility mode", compat_step_int80_after
+	movslq u32_getpid, %rbx
+	CHECK "single step over int 0x80 in compatibility mode: getpid", %rbx, $TASK_PID
+	call compat_faults_end
+	ret
+
+	.code32
+compat_step_int80:
+	mov $__NR_compat_getpid, %eax
+	pushfl
+	orl $X86_EFLAGS_TF, (%esp)
+	popfl
+	int $0x80
+compat_step_int80_after:
+	mov %eax, u32_getpid
+	ret
+	.code64
+
 	.section .user.data, "aw"
 	.balign 8
 u_rsp64: .quad 0
@@ -306,11 +370,13 @@ u32_syscall_outcome: .quad 0
 compat_fast_text: .ascii "compat fast system call: write from compatibility mode\n"
 compat_fast_text_end:
 	.balign 8
-u_fault_count: .quad 0
-u_fault_resume: .quad 0
-u_fault_vectors: .skip FAULT_LOG * 8
-u_fault_rips: .skip FAULT_LOG * 8
-u_fault_flags: .skip FAULT_LOG * 8
+compat_fault_count: .quad 0
+compat_previous_handler: .quad 0
+compat_fault_resume: .quad 0
+compat_fault_vectors: .skip FAULT_LOG * 8
+compat_fault_errors: .skip FAULT_LOG * 8
+compat_fault_rips: .skip FAULT_LOG * 8
+compat_fault_flags: .skip FAULT_LOG * 8
 	.balign 16
 u32_stack: .skip PAGE_SIZE		# fault frames land here too
 u32_stack_top:
