@@ -177,6 +177,35 @@ u_vendor_intel:
 	pop %rbx
 	ret
 
+# 32-bit code entered by the kernel: rt_sigreturn to a frame with CS = __USER32_CS (the IRET exit then lands in
+# compatibility mode), whose code makes a system call there and far-jumps back through u_call32's way home.
+	SELFTEST test_sigreturn_to_compat
+test_sigreturn_to_compat:
+	call 1f
+	movslq u32_getpid, %rbx
+	CHECK "rt_sigreturn to compatibility mode: int 0x80 getpid there", %rbx, $TASK_PID
+	movzwl u32_cs, %ebx
+	CHECK "rt_sigreturn to compatibility mode: CS is __USER32_CS", %rbx, $__USER32_CS
+	ret
+1:	mov %rsp, u_rsp64			# u_back64 returns from here
+	movl $0, u32_getpid
+	movw $0, u32_cs
+	movq $compat_after_sigreturn, u_fault_resume
+	movq $u32_stack_top, u_fault_resume_rsp
+	call u_frame_prepare
+	movq $__USER32_CS, u_frame + UFRAME_REGS + CS
+	SIGRETURN
+	ud2					# rt_sigreturn does not return here
+
+	.code32
+compat_after_sigreturn:
+	mov %cs, u32_cs
+	mov $__NR_compat_getpid, %eax
+	int $0x80
+	mov %eax, u32_getpid
+	ljmp $__USER_CS, $u_back64
+	.code64
+
 # SYSENTER and SYSCALL from compatibility mode. The SDM documents SYSENTER in every mode but SYSCALL only in 64-bit
 # mode (#UD in compatibility mode); the APM the opposite: SYSCALL in compatibility mode, SYSENTER #UD in long mode.
 # Each check demands the vendor's documented behaviour, except that where a vendor raises #UD it also accepts a
@@ -301,7 +330,7 @@ compat_syscall_write:
 	mov compat_fault_errors, %rbx
 	and $DR6_BS, %ebx
 	CHECK "single step over \what: DR6.BS", %rbx, $DR6_BS
-	CHECK "single step over \what: reported after the instruction", compat_fault_rips, $\after
+	CHECK "single step over \what: reported after the instruction", compat_fault_rips, \after
 	mov compat_fault_flags, %rbx
 	and $X86_EFLAGS_TF, %ebx
 	CHECK "single step over \what: TF preserved", %rbx, $X86_EFLAGS_TF
@@ -316,7 +345,7 @@ test_single_step_syscalls:
 	popfq
 	syscall
 1:	mov %rax, %r12
-	CHECK_STEP "syscall", 1b
+	CHECK_STEP "syscall", $1b
 	CHECK "single step over syscall: getpid", %r12, $TASK_PID
 
 	movq $0, compat_fault_count
@@ -326,15 +355,16 @@ test_single_step_syscalls:
 	popfq
 	int $0x80
 1:	mov %rax, %r12
-	CHECK_STEP "int 0x80", 1b
+	CHECK_STEP "int 0x80", $1b
 	CHECK "single step over int 0x80: getpid", %r12, $TASK_PID
 
 	movq $0, compat_fault_count
 	mov $compat_step_int80, %edi
 	call u_call32
-	CHECK_STEP "int 0x80 in compatibility mode", compat_step_int80_after
+	CHECK_STEP "int 0x80 in compatibility mode", $compat_step_int80_after
 	movslq u32_getpid, %rbx
 	CHECK "single step over int 0x80 in compatibility mode: getpid", %rbx, $TASK_PID
+
 	call compat_faults_end
 	ret
 
