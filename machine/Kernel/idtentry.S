@@ -124,7 +124,174 @@ restore_regs_and_return_to_kernel:
 	iretq
 	.size restore_regs_and_return_to_kernel, . - restore_regs_and_return_to_kernel
 
+# paranoid_entry: for the exceptions that arrive on an IST stack at any instruction — also in the entry's first
+# instructions before its SWAPGS and CR3 switch, and in the exit's last ones after them — so neither CS nor the
+# address says which GS base and root are live. Called with pt_regs above the return address.
+# - CR3: saved in R14 as found, the kernel root loaded when it was the user root; paranoid_exit restores R14.
+# - GS: MSR_GS_BASE read. The kernel's is negative (__START_KERNEL_map), a user's never is (arch_prctl takes only
+#   user addresses), so a non-negative one means SWAPGS now and again on the way out: EBX = 1 then, else 0.
+# RFLAGS clean (DF, AC clear) as in error_entry.
+	.globl paranoid_entry
+	.type paranoid_entry, @function
+paranoid_entry:
+	pushq $X86_EFLAGS_FIXED
+	popfq
+	mov %cr3, %r14
+	.if KPTI
+	bt $PTI_USER_PGTABLE_BIT, %r14
+	jnc 1f
+	mov percpu + PER_CPU_KERNEL_CR3, %rax	# by address: GS is not known to be the kernel's yet
+	mov %rax, %cr3
+1:
+	.endif
+	mov $MSR_GS_BASE, %ecx
+	rdmsr
+	xor %ebx, %ebx
+	test %edx, %edx
+	js 2f
+	swapgs
+	mov $1, %ebx
+2:	ret
+	.size paranoid_entry, . - paranoid_entry
+
+# paranoid_exit: undo paranoid_entry (EBX, R14) and IRET to the interrupted kernel code. CR3 goes back verbatim;
+# with PCIDs the no-flush bit keeps that root's TLB entries (the kernel changed no user mapping meanwhile).
+	.globl paranoid_exit
+	.type paranoid_exit, @function
+paranoid_exit:
+	.if KPTI
+	mov %r14, %rax
+	btq $X86_CR3_PCID_NOFLUSH_BIT, percpu + PER_CPU_KERNEL_CR3	# set only when PCIDs are on (CR4.PCIDE)
+	jnc 1f
+	bts $X86_CR3_PCID_NOFLUSH_BIT, %rax
+1:	mov %rax, %cr3
+	.endif
+	test %ebx, %ebx
+	jz restore_regs_and_return_to_kernel
+	swapgs
+	jmp restore_regs_and_return_to_kernel
+	.size paranoid_exit, . - paranoid_exit
+
+# asm_exc_debug: #DB on IST_INDEX_DB. From user mode (a single step, a user breakpoint) it is an ordinary user
+# fault: error_entry moves the frame to the thread stack. From kernel mode it may be anywhere — after MOV SS or POP SS
+# the #DB of a data breakpoint waits one instruction, so a MOV SS; SYSCALL brings it to entry_SYSCALL_64's first
+# instruction, with the user's GS and root — hence paranoid_entry. While the handler runs, the TSS's IST pointer
+# moves down one EXCEPTION_STKSZ: a #DB nested in the handler (a breakpoint on what it touches) gets the stack below
+# instead of overwriting this frame.
+	.globl asm_exc_debug
+	.type asm_exc_debug, @function
+asm_exc_debug:
+	pushq $0
+	PUSH_REGS
+	testb $3, CS(%rsp)
+	jnz 1f
+	call paranoid_entry
+	subq $EXCEPTION_STKSZ, cpu_tss + TSS_IST1 + 8 * (IST_INDEX_DB - 1)
+	mov %rsp, %rdi
+	mov %ebx, %esi
+	call exc_debug_kernel
+	addq $EXCEPTION_STKSZ, cpu_tss + TSS_IST1 + 8 * (IST_INDEX_DB - 1)
+	jmp paranoid_exit
+1:	call error_entry
+	mov %rax, %rsp
+	mov %rsp, %rdi
+	movq $-1, ORIG_RAX(%rsp)
+	call exc_debug_user
+	jmp error_return
+	.size asm_exc_debug, . - asm_exc_debug
+	IDT_GATE X86_TRAP_DB, asm_exc_debug, 0, IST_INDEX_DB
+
+# asm_exc_double_fault: #DF on IST_INDEX_DF, whatever the stack was (a fault while delivering a fault, e.g. on a
+# bad stack). Nothing to return to: report and stop.
+	.globl asm_exc_double_fault
+	.type asm_exc_double_fault, @function
+asm_exc_double_fault:
+	PUSH_REGS				# the CPU pushed an error code (always 0)
+	call paranoid_entry
+	mov %rsp, %rdi
+	jmp exc_double_fault
+	.size asm_exc_double_fault, . - asm_exc_double_fault
+	IDT_GATE X86_TRAP_DF, asm_exc_double_fault, 0, IST_INDEX_DF
+
+# asm_exc_machine_check: #MC on IST_INDEX_MCE: it can arrive at any instruction too. The machine has no error
+# recovery to offer: report and stop.
+	.globl asm_exc_machine_check
+	.type asm_exc_machine_check, @function
+asm_exc_machine_check:
+	pushq $0
+	PUSH_REGS
+	call paranoid_entry
+	mov %rsp, %rdi
+	jmp exc_machine_check
+	.size asm_exc_machine_check, . - asm_exc_machine_check
+	IDT_GATE X86_TRAP_MC, asm_exc_machine_check, 0, IST_INDEX_MCE
+
 	.section .text.kernel, "ax"
+
+# exc_debug_user(regs): a #DB from user mode goes to the user's handler with DR6's meaningful bits as the error code;
+# DR6 is reset, as the CPU only ever sets its bits.
+exc_debug_user:
+	mov %db6, %rsi
+	and $DR6_USER_MASK, %esi
+	mov $DR6_RESET, %eax
+	mov %rax, %db6
+	mov $X86_TRAP_DB, %edx
+	xor %ecx, %ecx
+	jmp deliver_user_fault
+
+# exc_debug_kernel(regs, swapped): a #DB in kernel mode. The kernel sets no breakpoints of its own, so this is the
+# user's data breakpoint touched by the kernel or deferred into it (MOV SS), or a single step that followed the
+# user into the kernel (SYSENTER keeps TF). Its DR6 bits go to the user's virtual DR6 (get_debugreg(6)); where it
+# arrived, on which stack and whether paranoid_entry swapped GS are kept for get_debugreg and the machine's tests.
+# A single step inside .entry.text is left alone: the entry (SYSENTER's) steps until it fixes its flags, as Linux's
+# SYSENTER region does; anywhere else TF is cleared in the interrupted flags. Keeps RBX and R14 (paranoid_exit's).
+# A #DB nested in this handler (depth 2: a breakpoint on the outer level's records) only counts and keeps its frame's
+# address, touching nothing the outer level does.
+exc_debug_kernel:
+	incq %gs:PER_CPU_DEBUG_DEPTH
+	cmpq $1, %gs:PER_CPU_DEBUG_DEPTH
+	jne 3f
+	mov %db6, %rax				# first: a nested #DB resets DR6
+	mov $DR6_RESET, %ecx
+	mov %rcx, %db6
+	and $DR6_USER_MASK, %eax
+	or %rax, %gs:PER_CPU_DEBUG_DR6
+	mov RIP(%rdi), %rcx
+	mov %rcx, %gs:PER_CPU_DEBUG_KERNEL_RIP
+	mov %rdi, %gs:PER_CPU_DEBUG_KERNEL_RSP
+	mov %rsi, %gs:PER_CPU_DEBUG_KERNEL_SWAPGS
+	test $DR6_BS, %eax
+	jz 2f
+	cmp $__entry_text_start, %rcx
+	jb 1f
+	cmp $__entry_data_start, %rcx
+	jb 2f
+1:	andq $~X86_EFLAGS_TF, EFLAGS(%rdi)
+2:	decq %gs:PER_CPU_DEBUG_DEPTH
+	ret
+3:	incq %gs:PER_CPU_DEBUG_NESTED
+	mov %rdi, %gs:PER_CPU_DEBUG_NESTED_RSP
+	mov $DR6_RESET, %eax
+	mov %rax, %db6
+	decq %gs:PER_CPU_DEBUG_DEPTH
+	ret
+
+# exc_double_fault(regs), exc_machine_check(regs): report and stop.
+exc_double_fault:
+	mov %rdi, %rbx
+	KPRINT "FATAL double fault at RIP "
+	jmp 1f
+exc_machine_check:
+	mov %rdi, %rbx
+	KPRINT "FATAL machine check at RIP "
+1:	mov RIP(%rbx), %rax
+	call serial_puthex
+	KPRINT " RSP "
+	mov RSP(%rbx), %rax
+	call serial_puthex
+	KPRINT "\n"
+	mov $FATAL_EXIT_STATUS, %eax
+	jmp machine_exit
 
 # exc_common(regs, error_code, vector): from user mode, the user's fault (signal.S); from kernel mode, a fixup
 # from the exception table, or the end.
@@ -197,3 +364,74 @@ asm_load_gs_index_fixup:			# error_entry gave the kernel's GS back: the user's a
 	mov %eax, %gs
 	jmp 1b
 	_ASM_EXTABLE asm_load_gs_index_gs_change, asm_load_gs_index_fixup
+
+# set_debugreg(n, value), get_debugreg(n): Repl's own, the task's ptrace(POKEUSER/PEEKUSER, u_debugreg[n]) on itself.
+# DR0-DR3 take user addresses (a breakpoint never points into the kernel); DR7 only the local enables and the
+# RW/LEN fields (no GD, no global enables); DR6 is the virtual one: the bits of #DBs the kernel took for the user
+# (set_debugreg(6, v) sets it and forgets get_debugreg(8): where the last of those arrived, its RIP in the kernel).
+	SYSCALL_64 __NR_set_debugreg, sys_set_debugreg
+sys_set_debugreg:
+	mov RDI(%rdi), %rcx
+	mov RSI(%rdi), %rax
+	cmp $6, %rcx
+	je 6f
+	cmp $7, %rcx
+	je 7f
+	cmp $3, %rcx
+	ja 9f
+	movabs $(TASK_SIZE_MAX - 8), %rdx	# the whole watched range below the boundary
+	cmp %rdx, %rax
+	ja 9f
+	jmp *1f(, %rcx, 8)
+	.pushsection .rodata, "a"
+	.balign 8
+1:	.quad 10f, 11f, 12f, 13f
+	.popsection
+10:	mov %rax, %db0
+	jmp 8f
+11:	mov %rax, %db1
+	jmp 8f
+12:	mov %rax, %db2
+	jmp 8f
+13:	mov %rax, %db3
+	jmp 8f
+6:	mov %rax, %gs:PER_CPU_DEBUG_DR6
+	movq $0, %gs:PER_CPU_DEBUG_KERNEL_RIP
+	jmp 8f
+7:	mov $DR7_USER_MASK, %edx
+	not %rdx
+	test %rdx, %rax
+	jnz 9f
+	mov %rax, %db7
+8:	xor %eax, %eax
+	ret
+9:	mov $-EINVAL, %rax
+	ret
+
+	SYSCALL_64 __NR_get_debugreg, sys_get_debugreg
+sys_get_debugreg:
+	mov RDI(%rdi), %rcx
+	cmp $8, %rcx
+	ja 9f
+	jmp *1f(, %rcx, 8)
+	.pushsection .rodata, "a"
+	.balign 8
+1:	.quad 10f, 11f, 12f, 13f, 9f, 9f, 16f, 17f, 18f
+	.popsection
+10:	mov %db0, %rax
+	ret
+11:	mov %db1, %rax
+	ret
+12:	mov %db2, %rax
+	ret
+13:	mov %db3, %rax
+	ret
+16:	mov %gs:PER_CPU_DEBUG_DR6, %rax
+	ret
+17:	mov %db7, %rax
+	and $DR7_USER_MASK, %eax		# without the fixed bit 10: what set_debugreg took
+	ret
+18:	mov %gs:PER_CPU_DEBUG_KERNEL_RIP, %rax
+	ret
+9:	mov $-EINVAL, %rax
+	ret

@@ -26,6 +26,19 @@
 	syscall
 	.endm
 
+# SET_DEBUGREG n, value / GET_DEBUGREG n: the system calls; RAX = the result.
+	.macro SET_DEBUGREG n, value
+	mov $__NR_set_debugreg, %eax
+	mov $\n, %edi
+	mov \value, %rsi
+	syscall
+	.endm
+	.macro GET_DEBUGREG n
+	mov $__NR_get_debugreg, %eax
+	mov $\n, %edi
+	syscall
+	.endm
+
 	.section .user.text, "ax"
 
 # u_fault_handler: RDI = the frame. Records it, then resumes.
@@ -101,9 +114,12 @@ test_fault_setup:
 	syscall
 	ret
 
-# u_check_gs path: the GS base is the user's in the handler (u_fault_gs_base) and after the return (%gs:0).
+# CHECK_GS path: the GS base is the user's in the handler (u_fault_gs_base) and after the return (%gs:0).
 	.macro CHECK_GS path
 	CHECK "GS base unchanged in the handler after \path", u_fault_gs_base, $u_gs_area
+	CHECK_GS_AFTER "\path"
+	.endm
+	.macro CHECK_GS_AFTER path
 	movabs $SELFTEST_MAGIC, %rax
 	mov %gs:0, %rbx
 	CHECK "GS base unchanged after \path", %rbx, %rax
@@ -383,6 +399,80 @@ test_sigreturn_gs:
 	syscall
 	ret
 
+# #DB from user mode: a single step (TF) and a data breakpoint, delivered with DR6's bits as the error code; both
+# arrive on the IST stack and go the user's way (error_entry).
+	.set U_DR7_DR0_RW_2, 1 | (3 << 16) | (1 << 18)	# L0; RW0 = 11 (read or write); LEN0 = 01 (2 bytes)
+	SELFTEST test_db_user
+test_db_user:
+	ARM_FAULT 1f
+	pushfq
+	orq $X86_EFLAGS_TF, (%rsp)
+	popfq
+	nop					# the first instruction that starts with TF set: the trap follows it
+2:	nop
+1:	CHECK "#DB single step in user mode: vector 1", u_fault_vector, $X86_TRAP_DB
+	CHECK "#DB single step in user mode: DR6.BS", u_fault_error, $DR6_BS
+	CHECK "#DB single step in user mode: RIP after the stepped instruction", u_fault_rip, $2b
+	CHECK_GS "#DB from user mode (IST, then error_entry)"
+	SET_DEBUGREG 0, $u_ss_selector
+	CHECK "set_debugreg(0, a user address)", %rax, $0
+	SET_DEBUGREG 7, $U_DR7_DR0_RW_2
+	CHECK "set_debugreg(7, L0 RW0 LEN0)", %rax, $0
+	ARM_FAULT 1f
+	mov u_ss_selector, %ax
+2:
+1:	CHECK "#DB data breakpoint in user mode: DR6.B0", u_fault_error, $DR6_B0
+	CHECK "#DB data breakpoint in user mode: RIP after the access", u_fault_rip, $2b
+	SET_DEBUGREG 0, $-1
+	CHECK "set_debugreg(0, an address past the user half) is -EINVAL", %rax, $-EINVAL
+	SET_DEBUGREG 7, $(1 << 1)		# G0
+	CHECK "set_debugreg(7, a global enable) is -EINVAL", %rax, $-EINVAL
+	ret
+
+# A data breakpoint on the operand of MOV SS: the #DB waits until the next instruction completes (SDM vol. 3 §7.8.3,
+# vol. 2 "MOV": MOV SS inhibits debug exceptions until the following instruction boundary), so with a SYSCALL, INT3
+# or INT 0x80 there it arrives at that entry's first instruction, in ring 0 with the user's GS base and root
+# (CVE-2018-8897). It must come on the IST stack, paranoid_entry must find the user's GS base and SWAPGS, and the
+# entry must carry on as if nothing happened; the kernel reports the hit in the virtual DR6. Where it arrived is
+# kept in \keep for the machine's own test (ExceptionEntryTests: entry_SYSCALL_64 and so on, with SWAPGS).
+# QEMU 7.2 TCG does not hold the #DB back: it delivers it in user mode before the SYSCALL (INT3, INT 0x80) runs.
+# The lines hold on both: the #DB is taken exactly once, in the kernel or in user mode — and then the instruction
+# it preempted runs again, without MOV SS — and the instruction's own effect and the GS base are checked after.
+	.macro MOVSS_THEN name, keep, nr, insn:vararg
+	SET_DEBUGREG 6, $0
+	ARM_FAULT 1f
+	mov $\nr, %eax
+	mov u_ss_selector, %ss
+	\insn
+1:	mov %rax, u_movss_rax
+	xor %r12d, %r12d			# the #DBs seen
+	cmpq $X86_TRAP_DB, u_fault_vector
+	jne 2f
+	inc %r12d				# in user mode, before \insn (QEMU): run it now
+	ARM_FAULT 3f
+	mov $\nr, %eax
+	\insn
+3:	mov %rax, u_movss_rax
+2:	GET_DEBUGREG 8
+	mov %rax, \keep
+	GET_DEBUGREG 6
+	and $DR6_B0, %eax
+	add %rax, %r12
+	CHECK "MOV SS; \name: the data breakpoint's #DB is taken once", %r12, $1
+	CHECK_GS_AFTER "MOV SS; \name"
+	.endm
+	SELFTEST test_movss_db
+test_movss_db:
+	SET_DEBUGREG 0, $u_ss_selector
+	SET_DEBUGREG 7, $U_DR7_DR0_RW_2
+	MOVSS_THEN "SYSCALL", u_movss_rip_syscall, __NR_getpid, syscall
+	CHECK "MOV SS; SYSCALL: the system call ran", u_movss_rax, $TASK_PID
+	MOVSS_THEN "INT3", u_movss_rip_int3, __NR_getpid, int3
+	CHECK "MOV SS; INT3: #BP delivered", u_fault_vector, $X86_TRAP_BP
+	MOVSS_THEN "INT 0x80", u_movss_rip_int80, __NR_compat_getpid, int $IA32_SYSCALL_VECTOR
+	SET_DEBUGREG 7, $0
+	ret
+
 	.code32
 u_compat_ud2:
 	ud2
@@ -406,6 +496,11 @@ u_fault_resume: .quad 0
 u_fault_resume_rsp: .quad 0
 u_int13_error: .quad 0
 u_int14_error: .quad 0
+u_movss_rax: .quad 0
+u_movss_rip_syscall: .quad 0
+u_movss_rip_int3: .quad 0
+u_movss_rip_int80: .quad 0
+u_ss_selector: .word __USER_DS
 	.balign 16
 	.skip 1024
 u_compat_stack_top:
