@@ -365,6 +365,21 @@ test_single_step_syscalls:
 	movslq u32_getpid, %rbx
 	CHECK "single step over int 0x80 in compatibility mode: getpid", %rbx, $TASK_PID
 
+	# The vendor's fast system call from compatibility mode. SYSENTER does not clear TF: its step traps at CPL 0
+	# on the entry's first instruction, and the #DB handler must let the entry run on to the POPF that clears TF
+	# (entry_SYSENTER_compat). The step is reported at the landing pad, where SYSENTER's system calls return.
+	movq $0, compat_fault_count
+	mov $compat_step_sysenter, %edi
+	movq $sysenter_landing_pad, u_step_expected
+	call u_vendor_intel
+	je 1f
+	mov $compat_step_syscall, %edi
+	movq $compat_step_syscall_after, u_step_expected
+1:	call u_call32
+	CHECK_STEP "the compat fast system call (Intel: SYSENTER, AMD: SYSCALL)", u_step_expected
+	movslq u32_getpid, %rbx
+	CHECK "single step over the compat fast system call: getpid", %rbx, $TASK_PID
+
 	call compat_faults_end
 	ret
 
@@ -376,6 +391,28 @@ compat_step_int80:
 	popfl
 	int $0x80
 compat_step_int80_after:
+	mov %eax, u32_getpid
+	ret
+# SYSENTER as __kernel_vsyscall makes it (the landing pad returns to compat_step_fast_after), with TF set just before.
+compat_step_sysenter:
+	mov $__NR_compat_getpid, %eax
+	push $compat_step_fast_after
+	push %ecx
+	push %edx
+	push %ebp
+	mov %esp, %ebp
+	pushfl
+	orl $X86_EFLAGS_TF, (%esp)
+	popfl
+	sysenter
+compat_step_syscall:
+	mov $__NR_compat_getpid, %eax
+	pushfl
+	orl $X86_EFLAGS_TF, (%esp)
+	popfl
+	syscall
+compat_step_syscall_after:
+compat_step_fast_after:
 	mov %eax, u32_getpid
 	ret
 	.code64
@@ -403,6 +440,7 @@ compat_fast_text_end:
 compat_fault_count: .quad 0
 compat_previous_handler: .quad 0
 compat_fault_resume: .quad 0
+u_step_expected: .quad 0
 compat_fault_vectors: .skip FAULT_LOG * 8
 compat_fault_errors: .skip FAULT_LOG * 8
 compat_fault_rips: .skip FAULT_LOG * 8
