@@ -61,17 +61,7 @@ entry_SYSCALL_64_after_hwframe:
 	.globl syscall_return_via_sysret
 syscall_return_via_sysret:
 	POP_REGS				# RSP now at the RDI slot
-	# The user root does not map the thread stack: leave it for the trampoline stack, carrying the two
-	# values still needed after the CR3 switch (the user RDI and RSP).
-	mov %rsp, %rdi
-	mov %gs:PER_CPU_TRAMPOLINE_TOP, %rsp
-	pushq RSP - RDI(%rdi)
-	pushq (%rdi)
-	SWITCH_TO_USER_CR3 %rdi
-	popq %rdi
-	popq %rsp				# the user stack, from here to SYSRET: no kernel stack exists any more
-	swapgs					# the last use of the per-CPU area was the CR3 switch
-	sysretq
+	SYSRET_VIA_TRAMPOLINE sysretq
 	.size entry_SYSCALL_64, . - entry_SYSCALL_64
 
 # swapgs_restore_regs_and_return_to_usermode: the IRET exit for a pt_regs frame on the thread stack whose CS is a

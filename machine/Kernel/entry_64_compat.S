@@ -50,7 +50,6 @@ __end_SYSENTER_singlestep_region:
 	pushq %rax				# orig_ax: the number
 	PUSH_REGS rax=$-ENOSYS
 	mov %rsp, %rdi
-	mov %eax, %esi
 	call do_syscall_32
 	jmp sysret32_checks
 	.size entry_SYSENTER_compat, . - entry_SYSENTER_compat
@@ -72,7 +71,6 @@ entry_SYSCALL_compat:
 	PUSH_REGS rax=$-ENOSYS
 	mov %rbp, RCX(%rsp)			# SYSCALL took ECX for the return address: the second argument came in EBP
 	mov %rsp, %rdi
-	mov %eax, %esi
 	call do_syscall_32
 
 # sysret32_checks: return from the fast compat entries with SYSRETL when the frame allows it. SYSRETL loads EIP from
@@ -96,15 +94,7 @@ sysret32_from_system_call:
 	POP_REGS
 	movl RIP - RDI(%rsp), %ecx
 	movq EFLAGS - RDI(%rsp), %r11
-	mov %rsp, %rdi
-	mov %gs:PER_CPU_TRAMPOLINE_TOP, %rsp
-	pushq RSP - RDI(%rdi)
-	pushq (%rdi)
-	SWITCH_TO_USER_CR3 %rdi
-	popq %rdi
-	popq %rsp
-	swapgs
-	sysretl
+	SYSRET_VIA_TRAMPOLINE sysretl
 	.size entry_SYSCALL_compat, . - entry_SYSCALL_compat
 
 	.globl entry_INT80_compat
@@ -129,7 +119,6 @@ entry_INT80_compat:
 	pushq %rax				# orig_ax: the number
 	PUSH_REGS rax=$-ENOSYS
 	mov %rsp, %rdi
-	mov %eax, %esi
 	call do_syscall_32
 	jmp swapgs_restore_regs_and_return_to_usermode	# always IRET: it restores every register, R8-R15 too
 	.size entry_INT80_compat, . - entry_INT80_compat
@@ -137,8 +126,10 @@ entry_INT80_compat:
 	IDT_GATE IA32_SYSCALL_VECTOR, entry_INT80_compat, dpl=3
 
 	.section .text.kernel, "ax"
-# do_syscall_32: RDI = the frame, ESI = the number (unsigned: a negative int is out of range).
+# do_syscall_32: RDI = the frame; the number is the low 32 bits of its ORIG_RAX (unsigned: a negative int is out of
+# range).
 do_syscall_32:
+	mov ORIG_RAX(%rdi), %esi
 	mov $ia32_sys_call_table, %edx
 	mov $NR_compat_syscalls, %ecx
 	jmp do_syscall

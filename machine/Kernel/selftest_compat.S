@@ -293,22 +293,12 @@ compat_syscall_after:
 # write(1, text, length) through __kernel_vsyscall (SYSENTER), the arguments in EBX, ECX, EDX; EBX, ESI and EDI must
 # come back (ECX, EDX and EBP too: the stub restores them).
 compat_sysenter_write:
-	mov $COMPAT_MAGIC32, %esi
-	mov $COMPAT_MAGIC32 + 1, %edi
-	mov $__NR_compat_write, %eax
-	mov $1, %ebx
-	mov $compat_fast_text, %ecx
-	mov $(compat_fast_text_end - compat_fast_text), %edx
+	call compat_write_args
 	call __kernel_vsyscall
 	jmp 1f
 # The same through SYSCALL: ECX is lost to the return address, so the second argument travels in EBP.
 compat_syscall_write:
-	mov $COMPAT_MAGIC32, %esi
-	mov $COMPAT_MAGIC32 + 1, %edi
-	mov $__NR_compat_write, %eax
-	mov $1, %ebx
-	mov $compat_fast_text, %ebp
-	mov $(compat_fast_text_end - compat_fast_text), %edx
+	call compat_write_args
 	syscall
 1:	mov %eax, u32_write
 	xor $1, %ebx
@@ -317,6 +307,16 @@ compat_syscall_write:
 	or %esi, %ebx
 	or %edi, %ebx
 	mov %ebx, u32_kept
+	ret
+# compat_write_args: write(1, compat_fast_text, its length) in EAX, EBX, ECX (and EBP), EDX; patterns in ESI, EDI.
+compat_write_args:
+	mov $COMPAT_MAGIC32, %esi
+	mov $COMPAT_MAGIC32 + 1, %edi
+	mov $__NR_compat_write, %eax
+	mov $1, %ebx
+	mov $compat_fast_text, %ecx
+	mov %ecx, %ebp
+	mov $(compat_fast_text_end - compat_fast_text), %edx
 	ret
 	.code64
 
