@@ -13,10 +13,9 @@
 #   SYSCALL, RIP in RCX and RFLAGS in R11, SFMASK applied. ECX is lost, so the second argument travels in EBP.
 #
 # The i386 ABI: number in EAX (the low 32 bits only, as Linux's compat entries take it), arguments in EBX, ECX, EDX,
-# ESI, EDI, EBP, result in EAX. Every entry saves a full pt_regs frame, so the IRET exit restores every register
-# but RAX — R8-R15 included, which 64-bit code calling int $0x80 relies on (Linux guarantees it). The sixth argument,
-# which Linux's fast entries read from the user stack, is not fetched: no system call here takes six arguments, and
-# a read of user memory from the entry would need a fault fix-up the kernel does not have.
+# ESI, EDI, EBP, result in EAX (the fast entries find EBP's on the user stack: do_fast_syscall_32). Every entry saves a
+# full pt_regs frame, so the IRET exit restores every register but RAX — R8-R15 included, which 64-bit code calling
+# int $0x80 relies on (Linux guarantees it).
 
 	.section .entry.text, "ax"
 
@@ -50,7 +49,7 @@ __end_SYSENTER_singlestep_region:
 	pushq %rax				# orig_ax: the number
 	PUSH_REGS rax=$-ENOSYS
 	mov %rsp, %rdi
-	call do_syscall_32
+	call do_fast_syscall_32
 	jmp sysret32_checks
 	.size entry_SYSENTER_compat, . - entry_SYSENTER_compat
 
@@ -71,7 +70,7 @@ entry_SYSCALL_compat:
 	PUSH_REGS rax=$-ENOSYS
 	mov %rbp, RCX(%rsp)			# SYSCALL took ECX for the return address: the second argument came in EBP
 	mov %rsp, %rdi
-	call do_syscall_32
+	call do_fast_syscall_32
 
 # sysret32_checks: return from the fast compat entries with SYSRETL when the frame allows it. SYSRETL loads EIP from
 # ECX and RFLAGS from R11 (both taken from the frame here, so the user's ECX and R11 are lost, as the ABI of both
@@ -133,6 +132,30 @@ do_syscall_32:
 	mov $ia32_sys_call_table, %edx
 	mov $NR_compat_syscalls, %ecx
 	jmp do_syscall
+
+# do_fast_syscall_32: RDI = the frame of SYSENTER or compat SYSCALL. Their callers have used EBP for something else
+# (SYSENTER: the stack pointer; SYSCALL: the second argument) after pushing it, so the sixth argument is read from the
+# user stack at ESP into the frame's RBP slot, as Linux's do_fast_syscall_32 does; a stack that cannot be read fails
+# the call with -EFAULT.
+do_fast_syscall_32:
+	push %rbx
+	mov %rdi, %rbx
+	pushq $0
+	mov %rsp, %rdi
+	mov RSP(%rbx), %esi			# ESP, zero-extended: a user address
+	mov $4, %ecx
+	call copy_from_user
+	test %rax, %rax
+	jnz 1f
+	pop %rax
+	mov %rax, RBP(%rbx)
+	mov %rbx, %rdi
+	pop %rbx
+	jmp do_syscall_32
+1:	mov %rax, RAX(%rbx)
+	add $8, %rsp
+	pop %rbx
+	ret
 
 # ia32_native_args: RDI = a compat frame, RAX = a native handler. Runs the handler on a copy of the frame whose 64-bit
 # argument slots (RDI, RSI, RDX, R10, R8, R9) hold the 32-bit arguments (EBX, ECX, EDX, ESI, EDI, EBP) zero-extended,

@@ -4,6 +4,7 @@
 	.set INT80_MAGIC, 0x1badc0de00000000	# register patterns: int $0x80 must give each back unchanged
 	.set INT80_MAGIC32, 0x0badc0de
 	.set COMPAT_MAGIC32, 0x600dc0de
+	.set COMPAT_ARG6, 0x0a4c0de6
 
 	.section .user.text, "ax"
 
@@ -128,7 +129,7 @@ compat_int80:
 	.code64
 
 # compat_fault_handler: the user fault handler of the tests below (rt_sigaction). Logs each fault (vector, error code,
-# RIP, RFLAGS) up to FAULT_LOG entries, then returns in the mode of the faulting code: after a single step (#DB) where
+# RIP, RFLAGS, RBP) up to FAULT_LOG entries, then returns in the mode of the faulting code: after a single step (#DB) where
 # it arrived, with TF cleared so the stepping ends there; after any other fault at compat_fault_resume.
 	.set FAULT_LOG, 4
 compat_fault_handler:
@@ -143,6 +144,8 @@ compat_fault_handler:
 	mov %rdx, compat_fault_rips(, %rax, 8)
 	mov UFRAME_REGS + EFLAGS(%rdi), %rdx
 	mov %rdx, compat_fault_flags(, %rax, 8)
+	mov UFRAME_REGS + RBP(%rdi), %rdx
+	mov %rdx, compat_fault_rbps(, %rax, 8)
 1:	incq compat_fault_count
 	cmpq $X86_TRAP_DB, UFRAME_VECTOR(%rdi)
 	je 2f
@@ -430,6 +433,9 @@ test_single_step_syscalls:
 	CHECK_STEP "the compat fast system call (Intel: SYSENTER, AMD: SYSCALL)", u_step_expected
 	movslq u32_getpid, %rbx
 	CHECK "single step over the compat fast system call: getpid", %rbx, $TASK_PID
+	# The frame the step was reported with holds what the exit restores: EBP is the sixth argument, which the
+	# entry fetched from the user stack (do_fast_syscall_32).
+	CHECK "compat fast system call: EBP's argument read from the user stack", compat_fault_rbps, $COMPAT_ARG6
 
 	call compat_faults_end
 	ret
@@ -450,6 +456,7 @@ compat_step_sysenter:
 	push $compat_step_fast_after
 	push %ecx
 	push %edx
+	mov $COMPAT_ARG6, %ebp			# the sixth argument, pushed where SYSENTER's callers keep EBP
 	push %ebp
 	mov %esp, %ebp
 	pushfl
@@ -458,11 +465,13 @@ compat_step_sysenter:
 	sysenter
 compat_step_syscall:
 	mov $__NR_compat_getpid, %eax
+	push $COMPAT_ARG6			# the sixth argument, where SYSCALL's callers keep it
 	pushfl
 	orl $X86_EFLAGS_TF, (%esp)
 	popfl
 	syscall
 compat_step_syscall_after:
+	add $4, %esp
 compat_step_fast_after:
 	mov %eax, u32_getpid
 	ret
@@ -499,6 +508,7 @@ compat_fault_vectors: .skip FAULT_LOG * 8
 compat_fault_errors: .skip FAULT_LOG * 8
 compat_fault_rips: .skip FAULT_LOG * 8
 compat_fault_flags: .skip FAULT_LOG * 8
+compat_fault_rbps: .skip FAULT_LOG * 8
 	.balign 16
 u32_stack: .skip PAGE_SIZE		# fault frames land here too
 u32_stack_top:
