@@ -7,8 +7,9 @@
 #   and it leaves TF set, so a user single-stepping into SYSENTER makes the entry trap (#DB at CPL 0) on its first
 #   instruction. Both are handled as Linux does: the user enters through __kernel_vsyscall (below, the kernel's user-
 #   mode stub, Linux's vDSO function), which parks ESP in EBP and whose landing pad is where the kernel returns; and
-#   the #DB handler ignores single steps inside [__begin_SYSENTER_singlestep_region, __end_SYSENTER_singlestep_region],
-#   the few instructions that run before the entry clears TF with POPF.
+#   the #DB handler lets the single steps in [__begin_SYSENTER_singlestep_region, __end_SYSENTER_singlestep_region],
+#   the few instructions that run before the entry clears TF with POPF, go on (exc_debug_kernel leaves alone any step
+#   inside .entry.text, which holds the region).
 # - SYSCALL from compatibility mode (entry_SYSCALL_compat, via CSTAR; AMD only, Intel raises #UD): like the 64-bit
 #   SYSCALL, RIP in RCX and RFLAGS in R11, SFMASK applied. ECX is lost, so the second argument travels in EBP.
 #
@@ -24,8 +25,8 @@
 entry_SYSENTER_compat:
 	# RSP = SYSENTER_ESP, the top of the trampoline stack, which both roots map; GS and CR3 are still the user's.
 	# First clear TF (and NT, AC, DF, which SYSENTER does not filter either), keeping the user's RFLAGS for the
-	# frame: until the POPF retires, a user TF makes every instruction trap to the #DB handler, which ignores
-	# those steps because RIP is in this region.
+	# frame: until the POPF retires, a user TF makes every instruction trap to the #DB handler, which lets these
+	# steps go on.
 __begin_SYSENTER_singlestep_region:
 	pushfq					# the user's RFLAGS, TF included (IF, RF and VM are already clear)
 	pushq $X86_EFLAGS_FIXED
