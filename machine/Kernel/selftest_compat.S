@@ -258,43 +258,32 @@ test_compat_fast_syscalls:
 	CHECK "compat fast system call keeps EBX, ESI, EDI", %rbx, $0
 	ret
 
-# CHECK_GS_BASE path: %gs:0 still reads compat_gs_area's magic.
-	.macro CHECK_GS_BASE path
-	movabs $SELFTEST_MAGIC, %rax
-	mov %gs:0, %rbx
-	CHECK "GS base unchanged after \path", %rbx, %rax
-	.endm
-
 # The GS base the user set is the one it finds after each compat entry (each does SWAPGS in and out), and NT (which
 # SYSENTER leaves set and SYSCALL's SFMASK clears) comes back as the user had it (Linux's syscall_nt).
 	SELFTEST test_compat_gs_base_and_nt
 test_compat_gs_base_and_nt:
-	mov $__NR_arch_prctl, %eax
+	mov $__NR_arch_prctl, %eax		# the GS base the exception checks keep too (selftest_exceptions.S)
 	mov $ARCH_SET_GS, %edi
-	mov $compat_gs_area, %esi
+	mov $u_gs_area, %esi
 	syscall
 	mov $__NR_compat_getpid, %eax
 	int $0x80
-	CHECK_GS_BASE "int 0x80 from 64-bit code"
+	CHECK_GS_AFTER "int 0x80 from 64-bit code"
 	mov $compat_int80, %edi
 	call u_call32
-	CHECK_GS_BASE "int 0x80 from compatibility mode"
+	CHECK_GS_AFTER "int 0x80 from compatibility mode"
 	movq $compat_sysenter_getpid, u32_fast_getpid
 	call u_vendor_intel
 	je 1f
 	movq $compat_syscall_getpid, u32_fast_getpid
 1:	mov $compat_nt_fast_getpid, %edi
 	call u_call32
-	CHECK_GS_BASE "the compat fast system call (Intel: SYSENTER, AMD: SYSCALL)"
+	CHECK_GS_AFTER "the compat fast system call (Intel: SYSENTER, AMD: SYSCALL)"
 	mov u32_flags, %ebx
 	and $X86_EFLAGS_NT, %ebx
 	CHECK "NT preserved across the compat fast system call", %rbx, $X86_EFLAGS_NT
 	movslq u32_getpid, %rbx
 	CHECK "the compat fast system call with NT set: getpid", %rbx, $TASK_PID
-	mov $__NR_arch_prctl, %eax
-	mov $ARCH_SET_GS, %edi
-	xor %esi, %esi
-	syscall
 	ret
 
 # u_fast_syscall_outcome: after one of the compat getpid calls below, RSI = its instruction, RDI = the outcome to
@@ -503,7 +492,6 @@ compat_fault_resume: .quad 0
 u_step_expected: .quad 0
 u32_fast_getpid: .quad 0		# the vendor's compat fast getpid, for compat_nt_fast_getpid
 u32_flags: .quad 0
-compat_gs_area: .quad SELFTEST_MAGIC
 compat_fault_vectors: .skip FAULT_LOG * 8
 compat_fault_errors: .skip FAULT_LOG * 8
 compat_fault_rips: .skip FAULT_LOG * 8
