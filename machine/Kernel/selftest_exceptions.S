@@ -423,6 +423,19 @@ test_db_user:
 2:
 1:	CHECK "#DB data breakpoint in user mode: DR6.B0", u_fault_error, $DR6_B0
 	CHECK "#DB data breakpoint in user mode: RIP after the access", u_fault_rip, $2b
+	# The kernel reading a watched user buffer (write): a #DB in kernel mode with the kernel's GS base, which
+	# paranoid_entry must leave alone; the hit goes to the virtual DR6, the system call completes.
+	SET_DEBUGREG 0, $u_watched_text
+	SET_DEBUGREG 6, $0
+	mov $__NR_write, %eax
+	mov $1, %edi
+	mov $u_watched_text, %esi
+	mov $(u_watched_text_end - u_watched_text), %edx
+	syscall
+	CHECK "write of a watched buffer: returns the count", %rax, $(u_watched_text_end - u_watched_text)
+	GET_DEBUGREG 6
+	CHECK "write of a watched buffer: the kernel's #DB goes to the virtual DR6", %rax, $DR6_B0
+	CHECK_GS_AFTER "a #DB in the kernel with the kernel's GS base"
 	SET_DEBUGREG 0, $-1
 	CHECK "set_debugreg(0, an address past the user half) is -EINVAL", %rax, $-EINVAL
 	SET_DEBUGREG 7, $(1 << 1)		# G0
@@ -501,6 +514,8 @@ u_movss_rip_syscall: .quad 0
 u_movss_rip_int3: .quad 0
 u_movss_rip_int80: .quad 0
 u_ss_selector: .word __USER_DS
+u_watched_text: .ascii "the kernel reads this watched line\n"
+u_watched_text_end:
 	.balign 16
 	.skip 1024
 u_compat_stack_top:
