@@ -290,6 +290,20 @@ test_sigreturn_regs:
 	CHECK "rt_sigreturn: CF and DF from the frame, IF kept", %rax, $(X86_EFLAGS_CF | X86_EFLAGS_DF | X86_EFLAGS_IF)
 	ret
 
+# A frame rt_sigreturn cannot read changes nothing and returns -EFAULT: outside user space (access_ok), or on an
+# unmapped user page (the #PF in copy_from_user, resumed by the exception table).
+	SELFTEST test_sigreturn_efault
+test_sigreturn_efault:
+	movabs $U_UNMAPPED, %rdi
+	mov $__NR_rt_sigreturn, %eax
+	syscall
+	CHECK "rt_sigreturn of an unmapped frame: -EFAULT (exception table)", %rax, $-EFAULT
+	mov $-4096, %rdi
+	mov $__NR_rt_sigreturn, %eax
+	syscall
+	CHECK "rt_sigreturn of a kernel-half frame: -EFAULT", %rax, $-EFAULT
+	ret
+
 # SYSRET vs IRET for the RIP rt_sigreturn asks for (Linux's sysret_rip). A canonical one may take SYSRET: the fault is
 # the user's fetch at that RIP. A non-canonical one must take IRET (SYSRET would #GP in ring 0 on Intel), which
 # faults in the kernel; error_entry's bad-IRET path makes it the user's #GP at exactly that RIP.
