@@ -307,7 +307,9 @@ test_sigreturn_efault:
 # SYSRET vs IRET for the RIP rt_sigreturn asks for (Linux's sysret_rip). A canonical one may take SYSRET: the fault is
 # the user's fetch at that RIP. A non-canonical one must take IRET (SYSRET would #GP in ring 0 on Intel), which
 # faults in the kernel; error_entry's bad-IRET path makes it the user's #GP at exactly that RIP.
-	.macro SIGRETURN_TO_CANONICAL name, rip
+# SIGRETURN_TO_RIP rip: rt_sigreturn to rip (RCX too, so that only the RIP itself can refuse SYSRET); the fault
+# there resumes after the macro.
+	.macro SIGRETURN_TO_RIP rip
 	ARM_FAULT 1f
 	call u_frame_prepare
 	movabs $\rip, %rax
@@ -315,21 +317,19 @@ test_sigreturn_efault:
 	mov %rax, u_frame + UFRAME_REGS + RCX
 	SIGRETURN
 	ud2
-1:	CHECK "sigreturn to the canonical \name: #PF", u_fault_vector, $X86_TRAP_PF
+1:
+	.endm
+	.macro SIGRETURN_TO_CANONICAL name, rip
+	SIGRETURN_TO_RIP \rip
+	CHECK "sigreturn to the canonical \name: #PF", u_fault_vector, $X86_TRAP_PF
 	CHECK "sigreturn to the canonical \name: a user fetch", u_fault_error, $0x14
 	movabs $\rip, %rax
 	CHECK "sigreturn to the canonical \name: reported at that RIP", u_fault_rip, %rax
 	.endm
 	SELFTEST test_sigreturn_rip
 test_sigreturn_rip:
-	ARM_FAULT 1f
-	call u_frame_prepare
-	movabs $U_NONCANONICAL, %rax
-	mov %rax, u_frame + UFRAME_REGS + RIP
-	mov %rax, u_frame + UFRAME_REGS + RCX
-	SIGRETURN
-	ud2
-1:	CHECK "sigreturn to a non-canonical RIP: #GP", u_fault_vector, $X86_TRAP_GP
+	SIGRETURN_TO_RIP U_NONCANONICAL
+	CHECK "sigreturn to a non-canonical RIP: #GP", u_fault_vector, $X86_TRAP_GP
 	CHECK "sigreturn to a non-canonical RIP: error code 0", u_fault_error, $0
 	movabs $U_NONCANONICAL, %rax
 	CHECK "sigreturn to a non-canonical RIP: reported at that RIP", u_fault_rip, %rax

@@ -137,7 +137,7 @@ public class ExceptionEntryTests
         Assert.Equal(StopKind.DebugExit, stop.Kind);
         Assert.Equal(0x7f << 1 | 1, stop.ExitStatus);
         Assert.Contains("PASS getpid\n", serial.ToString());
-        Assert.Matches("FATAL double fault at RIP 0x[0-9a-f]{16} RSP 0x[0-9a-f]{16}\n$", serial.ToString());
+        Assert.Matches("FATAL double fault RSP 0x[0-9a-f]{16} at RIP 0x[0-9a-f]{16}\n$", serial.ToString());
     }
 
     static ulong ReadQuad(Machine m, ulong physical) => EntryKernelTests.ReadQuad(m, physical);
