@@ -276,22 +276,17 @@ exc_debug_kernel:
 	decq %gs:PER_CPU_DEBUG_DEPTH
 	ret
 
-# exc_double_fault(regs), exc_machine_check(regs): report and stop.
+# exc_double_fault(regs), exc_machine_check(regs): report (with the stack, which a double fault is often about) and stop.
 exc_double_fault:
 	mov %rdi, %rbx
-	KPRINT "FATAL double fault at RIP "
+	KPRINT "FATAL double fault RSP "
 	jmp 1f
 exc_machine_check:
 	mov %rdi, %rbx
-	KPRINT "FATAL machine check at RIP "
-1:	mov RIP(%rbx), %rax
+	KPRINT "FATAL machine check RSP "
+1:	mov RSP(%rbx), %rax
 	call serial_puthex
-	KPRINT " RSP "
-	mov RSP(%rbx), %rax
-	call serial_puthex
-	KPRINT "\n"
-	mov $FATAL_EXIT_STATUS, %eax
-	jmp machine_exit
+	jmp fatal_at_rip
 
 # exc_common(regs, error_code, vector): from user mode, the user's fault (signal.S); from kernel mode, a fixup
 # from the exception table, or the end.
@@ -340,6 +335,10 @@ die:
 	KPRINT " error "
 	mov %r12, %rax
 	call serial_puthex
+	# fall through
+# fatal_at_rip: RBX = regs. Ends the line of a fatal report with " at RIP R" and stops the machine (0x7f).
+	.globl fatal_at_rip
+fatal_at_rip:
 	KPRINT " at RIP "
 	mov RIP(%rbx), %rax
 	call serial_puthex

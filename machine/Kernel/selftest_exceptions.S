@@ -290,10 +290,26 @@ test_sigreturn_regs:
 	CHECK "rt_sigreturn: CF and DF from the frame, IF kept", %rax, $(X86_EFLAGS_CF | X86_EFLAGS_DF | X86_EFLAGS_IF)
 	ret
 
+# A frame rt_sigreturn cannot read changes nothing and returns -EFAULT: outside user space (access_ok), or on an
+# unmapped user page (the #PF in copy_from_user, resumed by the exception table).
+	SELFTEST test_sigreturn_efault
+test_sigreturn_efault:
+	movabs $U_UNMAPPED, %rdi
+	mov $__NR_rt_sigreturn, %eax
+	syscall
+	CHECK "rt_sigreturn of an unmapped frame: -EFAULT (exception table)", %rax, $-EFAULT
+	mov $-4096, %rdi
+	mov $__NR_rt_sigreturn, %eax
+	syscall
+	CHECK "rt_sigreturn of a kernel-half frame: -EFAULT", %rax, $-EFAULT
+	ret
+
 # SYSRET vs IRET for the RIP rt_sigreturn asks for (Linux's sysret_rip). A canonical one may take SYSRET: the fault is
 # the user's fetch at that RIP. A non-canonical one must take IRET (SYSRET would #GP in ring 0 on Intel), which
 # faults in the kernel; error_entry's bad-IRET path makes it the user's #GP at exactly that RIP.
-	.macro SIGRETURN_TO_CANONICAL name, rip
+# SIGRETURN_TO_RIP rip: rt_sigreturn to rip (RCX too, so that only the RIP itself can refuse SYSRET); the fault
+# there resumes after the macro.
+	.macro SIGRETURN_TO_RIP rip
 	ARM_FAULT 1f
 	call u_frame_prepare
 	movabs $\rip, %rax
@@ -301,21 +317,19 @@ test_sigreturn_regs:
 	mov %rax, u_frame + UFRAME_REGS + RCX
 	SIGRETURN
 	ud2
-1:	CHECK "sigreturn to the canonical \name: #PF", u_fault_vector, $X86_TRAP_PF
+1:
+	.endm
+	.macro SIGRETURN_TO_CANONICAL name, rip
+	SIGRETURN_TO_RIP \rip
+	CHECK "sigreturn to the canonical \name: #PF", u_fault_vector, $X86_TRAP_PF
 	CHECK "sigreturn to the canonical \name: a user fetch", u_fault_error, $0x14
 	movabs $\rip, %rax
 	CHECK "sigreturn to the canonical \name: reported at that RIP", u_fault_rip, %rax
 	.endm
 	SELFTEST test_sigreturn_rip
 test_sigreturn_rip:
-	ARM_FAULT 1f
-	call u_frame_prepare
-	movabs $U_NONCANONICAL, %rax
-	mov %rax, u_frame + UFRAME_REGS + RIP
-	mov %rax, u_frame + UFRAME_REGS + RCX
-	SIGRETURN
-	ud2
-1:	CHECK "sigreturn to a non-canonical RIP: #GP", u_fault_vector, $X86_TRAP_GP
+	SIGRETURN_TO_RIP U_NONCANONICAL
+	CHECK "sigreturn to a non-canonical RIP: #GP", u_fault_vector, $X86_TRAP_GP
 	CHECK "sigreturn to a non-canonical RIP: error code 0", u_fault_error, $0
 	movabs $U_NONCANONICAL, %rax
 	CHECK "sigreturn to a non-canonical RIP: reported at that RIP", u_fault_rip, %rax
@@ -423,6 +437,19 @@ test_db_user:
 2:
 1:	CHECK "#DB data breakpoint in user mode: DR6.B0", u_fault_error, $DR6_B0
 	CHECK "#DB data breakpoint in user mode: RIP after the access", u_fault_rip, $2b
+	# The kernel reading a watched user buffer (write): a #DB in kernel mode with the kernel's GS base, which
+	# paranoid_entry must leave alone; the hit goes to the virtual DR6, the system call completes.
+	SET_DEBUGREG 0, $u_watched_text
+	SET_DEBUGREG 6, $0
+	mov $__NR_write, %eax
+	mov $1, %edi
+	mov $u_watched_text, %esi
+	mov $(u_watched_text_end - u_watched_text), %edx
+	syscall
+	CHECK "write of a watched buffer: returns the count", %rax, $(u_watched_text_end - u_watched_text)
+	GET_DEBUGREG 6
+	CHECK "write of a watched buffer: the kernel's #DB goes to the virtual DR6", %rax, $DR6_B0
+	CHECK_GS_AFTER "a #DB in the kernel with the kernel's GS base"
 	SET_DEBUGREG 0, $-1
 	CHECK "set_debugreg(0, an address past the user half) is -EINVAL", %rax, $-EINVAL
 	SET_DEBUGREG 7, $(1 << 1)		# G0
@@ -501,6 +528,8 @@ u_movss_rip_syscall: .quad 0
 u_movss_rip_int3: .quad 0
 u_movss_rip_int80: .quad 0
 u_ss_selector: .word __USER_DS
+u_watched_text: .ascii "the kernel reads this watched line\n"
+u_watched_text_end:
 	.balign 16
 	.skip 1024
 u_compat_stack_top:

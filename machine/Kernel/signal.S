@@ -129,12 +129,7 @@ fatal_user_fault:
 	KPRINT "FATAL user fault vector "
 	mov %edx, %eax
 	call serial_puthex
-	KPRINT " at RIP "
-	mov RIP(%rbx), %rax
-	call serial_puthex
-	KPRINT "\n"
-	mov $FATAL_EXIT_STATUS, %eax
-	jmp machine_exit
+	jmp fatal_at_rip
 
 # copy_to_user: RDI = user destination, RSI = kernel source, RCX = bytes. copy_from_user: RDI = kernel destination,
 # RSI = user source. RAX = 0, or -EFAULT when the user range is not user space or a page of it faults (the
