@@ -110,7 +110,14 @@ build_page_tables:
 	jb 2b
 	movl $(user_boundary_page + _PAGE_PRESENT + _PAGE_RW + _PAGE_USER), high_pt + 511 * 8
 
+	# The first GiB again at __START_KERNEL_map, supervisor-only from the top level down: the per-CPU area's GS base
+	# lies there, negative, as paranoid_entry's test of MSR_GS_BASE needs.
+	movl $(kernel_high_pdpt + _PAGE_PRESENT + _PAGE_RW), kernel_pml4 + 511 * 8
+	movl $(kernel_pd0 + _PAGE_TABLE), kernel_high_pdpt + 510 * 8
+
 	.if KPTI
+	movl $(user_high_pdpt + _PAGE_PRESENT + _PAGE_RW), user_pml4 + 511 * 8
+	movl $(user_pd0 + _PAGE_TABLE), user_high_pdpt + 510 * 8
 	movl $(user_pdpt0 + _PAGE_TABLE), user_pml4
 	movl $(high_pdpt + _PAGE_TABLE), user_pml4 + 255 * 8
 	movl $(user_pd0 + _PAGE_TABLE), user_pdpt0
@@ -223,7 +230,7 @@ build_syscall_table:
 2:	ret
 
 # cpu_init: the TSS (its descriptor's base, RSP0 = the trampoline stack, the IST stacks) and the per-CPU area;
-# GS_BASE = the per-CPU area now, in the kernel; KERNEL_GS_BASE = 0, the user's GS base, until the first SWAPGS.
+# GS_BASE = the per-CPU area (its alias at __START_KERNEL_map) now, in the kernel; KERNEL_GS_BASE = 0, the user's GS base, until the first SWAPGS.
 cpu_init:
 	mov $cpu_tss, %eax
 	mov %ax, gdt + GDT_TSS_SELECTOR + 2	# base 15:0 (the base is below 4 GiB: bits 63:32 stay 0)
@@ -244,8 +251,8 @@ cpu_init:
 	movq $irq_stack_top, percpu + PER_CPU_IRQ_STACK_PTR
 	movq $-1, percpu + PER_CPU_IRQ_COUNT
 	mov $MSR_GS_BASE, %ecx
-	mov $percpu, %eax
-	xor %edx, %edx
+	mov $(percpu + (__START_KERNEL_map & 0xffffffff)), %eax	# the alias: a negative GS base (defs.inc)
+	mov $(__START_KERNEL_map >> 32), %edx
 	wrmsr
 	mov $MSR_KERNEL_GS_BASE, %ecx
 	xor %eax, %eax
@@ -254,8 +261,8 @@ cpu_init:
 
 # syscall_init: the MSRs of the fast system calls, as a kernel's syscall_init sets them. STAR: SYSCALL loads
 # CS = 0x10, SS = 0x18; SYSRET loads CS = 0x23 (SYSRETL) or 0x33 (SYSRETQ) and SS = 0x2b — the GDT is laid out for
-# this arithmetic. SFMASK clears what must not leak into the kernel. The compat entries (CSTAR, SYSENTER) belong
-# to entry_64_compat.S: until it exists, a compat SYSCALL returns -ENOSYS and SYSENTER faults (SYSENTER_CS = 0).
+# this arithmetic. SFMASK clears what must not leak into the kernel. CSTAR and the SYSENTER MSRs lead to the compat
+# entries (entry_64_compat.S); SYSENTER's stack is the trampoline stack, as TSS.RSP0, because it starts on the user root.
 syscall_init:
 	mov $MSR_STAR, %ecx
 	xor %eax, %eax
@@ -266,19 +273,19 @@ syscall_init:
 	xor %edx, %edx
 	wrmsr
 	mov $MSR_CSTAR, %ecx
-	mov $ignore_sysret, %eax
+	mov $entry_SYSCALL_compat, %eax
 	wrmsr
 	mov $MSR_SYSCALL_MASK, %ecx
 	mov $SYSCALL_SFMASK, %eax
 	wrmsr
 	mov $MSR_IA32_SYSENTER_CS, %ecx
-	xor %eax, %eax
+	mov $__KERNEL_CS, %eax			# SYSENTER loads CS = this, SS = this + 8: __KERNEL_DS
 	wrmsr
 	mov $MSR_IA32_SYSENTER_ESP, %ecx
 	mov $entry_stack_top, %eax
 	wrmsr
 	mov $MSR_IA32_SYSENTER_EIP, %ecx
-	xor %eax, %eax
+	mov $entry_SYSENTER_compat, %eax
 	wrmsr
 	ret
 
@@ -489,6 +496,8 @@ kernel_pd0:	.skip PAGE_SIZE
 kernel_pt0:	.skip PAGE_SIZE
 user_pdpt0:	.skip PAGE_SIZE
 user_pd0:	.skip PAGE_SIZE
+kernel_high_pdpt: .skip PAGE_SIZE
+user_high_pdpt:	.skip PAGE_SIZE
 user_pt0:	.skip PAGE_SIZE
 high_pdpt:	.skip PAGE_SIZE
 high_pd:	.skip PAGE_SIZE
