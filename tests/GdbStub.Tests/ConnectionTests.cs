@@ -55,14 +55,9 @@ public class ConnectionTests
     [Fact]
     public void Ctrl_C_stops_a_running_guest_with_SIGINT()
     {
-        using var stub = new InMemoryStub();
-        stub.Send("c");
-        Assert.Equal(FrameKind.Ack, stub.NextFrame().Kind);
-        stub.WaitUntilSpinning();
+        using var stub = InMemoryStub.Announcing(running => running.SendRaw([0x03]));
 
-        stub.SendRaw([0x03]);
-
-        Assert.StartsWith("T02", stub.Reply());
+        Assert.StartsWith("T02", stub.Request("c"));
         Assert.Equal(InMemoryStub.Loop, stub.Host.Call(m => m.State.Rip));
     }
 
@@ -87,12 +82,8 @@ public class ConnectionTests
     [Fact]
     public void A_client_that_vanishes_mid_run_leaves_the_machine_stopped_and_the_session_ended()
     {
-        using var stub = new InMemoryStub();
+        using var stub = InMemoryStub.Announcing(running => running.HangUp());
         stub.Send("c");
-        Assert.Equal(FrameKind.Ack, stub.NextFrame().Kind);
-        stub.WaitUntilSpinning();
-
-        stub.HangUp();
 
         Assert.Equal(SessionEnd.ClientGone, stub.End());
         // The machine's thread is free again: the run ended, at the loop.
