@@ -5,11 +5,12 @@ namespace Repl.GdbStub;
 // Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
 using Repl.Machine;
 
-/// <summary>What the stub offers beyond the machine: the image's path for qXfer:exec-file:read, where to send
+/// <summary>What the stub offers beyond the machine: the image, named by qXfer:exec-file:read and read by vFile, where to send
 /// log lines, and the monitor commands of whoever hosts the stub.</summary>
 public sealed record StubOptions
 {
-    /// <summary>The ELF the machine was loaded from: gdb given only <c>target remote</c> finds its symbols there.</summary>
+    /// <summary>The ELF the machine was loaded from: gdb given only <c>target remote</c> reads its symbols there; the
+    /// only file vFile serves.</summary>
     public string? ExecutablePath { get; init; }
 
     /// <summary>One-line progress and problem messages (the shell writes them to stderr).</summary>
@@ -50,7 +51,7 @@ public sealed partial class Session
     void Log(string message) => _options.Log(message);
 
     /// <summary>Serves the client until it detaches, kills or goes; the machine is left stopped either way, and the
-    /// session's breakpoints are removed (the next client knows nothing of them).</summary>
+    /// session's breakpoints are removed (the next client knows nothing of them) and its open files closed.</summary>
     public SessionEnd Run()
     {
         try
@@ -71,6 +72,7 @@ public sealed partial class Session
         finally
         {
             _host.Call(m => { RemoveAllBreakpoints(m); return 0; });
+            CloseAllFiles();
         }
     }
 
