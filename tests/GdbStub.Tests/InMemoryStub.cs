@@ -93,7 +93,7 @@ sealed class InMemoryStub : IDisposable
         _client = new PipeStream(toClient, toStub);
         var connection = new Connection(new PipeStream(toStub, toClient), Logged.Add);
         var session = new Session(connection, Host, (options ?? new StubOptions()) with { Log = Logged.Add });
-        Session = Task.Run(session.Run);
+        Session = Task.Run(() => session.Run());
     }
 
     /// <summary>Sends a packet and returns the stub's reply, acknowledging it, after any console output.</summary>
