@@ -26,7 +26,7 @@ using Repl.Machine;
 /// </summary>
 static class GdbStubRoundTrip
 {
-    const int Steps = 5000, Reads = 200, Repeats = 3;
+    const int Steps = 5000, Reads = 200, Repeats = 5;
     /// <summary>More round trips than the steps can reach, so the stepped loop never ends.</summary>
     const int RoundTrips = 1_000_000;
     static readonly TimeSpan ClientTimeout = TimeSpan.FromMinutes(5);
