@@ -31,8 +31,12 @@ static class GdbStubRoundTrip
     const int RoundTrips = 1_000_000;
     static readonly TimeSpan ClientTimeout = TimeSpan.FromMinutes(5);
 
-    /// <summary>What one gdb session measured: the two phases, and where the steps ended.</summary>
-    readonly record struct Phases(double Steps, double Reads, string SteppedTo);
+    /// <summary>What one gdb session measured: the two phases, where the steps ended, and the CPU time the stub used
+    /// over the whole session, when known.</summary>
+    readonly record struct Phases(double Steps, double Reads, string SteppedTo, double? StubCpu);
+
+    /// <summary>How a stub reports its CPU time, as a line added to the session's output.</summary>
+    const string StubCpuLine = "stub-cpu ";
 
     public static bool Measure()
     {
@@ -44,7 +48,9 @@ static class GdbStubRoundTrip
         string image = QemuImage.Build("kpti", elf64: true, $"ROUND_TRIPS={RoundTrips}");
         string script = WriteScript(Path.GetDirectoryName(image)!);
         bool withQemu = QemuImage.Missing("qemu-system-x86_64") is null;
-        string? nullStub = BuildNullStub(image, script);
+        var built = BuildNullStub(image, script);
+        string? nullStub = built?.Program;
+        int packets = built?.Packets ?? 0;
         Console.WriteLine($"gdb stub: {GdbVersion()} on the kpti image, {Steps:N0} stepi, then {Reads} x/64gx $rsp ({Reads * 64:N0} m packets); median of {Repeats} runs each");
 
         var ours = new List<Phases>();
@@ -82,7 +88,12 @@ static class GdbStubRoundTrip
         Print("qemu", qemuSteps, qemuReads);
         Console.WriteLine($"  repl takes {steps / qemuSteps * 100:F0}% of QEMU's time for the steps and {reads / qemuReads * 100:F0}% for the reads (target: at most 25% each)");
         if (nullStub is not null)
-            Console.WriteLine($"  the null stub takes {Median(floor).Steps / qemuSteps * 100:F0}% and {Median(floor).Reads / qemuReads * 100:F0}%: no stub can go under that on this host");
+        {
+            Console.WriteLine($"  the null stub (the floor: gdb and the loopback alone) takes {Median(floor).Steps / qemuSteps * 100:F0}% and {Median(floor).Reads / qemuReads * 100:F0}%");
+            // The stubs' own CPU over a whole session is steadier than the wall clock on a shared host.
+            double ourCpu = MedianCpu(ours), floorCpu = MedianCpu(floor);
+            Console.WriteLine($"  stub CPU per session ({packets:N0} packets from gdb): repl {ourCpu:F2} s ({ourCpu / packets * 1e6:F0} us per packet), null stub {floorCpu:F2} s ({floorCpu / packets * 1e6:F0} us)");
+        }
         // QEMU now and then reports a step that did not advance (seen at the first access to the per-CPU area after
         // SYSCALL), so the two can end an instruction apart: worth a note, not a failure.
         if (ours[0].SteppedTo != qemu[0].SteppedTo)
@@ -135,10 +146,13 @@ static class GdbStubRoundTrip
                 Console.WriteLine("    " + line);
             return null;
         }
-        return new Phases(marks["steps-end"] - marks["steps-start"], marks["reads-end"] - marks["reads-start"], steppedTo);
+        double? cpu = output.Split('\n').FirstOrDefault(l => l.StartsWith(StubCpuLine)) is { } reported
+            ? double.Parse(reported[StubCpuLine.Length..], CultureInfo.InvariantCulture) : null;
+        return new Phases(marks["steps-end"] - marks["steps-start"], marks["reads-end"] - marks["reads-start"], steppedTo, cpu);
     }
 
-    /// <summary>Our stub, in this process, on the image as <c>repl gdb</c> loads it: stopped at its first instruction.</summary>
+    /// <summary>Our stub, in this process, on the image as <c>repl gdb</c> loads it: stopped at its first instruction.
+    /// Its CPU time is this process's over the session (the stub's, and the little that reading gdb's output takes).</summary>
     static string ServeOurs(string image, IPEndPoint endPoint, Func<IPEndPoint, string> client)
     {
         var machine = QemuImage.Load(image, CpuVendor.Intel, Stream.Null);
@@ -148,7 +162,10 @@ static class GdbStubRoundTrip
         var serving = server.ServeAsync(stop.Token);
         try
         {
-            return client(server.EndPoint);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            string output = client(server.EndPoint);
+            cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            return output + $"\n{StubCpuLine}{cpu.TotalSeconds.ToString(CultureInfo.InvariantCulture)}\n";
         }
         finally
         {
@@ -179,8 +196,9 @@ static class GdbStubRoundTrip
     }
 
     /// <summary>Builds the null stub next to the image and records its transcript: a session of the script with our
-    /// stub, through a proxy that notes each packet as it passes. Null, after saying why, when that cannot be done.</summary>
-    static string? BuildNullStub(string image, string script)
+    /// stub, through a proxy that notes each packet as it passes. Returns the program and how many packets gdb sent;
+    /// null, after saying why, when that cannot be done.</summary>
+    static (string Program, int Packets)? BuildNullStub(string image, string script)
     {
         if (QemuImage.Missing("gcc") is not null)
             return null;
@@ -190,7 +208,7 @@ static class GdbStubRoundTrip
         if (Session("repl (recording the transcript)", image, script, (img, at, client) => ServeOurs(img, new IPEndPoint(IPAddress.Loopback, 0), stub => Record(at, stub, client, transcript))) is null)
             return null;
         File.WriteAllLines(program + ".transcript", transcript);
-        return program;
+        return (program, transcript.Count(line => line[0] == 'c'));
     }
 
     /// <summary>Runs the client against a proxy on <paramref name="at"/> that forwards to <paramref name="stub"/> and
@@ -267,7 +285,8 @@ static class GdbStubRoundTrip
         string output = client(endPoint);
         if (!stub.WaitForExit(TimeSpan.FromSeconds(10)))
             stub.Kill();
-        return output + complaint.Result;
+        // Its CPU time comes last on its output, as it exits.
+        return output + "\n" + stub.StandardOutput.ReadToEnd() + complaint.Result;
     }
 
     /// <summary>A loopback port nothing listens on now (the system's choice for port 0).</summary>
@@ -285,6 +304,8 @@ static class GdbStubRoundTrip
         var (stdout, _, _) = QemuImage.Execute("gdb", ["--version"], ClientTimeout);
         return Encoding.UTF8.GetString(stdout).Split('\n')[0];
     }
+
+    static double MedianCpu(List<Phases> runs) => runs.Select(r => r.StubCpu ?? double.NaN).Order().ElementAt(runs.Count / 2);
 
     static (double Steps, double Reads) Median(List<Phases> runs) =>
         (runs.Select(r => r.Steps).Order().ElementAt(runs.Count / 2), runs.Select(r => r.Reads).Order().ElementAt(runs.Count / 2));
