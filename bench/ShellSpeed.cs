@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Text;
 
 namespace Repl.Bench;
@@ -17,7 +18,8 @@ static class ShellSpeed
     /// <summary>A C# expression whose value is text that neither the banner nor the typed line contains.</summary>
     const string Probe = "\"rea\" + \"dy!\"", ProbeValue = "ready!";
 
-    static string ReplDll => Path.Combine(AppContext.BaseDirectory, "repl.dll");
+    static string ReplDll => Path.Combine(typeof(ShellSpeed).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+                                              .Single(a => a.Key == "ReplDirectory").Value!, "repl.dll");
 
     public static bool Measure()
     {

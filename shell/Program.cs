@@ -10,6 +10,7 @@ static class Program
 {
     static int Main(string[] args)
     {
+        StartupTrace.Mark("main");
         var cpu = new Option<CpuVendor>("--cpu")
         {
             Description = "Vendor profile of the emulated processor: intel or amd",

@@ -1,3 +1,4 @@
+using Repl.Shell.Commands;
 using Repl.Shell.Debugging;
 
 namespace Repl.Shell.Interactive;
@@ -5,24 +6,35 @@ namespace Repl.Shell.Interactive;
 // Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
 using Repl.Machine;
 
-/// <summary>The loop's command side over the debugger engine.</summary>
-public sealed class DebuggerCommandRunner(Debugger debugger) : ICommandRunner
+/// <summary>
+/// The loop's command side over the debugger engine, which may still be starting when the loop begins: the command
+/// names are known at once (for highlighting), the prompt and everything else wait for the machine.
+/// </summary>
+public sealed class DebuggerCommandRunner(Task<Debugger> starting) : ICommandRunner
 {
-    public IReadOnlyCollection<string> Names { get; } = debugger.Commands.SelectMany(c => c.Aliases.Prepend(c.Name)).ToHashSet(StringComparer.Ordinal);
+    /// <summary>The debugger, once started; a machine that could not be built rethrows its error here.</summary>
+    Debugger Debugger => starting.GetAwaiter().GetResult();
 
-    public string Prompt => debugger.Prompt;
+    public IReadOnlyCollection<string> Names { get; } = CommandRegistry.All.SelectMany(c => c.Aliases.Prepend(c.Name)).ToHashSet(StringComparer.Ordinal);
+
+    public string Prompt => Debugger.Prompt;
 
     /// <summary>Read afresh at each Tab: <c>load</c> changes the symbols, the vendor profile decides the MSRs.</summary>
     public IEnumerable<string> Operands =>
         Enum.GetValues<Register>().Select(RegisterNames.NameOf)
-            .Concat(debugger.Machine.ListMsrs().Select(m => m.Name))
-            .Concat(debugger.Program.Addresses.Keys);
+            .Concat(Debugger.Machine.ListMsrs().Select(m => m.Name))
+            .Concat(Debugger.Program.Addresses.Keys);
 
     public bool Execute(string commandLine, TextWriter output)
     {
-        debugger.Execute(commandLine, output);
-        return !debugger.QuitRequested;
+        Debugger.Execute(commandLine, output);
+        return !Debugger.QuitRequested;
     }
 
-    public void Interrupt() => debugger.Interrupt();
+    /// <summary>Nothing runs before the machine exists, so there is nothing to stop until then.</summary>
+    public void Interrupt()
+    {
+        if (starting.IsCompletedSuccessfully)
+            starting.Result.Interrupt();
+    }
 }

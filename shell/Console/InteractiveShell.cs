@@ -9,21 +9,24 @@ public static class InteractiveShell
 {
     public static int Run(DebuggerOptions options, bool noColorOption)
     {
-        Debugger debugger;
+        // Building the machine (assembling the built-in program, loading an image) is most of a start's work, so it
+        // runs on a pool thread while the terminal opens and the banner shows; the prompt waits for it. The session
+        // makes itself the debugger's condition evaluator and .csx runner; its globals follow the debugger's machine
+        // across load and reset.
+        var session = Task.Run(() => new ScriptSession(new ScriptGlobals(Debugger.Create(options), output: Console.Out)));
+        var code = new ScriptCodeRunner(session);
+        var debugger = DebuggerOf(code.Started);
+        string banner = Banner.Text(options.Image, options.Vendor.ToString());
         try
         {
-            debugger = Debugger.Create(options);
+            return Terminal.Run(new DebuggerCommandRunner(debugger), code, banner, Terminal.NoColor(noColorOption));
         }
-        catch (Exception e) when (e is CommandException or LoaderException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (debugger.IsFaulted && e is CommandException or LoaderException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"repl: {e.Message} (check --image)");
             return Boot.BadInput;
         }
-
-        // The session makes itself the debugger's condition evaluator and .csx runner; its globals follow the
-        // debugger's machine across load and reset.
-        var code = new ScriptCodeRunner(new ScriptSession(new ScriptGlobals(debugger, output: Console.Out)));
-        string banner = Banner.Text(options.Image, options.Vendor.ToString());
-        return Terminal.Run(new DebuggerCommandRunner(debugger), code, banner, Terminal.NoColor(noColorOption));
     }
+
+    static async Task<Debugger> DebuggerOf(Task<ScriptSession> session) => (await session).Globals.Debugger;
 }

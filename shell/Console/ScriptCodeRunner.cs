@@ -3,29 +3,51 @@ using Repl.Shell.Scripting;
 namespace Repl.Shell.Interactive;
 
 /// <summary>
-/// The loop's C# side over the Roslyn session. Roslyn starts warming up when this is made, before the banner, so
-/// that the prompt shows at once and the first submission finds the compiler loaded (CSharpRepl's way).
+/// The loop's C# side over the Roslyn session. The session warms up on a pool thread as soon as it exists (its first,
+/// empty, submission loads and compiles Roslyn) while the prompt is already up, CSharpRepl's way, so that the first
+/// line typed finds the compiler ready. A submission waits for the warm-up, and so does <c>source FILE.csx</c>: a
+/// session takes one submission at a time.
 /// </summary>
 public sealed class ScriptCodeRunner : ICodeRunner
 {
-    readonly ScriptSession session;
-    readonly Task warmUp;
+    readonly Task<ScriptSession> warm;
 
-    public ScriptCodeRunner(ScriptSession session)
+    /// <param name="starting">The session, being made on a pool thread while the terminal opens.</param>
+    public ScriptCodeRunner(Task<ScriptSession> starting)
     {
-        this.session = session;
-        warmUp = session.WarmUpAsync();
+        Started = Attach(starting);
+        warm = WarmUp(Started);
     }
 
-    public Type GlobalsType => session.Globals.GetType();
+    /// <summary>The session, with <c>source</c> routed through the warm-up: the debugger's commands may run once this is done.</summary>
+    public Task<ScriptSession> Started { get; }
+
+    public Type GlobalsType => Started.GetAwaiter().GetResult().Globals.GetType();
 
     public bool IsComplete(string code) => ScriptSession.IsComplete(code);
 
     public void Evaluate(string code, TextWriter output)
     {
-        // The warm-up is a submission too, and a session takes one at a time. Its own failure is of no interest:
-        // the user's submission reports whatever is wrong.
-        warmUp.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
-        session.Execute(code, output);
+        Warm().Execute(code, output);
+        StartupTrace.Mark("C# evaluated");
+    }
+
+    ScriptSession Warm() => warm.GetAwaiter().GetResult();
+
+    async Task<ScriptSession> Attach(Task<ScriptSession> starting)
+    {
+        var session = await starting.ConfigureAwait(false);
+        StartupTrace.Mark("machine built");
+        session.Globals.Debugger.ScriptRunner = (path, output) => Warm().RunFile(path, output);
+        return session;
+    }
+
+    static async Task<ScriptSession> WarmUp(Task<ScriptSession> started)
+    {
+        var session = await started.ConfigureAwait(false);
+        // The warm-up's own failure is of no interest: the user's submission reports whatever is wrong.
+        await session.WarmUpAsync().ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        StartupTrace.Mark("C# warmed up");
+        return session;
     }
 }

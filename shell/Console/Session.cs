@@ -17,7 +17,9 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
         var pending = new StringBuilder();
         while (true)
         {
-            var read = reader.Read(pending.Length == 0 ? commands.Prompt : null);
+            string? prompt = pending.Length == 0 ? commands.Prompt : null;
+            StartupTrace.Mark("prompt");
+            var read = reader.Read(prompt);
             if (read.Outcome == ReadOutcome.Cleared)
             {
                 pending.Clear();

@@ -33,6 +33,7 @@ public static class Terminal
             reader = new TerminalReader(console, new HistoryFile(HistoryFile.DefaultPath()), new Completer(commands, code),
                                         noColor ? null : new Highlighter(commands.Names));
         }
+        StartupTrace.Mark("terminal ready");
         var session = new Session(commands, code, reader, Console.Out, Console.Error);
         // Ctrl-C stops what runs. With nothing running, a terminal gets it as a key (TerminalReader), but one may
         // still slip in between a line and its command starting, and must not end the shell; piped input waiting
