@@ -46,6 +46,8 @@ __bss_start:
 	.include "boot.S"
 	.include "entry_64.S"
 	.include "syscalls.S"
+	.include "interrupts.S"
+	.include "nmi.S"
 	.include "selftest.S"
 
 	.section .rodata.idt_list

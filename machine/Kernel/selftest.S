@@ -116,3 +116,4 @@ u_expected: .asciz " expected "
 u_newline: .asciz "\n"
 
 	.include "selftest_syscall64.S"
+	.include "selftest_irq.S"
