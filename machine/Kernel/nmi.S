@@ -153,6 +153,7 @@ end_repeat_nmi:
 	bts $X86_CR3_PCID_NOFLUSH_BIT, %r14
 4:	mov %r14, %cr3
 	.endif
+nmi_restore:
 	POP_REGS
 	popq %rdi
 	add $((1 + NMI_FRAME_QUADS) * 8), %rsp	# orig_ax and the outermost frame: RSP = top + NMI_IRET_FRAME
@@ -169,6 +170,10 @@ end_repeat_nmi:
 # then takes an interrupt whose IRET unblocks NMIs: the second NMI arrives nested, right after that IRET.
 # Keeps RBX and R14 (asm_exc_nmi's saved GS decision and CR3).
 exc_nmi:
+	# The entry promises the kernel's GS whatever the NMI interrupted; everything per-CPU relies on it. A wrong
+	# GS base makes this read fault or differ: either way the kernel stops here rather than corrupt something.
+	cmpq $percpu, %gs:PER_CPU_SELF
+	jne nmi_bad_gs
 	incq irq_stats + IRQ_STAT_NMI * 8
 	testb $3, CS(%rdi)
 	jz 1f
@@ -186,6 +191,11 @@ exc_nmi:
 	call apic_send_nmi_self
 	int $SPURIOUS_APIC_VECTOR
 3:	ret
+
+nmi_bad_gs:
+	KPRINT "FATAL exc_nmi: GS is not the kernel's\n"
+	mov $FATAL_EXIT_STATUS, %eax
+	jmp machine_exit
 
 # apic_send_nmi_self: an NMI to this processor through the ICR. Keeps every register.
 apic_send_nmi_self:
