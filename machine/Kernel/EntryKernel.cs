@@ -51,8 +51,12 @@ public static class EntryKernel
     /// <summary>Loads the kernel into <paramref name="machine"/> exactly as `repl boot --image entry.elf` loads the
     /// file <see cref="Elf"/> writes (multiboot, by the header's address fields): the machine is left at the
     /// multiboot hand-over, the kernel's first instruction. Returns what was loaded, with the kernel's symbols.</summary>
-    public static LoadedImage Boot(Machine machine, IReadOnlyDictionary<string, long>? defines = null) =>
-        Multiboot.Load(machine, Elf(defines), ImageName);
+    public static LoadedImage Boot(Machine machine, IReadOnlyDictionary<string, long>? defines = null) => Boot(machine, Assemble(defines));
+
+    /// <summary>As <see cref="Boot(Machine, IReadOnlyDictionary{string, long}?)"/>, for a result of <see cref="Assemble"/>
+    /// the caller keeps (for its symbols, lines and sources).</summary>
+    public static LoadedImage Boot(Machine machine, AssemblyResult result) =>
+        Multiboot.Load(machine, ElfWriter.Write(Checked(result)), ImageName);
 
     static AssemblyResult Checked(AssemblyResult result)
     {

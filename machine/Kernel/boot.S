@@ -320,7 +320,7 @@ cr4_init:
 	mov %rax, %cr3				# the kernel PCID's first load flushes (bit 63 clear)
 	bts $X86_CR3_PCID_NOFLUSH_BIT, %rax
 	mov %rax, percpu + PER_CPU_KERNEL_CR3
-	or $(PTI_USER_PGTABLE_MASK | PTI_USER_PCID_MASK), %eax
+	or $(PTI_USER_PGTABLE_MASK | PTI_USER_PCID_MASK), %rax
 	mov %rax, percpu + PER_CPU_USER_CR3	# the user PCID has never been used: nothing stale to keep
 3:
 	.endif
