@@ -110,7 +110,14 @@ build_page_tables:
 	jb 2b
 	movl $(user_boundary_page + _PAGE_PRESENT + _PAGE_RW + _PAGE_USER), high_pt + 511 * 8
 
+	# The first GiB again at __START_KERNEL_map, supervisor-only from the top level down: the per-CPU area's GS base
+	# lies there, negative, as paranoid_entry's test of MSR_GS_BASE needs.
+	movl $(kernel_high_pdpt + _PAGE_PRESENT + _PAGE_RW), kernel_pml4 + 511 * 8
+	movl $(kernel_pd0 + _PAGE_TABLE), kernel_high_pdpt + 510 * 8
+
 	.if KPTI
+	movl $(user_high_pdpt + _PAGE_PRESENT + _PAGE_RW), user_pml4 + 511 * 8
+	movl $(user_pd0 + _PAGE_TABLE), user_high_pdpt + 510 * 8
 	movl $(user_pdpt0 + _PAGE_TABLE), user_pml4
 	movl $(high_pdpt + _PAGE_TABLE), user_pml4 + 255 * 8
 	movl $(user_pd0 + _PAGE_TABLE), user_pdpt0
@@ -224,7 +231,7 @@ build_syscall_table:
 2:	ret
 
 # cpu_init: the TSS (its descriptor's base, RSP0 = the trampoline stack, the IST stacks) and the per-CPU area;
-# GS_BASE = the per-CPU area now, in the kernel; KERNEL_GS_BASE = 0, the user's GS base, until the first SWAPGS.
+# GS_BASE = the per-CPU area (its alias at __START_KERNEL_map) now, in the kernel; KERNEL_GS_BASE = 0, the user's GS base, until the first SWAPGS.
 cpu_init:
 	mov $cpu_tss, %eax
 	mov %ax, gdt + GDT_TSS_SELECTOR + 2	# base 15:0 (the base is below 4 GiB: bits 63:32 stay 0)
@@ -245,8 +252,8 @@ cpu_init:
 	movq $irq_stack_top, percpu + PER_CPU_IRQ_STACK_PTR
 	movq $-1, percpu + PER_CPU_IRQ_COUNT
 	mov $MSR_GS_BASE, %ecx
-	mov $percpu, %eax
-	xor %edx, %edx
+	mov $(percpu + (__START_KERNEL_map & 0xffffffff)), %eax	# the alias: a negative GS base (defs.inc)
+	mov $(__START_KERNEL_map >> 32), %edx
 	wrmsr
 	mov $MSR_KERNEL_GS_BASE, %ecx
 	xor %eax, %eax
@@ -490,6 +497,8 @@ kernel_pd0:	.skip PAGE_SIZE
 kernel_pt0:	.skip PAGE_SIZE
 user_pdpt0:	.skip PAGE_SIZE
 user_pd0:	.skip PAGE_SIZE
+kernel_high_pdpt: .skip PAGE_SIZE
+user_high_pdpt:	.skip PAGE_SIZE
 user_pt0:	.skip PAGE_SIZE
 high_pdpt:	.skip PAGE_SIZE
 high_pd:	.skip PAGE_SIZE

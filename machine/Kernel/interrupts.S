@@ -5,8 +5,9 @@
 # An interrupt gate clears IF and nothing else: the stub runs on whatever the interrupt found. From user mode that
 # is the trampoline stack (TSS.RSP0), the user's GS base and, under KPTI, the user root; from kernel mode it is the
 # kernel's stack, GS and root, because the kernel enables interrupts only where all three are its own (pause, an
-# interrupt handler's own window). So the entry checks the saved CS, as Linux's does, and fixes the rest only for
-# user mode. The handlers then run on the per-CPU IRQ stack, entered by the outermost interrupt only.
+# interrupt handler's own window). That is an exception's situation too, so the entry is error_entry's (idtentry.S),
+# as Linux's asm_common_interrupt is. The handlers then run on the per-CPU IRQ stack, entered by the outermost
+# interrupt only.
 
 	.section .entry.text, "ax"
 
@@ -28,26 +29,15 @@ irq_entries_start:
 	.globl common_interrupt
 	.type common_interrupt, @function
 common_interrupt:
-	cld					# user code may leave DF set; the kernel's string instructions count up
 	PUSH_REGS
-	testb $3, CS(%rsp)
-	jz 1f
-	# From user mode. The frame sits on the trampoline stack, which every entry from user mode reuses and
-	# which is too small for the kernel: with the kernel's GS and root in place, move it to the thread stack.
-	swapgs
-	SWITCH_TO_KERNEL_CR3 %rax
-	mov %rsp, %rsi
-	mov %gs:PER_CPU_TOP_OF_STACK, %rsp
-	sub $SIZEOF_PTREGS, %rsp
-	mov %rsp, %rdi
-	mov $(SIZEOF_PTREGS / 8), %ecx
-	rep movsq
-1:	jmp interrupt_body
+	call error_entry			# from user mode: SWAPGS, the kernel root, the frame moved to the thread stack
+	mov %rax, %rsp
+	jmp interrupt_body
 	.size common_interrupt, . - common_interrupt
 
 	.section .text.kernel, "ax"
 # interrupt_body: RSP = the pt_regs frame, on the thread stack (or on the stack a kernel-mode interrupt arrived
-# on), GS and CR3 the kernel's.
+# on), GS and CR3 the kernel's, DF clear.
 interrupt_body:
 	mov %rsp, %rdi				# the frame: do_IRQ's argument, and where to come back to
 	# ENTER_IRQ_STACK: the count is -1 outside interrupt handlers, so only the outermost interrupt takes it to
@@ -81,13 +71,7 @@ retint_kernel:
 	cmpq $-1, %gs:PER_CPU_IRQ_COUNT
 	jne restore_regs_and_return_to_kernel
 	call preempt_schedule_irq
-
-	.globl restore_regs_and_return_to_kernel
-restore_regs_and_return_to_kernel:
-	POP_REGS
-	popq %rdi
-	add $8, %rsp				# orig_ax
-	iretq					# to kernel mode: GS and CR3 stay the kernel's
+	jmp restore_regs_and_return_to_kernel	# GS and CR3 stay the kernel's
 
 # prepare_exit_to_usermode: RDI = the frame. The work due before any return to user mode: the reschedule a tick
 # asked for, then the exit work (PER_CPU_EXIT_WORK, which may change the frame).
@@ -195,10 +179,8 @@ on_irq_stack:
 	.set APIC_PAGE_FLAGS, _PAGE_PRESENT | _PAGE_RW | _PAGE_PWT | _PAGE_PCD
 	.globl apic_init
 apic_init:
-	mov $(apic_pdpt + _PAGE_PRESENT + _PAGE_RW), %eax
-	mov %rax, kernel_pml4 + 511 * 8
-	mov $(apic_pd + _PAGE_PRESENT + _PAGE_RW), %eax
-	mov %rax, apic_pdpt + ((APIC_BASE >> 30) & 511) * 8
+	mov $(apic_pd + _PAGE_PRESENT + _PAGE_RW), %eax	# the top GiB, beside __START_KERNEL_map's in the same PDPT
+	mov %rax, kernel_high_pdpt + ((APIC_BASE >> 30) & 511) * 8
 	movabs $(APIC_DEFAULT_PHYS_BASE | APIC_PAGE_FLAGS | _PAGE_PSE | _PAGE_NX), %rax
 	mov %rax, apic_pd + ((APIC_BASE >> 21) & 511) * 8
 	movabs $(APIC_DEFAULT_PHYS_BASE | APIC_PAGE_FLAGS | _PAGE_USER | _PAGE_NX), %rax
@@ -300,6 +282,5 @@ irq_nest_outer_rsp: .quad 0
 
 	.bss
 	.balign PAGE_SIZE
-apic_pdpt: .skip PAGE_SIZE			# kernel_pml4[511]: the top 512 GiB, for the APIC window
-apic_pd: .skip PAGE_SIZE
+apic_pd: .skip PAGE_SIZE			# the top GiB of the kernel root, for the APIC window
 

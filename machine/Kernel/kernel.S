@@ -27,6 +27,9 @@ __syscalls_64_start:
 	.section .rodata.syscalls_compat, "a"
 	.balign 16
 __syscalls_compat_start:
+	.section .rodata.extable, "a"
+	.balign 16
+__ex_table_start:
 	.section .data, "aw"
 	.balign PAGE_SIZE
 __data_start:
@@ -46,6 +49,8 @@ __bss_start:
 	.include "boot.S"
 	.include "entry_64.S"
 	.include "syscalls.S"
+	.include "idtentry.S"
+	.include "signal.S"
 	.include "interrupts.S"
 	.include "nmi.S"
 	.include "selftest.S"
@@ -56,6 +61,8 @@ __idt_list_end:
 __syscalls_64_end:
 	.section .rodata.syscalls_compat
 __syscalls_compat_end:
+	.section .rodata.extable
+__ex_table_end:
 	.section .user.data.selftests
 __selftests_end:
 __load_end:					# the last section with bytes: multiboot's load_end_addr

@@ -119,40 +119,22 @@ end_repeat_nmi:
 	# From here a nested NMI redirects the iret frame to repeat_nmi (case 2 or 3).
 	pushq $-1				# orig_ax
 	PUSH_REGS
-	cld					# a repeat may come from the exit window, where DF is set
 	# The NMI may have interrupted anything: the exit paths after the user root is back, the entry before its
-	# SWAPGS. Like Linux's paranoid_entry it saves CR3 and switches to the kernel root, reading the per-CPU
-	# area by address; and it decides SWAPGS by looking at GS_BASE. The kernel's GS base is a low address here
-	# (the kernel is identity-mapped), not the negative one Linux tests the sign of, so the test is equality
-	# with the per-CPU area: when a user sets that same value as its own base, both bases are equal and
-	# skipping the SWAPGS changes nothing.
-	.if KPTI
-	mov %cr3, %r14
-	mov percpu + PER_CPU_KERNEL_CR3, %rax
-	mov %rax, %cr3
-	.endif
-	mov $MSR_GS_BASE, %ecx
-	rdmsr
-	shl $32, %rdx
-	or %rdx, %rax
-	mov $1, %ebx				# 1: GS was the kernel's, leave it
-	cmp $percpu, %rax
-	je 2f
-	swapgs
-	xor %ebx, %ebx
-2:	mov %rsp, %rdi
+	# SWAPGS. paranoid_entry finds the kernel's GS and root whatever they were (EBX, R14 say what to undo), and
+	# clears DF, which a repeat brings from the exit window.
+	call paranoid_entry
+	mov %rsp, %rdi
 	call exc_nmi
-	test %ebx, %ebx
-	jnz 3f
-	swapgs
-3:
+	# paranoid_exit's undoing, without its IRET: this exit has its own.
 	.if KPTI
-	# CR3 as it was; with PCIDs (a PCID in bits 11:0) keep the TLB entries of that PCID (bit 63).
-	test $0xfff, %r14d
-	jz 4f
+	btq $X86_CR3_PCID_NOFLUSH_BIT, percpu + PER_CPU_KERNEL_CR3	# PCIDs on: keep the root's TLB entries
+	jnc 1f
 	bts $X86_CR3_PCID_NOFLUSH_BIT, %r14
-4:	mov %r14, %cr3
+1:	mov %r14, %cr3
 	.endif
+	test %ebx, %ebx
+	jz nmi_restore
+	swapgs
 nmi_restore:
 	POP_REGS
 	popq %rdi
@@ -168,7 +150,7 @@ nmi_restore:
 # exc_nmi: RDI = the frame; the kernel's GS and root. Counts the NMI (and for one from user mode, whether it runs
 # on the thread stack). Armed by nmi_selftest_nested, it sends itself an NMI, which waits (NMIs are blocked),
 # then takes an interrupt whose IRET unblocks NMIs: the second NMI arrives nested, right after that IRET.
-# Keeps RBX and R14 (asm_exc_nmi's saved GS decision and CR3).
+# Keeps RBX and R14 (paranoid_entry's GS decision and CR3).
 exc_nmi:
 	# The entry promises the kernel's GS whatever the NMI interrupted; everything per-CPU relies on it. A wrong
 	# GS base makes this read fault or differ: either way the kernel stops here rather than corrupt something.

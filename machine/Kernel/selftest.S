@@ -130,4 +130,5 @@ u_expected: .asciz " expected "
 u_newline: .asciz "\n"
 
 	.include "selftest_syscall64.S"
+	.include "selftest_exceptions.S"
 	.include "selftest_irq.S"

@@ -110,7 +110,7 @@ public class EntryKernelTests
         Assert.Throws<LoaderException>(() => EntryKernel.Elf(new Dictionary<string, long> { [name] = value }));
     }
 
-    static ulong ReadQuad(Machine m, ulong physical)
+    internal static ulong ReadQuad(Machine m, ulong physical)
     {
         var bytes = new byte[8];
         m.ReadPhysical(physical, bytes);
