@@ -262,8 +262,8 @@ cpu_init:
 
 # syscall_init: the MSRs of the fast system calls, as a kernel's syscall_init sets them. STAR: SYSCALL loads
 # CS = 0x10, SS = 0x18; SYSRET loads CS = 0x23 (SYSRETL) or 0x33 (SYSRETQ) and SS = 0x2b — the GDT is laid out for
-# this arithmetic. SFMASK clears what must not leak into the kernel. The compat entries (CSTAR, SYSENTER) belong
-# to entry_64_compat.S: until it exists, a compat SYSCALL returns -ENOSYS and SYSENTER faults (SYSENTER_CS = 0).
+# this arithmetic. SFMASK clears what must not leak into the kernel. CSTAR and the SYSENTER MSRs lead to the compat
+# entries (entry_64_compat.S); SYSENTER's stack is the trampoline stack, as TSS.RSP0, because it starts on the user root.
 syscall_init:
 	mov $MSR_STAR, %ecx
 	xor %eax, %eax
@@ -274,19 +274,19 @@ syscall_init:
 	xor %edx, %edx
 	wrmsr
 	mov $MSR_CSTAR, %ecx
-	mov $ignore_sysret, %eax
+	mov $entry_SYSCALL_compat, %eax
 	wrmsr
 	mov $MSR_SYSCALL_MASK, %ecx
 	mov $SYSCALL_SFMASK, %eax
 	wrmsr
 	mov $MSR_IA32_SYSENTER_CS, %ecx
-	xor %eax, %eax
+	mov $__KERNEL_CS, %eax			# SYSENTER loads CS = this, SS = this + 8: __KERNEL_DS
 	wrmsr
 	mov $MSR_IA32_SYSENTER_ESP, %ecx
 	mov $entry_stack_top, %eax
 	wrmsr
 	mov $MSR_IA32_SYSENTER_EIP, %ecx
-	xor %eax, %eax
+	mov $entry_SYSENTER_compat, %eax
 	wrmsr
 	ret
 

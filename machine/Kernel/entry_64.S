@@ -61,17 +61,7 @@ entry_SYSCALL_64_after_hwframe:
 	.globl syscall_return_via_sysret
 syscall_return_via_sysret:
 	POP_REGS				# RSP now at the RDI slot
-	# The user root does not map the thread stack: leave it for the trampoline stack, carrying the two
-	# values still needed after the CR3 switch (the user RDI and RSP).
-	mov %rsp, %rdi
-	mov %gs:PER_CPU_TRAMPOLINE_TOP, %rsp
-	pushq RSP - RDI(%rdi)
-	pushq (%rdi)
-	SWITCH_TO_USER_CR3 %rdi
-	popq %rdi
-	popq %rsp				# the user stack, from here to SYSRET: no kernel stack exists any more
-	swapgs					# the last use of the per-CPU area was the CR3 switch
-	sysretq
+	SYSRET_VIA_TRAMPOLINE sysretq
 	.size entry_SYSCALL_64, . - entry_SYSCALL_64
 
 # swapgs_restore_regs_and_return_to_usermode: the IRET exit for a pt_regs frame on the thread stack whose CS is a
@@ -98,28 +88,40 @@ native_irq_return_iret:
 	iretq
 	.size swapgs_restore_regs_and_return_to_usermode, . - swapgs_restore_regs_and_return_to_usermode
 
-# ignore_sysret: CSTAR's target until entry_64_compat.S provides entry_SYSCALL_compat: a SYSCALL from 32-bit
-# code (AMD only; Intel raises #UD) returns -ENOSYS at once, touching neither the stack nor GS.
-	.globl ignore_sysret
-ignore_sysret:
-	mov $-ENOSYS, %eax
-	sysretl
-
 	.section .text.kernel, "ax"
-# do_syscall_64: RDI = the frame, ESI = the number. Calls the handler (RAX = its result into the frame), then
-# the exit work if any is pending.
+# do_syscall_64: RDI = the frame, ESI = the number.
 do_syscall_64:
+	mov $sys_call_table, %edx
+	mov $NR_syscalls, %ecx
+	jmp do_syscall
+
+# do_syscall: RDI = the frame, ESI = the number, RDX = the table of RCX handlers (64-bit or compat). Calls the
+# handler (RAX = its result into the frame), then the exit work if any is pending, then reports a single step.
+do_syscall:
 	push %rbx
 	mov %rdi, %rbx
-	cmp $NR_syscalls, %esi
+	pushq EFLAGS(%rdi)			# the user's RFLAGS as the call began: a handler (rt_sigreturn) may replace them
+	cmp %ecx, %esi
 	jae 1f					# out of range: the frame's RAX keeps -ENOSYS
-	call *sys_call_table(, %rsi, 8)
+	call *(%rdx, %rsi, 8)
 	mov %rax, RAX(%rbx)
 1:	cmpq $0, %gs:PER_CPU_EXIT_WORK
 	je 2f
 	mov %rbx, %rdi
 	call syscall_exit_work
-2:	pop %rbx
+2:	testl $X86_EFLAGS_TF, (%rsp)
+	jz 3f
+	# The user single-stepped into the system call. SYSCALL cleared TF (SFMASK) and INT n clears it, so the
+	# processor reports no step for the instruction; IRET restoring TF would trap only after the next one. Report
+	# the step here, at the return address, as Linux reports it to a tracer (TIF_SINGLESTEP): a #DB with DR6.BS
+	# to the user's handler. The frame it saves keeps TF, so stepping goes on after the handler.
+	mov %rbx, %rdi
+	mov $DR6_BS, %esi
+	mov $X86_TRAP_DB, %edx
+	xor %ecx, %ecx
+	call deliver_user_fault
+3:	add $8, %rsp
+	pop %rbx
 	ret
 
 # syscall_exit_work: RDI = the frame. Does and clears the pending EXIT_WORK_* work; what it changes in the frame

@@ -48,6 +48,7 @@ __bss_start:
 
 	.include "boot.S"
 	.include "entry_64.S"
+	.include "entry_64_compat.S"
 	.include "syscalls.S"
 	.include "idtentry.S"
 	.include "signal.S"

@@ -131,4 +131,5 @@ u_newline: .asciz "\n"
 
 	.include "selftest_syscall64.S"
 	.include "selftest_exceptions.S"
+	.include "selftest_compat.S"
 	.include "selftest_irq.S"

@@ -16,6 +16,7 @@ sys_getpid:
 
 # write(fd, buf, count): fd 1 and 2 go to COM1; the whole buffer must lie in user space.
 	SYSCALL_64 __NR_write, sys_write
+	SYSCALL_IA32 __NR_compat_write, sys_write
 sys_write:
 	mov RDI(%rdi), %rax
 	cmp $1, %rax
@@ -65,6 +66,7 @@ user_access_begin:
 
 # exit(status): the machine stops with the status (debug-exit).
 	SYSCALL_64 __NR_exit, sys_exit
+	SYSCALL_IA32 __NR_compat_exit, sys_exit
 sys_exit:
 	mov RDI(%rdi), %eax
 	jmp machine_exit
