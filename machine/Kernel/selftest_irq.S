@@ -129,6 +129,27 @@ test_timer:
 	CHECK "apic_timer: a period too short for the handler is -EINVAL", %rax, $-EINVAL
 	ret
 
+# pause's compat number, through int 0x80 from compatibility mode (selftest_compat.S's u_call32).
+	SELFTEST test_pause_compat
+test_pause_compat:
+	mov $TIMER_PERIOD, %edi
+	call u_apic_timer
+	mov $compat_pause, %edi
+	call u_call32
+	xor %edi, %edi
+	call u_apic_timer
+	movslq u32_pause_result, %rbx
+	CHECK "pause (compat, int 0x80): returns -EINTR once an interrupt came", %rbx, $-EINTR
+	ret
+
+	.code32
+compat_pause:
+	mov $__NR_compat_pause, %eax
+	int $0x80
+	mov %eax, u32_pause_result
+	ret
+	.code64
+
 # One tick (the one that ends a pause) enables interrupts inside its handler and sends itself an IPI, which nests:
 # the IRQ count goes to 1 and the IPI's handler runs on the IRQ stack below the tick's, with no second switch to
 # the stack's top. The tick's handler waits for the IPI before it returns, so one pause is enough.
@@ -251,3 +272,7 @@ test_nmi_user_rsp:
 	CHECK "nmi: RSP in the NMI stack, DF set (an NMI's exit): taken for nested", %r12, $1
 	CHECK "nmi: RSP in the NMI stack, DF set (an NMI's exit): not handled", %rbx, $0
 	ret
+
+	.section .user.data, "aw"
+	.balign 4
+u32_pause_result: .long 0
