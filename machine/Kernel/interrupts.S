@@ -13,7 +13,7 @@
 
 # irq_entries_start: one stub per external vector (32-255) except int 0x80's. Each pushes its vector into the
 # slot pt_regs calls orig_ax and joins common_interrupt. `pushq imm8` keeps the stub small but sign-extends,
-# so vectors from 0x80 up arrive as negative numbers: common_interrupt reads only the low byte.
+# so vectors from 0x80 up arrive as negative numbers: do_IRQ reads only the low byte.
 	.balign 8
 irq_entries_start:
 	.set vector, FIRST_EXTERNAL_VECTOR

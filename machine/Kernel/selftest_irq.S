@@ -8,6 +8,18 @@
 	.set SPIN_INNER, 1000			# user-mode iterations between two looks at a statistic
 	.set SPIN_ROUNDS, 2000
 
+# CHECK_GREW name, index, before: PASS when the statistic IRQ_STAT_<index> has grown since the value in the register
+# before (not RBX, which it uses).
+	.macro CHECK_GREW name, index, before
+	mov $\index, %edi
+	mov \before, %rsi
+	call u_stat_delta
+	test %rax, %rax
+	setnz %bl
+	movzbl %bl, %ebx
+	CHECK "\name", %rbx, $1
+	.endm
+
 	.section .user.text, "ax"
 
 # u_irq_info: EDI = an IRQ_STAT_* index (or IRQ_INFO_IRQ_COUNT). Returns it in RAX.
@@ -78,20 +90,8 @@ test_timer:
 	mov $__NR_pause, %eax
 	syscall
 	CHECK "pause: returns -EINTR once an interrupt came", %rax, $-EINTR
-	mov $IRQ_STAT_TIMER_KERNEL, %edi
-	mov %r12, %rsi
-	call u_stat_delta
-	test %rax, %rax
-	setnz %bl
-	movzbl %bl, %ebx
-	CHECK "timer: interrupts arrive in kernel mode (pause)", %rbx, $1
-	mov $IRQ_STAT_PREEMPT_KERNEL, %edi
-	mov %r13, %rsi
-	call u_stat_delta
-	test %rax, %rax
-	setnz %bl
-	movzbl %bl, %ebx
-	CHECK "timer: the return to kernel mode takes the preemption point", %rbx, $1
+	CHECK_GREW "timer: interrupts arrive in kernel mode (pause)", IRQ_STAT_TIMER_KERNEL, %r12
+	CHECK_GREW "timer: the return to kernel mode takes the preemption point", IRQ_STAT_PREEMPT_KERNEL, %r13
 
 	mov $IRQ_STAT_TIMER_USER, %edi
 	call u_irq_info
@@ -104,20 +104,8 @@ test_timer:
 	call u_spin_until_changes
 	xor %edi, %edi
 	call u_apic_timer
-	mov $IRQ_STAT_TIMER_USER, %edi
-	mov %r12, %rsi
-	call u_stat_delta
-	test %rax, %rax
-	setnz %bl
-	movzbl %bl, %ebx
-	CHECK "timer: interrupts arrive in user mode", %rbx, $1
-	mov $IRQ_STAT_RESCHED_USER, %edi
-	mov %r13, %rsi
-	call u_stat_delta
-	test %rax, %rax
-	setnz %bl
-	movzbl %bl, %ebx
-	CHECK "timer: the return to user mode does the reschedule the tick asked for", %rbx, $1
+	CHECK_GREW "timer: interrupts arrive in user mode", IRQ_STAT_TIMER_USER, %r12
+	CHECK_GREW "timer: the return to user mode does the reschedule the tick asked for", IRQ_STAT_RESCHED_USER, %r13
 	mov $IRQ_STAT_TIMER_OFF_IRQ_STACK, %edi
 	call u_irq_info
 	CHECK "timer: the handler runs on the IRQ stack", %rax, $0
