@@ -48,7 +48,8 @@ asm_exc_nmi:
 	pushq $-1				# orig_ax: not a system call
 	mov (%rdx), %rdx
 	PUSH_REGS
-	cld
+	pushq $X86_EFLAGS_FIXED			# DF and AC as the kernel wants them, not as user code left them
+	popfq
 	mov %rsp, %rdi
 	call exc_nmi
 	jmp swapgs_restore_regs_and_return_to_usermode	# no exit work: an NMI may not run it (interrupts stay off)
