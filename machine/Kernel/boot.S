@@ -257,7 +257,7 @@ cpu_init:
 	wrmsr
 	mov $MSR_KERNEL_GS_BASE, %ecx
 	xor %eax, %eax
-	xor %edx, %edx				# the user's GS base starts at 0 (EDX still held the alias's upper half)
+	xor %edx, %edx
 	wrmsr
 	ret
 
