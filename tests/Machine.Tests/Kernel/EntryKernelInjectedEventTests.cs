@@ -10,7 +10,7 @@ namespace Repl.Machine.Tests.Kernel;
 /// QEMU at the end of a translated block). Each test boots the kernel, stops at an instruction, injects, and then
 /// compares the kernel's statistics (irq_stats, the IRQ_STAT_* counts of defs.inc) with what the protocol promises.
 /// </summary>
-public class EntryKernelNmiTests
+public class EntryKernelInjectedEventTests
 {
     const ulong Budget = 50_000_000;
     static readonly byte[] Iretq = [0x48, 0xCF];
@@ -47,10 +47,14 @@ public class EntryKernelNmiTests
         /// or left pending where NMIs are blocked (then it waits, and RIP is back at once).</summary>
         public void InjectNmiHere()
         {
-            ulong rip = M.State.Rip;
             M.InjectNmi();
-            RunTo(rip);
+            InjectedEventReturns();
         }
+
+        /// <summary>Runs until RIP is back at the current instruction, which an event injected here interrupts first.</summary>
+        public void InjectedEventReturns() => RunTo(M.State.Rip);
+
+        public void WriteQuad(ulong physical, ulong value) => M.WritePhysical(physical, BitConverter.GetBytes(value));
 
         /// <summary>Runs to the self-test's exit and returns its exit status (the number of failed checks).</summary>
         public int RunToEnd()
@@ -192,18 +196,39 @@ public class EntryKernelNmiTests
     }
 
     [Theory]
-    [InlineData(CpuVendor.Intel, 0x40)]
-    [InlineData(CpuVendor.Amd, 0xa3)]
-    public void An_external_interrupt_without_a_handler_is_counted_and_user_code_goes_on(CpuVendor vendor, byte vector)
+    [InlineData(CpuVendor.Intel, 0x40, "test_getpid")]
+    [InlineData(CpuVendor.Amd, 0xa3, "test_getpid")]
+    [InlineData(CpuVendor.Intel, 0x41, "compat_int80")]	// 32-bit code in compatibility mode
+    public void An_external_interrupt_without_a_handler_is_counted_and_user_code_goes_on(CpuVendor vendor, byte vector, string where)
     {
         var k = new Kernel(vendor);
-        k.RunTo(k.Address("test_getpid"));			// user mode, IF set
+        k.RunTo(k.Address(where));				// user mode, IF set
         ulong before = k.Stat("IRQ_STAT_UNEXPECTED");
 
         k.M.RaiseInterrupt(vector);
-        k.RunTo(k.Address("test_syscall_number"));
+        k.InjectedEventReturns();
 
         Assert.Equal(before + 1, k.Stat("IRQ_STAT_UNEXPECTED"));
+        Assert.Equal(0, k.RunToEnd());
+    }
+
+    [Theory]
+    [InlineData(CpuVendor.Intel)]
+    [InlineData(CpuVendor.Amd)]
+    public void The_return_from_an_interrupt_to_user_mode_does_the_pending_exit_work(CpuVendor vendor)
+    {
+        const ulong Value = 0x5ca1ab1e;
+        var k = new Kernel(vendor);
+        k.RunTo(k.Address("test_getpid"));
+        ulong percpu = k.Address("percpu");
+        k.WriteQuad(percpu + k.Address("PER_CPU_EXIT_WORK"), k.Address("EXIT_WORK_SET_RCX"));
+        k.WriteQuad(percpu + k.Address("PER_CPU_EXIT_WORK_VALUE"), Value);
+
+        k.M.RaiseInterrupt(0x40);
+        k.InjectedEventReturns();
+
+        Assert.Equal(Value, k.M.ReadRegister(Register.Rcx));		// the work changed the frame the IRET restored
+        Assert.Equal(0UL, k.ReadQuad(percpu + k.Address("PER_CPU_EXIT_WORK")));
         Assert.Equal(0, k.RunToEnd());
     }
 }
