@@ -125,6 +125,11 @@ test_gs_base:
 	CHECK "arch_prctl(ARCH_GET_GS)", gs_read_back, $gs_area
 	mov $__NR_arch_prctl, %eax
 	mov $ARCH_SET_GS, %edi
+	movabs $0xffff800000000000, %rsi	# kernel space
+	syscall
+	CHECK "arch_prctl(ARCH_SET_GS) to a kernel address is -EPERM", %rax, $-EPERM
+	mov $__NR_arch_prctl, %eax
+	mov $ARCH_SET_GS, %edi
 	xor %esi, %esi
 	syscall
 	ret

@@ -91,7 +91,7 @@ sys_arch_prctl:
 	ret
 1:	movabs $TASK_SIZE_MAX, %rax		# a base must be a user address (WRMSR would #GP on a non-canonical one)
 	cmp %rax, %rsi
-	jae 3f
+	jae 4f
 	mov %esi, %eax
 	mov %rsi, %rdx
 	shr $32, %rdx
@@ -113,6 +113,8 @@ sys_arch_prctl:
 	xor %eax, %eax
 	ret
 3:	mov $-EFAULT, %rax
+	ret
+4:	mov $-EPERM, %rax			# as Linux answers a kernel address
 	ret
 
 # force_exit_work(work, value): Repl's own. Raises EXIT_WORK_* work for this system call's exit (see

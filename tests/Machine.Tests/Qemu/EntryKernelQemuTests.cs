@@ -1,6 +1,7 @@
 using System.Text;
 using Repl.Machine.Kernel;
 using Repl.Machine.Tests.Asm;
+using Repl.Machine.Tests.Kernel;
 using Repl.Qemu;
 
 namespace Repl.Machine.Tests.Qemu;
@@ -17,14 +18,7 @@ public class EntryKernelQemuTests
     static readonly TimeSpan QemuTimeout = TimeSpan.FromSeconds(60);
 
     [QemuTheory]
-    [InlineData(CpuVendor.Intel, 1, 1)]
-    [InlineData(CpuVendor.Intel, 1, 0)]
-    [InlineData(CpuVendor.Intel, 0, 1)]
-    [InlineData(CpuVendor.Intel, 0, 0)]
-    [InlineData(CpuVendor.Amd, 1, 1)]
-    [InlineData(CpuVendor.Amd, 1, 0)]
-    [InlineData(CpuVendor.Amd, 0, 1)]
-    [InlineData(CpuVendor.Amd, 0, 0)]
+    [MemberData(nameof(EntryKernelTests.ProfilesAndSwitches), MemberType = typeof(EntryKernelTests))]
     public void The_entry_kernel_prints_the_same_transcript_and_exits_with_the_same_status_as_on_qemu(CpuVendor vendor, int kpti, int pcid)
     {
         string elf = WriteImage(new Dictionary<string, long> { ["KPTI"] = kpti, ["PCID"] = pcid });

@@ -40,6 +40,25 @@ public class EntryKernelSessionTests
         Assert.Contains("entry_SYSCALL_64:", Run("list entry_SYSCALL_64"));
     }
 
+    [GdbFact]
+    public void Gdb_without_a_file_fetches_the_entry_kernel_from_gdbserver_with_its_lines_and_sources()
+    {
+        Run("gdbserver 127.0.0.1:0");
+        var start = new System.Diagnostics.ProcessStartInfo("gdb") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "-batch", "-nx", "-ex", $"target remote {_debugger.Serving}", "-ex", "info line entry_SYSCALL_64",
+                                     "-ex", "list entry_SYSCALL_64,+0", "-ex", "detach" })
+            start.ArgumentList.Add(a);
+        using var gdb = System.Diagnostics.Process.Start(start)!;
+        var stderr = gdb.StandardError.ReadToEndAsync();
+        string stdout = gdb.StandardOutput.ReadToEnd();
+        Assert.True(gdb.WaitForExit(60_000), "gdb did not finish");
+        Run("gdbserver stop");
+
+        Assert.Matches($@"Line \d+ of ""entry_64\.S"" starts at address 0x{_debugger.Program.Addresses["entry_SYSCALL_64"]:x} <entry_SYSCALL_64>", stdout);
+        Assert.Matches(@"\d+\t\tswapgs", stdout);
+        Assert.DoesNotContain("No such file", stderr.Result);
+    }
+
     [Fact]
     public void Reset_rebuilds_the_entry_kernel()
     {
