@@ -256,6 +256,7 @@ cpu_init:
 	wrmsr
 	mov $MSR_KERNEL_GS_BASE, %ecx
 	xor %eax, %eax
+	xor %edx, %edx
 	wrmsr
 	ret
 

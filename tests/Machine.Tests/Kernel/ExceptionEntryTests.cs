@@ -16,7 +16,7 @@ public class ExceptionEntryTests
     const ulong SizeofPtRegs = 168, ExceptionStackSize = 4096;
     const ulong PerCpuDebugKernelRip = 176, PerCpuDebugKernelRsp = 184, PerCpuDebugKernelSwapgs = 192;
     const ulong PerCpuDebugNested = 208, PerCpuDebugNestedRsp = 216;
-    const ulong TssIst3 = 36 + 2 * 8, TssRsp0 = 4;
+    const ulong TssRsp0 = 4, TssIst3 = 36 + 2 * 8, TssIst4 = 36 + 3 * 8;
 
     static readonly Dictionary<string, long> Defaults = [];
     static readonly AssemblyResult Symbols = EntryKernel.Assemble(Defaults);
@@ -138,6 +138,25 @@ public class ExceptionEntryTests
         Assert.Equal(0x7f << 1 | 1, stop.ExitStatus);
         Assert.Contains("PASS getpid\n", serial.ToString());
         Assert.Matches("FATAL double fault RSP 0x[0-9a-f]{16} at RIP 0x[0-9a-f]{16}\n$", serial.ToString());
+    }
+
+    [Fact]
+    public void A_machine_check_from_user_mode_comes_on_its_ist_stack_with_the_kernels_gs_base_and_is_reported()
+    {
+        var (m, serial) = Boot(CpuVendor.Intel);
+        m.Cpu.Breakpoints.Add(Sym("selftest_main"));
+        Assert.Equal(StopKind.Breakpoint, m.Run(Budget).Kind);
+        m.Cpu.Breakpoints.Clear();
+        // Vector 18 through its gate (IST 4, paranoid_entry) at the user's first instruction, as an #MC would come.
+        m.RaiseInterrupt(18);
+
+        var stop = m.Run(Budget);
+
+        Assert.Equal(StopKind.DebugExit, stop.Kind);
+        Assert.Equal(0x7f << 1 | 1, stop.ExitStatus);
+        Assert.Equal($"FATAL machine check RSP 0x00007ffffffff000 at RIP 0x{Sym("selftest_main"):x16}\n", serial.ToString());
+        Assert.Equal(StartKernelMap + Sym("percpu"), m.ReadMsr(Msr.GsBase));   // the user's 0 was swapped out
+        Assert.Equal(Sym("mce_stack_top"), ReadQuad(m, Sym("cpu_tss") + TssIst4));
     }
 
     static ulong ReadQuad(Machine m, ulong physical) => EntryKernelTests.ReadQuad(m, physical);
