@@ -78,6 +78,8 @@ swapgs_restore_regs_and_return_to_usermode:
 	pushq CS - RDI(%rdi)
 	pushq RIP - RDI(%rdi)
 	pushq (%rdi)
+	testb $4, SS - RDI(%rdi)		# an LDT stack segment (TI): IRET from the espfix stack (espfix.S)
+	jnz native_irq_return_ldt
 	SWITCH_TO_USER_CR3 %rdi
 	popq %rdi
 	swapgs

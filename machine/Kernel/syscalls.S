@@ -145,3 +145,23 @@ sys_force_exit_work:
 1:	mov $-EINVAL, %rax
 	ret
 
+# iopl(level): the I/O privilege level of user code (0-3) in the saved RFLAGS, so IN, OUT, CLI and STI work at CPL 3
+# when it is 3. The exit restores it: IRET at CPL 0 loads IOPL (a SYSRET takes R11, which no longer matches the frame's
+# RFLAGS, so the 64-bit exit goes the IRET way). SYSCALL's SFMASK clears IOPL in the kernel, never in the frame.
+	SYSCALL_64 __NR_iopl, sys_iopl
+sys_iopl:
+	mov RDI(%rdi), %rax
+	jmp 1f
+# compat iopl(level in EBX): a handler of its own, as SYSCALL_IA32's copy of the frame would lose the new RFLAGS.
+	SYSCALL_COMPAT __NR_compat_iopl, sys_compat_iopl
+sys_compat_iopl:
+	mov RBX(%rdi), %eax
+1:	cmp $3, %rax
+	ja 2f
+	shl $12, %eax
+	andq $~X86_EFLAGS_IOPL, EFLAGS(%rdi)
+	or %rax, EFLAGS(%rdi)
+	xor %eax, %eax
+	ret
+2:	mov $-EINVAL, %rax
+	ret
