@@ -173,6 +173,9 @@ startup_64:
 	call build_syscall_table
 	call cpu_init
 	call syscall_init
+	.if ILLUMOS
+	call illumos_syscall_init
+	.endif
 	call cr4_init
 	call ldt_init
 	call init_espfix_bsp

@@ -129,6 +129,7 @@ do_syscall:
 # syscall_exit_work: RDI = the frame. Does and clears the pending EXIT_WORK_* work; what it changes in the frame
 # decides between SYSRET and IRET.
 syscall_exit_work:
+	SET_POST_SYS
 	mov %gs:PER_CPU_EXIT_WORK, %rax
 	movq $0, %gs:PER_CPU_EXIT_WORK
 	mov %gs:PER_CPU_EXIT_WORK_VALUE, %rdx
@@ -139,3 +140,4 @@ syscall_exit_work:
 	jz 2f
 	mov %rdx, R11(%rdi)
 2:	ret
+

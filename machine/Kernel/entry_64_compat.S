@@ -200,6 +200,7 @@ __kernel_vsyscall:
 	push %edx
 	push %ebp
 	mov %esp, %ebp
+	SYSENTER_RETURN_TO_LANDING_PAD
 sysenter_insn:
 	sysenter
 	.globl sysenter_landing_pad

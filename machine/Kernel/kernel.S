@@ -54,6 +54,7 @@ __bss_start:
 	.include "signal.S"
 	.include "ldt.S"
 	.include "espfix.S"
+	.include "syscall_asm_amd64.S"
 	.include "selftest.S"
 
 	.section .rodata.idt_list

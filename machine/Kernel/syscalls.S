@@ -159,6 +159,7 @@ sys_compat_iopl:
 1:	cmp $3, %rax
 	ja 2f
 	shl $12, %eax
+	SET_POST_SYS
 	andq $~X86_EFLAGS_IOPL, EFLAGS(%rdi)
 	or %rax, EFLAGS(%rdi)
 	xor %eax, %eax

@@ -5,7 +5,7 @@ using Repl.Machine.Kernel;
 namespace Repl.Machine.Tests.Kernel;
 
 /// <summary>
-/// The entry kernel on our machine: its self-test passes on both vendor profiles and with each KPTI/PCID setting,
+/// The entry kernel on our machine: its self-test passes on both vendor profiles and with each KPTI/PCID/ILLUMOS setting,
 /// and the state it leaves (the two roots, their CR3 values, the MSRs) is what defs.inc promises.
 /// </summary>
 public class EntryKernelTests
@@ -25,18 +25,29 @@ public class EntryKernelTests
 
     static Dictionary<string, long> Switches(int kpti, int pcid) => new() { ["KPTI"] = kpti, ["PCID"] = pcid };
 
-    /// <summary>Both vendor profiles with each KPTI and PCID setting: what the kernel must pass on, here and on QEMU.</summary>
-    public static readonly TheoryData<CpuVendor, int, int> ProfilesAndSwitches = new()
+    internal static Dictionary<string, long> Switches(int kpti, int pcid, int illumos) =>
+        new() { ["KPTI"] = kpti, ["PCID"] = pcid, ["ILLUMOS"] = illumos };
+
+    /// <summary>The switch matrix: both vendor profiles with each KPTI, PCID and ILLUMOS (flavour) setting, what the
+    /// kernel must pass on, here and on QEMU.</summary>
+    public static readonly TheoryData<CpuVendor, int, int, int> ProfilesAndSwitches = Matrix();
+
+    static TheoryData<CpuVendor, int, int, int> Matrix()
     {
-        { CpuVendor.Intel, 1, 1 }, { CpuVendor.Intel, 1, 0 }, { CpuVendor.Intel, 0, 1 }, { CpuVendor.Intel, 0, 0 },
-        { CpuVendor.Amd, 1, 1 }, { CpuVendor.Amd, 1, 0 }, { CpuVendor.Amd, 0, 1 }, { CpuVendor.Amd, 0, 0 },
-    };
+        var data = new TheoryData<CpuVendor, int, int, int>();
+        foreach (var vendor in new[] { CpuVendor.Intel, CpuVendor.Amd })
+            foreach (int kpti in new[] { 1, 0 })
+                foreach (int pcid in new[] { 1, 0 })
+                    foreach (int illumos in new[] { 0, 1 })
+                        data.Add(vendor, kpti, pcid, illumos);
+        return data;
+    }
 
     [Theory]
     [MemberData(nameof(ProfilesAndSwitches))]
-    public void The_self_test_passes_every_check_and_exits_with_no_failures(CpuVendor vendor, int kpti, int pcid)
+    public void The_self_test_passes_every_check_and_exits_with_no_failures(CpuVendor vendor, int kpti, int pcid, int illumos)
     {
-        var (_, transcript, stop) = Run(vendor, Switches(kpti, pcid));
+        var (_, transcript, stop) = Run(vendor, Switches(kpti, pcid, illumos));
 
         Assert.True(stop.Kind == StopKind.DebugExit, $"stopped with {stop}; serial: {transcript}");
         Assert.DoesNotContain("FAIL", transcript);
