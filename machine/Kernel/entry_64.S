@@ -141,3 +141,24 @@ syscall_exit_work:
 	mov %rdx, R11(%rdi)
 2:	ret
 
+# report_sysret_gp: RBX = a #DF's pt_regs. A double fault that came from a SYSRETQ in ring 0 with a user RSP is
+# CVE-2012-0217 (SYSRET_CHECK=0 on Intel): SYSRET to a non-canonical RCX raises #GP in ring 0 after the user's RSP
+# is back, so the #GP's frame goes onto the user's stack (with SMAP that push faults, and so does the #PF's: #DF).
+# The report says so before the double fault's own line. SYSRET lives in .entry.text: RIP is read only there.
+report_sysret_gp:
+	testb $3, CS(%rbx)
+	jnz 1f
+	mov RIP(%rbx), %rax
+	cmp $__entry_text_start, %rax
+	jb 1f
+	cmp $__entry_data_start, %rax
+	jae 1f
+	mov (%rax), %ecx
+	and $0xffffff, %ecx
+	cmp $0x070f48, %ecx			# 48 0f 07: SYSRETQ
+	jne 1f
+	movabs $TASK_SIZE_MAX, %rax
+	cmp %rax, RSP(%rbx)
+	jae 1f
+	KPRINT "FATAL #GP in ring 0 on the user stack: SYSRET to a non-canonical RIP (CVE-2012-0217)\n"
+1:	ret

@@ -283,6 +283,7 @@ exc_debug_kernel:
 # exc_double_fault(regs), exc_machine_check(regs): report (with the stack, which a double fault is often about) and stop.
 exc_double_fault:
 	mov %rdi, %rbx
+	call report_sysret_gp
 	KPRINT "FATAL double fault RSP "
 	jmp 1f
 exc_machine_check:

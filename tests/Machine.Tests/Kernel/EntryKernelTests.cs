@@ -121,6 +121,42 @@ public class EntryKernelTests
         Assert.Throws<LoaderException>(() => EntryKernel.Elf(new Dictionary<string, long> { [name] = value }));
     }
 
+    /// <summary>CVE-2012-0217: without the canonical check, a SYSCALL whose return lands past the canonical boundary
+    /// makes Intel's SYSRET raise #GP in ring 0 with the user's RSP already loaded, so the #GP's frame goes onto the user
+    /// stack (SMAP refuses that push, and the #PF's: a double fault). The transcript says so. On AMD SYSRET loads the
+    /// non-canonical RIP and the fault comes in user mode, where the self-test expects it.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void Without_the_sysret_check_intels_sysret_faults_in_ring_0_on_the_user_stack_and_amds_does_not(int illumos)
+    {
+        var defines = new Dictionary<string, long> { ["SYSRET_CHECK"] = 0, ["ILLUMOS"] = illumos };
+        var result = EntryKernel.Assemble(defines);
+        var m = new Machine(new MachineOptions { Vendor = CpuVendor.Intel });
+        var serial = new StringBuilder();
+        m.Com1.Transmitted += b => serial.Append((char)b);
+        var doubleFaults = new List<InterruptDelivered>();
+        m.Events.InterruptDelivered += e => { if (e.Vector == Vector.DF) doubleFaults.Add(e); };
+        EntryKernel.Boot(m, result);
+
+        var stop = m.Run(Budget);
+
+        Assert.Equal(StopKind.DebugExit, stop.Kind);
+        Assert.Equal(0x7f << 1 | 1, stop.ExitStatus);
+        Assert.Contains("\nFATAL #GP in ring 0 on the user stack: SYSRET to a non-canonical RIP (CVE-2012-0217)\nFATAL double fault RSP 0x00007fff", serial.ToString());
+        var df = Assert.Single(doubleFaults);
+        Assert.Equal(0, df.From.Cpl);
+        Assert.InRange(df.From.Rsp, 0x7fff_ffff_b000UL, 0x7fff_ffff_efffUL);	// the user stack's pages
+        var sysretq = new byte[3];
+        m.ReadPhysical(df.Rip, sysretq);
+        Assert.Equal(new byte[] { 0x48, 0x0f, 0x07 }, sysretq);
+
+        var (_, amdTranscript, amdStop) = Run(CpuVendor.Amd, defines);
+        Assert.DoesNotContain("FAIL", amdTranscript);
+        Assert.DoesNotContain("FATAL", amdTranscript);
+        Assert.Equal(1, amdStop.ExitStatus);
+    }
+
     internal static ulong ReadQuad(Machine m, ulong physical)
     {
         var bytes = new byte[8];
