@@ -33,6 +33,14 @@
 	.set MODIFY_LDT_WRITE_OLD, 1
 	.set MODIFY_LDT_WRITE, 0x11
 
+# UD_FLAG_TO_DESC flag, bit: in sys_modify_ldt, the descriptor's bit (EDX) when the user_desc flag (R11D) is set.
+	.macro UD_FLAG_TO_DESC flag, bit
+	test $\flag, %r11d
+	jz .Lud_flag_clear\@
+	or $\bit, %edx
+.Lud_flag_clear\@:
+	.endm
+
 	.section .text.kernel, "ax"
 
 # ldt_init: the GDT's LDT descriptor (base = ldt_table, limit = the table) and LDTR, once at boot; empty entries are
@@ -126,19 +134,11 @@ sys_modify_ldt:
 5:	test $UD_SEG_NOT_PRESENT, %r11d
 	jz 6f
 	and $~DESC_P, %edx
-6:	test $UD_USEABLE, %r11d
-	jz 7f
-	or $DESC_AVL, %edx
-7:	test $UD_LM, %r11d
-	jz 71f
-	or $DESC_L, %edx
-71:	test $UD_SEG_32BIT, %r11d
-	jz 72f
-	or $DESC_DB, %edx
-72:	test $UD_LIMIT_IN_PAGES, %r11d
-	jz 73f
-	or $DESC_G, %edx
-73:	shl $32, %rdx				# lower dword: base 15:0, limit 15:0
+6:	UD_FLAG_TO_DESC UD_USEABLE, DESC_AVL
+	UD_FLAG_TO_DESC UD_LM, DESC_L
+	UD_FLAG_TO_DESC UD_SEG_32BIT, DESC_DB
+	UD_FLAG_TO_DESC UD_LIMIT_IN_PAGES, DESC_G
+	shl $32, %rdx				# lower dword: base 15:0, limit 15:0
 	mov %r9d, %eax
 	shl $16, %eax
 	or %rax, %rdx

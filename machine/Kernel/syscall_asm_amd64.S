@@ -59,28 +59,13 @@ sys_rtt_syscall:
 	.globl sys_syscall32
 	.type sys_syscall32, @function
 sys_syscall32:
-	swapgs
-	movl %esp, %esp				# only ESP is the user's
-	mov %rsp, %gs:PER_CPU_USER_RSP
-	SWITCH_TO_KERNEL_CR3 %rsp
-	mov %gs:PER_CPU_TOP_OF_STACK, %rsp
-	pushq $__USER32_DS
-	pushq %gs:PER_CPU_USER_RSP
-	pushq %r11
-	pushq $__USER32_CS
-	pushq %rcx
-	pushq %rax
-	PUSH_REGS rax=$-ENOSYS
-	mov %rbp, RCX(%rsp)
+	SYSCALL_COMPAT_FRAME			# entry_64_compat.S
 	movq $0, %gs:PER_CPU_POST_SYS
 	mov %rsp, %rdi
 	call do_fast_syscall_32
 	cmpq $0, %gs:PER_CPU_POST_SYS
 	jne sys_rtt_syscall
-	POP_REGS
-	movl RIP - RDI(%rsp), %ecx
-	movq EFLAGS - RDI(%rsp), %r11
-	SYSRET_VIA_TRAMPOLINE sysretl
+	jmp sysret32_from_system_call		# the kernel's SYSRETL exit: EIP and EFLAGS from the frame
 	.size sys_syscall32, . - sys_syscall32
 
 # sys_sysenter: SYSENTER (Intel). illumos's convention: the caller says where to come back, EDX = the return EIP and
@@ -94,11 +79,7 @@ sys_sysenter:
 	pushfq					# the user's RFLAGS but IF (SYSENTER cleared it)
 	pushq $X86_EFLAGS_FIXED
 	popfq
-	swapgs
-	pushq %rax
-	SWITCH_TO_KERNEL_CR3 %rax
-	mov %rsp, %rax				# (%rax) the user's RAX, 8(%rax) the user's RFLAGS
-	mov %gs:PER_CPU_TOP_OF_STACK, %rsp
+	SYSENTER_TO_THREAD_STACK		# entry_64_compat.S
 	pushq $__USER32_DS
 	movl %ecx, %ecx
 	pushq %rcx				# the ESP the caller gave
