@@ -177,6 +177,7 @@ startup_64:
 	call illumos_syscall_init
 	.endif
 	call cr4_init
+	call apic_init
 	call ldt_init
 	call init_espfix_bsp
 
