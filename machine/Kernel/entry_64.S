@@ -39,9 +39,9 @@ entry_SYSCALL_64_after_hwframe:
 	jne swapgs_restore_regs_and_return_to_usermode
 	.if SYSRET_CHECK
 	# On Intel, SYSRET to a non-canonical RCX raises #GP in ring 0 but after the user RSP is back
-	# (CVE-2012-0217): the #GP would run on a user-chosen stack. Sign-extend from bit 47 and compare.
-	shl $16, %rcx
-	sar $16, %rcx
+	# (CVE-2012-0217): the #GP would run on a user-chosen stack. Sign-extend from bit 47 (56 with LA57) and compare.
+	shl $(63 - __VIRTUAL_MASK_SHIFT), %rcx
+	sar $(63 - __VIRTUAL_MASK_SHIFT), %rcx
 	cmpq %rcx, %r11
 	jne swapgs_restore_regs_and_return_to_usermode
 	.endif

@@ -67,9 +67,9 @@ init_espfix_bsp:
 	mov $espfix_pdpt, %edi
 	mov $ESPFIX_ALIAS_PAGES_GB, %ecx
 	rep stosq
-	movq $espfix_pdpt + _PAGE_PRESENT + _PAGE_RW, kernel_pml4 + ESPFIX_PGD_ENTRY * 8
+	movq $espfix_pdpt + _PAGE_PRESENT + _PAGE_RW, kernel_p4d_high + ESPFIX_PGD_ENTRY * 8
 	.if KPTI
-	movq $espfix_pdpt + _PAGE_PRESENT + _PAGE_RW, user_pml4 + ESPFIX_PGD_ENTRY * 8
+	movq $espfix_pdpt + _PAGE_PRESENT + _PAGE_RW, user_p4d_high + ESPFIX_PGD_ENTRY * 8
 	.endif
 	ret
 

@@ -5,7 +5,7 @@ using Repl.Machine.Kernel;
 namespace Repl.Machine.Tests.Kernel;
 
 /// <summary>
-/// The entry kernel on our machine: its self-test passes on both vendor profiles and with each KPTI/PCID/ILLUMOS setting,
+/// The entry kernel on our machine: its self-test passes on both vendor profiles and with each KPTI/PCID/LA57/ILLUMOS setting,
 /// and the state it leaves (the two roots, their CR3 values, the MSRs) is what defs.inc promises.
 /// </summary>
 public class EntryKernelTests
@@ -25,29 +25,30 @@ public class EntryKernelTests
 
     static Dictionary<string, long> Switches(int kpti, int pcid) => new() { ["KPTI"] = kpti, ["PCID"] = pcid };
 
-    internal static Dictionary<string, long> Switches(int kpti, int pcid, int illumos) =>
-        new() { ["KPTI"] = kpti, ["PCID"] = pcid, ["ILLUMOS"] = illumos };
+    internal static Dictionary<string, long> Switches(int kpti, int pcid, int la57, int illumos) =>
+        new() { ["KPTI"] = kpti, ["PCID"] = pcid, ["LA57"] = la57, ["ILLUMOS"] = illumos };
 
-    /// <summary>The switch matrix: both vendor profiles with each KPTI, PCID and ILLUMOS (flavour) setting, what the
-    /// kernel must pass on, here and on QEMU.</summary>
-    public static readonly TheoryData<CpuVendor, int, int, int> ProfilesAndSwitches = Matrix();
+    /// <summary>The switch matrix: both vendor profiles with each KPTI, PCID, LA57 (both profiles have 5-level paging)
+    /// and ILLUMOS (flavour) setting, what the kernel must pass on, here and on QEMU.</summary>
+    public static readonly TheoryData<CpuVendor, int, int, int, int> ProfilesAndSwitches = Matrix();
 
-    static TheoryData<CpuVendor, int, int, int> Matrix()
+    static TheoryData<CpuVendor, int, int, int, int> Matrix()
     {
-        var data = new TheoryData<CpuVendor, int, int, int>();
+        var data = new TheoryData<CpuVendor, int, int, int, int>();
         foreach (var vendor in new[] { CpuVendor.Intel, CpuVendor.Amd })
             foreach (int kpti in new[] { 1, 0 })
                 foreach (int pcid in new[] { 1, 0 })
-                    foreach (int illumos in new[] { 0, 1 })
-                        data.Add(vendor, kpti, pcid, illumos);
+                    foreach (int la57 in new[] { 0, 1 })
+                        foreach (int illumos in new[] { 0, 1 })
+                            data.Add(vendor, kpti, pcid, la57, illumos);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(ProfilesAndSwitches))]
-    public void The_self_test_passes_every_check_and_exits_with_no_failures(CpuVendor vendor, int kpti, int pcid, int illumos)
+    public void The_self_test_passes_every_check_and_exits_with_no_failures(CpuVendor vendor, int kpti, int pcid, int la57, int illumos)
     {
-        var (_, transcript, stop) = Run(vendor, Switches(kpti, pcid, illumos));
+        var (_, transcript, stop) = Run(vendor, Switches(kpti, pcid, la57, illumos));
 
         Assert.True(stop.Kind == StopKind.DebugExit, $"stopped with {stop}; serial: {transcript}");
         Assert.DoesNotContain("FAIL", transcript);
@@ -67,6 +68,23 @@ public class EntryKernelTests
         Assert.Equal(pml4 | 1 | 1UL << 63, ReadQuad(m, percpu + 24));				// PER_CPU_KERNEL_CR3
         Assert.Equal(pml4 | 0x1000 | 0x801 | 1UL << 63, ReadQuad(m, percpu + 32));	// PER_CPU_USER_CR3
         Assert.NotEqual(0UL, m.State.Cr4 & 1UL << 17);						// CR4.PCIDE
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(0)]
+    public void With_la57_the_kernel_runs_on_5_level_paging_whose_roots_are_the_pml5_pair(int kpti)
+    {
+        var defines = new Dictionary<string, long> { ["LA57"] = 1, ["KPTI"] = kpti, ["PCID"] = 0 };
+        var (m, transcript, stop) = Run(CpuVendor.Intel, defines);
+        var symbols = EntryKernel.Assemble(defines);
+        ulong pml5 = symbols.AddressOf("kernel_pml5")!.Value, percpu = symbols.AddressOf("percpu")!.Value;
+
+        Assert.Equal(1, stop.ExitStatus);
+        Assert.Contains("PASS SYSCALL at 0xfffffffffffffe: #GP\n", transcript);
+        Assert.NotEqual(0UL, m.State.Cr4 & 1UL << 12);						// CR4.LA57
+        Assert.Equal(pml5, ReadQuad(m, percpu + 24));						// PER_CPU_KERNEL_CR3
+        Assert.Equal(kpti == 1 ? pml5 + 0x1000 : pml5, ReadQuad(m, percpu + 32));	// PER_CPU_USER_CR3
     }
 
     [Fact]
@@ -111,7 +129,7 @@ public class EntryKernelTests
     [Theory]
     [InlineData("KPTI", 2)]
     [InlineData("SYSRET_CHECK", -1)]
-    [InlineData("LA57", 1)]
+    [InlineData("LA57", 2)]
     public void A_switch_value_the_kernel_does_not_support_is_an_assembly_error_naming_it(string name, long value)
     {
         var result = EntryKernel.Assemble(new Dictionary<string, long> { [name] = value });
