@@ -43,8 +43,12 @@ _start:
 
 	mov %cr4, %eax
 	or $X86_CR4_PAE, %eax
+	.if LA57
+	call check_la57
+	or $X86_CR4_LA57, %eax			# before paging: CR4.LA57 cannot change in long mode
+	.endif
 	mov %eax, %cr4
-	mov $kernel_pml4, %eax
+	mov $kernel_pgd, %eax
 	mov %eax, %cr3
 	mov $MSR_EFER, %ecx
 	rdmsr
@@ -112,11 +116,11 @@ build_page_tables:
 
 	# The first GiB again at __START_KERNEL_map, supervisor-only from the top level down: the per-CPU area's GS base
 	# lies there, negative, as paranoid_entry's test of MSR_GS_BASE needs.
-	movl $(kernel_high_pdpt + _PAGE_PRESENT + _PAGE_RW), kernel_pml4 + 511 * 8
+	movl $(kernel_high_pdpt + _PAGE_PRESENT + _PAGE_RW), kernel_p4d_high + 511 * 8
 	movl $(kernel_pd0 + _PAGE_TABLE), kernel_high_pdpt + 510 * 8
 
 	.if KPTI
-	movl $(user_high_pdpt + _PAGE_PRESENT + _PAGE_RW), user_pml4 + 511 * 8
+	movl $(user_high_pdpt + _PAGE_PRESENT + _PAGE_RW), user_p4d_high + 511 * 8
 	movl $(user_pd0 + _PAGE_TABLE), user_high_pdpt + 510 * 8
 	movl $(user_pdpt0 + _PAGE_TABLE), user_pml4
 	movl $(high_pdpt + _PAGE_TABLE), user_pml4 + 255 * 8
@@ -127,7 +131,56 @@ build_page_tables:
 	MAP_RANGE user_pt0, __user_text_start, __user_data_start, _PAGE_PRESENT|_PAGE_USER, 0
 	MAP_RANGE user_pt0, __user_data_start, __bss_start, _PAGE_PRESENT|_PAGE_RW|_PAGE_USER, _PAGE_NX_HIGH
 	.endif
+
+	# 5-level paging: the PML5 roots hold the lower half's PML4 in slot 0 and the kernel half's in slot 511, and slot 255
+	# leads to the stack's PDPT again, so the boundary page also lies below the 57-bit canonical boundary.
+	.if LA57
+	movl $(kernel_pml4 + _PAGE_TABLE), kernel_pml5
+	movl $(kernel_p4d_high + _PAGE_PRESENT + _PAGE_RW), kernel_pml5 + 511 * 8
+	movl $(la57_edge_p4d + _PAGE_TABLE), kernel_pml5 + 255 * 8
+	movl $(high_pdpt + _PAGE_TABLE), la57_edge_p4d + 511 * 8
+	.if KPTI
+	movl $(user_pml4 + _PAGE_TABLE), user_pml5
+	movl $(user_p4d_high + _PAGE_PRESENT + _PAGE_RW), user_pml5 + 511 * 8
+	movl $(la57_edge_p4d + _PAGE_TABLE), user_pml5 + 255 * 8
+	.endif
+	.endif
 	ret
+
+	.if LA57
+# check_la57: LA57=1 needs CPUID.(EAX=7,ECX=0):ECX.LA57; without it, say so on COM1 and stop (still in 32-bit code,
+# before paging). Keeps EAX.
+check_la57:
+	push %eax
+	xor %eax, %eax
+	cpuid
+	cmp $7, %eax
+	jb 1f
+	mov $7, %eax
+	xor %ecx, %ecx
+	cpuid
+	bt $CPUID7_ECX_LA57, %ecx
+	jnc 1f
+	pop %eax
+	ret
+1:	mov $no_la57_message, %esi
+2:	mov $(COM1 + UART_LSR), %dx
+3:	in %dx, %al
+	test $UART_LSR_THRE, %al
+	jz 3b
+	lodsb
+	test %al, %al
+	jz 4f
+	mov $COM1, %dx
+	out %al, %dx
+	jmp 2b
+4:	mov $FATAL_EXIT_STATUS, %eax
+	mov $DEBUG_EXIT_PORT, %dx
+	out %eax, %dx
+5:	hlt
+	jmp 5b
+no_la57_message: .asciz "FATAL LA57=1 but CPUID has no 5-level paging\n"
+	.endif
 
 # map_range: EBX = page table, [ESI, EDI) the range (below 2 MiB), EAX:EDX = the entry's flags. Both ends are
 # rounded up to a page: a region that starts inside a page (an empty section's label) leaves it to the one before.
@@ -173,8 +226,13 @@ startup_64:
 	call build_syscall_table
 	call cpu_init
 	call syscall_init
+	.if ILLUMOS
+	call illumos_syscall_init
+	.endif
 	call cr4_init
 	call apic_init
+	call ldt_init
+	call init_espfix_bsp
 
 	# Into user mode through the same exit the system calls take: a pt_regs frame for the self-test's first
 	# instruction, every register zero, on the thread stack.
@@ -310,7 +368,7 @@ cr4_init:
 	or $X86_CR4_SMAP, %edi
 1:	mov %rdi, %cr4
 
-	mov $kernel_pml4, %eax
+	mov $kernel_pgd, %eax
 	mov %rax, percpu + PER_CPU_KERNEL_CR3
 	.if KPTI
 	add $PTI_USER_PGTABLE_MASK, %eax
@@ -324,7 +382,7 @@ cr4_init:
 	mov %cr4, %rax				# CR3's PCID is 0 here, as setting CR4.PCIDE requires
 	or $X86_CR4_PCIDE, %eax
 	mov %rax, %cr4
-	mov $(kernel_pml4 + KERNEL_PCID), %eax
+	mov $(kernel_pgd + KERNEL_PCID), %eax
 	mov %rax, %cr3				# the kernel PCID's first load flushes (bit 63 clear)
 	bts $X86_CR3_PCID_NOFLUSH_BIT, %rax
 	mov %rax, percpu + PER_CPU_KERNEL_CR3
@@ -489,10 +547,21 @@ mce_stack_top:
 
 	.bss
 	.balign 2 * PAGE_SIZE
-kernel_pml4:					# the KPTI pair: user_pml4 = kernel_pml4 + 4 KiB
-	.skip PAGE_SIZE
-user_pml4:
-	.skip PAGE_SIZE
+kernel_pgd:					# the root, and the KPTI pair: the user root = kernel_pgd + 4 KiB
+	.if LA57
+kernel_pml5:	.skip PAGE_SIZE
+user_pml5:	.skip PAGE_SIZE
+kernel_pml4:	.skip PAGE_SIZE
+user_pml4:	.skip PAGE_SIZE
+kernel_p4d_high: .skip PAGE_SIZE		# PML5 slot 511: the kernel half (__START_KERNEL_map, espfix)
+user_p4d_high:	.skip PAGE_SIZE
+la57_edge_p4d:	.skip PAGE_SIZE		# PML5 slot 255: the stack's PDPT below the 57-bit canonical boundary
+	.else
+kernel_pml4:	.skip PAGE_SIZE
+user_pml4:	.skip PAGE_SIZE
+	.set kernel_p4d_high, kernel_pml4	# 4-level: the kernel half's slots are the root's own
+	.set user_p4d_high, user_pml4
+	.endif
 kernel_pdpt0:	.skip PAGE_SIZE
 kernel_pd0:	.skip PAGE_SIZE
 kernel_pt0:	.skip PAGE_SIZE

@@ -39,9 +39,9 @@ entry_SYSCALL_64_after_hwframe:
 	jne swapgs_restore_regs_and_return_to_usermode
 	.if SYSRET_CHECK
 	# On Intel, SYSRET to a non-canonical RCX raises #GP in ring 0 but after the user RSP is back
-	# (CVE-2012-0217): the #GP would run on a user-chosen stack. Sign-extend from bit 47 and compare.
-	shl $16, %rcx
-	sar $16, %rcx
+	# (CVE-2012-0217): the #GP would run on a user-chosen stack. Sign-extend from bit 47 (56 with LA57) and compare.
+	shl $(63 - __VIRTUAL_MASK_SHIFT), %rcx
+	sar $(63 - __VIRTUAL_MASK_SHIFT), %rcx
 	cmpq %rcx, %r11
 	jne swapgs_restore_regs_and_return_to_usermode
 	.endif
@@ -78,6 +78,8 @@ swapgs_restore_regs_and_return_to_usermode:
 	pushq CS - RDI(%rdi)
 	pushq RIP - RDI(%rdi)
 	pushq (%rdi)
+	testb $4, SS - RDI(%rdi)		# an LDT stack segment (TI): IRET from the espfix stack (espfix.S)
+	jnz native_irq_return_ldt
 	SWITCH_TO_USER_CR3 %rdi
 	popq %rdi
 	swapgs
@@ -127,6 +129,7 @@ do_syscall:
 # syscall_exit_work: RDI = the frame. Does and clears the pending EXIT_WORK_* work; what it changes in the frame
 # decides between SYSRET and IRET.
 syscall_exit_work:
+	SET_POST_SYS
 	mov %gs:PER_CPU_EXIT_WORK, %rax
 	movq $0, %gs:PER_CPU_EXIT_WORK
 	mov %gs:PER_CPU_EXIT_WORK_VALUE, %rdx
@@ -137,3 +140,25 @@ syscall_exit_work:
 	jz 2f
 	mov %rdx, R11(%rdi)
 2:	ret
+
+# report_sysret_gp: RBX = a #DF's pt_regs. A double fault that came from a SYSRETQ in ring 0 with a user RSP is
+# CVE-2012-0217 (SYSRET_CHECK=0 on Intel): SYSRET to a non-canonical RCX raises #GP in ring 0 after the user's RSP
+# is back, so the #GP's frame goes onto the user's stack (with SMAP that push faults, and so does the #PF's: #DF).
+# The report says so before the double fault's own line. SYSRET lives in .entry.text: RIP is read only there.
+report_sysret_gp:
+	testb $3, CS(%rbx)
+	jnz 1f
+	mov RIP(%rbx), %rax
+	cmp $__entry_text_start, %rax
+	jb 1f
+	cmp $__entry_data_start, %rax
+	jae 1f
+	mov (%rax), %ecx
+	and $0xffffff, %ecx
+	cmp $0x070f48, %ecx			# 48 0f 07: SYSRETQ
+	jne 1f
+	movabs $TASK_SIZE_MAX, %rax
+	cmp %rax, RSP(%rbx)
+	jae 1f
+	KPRINT "FATAL #GP in ring 0 on the user stack: SYSRET to a non-canonical RIP (CVE-2012-0217)\n"
+1:	ret

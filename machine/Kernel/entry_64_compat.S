@@ -18,6 +18,36 @@
 # full pt_regs frame, so the IRET exit restores every register but RAX — R8-R15 included, which 64-bit code calling
 # int $0x80 relies on (Linux guarantees it).
 
+# SYSCALL_COMPAT_FRAME: the start of an entry from SYSCALL in compatibility mode (entry_SYSCALL_compat, the illumos
+# flavour's sys_syscall32): SWAPGS, the kernel root and the thread stack, and a pt_regs frame as int $0x80 would leave
+# it (RAX = -ENOSYS), with the second argument taken from EBP into the RCX slot.
+	.macro SYSCALL_COMPAT_FRAME
+	swapgs
+	mov %esp, %esp				# the user's stack pointer is ESP: RSP's upper half is undefined after compatibility mode
+	mov %rsp, %gs:PER_CPU_USER_RSP
+	SWITCH_TO_KERNEL_CR3 %rsp
+	mov %gs:PER_CPU_TOP_OF_STACK, %rsp
+	pushq $__USER32_DS
+	pushq %gs:PER_CPU_USER_RSP
+	pushq %r11				# the user's RFLAGS, as SYSCALL saved them
+	pushq $__USER32_CS
+	pushq %rcx				# the return EIP, as SYSCALL saved it
+	pushq %rax				# orig_ax: the number
+	PUSH_REGS rax=$-ENOSYS
+	mov %rbp, RCX(%rsp)			# SYSCALL took ECX for the return address: the second argument came in EBP
+	.endm
+
+# SYSENTER_TO_THREAD_STACK: a SYSENTER entry (entry_SYSENTER_compat, the illumos flavour's sys_sysenter), once it has
+# pushed the user's RFLAGS on the SYSENTER_ESP stack and cleared TF: SWAPGS, the kernel root, the thread stack, with
+# RAX pointing at what is left behind: (%rax) the user's RAX, 8(%rax) the user's RFLAGS.
+	.macro SYSENTER_TO_THREAD_STACK
+	swapgs
+	pushq %rax
+	SWITCH_TO_KERNEL_CR3 %rax
+	mov %rsp, %rax
+	mov %gs:PER_CPU_TOP_OF_STACK, %rsp
+	.endm
+
 	.section .entry.text, "ax"
 
 	.globl entry_SYSENTER_compat
@@ -32,11 +62,7 @@ __begin_SYSENTER_singlestep_region:
 	pushq $X86_EFLAGS_FIXED
 	popfq					# the trap after this POPF (TF was set as it began) reports the next RIP
 __end_SYSENTER_singlestep_region:
-	swapgs
-	pushq %rax
-	SWITCH_TO_KERNEL_CR3 %rax
-	mov %rsp, %rax				# (%rax) the user's RAX, 8(%rax) the user's RFLAGS
-	mov %gs:PER_CPU_TOP_OF_STACK, %rsp
+	SYSENTER_TO_THREAD_STACK
 	# The frame SYSRETL or IRET will return from: to the landing pad of __kernel_vsyscall, on the stack whose
 	# pointer __kernel_vsyscall left in EBP (SYSENTER forgot both).
 	pushq $__USER32_DS
@@ -57,19 +83,7 @@ __end_SYSENTER_singlestep_region:
 	.globl entry_SYSCALL_compat
 	.type entry_SYSCALL_compat, @function
 entry_SYSCALL_compat:
-	swapgs
-	mov %esp, %esp				# the user's stack pointer is ESP: RSP's upper half is undefined after compatibility mode
-	mov %rsp, %gs:PER_CPU_USER_RSP
-	SWITCH_TO_KERNEL_CR3 %rsp
-	mov %gs:PER_CPU_TOP_OF_STACK, %rsp
-	pushq $__USER32_DS
-	pushq %gs:PER_CPU_USER_RSP
-	pushq %r11				# the user's RFLAGS, as SYSCALL saved them
-	pushq $__USER32_CS
-	pushq %rcx				# the return EIP, as SYSCALL saved it
-	pushq %rax				# orig_ax: the number
-	PUSH_REGS rax=$-ENOSYS
-	mov %rbp, RCX(%rsp)			# SYSCALL took ECX for the return address: the second argument came in EBP
+	SYSCALL_COMPAT_FRAME
 	mov %rsp, %rdi
 	call do_fast_syscall_32
 
@@ -200,6 +214,7 @@ __kernel_vsyscall:
 	push %edx
 	push %ebp
 	mov %esp, %ebp
+	SYSENTER_RETURN_TO_LANDING_PAD
 sysenter_insn:
 	sysenter
 	.globl sysenter_landing_pad

@@ -202,12 +202,16 @@ asm_exc_debug:
 	IDT_GATE X86_TRAP_DB, asm_exc_debug, 0, IST_INDEX_DB
 
 # asm_exc_double_fault: #DF on IST_INDEX_DF, whatever the stack was (a fault while delivering a fault, e.g. on a
-# bad stack). Nothing to return to: report and stop.
+# bad stack). Nothing to return to: report and stop — unless espfix.S recognises its own IRET.
 	.globl asm_exc_double_fault
 	.type asm_exc_double_fault, @function
 asm_exc_double_fault:
 	PUSH_REGS				# the CPU pushed an error code (always 0)
 	call paranoid_entry
+	mov %rsp, %rdi
+	call espfix_double_fault		# an IRET that faulted on the espfix stack: the user's #GP after all
+	test %eax, %eax
+	jnz paranoid_exit
 	mov %rsp, %rdi
 	jmp exc_double_fault
 	.size asm_exc_double_fault, . - asm_exc_double_fault
@@ -279,6 +283,7 @@ exc_debug_kernel:
 # exc_double_fault(regs), exc_machine_check(regs): report (with the stack, which a double fault is often about) and stop.
 exc_double_fault:
 	mov %rdi, %rbx
+	call report_sysret_gp
 	KPRINT "FATAL double fault RSP "
 	jmp 1f
 exc_machine_check:

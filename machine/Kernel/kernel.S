@@ -54,6 +54,9 @@ __bss_start:
 	.include "signal.S"
 	.include "interrupts.S"
 	.include "nmi.S"
+	.include "ldt.S"
+	.include "espfix.S"
+	.include "syscall_asm_amd64.S"	# after interrupts.S: its gate 0x91 replaces that vector's external-interrupt stub
 	.include "selftest.S"
 
 	.section .rodata.idt_list

@@ -448,6 +448,7 @@ compat_step_sysenter:
 	mov $COMPAT_ARG6, %ebp			# the sixth argument, pushed where SYSENTER's callers keep EBP
 	push %ebp
 	mov %esp, %ebp
+	SYSENTER_RETURN_TO_LANDING_PAD
 	pushfl
 	orl $X86_EFLAGS_TF, (%esp)
 	popfl

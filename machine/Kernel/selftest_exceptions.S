@@ -7,9 +7,9 @@
 # had there, in 64-bit mode, through rt_sigreturn.
 
 	.set U_UNMAPPED, 0x0000100000000000	# PML4 slot 32: mapped in neither root
-	.set U_NONCANONICAL, 0x0000800000000000	# the first address past the lower canonical half
+	.set U_NONCANONICAL, 1 << __VIRTUAL_MASK_SHIFT	# the first address past the lower canonical half
 	.set U_KERNEL_HALF, 0xffff800000000000	# canonical, unmapped
-	.set U_CANONICAL_EDGE_SYSCALL, 0x00007ffffffffffe	# a 2-byte SYSCALL here returns to U_NONCANONICAL
+	.set U_CANONICAL_EDGE_SYSCALL, U_NONCANONICAL - 2	# a 2-byte SYSCALL here returns to U_NONCANONICAL
 	.set U_BAD_SELECTOR, 0xfff3		# GDT index 0x1ffe, past the GDT's limit
 
 # ARM_FAULT resume: the next fault (or rt_sigreturn through u_frame) resumes at resume with the current RSP.
@@ -340,6 +340,12 @@ test_sigreturn_rip:
 
 # A SYSCALL in the last two bytes below the canonical boundary returns to a non-canonical RIP: the kernel takes IRET
 # and the user gets its #GP there, with the system call done (Linux's test_syscall_fallthrough_to).
+	.macro CANONICAL_EDGE_CHECKS edge, return	# the lines name the addresses (4-level or 5-level paging)
+	CHECK "SYSCALL at \edge: #GP", u_fault_vector, $X86_TRAP_GP
+	movabs $U_NONCANONICAL, %rax
+	CHECK "SYSCALL at \edge: at the return RIP \return", u_fault_rip, %rax
+	CHECK "SYSCALL at \edge: the system call ran", u_fault_rax, $TASK_PID
+	.endm
 	SELFTEST test_syscall_canonical_edge
 test_syscall_canonical_edge:
 	movabs $U_CANONICAL_EDGE_SYSCALL, %rbx
@@ -348,10 +354,11 @@ test_syscall_canonical_edge:
 	mov $__NR_getpid, %eax
 	call *%rbx
 	ud2
-1:	CHECK "SYSCALL at 0x7ffffffffffe: #GP", u_fault_vector, $X86_TRAP_GP
-	movabs $U_NONCANONICAL, %rax
-	CHECK "SYSCALL at 0x7ffffffffffe: at the return RIP 0x800000000000", u_fault_rip, %rax
-	CHECK "SYSCALL at 0x7ffffffffffe: the system call ran", u_fault_rax, $TASK_PID
+1:	.if LA57
+	CANONICAL_EDGE_CHECKS 0xfffffffffffffe, 0x100000000000000
+	.else
+	CANONICAL_EDGE_CHECKS 0x7ffffffffffe, 0x800000000000
+	.endif
 	ret
 
 # rt_sigreturn takes any CS and SS, but at RPL 3: the kernel's CS becomes 0x13, which IRET refuses (#GP with the

@@ -46,6 +46,7 @@ sys_compat_sigreturn:
 	call copy_from_user
 	test %rax, %rax
 	jnz 3f
+	SET_POST_SYS
 	lea UFRAME_REGS(%rsp), %rsi		# R15 ... RDI: the general registers as they are
 	mov %rbx, %rdi
 	mov $(ORIG_RAX / 8), %ecx
@@ -110,6 +111,7 @@ deliver_user_fault:
 	add $(UFRAME_SIZE + 8), %rsp
 	test %rax, %rax
 	jnz 1f
+	SET_POST_SYS
 	mov %gs:PER_CPU_FAULT_HANDLER, %rax
 	mov %rax, RIP(%rbx)
 	mov %gs:PER_CPU_FAULT_HANDLER_CS, %rax

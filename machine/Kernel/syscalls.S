@@ -42,16 +42,29 @@ sys_write:
 3:	mov $-EFAULT, %rax
 	ret
 
-# access_ok: CF clear when [RSI, RSI + RCX) lies in user space (below TASK_SIZE_MAX, without wrapping).
-# Keeps every register but flags.
+# access_ok: CF clear when [RSI, RSI + RCX) lies in memory user code may touch. The kernel is identity-mapped below
+# TASK_SIZE_MAX, so "below TASK_SIZE_MAX" is not enough: the range must lie inside one of the two user regions of this
+# layout, the image's user sections [__user_text_start, __bss_start) or the user stack with the boundary page
+# [USER_STACK_BOTTOM, TASK_SIZE_MAX). Anything else (kernel text, page tables, the per-CPU area) is refused, so a
+# user pointer never makes the kernel read or write its own memory. Keeps every register but flags.
 access_ok:
 	push %rax
 	push %rdx
 	mov %rsi, %rax
-	add %rcx, %rax
-	jc 1f					# wraps around
+	add %rcx, %rax				# RAX = the end
+	jc 1f					# wraps around: CF says no
+	movabs $USER_STACK_BOTTOM, %rdx
+	cmp %rdx, %rsi
+	jb 2f
 	movabs $TASK_SIZE_MAX, %rdx
 	cmp %rax, %rdx				# CF when TASK_SIZE_MAX < end
+	jmp 1f
+2:	cmp $__user_text_start, %rsi
+	jb 3f
+	mov $__bss_start, %edx
+	cmp %rax, %rdx				# CF when __bss_start < end
+	jmp 1f
+3:	stc
 1:	pop %rdx
 	pop %rax
 	ret
@@ -130,4 +143,26 @@ sys_force_exit_work:
 	xor %eax, %eax
 	ret
 1:	mov $-EINVAL, %rax
+	ret
+
+# iopl(level): the I/O privilege level of user code (0-3) in the saved RFLAGS, so IN, OUT, CLI and STI work at CPL 3
+# when it is 3. The exit restores it: IRET at CPL 0 loads IOPL (a SYSRET takes R11, which no longer matches the frame's
+# RFLAGS, so the 64-bit exit goes the IRET way). SYSCALL's SFMASK clears IOPL in the kernel, never in the frame.
+	SYSCALL_64 __NR_iopl, sys_iopl
+sys_iopl:
+	mov RDI(%rdi), %rax
+	jmp 1f
+# compat iopl(level in EBX): a handler of its own, as SYSCALL_IA32's copy of the frame would lose the new RFLAGS.
+	SYSCALL_COMPAT __NR_compat_iopl, sys_compat_iopl
+sys_compat_iopl:
+	mov RBX(%rdi), %eax
+1:	cmp $3, %rax
+	ja 2f
+	shl $12, %eax
+	SET_POST_SYS
+	andq $~X86_EFLAGS_IOPL, EFLAGS(%rdi)
+	or %rax, EFLAGS(%rdi)
+	xor %eax, %eax
+	ret
+2:	mov $-EINVAL, %rax
 	ret

@@ -9,7 +9,7 @@ namespace Repl.Machine.Tests.Qemu;
 /// <summary>
 /// The entry kernel against the QEMU oracle: the ELF that `repl image` writes boots under qemu-system-x86_64 -kernel
 /// and under our machine (loaded the way `repl boot --image` loads it) and must print the same transcript and exit
-/// with the same status, on both vendor profiles and with each KPTI/PCID setting. QEMU runs `-cpu max` so that SMEP
+/// with the same status, on both vendor profiles and with each KPTI/PCID/LA57/ILLUMOS setting. QEMU runs `-cpu max` so that SMEP
 /// and SMAP exist there too; its TCG has no PCID, so PCID=1 boots without PCIDs there and with them here — the
 /// transcript must not tell the difference. gdb reads the same ELF's lines.
 /// </summary>
@@ -19,9 +19,9 @@ public class EntryKernelQemuTests
 
     [QemuTheory]
     [MemberData(nameof(EntryKernelTests.ProfilesAndSwitches), MemberType = typeof(EntryKernelTests))]
-    public void The_entry_kernel_prints_the_same_transcript_and_exits_with_the_same_status_as_on_qemu(CpuVendor vendor, int kpti, int pcid)
+    public void The_entry_kernel_prints_the_same_transcript_and_exits_with_the_same_status_as_on_qemu(CpuVendor vendor, int kpti, int pcid, int la57, int illumos)
     {
-        string elf = WriteImage(new Dictionary<string, long> { ["KPTI"] = kpti, ["PCID"] = pcid });
+        string elf = WriteImage(EntryKernelTests.Switches(kpti, pcid, la57, illumos));
 
         var (qemuOutput, qemuStatus) = QemuImage.RunQemu(elf, vendor, QemuTimeout, model: "max");
         var output = new MemoryStream();

@@ -97,6 +97,24 @@ public class IretTests
     }
 
     [Fact]
+    public void IRETQ_to_a_16_bit_stack_segment_loads_sp_alone_and_keeps_the_upper_bits_of_the_kernels_rsp()
+    {
+        var m = AtIret(UserCode, UserCs32, 0x2, 0x1234_5678, Spare | 3);
+        SetDescriptor(m, Spare, Descriptor(0, 0xFFFF, UserDataAccess, 0));	// B = 0: a 16-bit stack
+        m.Step();
+        Assert.Equal(32, m.State.CodeBitness);
+        Assert.Equal((FrameAt & ~0xFFFFUL) | 0x5678, m.State.Gpr[(int)Gpr.Rsp]);
+    }
+
+    [Fact]
+    public void IRETQ_to_a_32_bit_stack_segment_in_compatibility_mode_loads_the_whole_stack_pointer()
+    {
+        var m = AtIret(UserCode, UserCs32, 0x2, 0x1234_5678, UserDs);
+        m.Step();
+        Assert.Equal(0x1234_5678UL, m.State.Gpr[(int)Gpr.Rsp]);
+    }
+
+    [Fact]
     public void IRET_at_CPL_3_loads_the_status_flags_but_not_IF_or_IOPL()
     {
         const ulong Loaded = (ulong)(RflagsBit.CF | RflagsBit.IF | RflagsBit.IOPL | RflagsBit.AC) | 0x2;
