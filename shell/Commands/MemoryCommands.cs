@@ -17,7 +17,7 @@ static class MemoryCommands
             "x/[COUNT][FORMAT][SIZE] ADDR\nFORMAT: x hex, d signed, u unsigned, o octal, t binary, a address with symbol, c char, s string, i instruction.\nSIZE: b byte, h halfword (2), w word (4), g giant (8). ADDR is linear, through the current paging; p:ADDR is physical.\nExample: x/4gx $rsp, x/s p:0x200000, x/3i sum",
             Examine),
         new("asm", [], "Assemble instructions into memory at a location",
-            "asm LOC \"INSTRUCTIONS\"\nAssembles AT&T instructions (separated by ';') as if at LOC, in the current code size, and writes the bytes there.\nExample: asm sum \"movl $42, %eax; ret\"",
+            "asm LOC \"INSTRUCTIONS\"\nAssembles AT&T instructions (separated by ';') as if at LOC, in the current code size, and writes the bytes there.\nLabels it defines become symbols, as the program's are.\nExample: asm sum \"movl $42, %eax; ret\"",
             AssembleInto),
     ];
 
@@ -218,6 +218,7 @@ static class MemoryCommands
         int written = d.Machine.WriteVirtual(address, bytes);
         if (written < bytes.Length)
             throw new CommandException($"wrote {written} of {bytes.Length} bytes: 0x{address + (ulong)written:x} is not mapped");
+        d.AddSymbols(result);
         o.WriteLine($"{bytes.Length} bytes at {d.Program.Describe(address)}");
         foreach (var line in Disassembler.Disassemble(bytes, address, d.Machine.State.CodeBitness, symbols: d.Symbols))
             o.WriteLine(line);

@@ -111,6 +111,13 @@ public sealed partial class Debugger
             Dispatch(command, args, output);
             return true;
         }
+        catch (HookException e)
+        {
+            // The user's hook stopped the run: where it stopped is worth seeing with why.
+            output.WriteLine($"error: {e.Message}");
+            WhereAmI(output);
+            return false;
+        }
         catch (Exception e) when (e is CommandException or ArgumentException or LoaderException or IOException
                                        or UnauthorizedAccessException or FormatException or OverflowException)
         {
@@ -185,11 +192,16 @@ public sealed partial class Debugger
         Machine = machine;
         Program = program;
         LastStop = null;
+        _hooksRan = null;
         foreach (var b in _breakpoints.Where(b => b.Type == BreakpointType.Watchpoint))
             b.MachineWatchId = null;
         SyncMachine();
         MachineChanged?.Invoke(machine);
     }
+
+    /// <summary>Makes the symbols of code assembled into the machine (<c>asm</c>, the scripts' <c>Assemble</c>) known to
+    /// locations, disassembly, the prompt and completion, until <c>load</c> or <c>reset</c> brings a fresh program.</summary>
+    public void AddSymbols(AssemblyResult assembled) => Program = Program.WithAssembled(assembled);
 
     public void Quit() => QuitRequested = true;
 
