@@ -24,5 +24,7 @@ public sealed class DebuggerCommandRunner(Debugger debugger) : ICommandRunner
         return !debugger.QuitRequested;
     }
 
+    public string? Repeated(string commandLine) => Commands.CommandRegistry.Repeated(commandLine);
+
     public void Interrupt() => debugger.Interrupt();
 }

@@ -15,6 +15,10 @@ public interface ICommandRunner
     /// <summary>Runs one command line, writing its answer to <paramref name="output"/>; false when it ends the session.</summary>
     bool Execute(string commandLine, TextWriter output);
 
+    /// <summary>What an empty line after <paramref name="commandLine"/> runs (gdb's repeat: step again, x on after the last
+    /// dump), or null for nothing.</summary>
+    string? Repeated(string commandLine);
+
     /// <summary>Asks a running command to stop the machine and return; called from another thread (Ctrl-C).</summary>
     void Interrupt();
 }

@@ -15,6 +15,8 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
     public void Run()
     {
         var pending = new StringBuilder();
+        // What an empty line runs: set by each command, cleared by C#, as gdb's last command is.
+        string? repeat = null;
         while (true)
         {
             var read = reader.Read(pending.Length == 0 ? commands.Prompt : null);
@@ -43,6 +45,10 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
             }
 
             var input = InputRule.Classify(read.Text, commands.Names.Contains);
+            if (input.Kind == InputKind.Empty && repeat is not null && !Execute(repeat))
+                return;
+            if (input.Kind != InputKind.Empty)
+                repeat = input.Kind == InputKind.Command ? commands.Repeated(input.Text) : null;
             if (input.Kind == InputKind.Command && !Execute(input.Text))
                 return;
             if (input.Kind == InputKind.CSharp)

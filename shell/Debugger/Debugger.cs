@@ -67,6 +67,9 @@ public sealed partial class Debugger
     /// <summary>Set by <c>quit</c>: the interactive loop ends.</summary>
     public bool QuitRequested { get; private set; }
 
+    /// <summary>What the last <c>x</c> showed, which the next one goes on from.</summary>
+    internal MemoryCommands.Examined? LastExamined { get; set; }
+
     /// <summary>Why the machine last stopped, if it has run.</summary>
     public StopReason? LastStop { get; private set; }
 

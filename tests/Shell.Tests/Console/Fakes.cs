@@ -23,6 +23,10 @@ sealed class FakeCommands : ICommandRunner
         return commandLine != "quit";
     }
 
+    /// <summary>As the debugger's: stepping repeats itself, x repeats bare, anything else nothing.</summary>
+    public string? Repeated(string commandLine) =>
+        commandLine.StartsWith("step", StringComparison.Ordinal) ? commandLine : commandLine.StartsWith('x') ? "x" : null;
+
     public void Interrupt() => Interrupts++;
 }
 
