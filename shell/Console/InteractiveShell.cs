@@ -20,10 +20,13 @@ public static class InteractiveShell
             return Boot.BadInput;
         }
 
+        // Commands, C# and the guest's serial output share stdout, in the order they happen.
+        var output = ConsoleOutput.Install();
+        debugger.SerialOutput += output.WriteGuest;
         // The session makes itself the debugger's condition evaluator and .csx runner; its globals follow the
         // debugger's machine across load and reset.
         var code = new ScriptCodeRunner(new ScriptSession(new ScriptGlobals(debugger, output: Console.Out)));
         string banner = Banner.Text(options.Image, options.Vendor.ToString());
-        return Terminal.Run(new DebuggerCommandRunner(debugger), code, banner, Terminal.NoColor(noColorOption));
+        return Terminal.Run(new DebuggerCommandRunner(debugger), code, banner, Terminal.NoColor(noColorOption), output);
     }
 }

@@ -32,6 +32,9 @@ public interface ICodeRunner
     /// <summary>Evaluates a submission, writing its value or its error to <paramref name="output"/>.</summary>
     void Evaluate(string code, TextWriter output);
 
+    /// <summary>Asks a running submission to stop (Ctrl-C); called from another thread.</summary>
+    void Interrupt();
+
     /// <summary>The type whose members are the session's globals (Cpu, Msr, Mem, Sym, ...), for completion.</summary>
     Type GlobalsType { get; }
 }

@@ -21,6 +21,8 @@ public sealed class ScriptCodeRunner : ICodeRunner
 
     public bool IsComplete(string code) => ScriptSession.IsComplete(code);
 
+    public void Interrupt() => session.Interrupt();
+
     public void Evaluate(string code, TextWriter output)
     {
         // The warm-up is a submission too, and a session takes one at a time. Its own failure is of no interest:

@@ -61,12 +61,14 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
         }
     }
 
-    /// <summary>Ctrl-C: stops the machine under a running command or submission. False when nothing runs.</summary>
+    /// <summary>Ctrl-C: stops the machine under a running command or submission, and the submission's loops. False
+    /// when nothing runs.</summary>
     public bool Interrupt()
     {
         if (!running)
             return false;
         commands.Interrupt();
+        code.Interrupt();
         return true;
     }
 

@@ -33,6 +33,7 @@ public sealed partial class Debugger
     {
         Options = options;
         (Machine, Program) = Build(options.Vendor, options.RamSize, options.Image, options.Defines);
+        Machine.Com1.Transmitted += OnSerial;
         Commands = CommandRegistry.All;
     }
 
@@ -45,6 +46,11 @@ public sealed partial class Debugger
 
     /// <summary>The machine; <c>load</c> and <c>reset</c> replace it (see <see cref="MachineChanged"/>).</summary>
     public Machine Machine { get; private set; }
+
+    /// <summary>Each byte the guest sends to COM1, from whichever machine is current, on the thread that runs it.</summary>
+    public event Action<byte>? SerialOutput;
+
+    void OnSerial(byte value) => SerialOutput?.Invoke(value);
 
     /// <summary>Raised after <c>load</c> or <c>reset</c> put a new machine in <see cref="Machine"/>.</summary>
     public event Action<Machine>? MachineChanged;
@@ -192,6 +198,8 @@ public sealed partial class Debugger
     void Replace(Machine machine, LoadedProgram program)
     {
         Unsubscribe();
+        Machine.Com1.Transmitted -= OnSerial;
+        machine.Com1.Transmitted += OnSerial;
         Machine = machine;
         Program = program;
         LastStop = null;

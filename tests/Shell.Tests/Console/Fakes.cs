@@ -35,7 +35,11 @@ sealed class FakeCode : ICodeRunner
 {
     public List<string> Evaluated { get; } = [];
 
+    public int Interrupts { get; set; }
+
     public bool IsComplete(string code) => code.Count(c => c == '{') <= code.Count(c => c == '}');
+
+    public void Interrupt() => Interrupts++;
 
     public void Evaluate(string code, TextWriter output)
     {

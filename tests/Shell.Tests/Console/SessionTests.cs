@@ -103,5 +103,6 @@ public class SessionTests
         Assert.False(interruptedAtPrompt);
         Assert.True(interruptedWhileRunning);
         Assert.Equal(1, commands.Interrupts);
+        Assert.Equal(1, code.Interrupts);
     }
 }
