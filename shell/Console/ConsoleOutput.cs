@@ -10,13 +10,28 @@ namespace Repl.Shell.Interactive;
 /// starts at the left margin; and while the line editor reads a line (when gdb runs the machine, the guest may print
 /// then), guest output waits until the line is entered rather than landing inside it.
 /// </summary>
-public sealed class ConsoleOutput(TextWriter inner) : TextWriter
+public sealed class ConsoleOutput : TextWriter
 {
+    /// <summary>How long a guest line without its newline may wait before it is shown as far as it goes.</summary>
+    static readonly TimeSpan PartialLineDelay = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Guest text waiting for its line to end; a line at a time goes out, not a write per byte.</summary>
+    const int MaxPending = 4096;
+
+    readonly TextWriter _inner;
     readonly Decoder _utf8 = Encoding.UTF8.GetDecoder();
-    readonly StringBuilder _held = new();
+    readonly StringBuilder _pending = new(), _held = new();
     readonly Lock _lock = new();
+    readonly byte[] _byte = new byte[1];
     readonly char[] _decoded = new char[2];
+    readonly Timer _partialLines;
     bool _guestMidLine, _holding;
+
+    public ConsoleOutput(TextWriter inner)
+    {
+        _inner = inner;
+        _partialLines = new Timer(_ => ShowPartialLine(), null, PartialLineDelay, PartialLineDelay);
+    }
 
     /// <summary>Makes a ConsoleOutput over the process's standard output the process's <see cref="Console.Out"/>.</summary>
     public static ConsoleOutput Install()
@@ -26,14 +41,14 @@ public sealed class ConsoleOutput(TextWriter inner) : TextWriter
         return output;
     }
 
-    public override Encoding Encoding => inner.Encoding;
+    public override Encoding Encoding => _inner.Encoding;
 
     public override void Write(char value)
     {
         lock (_lock)
         {
             EndGuestLine();
-            inner.Write(value);
+            _inner.Write(value);
         }
     }
 
@@ -42,7 +57,7 @@ public sealed class ConsoleOutput(TextWriter inner) : TextWriter
         lock (_lock)
         {
             EndGuestLine();
-            inner.Write(value);
+            _inner.Write(value);
         }
     }
 
@@ -51,30 +66,37 @@ public sealed class ConsoleOutput(TextWriter inner) : TextWriter
         lock (_lock)
         {
             EndGuestLine();
-            inner.Write(buffer, index, count);
+            _inner.Write(buffer, index, count);
         }
     }
 
-    public override void Flush() => inner.Flush();
+    /// <summary>Writes out what the guest sent so far, finished line or not, and flushes.</summary>
+    public override void Flush()
+    {
+        lock (_lock)
+        {
+            WritePending();
+            _inner.Flush();
+        }
+    }
 
     /// <summary>A byte the guest sent to COM1; called on whichever thread runs the machine.</summary>
     public void WriteGuest(byte value)
     {
         lock (_lock)
         {
-            int count = _utf8.GetChars([value], _decoded, flush: false);
+            _byte[0] = value;
+            int count = _utf8.GetChars(_byte, 0, 1, _decoded, 0, flush: false);
             for (int i = 0; i < count; i++)
             {
                 char c = _decoded[i];
-                string text = c is '\t' or '\r' or '\n' || !char.IsControl(c) ? c.ToString()
-                    : c == '\x7f' ? "^?" : c < ' ' ? "^" + (char)(c + '@') : $"\\u{(int)c:x4}";
-                if (_holding)
-                {
-                    _held.Append(text);
-                    continue;
-                }
-                inner.Write(text);
-                _guestMidLine = c != '\n';
+                var into = _holding ? _held : _pending;
+                if (c is '\t' or '\r' or '\n' || !char.IsControl(c))
+                    into.Append(c);
+                else
+                    into.Append(c == '\x7f' ? "^?" : c < ' ' ? "^" + (char)(c + '@') : $"\\u{(int)c:x4}");
+                if (!_holding && (c == '\n' || _pending.Length >= MaxPending))
+                    WritePending();
             }
         }
     }
@@ -85,7 +107,7 @@ public sealed class ConsoleOutput(TextWriter inner) : TextWriter
         lock (_lock)
         {
             EndGuestLine();
-            inner.Flush();
+            _inner.Flush();
             _holding = true;
         }
     }
@@ -96,19 +118,45 @@ public sealed class ConsoleOutput(TextWriter inner) : TextWriter
         lock (_lock)
         {
             _holding = false;
-            if (_held.Length == 0)
-                return;
-            inner.Write(_held.ToString());
-            _guestMidLine = _held[^1] != '\n';
+            _pending.Append(_held);
             _held.Clear();
+            WritePending();
         }
     }
 
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            _partialLines.Dispose();
+        base.Dispose(disposing);
+    }
+
+    /// <summary>A guest that prints a prompt and waits shows it: a line left unfinished goes out after a moment.</summary>
+    void ShowPartialLine()
+    {
+        lock (_lock)
+        {
+            if (!_holding)
+                WritePending();
+        }
+    }
+
+    void WritePending()
+    {
+        if (_pending.Length == 0)
+            return;
+        _inner.Write(_pending.ToString());
+        _guestMidLine = _pending[^1] != '\n';
+        _pending.Clear();
+    }
+
+    /// <summary>Before anything that is not the guest's: what the guest wrote goes first, and its unfinished line is ended.</summary>
     void EndGuestLine()
     {
+        WritePending();
         if (!_guestMidLine)
             return;
         _guestMidLine = false;
-        inner.Write('\n');
+        _inner.Write('\n');
     }
 }

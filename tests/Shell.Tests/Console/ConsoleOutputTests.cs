@@ -6,7 +6,7 @@ namespace Repl.Shell.Tests.Interactive;
 /// <summary>Guest serial output shares stdout with the shell's own output without breaking its lines or the editor.</summary>
 public class ConsoleOutputTests
 {
-    readonly StringWriter _screen = new();
+    readonly Screen _screen = new();
     readonly ConsoleOutput _output;
 
     public ConsoleOutputTests() => _output = new ConsoleOutput(_screen);
@@ -32,8 +32,24 @@ public class ConsoleOutputTests
     public void Control_characters_other_than_tab_cr_and_lf_show_in_caret_notation_and_utf8_is_decoded()
     {
         Guest("\u001b[2J\tgr\u00fc\u00dfe\r\n\u0007\u007f");
+        _output.Flush();
 
         Assert.Equal("^[[2J\tgr\u00fc\u00dfe\r\n^G^?", _screen.ToString());
+    }
+
+    [Fact]
+    public void Guest_output_goes_out_a_line_at_a_time_and_an_unfinished_line_after_a_moment()
+    {
+        Guest("line\nlogin: ");
+        Assert.Equal("line\n", _screen.ToString());
+
+        // Not a timing test: it waits, however long the loaded machine takes, for the unfinished line to show.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (_screen.ToString() != "line\nlogin: ")
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the unfinished line never showed");
+            Thread.Sleep(20);
+        }
     }
 
     [Fact]
@@ -46,5 +62,35 @@ public class ConsoleOutputTests
 
         _output.Release();
         Assert.Equal("partial\nwhile typing\n", _screen.ToString());
+    }
+}
+
+/// <summary>A screen the output's timer writes to while the test reads it: one at a time.</summary>
+sealed class Screen : StringWriter
+{
+    readonly Lock _lock = new();
+
+    public override void Write(char value)
+    {
+        lock (_lock)
+            base.Write(value);
+    }
+
+    public override void Write(string? value)
+    {
+        lock (_lock)
+            base.Write(value);
+    }
+
+    public override void Write(char[] buffer, int index, int count)
+    {
+        lock (_lock)
+            base.Write(buffer, index, count);
+    }
+
+    public override string ToString()
+    {
+        lock (_lock)
+            return base.ToString();
     }
 }
