@@ -45,7 +45,7 @@ public sealed class ScriptInterruption
         if (!root.DescendantNodes().Any(n => n is WhileStatementSyntax or DoStatementSyntax or ForStatementSyntax
                                                  or CommonForEachStatementSyntax or GotoStatementSyntax))
             return code;
-        return new PollInserter().Visit(root).ToFullString();
+        return new PollInserter().Visit(root)!.ToFullString();
     }
 
     sealed class PollInserter : CSharpSyntaxRewriter
@@ -53,38 +53,16 @@ public sealed class ScriptInterruption
         // No trivia of its own: inserted on the line it guards, it moves no line.
         static readonly StatementSyntax PollCall = SyntaxFactory.ParseStatement($"global::{typeof(ScriptInterruption).FullName}.{nameof(Poll)}();");
 
-        public override SyntaxNode? VisitWhileStatement(WhileStatementSyntax node)
+        /// <summary>Each node after its children: a loop gets the poll at the top of its body, a goto one before it.</summary>
+        public override SyntaxNode? Visit(SyntaxNode? node) => base.Visit(node) switch
         {
-            var loop = (WhileStatementSyntax)base.VisitWhileStatement(node)!;
-            return loop.WithStatement(Polled(loop.Statement));
-        }
-
-        public override SyntaxNode? VisitDoStatement(DoStatementSyntax node)
-        {
-            var loop = (DoStatementSyntax)base.VisitDoStatement(node)!;
-            return loop.WithStatement(Polled(loop.Statement));
-        }
-
-        public override SyntaxNode? VisitForStatement(ForStatementSyntax node)
-        {
-            var loop = (ForStatementSyntax)base.VisitForStatement(node)!;
-            return loop.WithStatement(Polled(loop.Statement));
-        }
-
-        public override SyntaxNode? VisitForEachStatement(ForEachStatementSyntax node)
-        {
-            var loop = (ForEachStatementSyntax)base.VisitForEachStatement(node)!;
-            return loop.WithStatement(Polled(loop.Statement));
-        }
-
-        public override SyntaxNode? VisitForEachVariableStatement(ForEachVariableStatementSyntax node)
-        {
-            var loop = (ForEachVariableStatementSyntax)base.VisitForEachVariableStatement(node)!;
-            return loop.WithStatement(Polled(loop.Statement));
-        }
-
-        public override SyntaxNode? VisitGotoStatement(GotoStatementSyntax node) =>
-            SyntaxFactory.Block(PollCall, node.WithoutLeadingTrivia()).WithLeadingTrivia(node.GetLeadingTrivia());
+            WhileStatementSyntax loop => loop.WithStatement(Polled(loop.Statement)),
+            DoStatementSyntax loop => loop.WithStatement(Polled(loop.Statement)),
+            ForStatementSyntax loop => loop.WithStatement(Polled(loop.Statement)),
+            CommonForEachStatementSyntax loop => loop.WithStatement(Polled(loop.Statement)),
+            GotoStatementSyntax jump => SyntaxFactory.Block(PollCall, jump.WithoutLeadingTrivia()).WithLeadingTrivia(jump.GetLeadingTrivia()),
+            var other => other,
+        };
 
         static BlockSyntax Polled(StatementSyntax body) =>
             body is BlockSyntax block ? block.WithStatements(block.Statements.Insert(0, PollCall)) : SyntaxFactory.Block(PollCall, body);

@@ -2,10 +2,10 @@ using Repl.Shell.Debugging;
 
 namespace Repl.Shell.Tests.Commands;
 
-/// <summary>A debugger on the built-in program (a long-mode machine, sum(10) called from _start), driven by command lines.</summary>
-sealed class Session
+/// <summary>A debugger (by default on the built-in program: a long-mode machine, sum(10) called from _start), driven by command lines.</summary>
+sealed class Session(Debugger? debugger = null)
 {
-    public Debugger Debugger { get; } = Debugger.Create();
+    public Debugger Debugger { get; } = debugger ?? Debugger.Create();
 
     /// <summary>Runs a command line and returns what it printed.</summary>
     public string Run(string commandLine)

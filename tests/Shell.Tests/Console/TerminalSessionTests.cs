@@ -118,6 +118,19 @@ public class TerminalSessionTests
         tmux.WaitFor(s => Tmux.LastLine(s).EndsWith("> Cpu.Rflags", StringComparison.Ordinal), "'Cpu.Rfl' completed to 'Cpu.Rflags'");
     }
 
+    /// <summary>The screen cannot tell when the editor has taken the Enter and the run has begun: a Ctrl-C before that
+    /// is a key the next prompt gets, so Ctrl-C is pressed until the prompt is back after <paramref name="text"/>. At
+    /// the prompt it only clears the line.</summary>
+    static void PressCtrlCUntil(Tmux tmux, string text, string what) =>
+        tmux.WaitFor(s =>
+        {
+            if (AtPrompt(s) && s.Contains(text, StringComparison.Ordinal))
+                return true;
+            tmux.Press("C-c");
+            Thread.Sleep(200);
+            return false;
+        }, what);
+
     [TmuxFact]
     public void Ctrl_c_stops_a_running_continue_and_the_prompt_comes_back()
     {
@@ -129,16 +142,7 @@ public class TerminalSessionTests
 
         tmux.Type("continue");
         tmux.Press("Enter");
-        // The screen cannot tell when the editor has taken the Enter and the run has begun: a Ctrl-C before that is a
-        // key the next prompt gets, so Ctrl-C is pressed until the run stops. At the prompt it only clears the line.
-        tmux.WaitFor(s =>
-        {
-            if (AtPrompt(s) && s.Contains("interrupted"))
-                return true;
-            tmux.Press("C-c");
-            Thread.Sleep(200);
-            return false;
-        }, "the prompt after the interrupted run");
+        PressCtrlCUntil(tmux, "interrupted", "the prompt after the interrupted run");
         tmux.Type("6 * 7");
         tmux.Press("Enter");
         tmux.WaitFor("0x2a (42)");
@@ -155,15 +159,7 @@ public class TerminalSessionTests
 
         tmux.Type("while (true) { }");
         tmux.Press("Enter");
-        // As with continue: Ctrl-C is pressed until the loop stops, since one typed before the line is taken clears it.
-        tmux.WaitFor(s =>
-        {
-            if (AtPrompt(s) && s.Contains("interrupted (Ctrl-C)"))
-                return true;
-            tmux.Press("C-c");
-            Thread.Sleep(200);
-            return false;
-        }, "the prompt after the interrupted loop");
+        PressCtrlCUntil(tmux, "interrupted (Ctrl-C)", "the prompt after the interrupted loop");
         tmux.Type("kept * 7");
         tmux.Press("Enter");
         tmux.WaitFor("0x2a (42)");

@@ -18,12 +18,7 @@ public class AssembledSymbolsTests
         _session.Evaluate("Assemble(\"probe: nop\\nprobe_swap: swapgs\\nprobe_end: hlt\", 0x300000);");
     }
 
-    string Command(string line)
-    {
-        var output = new StringWriter();
-        _debugger.Execute(line, output);
-        return output.ToString();
-    }
+    string Command(string line) => new Tests.Commands.Session(_debugger).Run(line);
 
     [Fact]
     public void Info_symbol_names_an_address_inside_assembled_code_by_its_label()

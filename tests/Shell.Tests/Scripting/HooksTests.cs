@@ -59,12 +59,7 @@ public class HooksTests
     }
 
     /// <summary>Runs a shell command line, as typed at the prompt, and returns what it printed.</summary>
-    string Command(string line)
-    {
-        var output = new StringWriter();
-        _debugger.Execute(line, output);
-        return output.ToString();
-    }
+    string Command(string line) => new Commands.Session(_debugger).Run(line);
 
     [Fact]
     public void An_instruction_hook_runs_during_the_shells_continue_and_the_run_goes_on()
