@@ -27,6 +27,8 @@ public static class InteractiveShell
         // debugger's machine across load and reset.
         var code = new ScriptCodeRunner(new ScriptSession(new ScriptGlobals(debugger, output: Console.Out)));
         string banner = Banner.Text(options.Image, options.Vendor.ToString());
-        return Terminal.Run(new DebuggerCommandRunner(debugger), code, banner, Terminal.NoColor(noColorOption), output);
+        int status = Terminal.Run(new DebuggerCommandRunner(debugger), code, banner, Terminal.NoColor(noColorOption), output);
+        output.Flush(); // the guest's last, unfinished, line
+        return status;
     }
 }

@@ -44,6 +44,14 @@ public class PlainModeTests
     }
 
     [Fact]
+    public void An_unfinished_guest_line_printed_last_is_not_lost_at_the_end_of_input()
+    {
+        var (stdout, _, _) = Repl("Continue();\n", "--image", TerminalSessionTests.SerialImage());
+
+        Assert.Equal("hello from the guest\n^[[2Jno newline", stdout);
+    }
+
+    [Fact]
     public void Help_explains_how_commands_and_csharp_are_told_apart_without_escape_codes()
     {
         var (stdout, _, status) = Repl("help\n");
