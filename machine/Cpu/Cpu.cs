@@ -51,6 +51,10 @@ public sealed unsafe partial class Cpu
     /// instructions). A request made just before a run starts stops that run, so none is lost to the race.</summary>
     public void RequestStop() => _stopRequested = true;
 
+    /// <summary>Withdraws a stop request that no run has honoured (it came as the run it was meant for ended), so
+    /// that it does not stop the next run.</summary>
+    public void CancelStopRequest() => _stopRequested = false;
+
     /// <summary>
     /// Called by a device during the instruction that accessed it (the debug-exit port): the instruction
     /// completes and retires, then the run returns <paramref name="stop"/> with RIP after it. The first

@@ -27,4 +27,6 @@ public sealed class DebuggerCommandRunner(Debugger debugger) : ICommandRunner
     public string? Repeated(string commandLine) => Commands.CommandRegistry.Repeated(commandLine);
 
     public void Interrupt() => debugger.Interrupt();
+
+    public void CancelInterrupt() => debugger.CancelInterrupt();
 }

@@ -21,6 +21,9 @@ public interface ICommandRunner
 
     /// <summary>Asks a running command to stop the machine and return; called from another thread (Ctrl-C).</summary>
     void Interrupt();
+
+    /// <summary>Withdraws an <see cref="Interrupt"/> the command did not take up, once it has ended.</summary>
+    void CancelInterrupt();
 }
 
 /// <summary>The C# side of the loop: one persistent session.</summary>

@@ -10,7 +10,10 @@ namespace Repl.Shell.Interactive;
 public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineReader reader, TextWriter output, TextWriter error)
 {
     /// <summary>Set while a command or a submission runs, so that Ctrl-C stops the machine rather than the line.</summary>
-    volatile bool running;
+    bool running;
+
+    /// <summary>Makes a Ctrl-C either reach what runs, or be withdrawn when it ends: never left over for the next run.</summary>
+    readonly Lock interrupting = new();
 
     public void Run()
     {
@@ -65,11 +68,14 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
     /// when nothing runs.</summary>
     public bool Interrupt()
     {
-        if (!running)
-            return false;
-        commands.Interrupt();
-        code.Interrupt();
-        return true;
+        lock (interrupting)
+        {
+            if (!running)
+                return false;
+            commands.Interrupt();
+            code.Interrupt();
+            return true;
+        }
     }
 
     bool Execute(string commandLine)
@@ -87,7 +93,8 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
 
     T Guarded<T>(string line, Func<T> work, T fallback)
     {
-        running = true;
+        lock (interrupting)
+            running = true;
         try
         {
             return work();
@@ -101,7 +108,12 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
         }
         finally
         {
-            running = false;
+            // A Ctrl-C that came as the work ended (or stopped a C# loop, with the machine idle) is not for the next run.
+            lock (interrupting)
+            {
+                running = false;
+                commands.CancelInterrupt();
+            }
         }
     }
 

@@ -82,6 +82,10 @@ public sealed partial class Debugger
     /// <summary>Stops a run in progress; safe from another thread (the console's Ctrl-C handler).</summary>
     public void Interrupt() => Machine.RequestStop();
 
+    /// <summary>Withdraws an <see cref="Interrupt"/> that no run took up (the command or C# it was meant for ended
+    /// without running the machine again), so that the next run is not stopped by it.</summary>
+    public void CancelInterrupt() => Machine.CancelStopRequest();
+
     /// <summary>"[long cpl0 entry_SYSCALL_64+12]": the mode, the privilege level and where RIP is.</summary>
     public string Prompt
     {

@@ -63,6 +63,18 @@ public class BadInputTests
     }
 
     [Fact]
+    public void A_stop_request_made_before_a_run_stops_it_unless_withdrawn()
+    {
+        var m = Guest.FromBytes(64, 0x90, 0x90, 0xF4); // nop; nop; hlt
+        m.RequestStop();
+        Assert.Equal(StopKind.Interrupted, m.Run(10).Kind);
+
+        m.RequestStop();
+        m.CancelStopRequest();
+        Assert.Equal(StopKind.Halted, m.Run(10).Kind);
+    }
+
+    [Fact]
     public void A_near_jump_to_a_noncanonical_address_faults_on_the_jump()
     {
         var m = Guest.Long(a => { a.mov(rax, 0x0000_8000_0000_0000); a.jmp(rax); });

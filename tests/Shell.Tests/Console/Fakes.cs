@@ -28,6 +28,10 @@ sealed class FakeCommands : ICommandRunner
         commandLine.StartsWith("step", StringComparison.Ordinal) ? commandLine : commandLine.StartsWith('x') ? "x" : null;
 
     public void Interrupt() => Interrupts++;
+
+    public int CancelledInterrupts { get; set; }
+
+    public void CancelInterrupt() => CancelledInterrupts++;
 }
 
 /// <summary>A C# session where a submission is complete when its braces balance.</summary>

@@ -104,5 +104,6 @@ public class SessionTests
         Assert.True(interruptedWhileRunning);
         Assert.Equal(1, commands.Interrupts);
         Assert.Equal(1, code.Interrupts);
+        Assert.Equal(1, commands.CancelledInterrupts);
     }
 }

@@ -163,6 +163,10 @@ public class TerminalSessionTests
         tmux.Type("kept * 7");
         tmux.Press("Enter");
         tmux.WaitFor("0x2a (42)");
+        // The Ctrl-C that stopped C# is not left over for the machine's next run.
+        tmux.Type("continue");
+        tmux.Press("Enter");
+        tmux.WaitFor("Stopped: halted");
     }
 
     /// <summary>A .S image that prints a line, then text with an escape sequence and no newline, to COM1, and halts.</summary>
