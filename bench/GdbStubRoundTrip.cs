@@ -20,16 +20,23 @@ using Repl.Machine;
 /// serves a machine in this process, as <c>repl gdb</c> does; QEMU runs with -S -gdb on the same image. The runs
 /// alternate between the two, so that a busy host weighs on both alike; the median of <see cref="Repeats"/> is reported.
 /// The issue's target: at most a quarter of QEMU's time for each phase.
+/// The floor: when gcc is there, a third stub with no machine behind it (NullStub.c) replays a transcript of a session
+/// with ours, so gdb does the same work against answers that cost one read and one write each. Its time is what gdb
+/// and the host's loopback take by themselves, which no stub can go under.
 /// </summary>
 static class GdbStubRoundTrip
 {
-    const int Steps = 5000, Reads = 200, Repeats = 3;
+    const int Steps = 5000, Reads = 200, Repeats = 5;
     /// <summary>More round trips than the steps can reach, so the stepped loop never ends.</summary>
     const int RoundTrips = 1_000_000;
     static readonly TimeSpan ClientTimeout = TimeSpan.FromMinutes(5);
 
-    /// <summary>What one gdb session measured: the two phases, and where the steps ended.</summary>
-    readonly record struct Phases(double Steps, double Reads, string SteppedTo);
+    /// <summary>What one gdb session measured: the two phases, where the steps ended, and the CPU time the stub used
+    /// over the whole session, when known.</summary>
+    readonly record struct Phases(double Steps, double Reads, string SteppedTo, double? StubCpu);
+
+    /// <summary>How a stub reports its CPU time, as a line added to the session's output.</summary>
+    const string StubCpuLine = "stub-cpu ";
 
     public static bool Measure()
     {
@@ -41,15 +48,25 @@ static class GdbStubRoundTrip
         string image = QemuImage.Build("kpti", elf64: true, $"ROUND_TRIPS={RoundTrips}");
         string script = WriteScript(Path.GetDirectoryName(image)!);
         bool withQemu = QemuImage.Missing("qemu-system-x86_64") is null;
+        var built = BuildNullStub(image, script);
+        string? nullStub = built?.Program;
+        int packets = built?.Packets ?? 0;
         Console.WriteLine($"gdb stub: {GdbVersion()} on the kpti image, {Steps:N0} stepi, then {Reads} x/64gx $rsp ({Reads * 64:N0} m packets); median of {Repeats} runs each");
 
         var ours = new List<Phases>();
         var qemu = new List<Phases>();
+        var floor = new List<Phases>();
         for (int i = 0; i < Repeats; i++)
         {
             if (Session("repl", image, script, ServeOurs) is not { } our)
                 return false;
             ours.Add(our);
+            if (nullStub is not null)
+            {
+                if (Session("the null stub", image, script, (_, at, client) => ServeNull(nullStub, at, client)) is not { } least)
+                    return false;
+                floor.Add(least);
+            }
             if (!withQemu)
                 continue;
             if (Session("qemu", image, script, ServeQemu) is not { } their)
@@ -57,21 +74,35 @@ static class GdbStubRoundTrip
             qemu.Add(their);
         }
         var (steps, reads) = Median(ours);
-        Console.WriteLine($"  {"repl",-6} steps {steps,6:F2} s ({steps / Steps * 1e6,5:F0} us each)   reads {reads,6:F2} s ({reads / (Reads * 64) * 1e6,4:F0} us per m packet)");
+        Print("repl", steps, reads);
+        if (nullStub is null)
+            Console.WriteLine("  floor: gcc not installed, so no null stub");
+        else
+            Print("floor", Median(floor).Steps, Median(floor).Reads);
         if (!withQemu)
         {
             Console.WriteLine("  qemu: qemu-system-x86_64 not installed");
             return true;
         }
         var (qemuSteps, qemuReads) = Median(qemu);
-        Console.WriteLine($"  {"qemu",-6} steps {qemuSteps,6:F2} s ({qemuSteps / Steps * 1e6,5:F0} us each)   reads {qemuReads,6:F2} s ({qemuReads / (Reads * 64) * 1e6,4:F0} us per m packet)");
+        Print("qemu", qemuSteps, qemuReads);
         Console.WriteLine($"  repl takes {steps / qemuSteps * 100:F0}% of QEMU's time for the steps and {reads / qemuReads * 100:F0}% for the reads (target: at most 25% each)");
+        if (nullStub is not null)
+        {
+            Console.WriteLine($"  the null stub (the floor: gdb and the loopback alone) takes {Median(floor).Steps / qemuSteps * 100:F0}% and {Median(floor).Reads / qemuReads * 100:F0}%");
+            // The stubs' own CPU over a whole session is steadier than the wall clock on a shared host.
+            double ourCpu = MedianCpu(ours), floorCpu = MedianCpu(floor);
+            Console.WriteLine($"  stub CPU per session ({packets:N0} packets from gdb): repl {ourCpu:F2} s ({ourCpu / packets * 1e6:F0} us per packet), null stub {floorCpu:F2} s ({floorCpu / packets * 1e6:F0} us)");
+        }
         // QEMU now and then reports a step that did not advance (seen at the first access to the per-CPU area after
         // SYSCALL), so the two can end an instruction apart: worth a note, not a failure.
         if (ours[0].SteppedTo != qemu[0].SteppedTo)
             Console.WriteLine($"  note: the steps ended at {ours[0].SteppedTo} on repl and at {qemu[0].SteppedTo} on QEMU");
         return true;
     }
+
+    static void Print(string name, double steps, double reads) =>
+        Console.WriteLine($"  {name,-6} steps {steps,6:F2} s ({steps / Steps * 1e6,5:F0} us each)   reads {reads,6:F2} s ({reads / (Reads * 64) * 1e6,4:F0} us per m packet)");
 
     /// <summary>The script, written next to the image: the stepped and read phases between marks, one command a line,
     /// as a user writes it (a gdb <c>while</c> loop costs more on both sides, in gdb itself).</summary>
@@ -115,10 +146,13 @@ static class GdbStubRoundTrip
                 Console.WriteLine("    " + line);
             return null;
         }
-        return new Phases(marks["steps-end"] - marks["steps-start"], marks["reads-end"] - marks["reads-start"], steppedTo);
+        double? cpu = output.Split('\n').FirstOrDefault(l => l.StartsWith(StubCpuLine)) is { } reported
+            ? double.Parse(reported[StubCpuLine.Length..], CultureInfo.InvariantCulture) : null;
+        return new Phases(marks["steps-end"] - marks["steps-start"], marks["reads-end"] - marks["reads-start"], steppedTo, cpu);
     }
 
-    /// <summary>Our stub, in this process, on the image as <c>repl gdb</c> loads it: stopped at its first instruction.</summary>
+    /// <summary>Our stub, in this process, on the image as <c>repl gdb</c> loads it: stopped at its first instruction.
+    /// Its CPU time is this process's over the session (the stub's, and the little that reading gdb's output takes).</summary>
     static string ServeOurs(string image, IPEndPoint endPoint, Func<IPEndPoint, string> client)
     {
         var machine = QemuImage.Load(image, CpuVendor.Intel, Stream.Null);
@@ -128,7 +162,10 @@ static class GdbStubRoundTrip
         var serving = server.ServeAsync(stop.Token);
         try
         {
-            return client(server.EndPoint);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            string output = client(server.EndPoint);
+            cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            return output + $"\n{StubCpuLine}{cpu.TotalSeconds.ToString(CultureInfo.InvariantCulture)}\n";
         }
         finally
         {
@@ -158,6 +195,100 @@ static class GdbStubRoundTrip
         }
     }
 
+    /// <summary>Builds the null stub next to the image and records its transcript: a session of the script with our
+    /// stub, through a proxy that notes each packet as it passes. Returns the program and how many packets gdb sent;
+    /// null, after saying why, when that cannot be done.</summary>
+    static (string Program, int Packets)? BuildNullStub(string image, string script)
+    {
+        if (QemuImage.Missing("gcc") is not null)
+            return null;
+        string directory = Path.GetDirectoryName(image)!, program = Path.Combine(directory, "nullstub");
+        QemuImage.Tool("gcc", ["-O2", "-o", program, Path.Combine(AppContext.BaseDirectory, "NullStub.c")]);
+        var transcript = new List<string>();
+        if (Session("repl (recording the transcript)", image, script, (img, at, client) => ServeOurs(img, new IPEndPoint(IPAddress.Loopback, 0), stub => Record(at, stub, client, transcript))) is null)
+            return null;
+        File.WriteAllLines(program + ".transcript", transcript);
+        return (program, transcript.Count(line => line[0] == 'c'));
+    }
+
+    /// <summary>Runs the client against a proxy on <paramref name="at"/> that forwards to <paramref name="stub"/> and
+    /// adds each packet to the transcript ("c HEX" from the client, "s HEX" from the stub) before passing it on, so that
+    /// a reply is always noted before the packet it lets the client send.</summary>
+    static string Record(IPEndPoint at, IPEndPoint stub, Func<IPEndPoint, string> client, List<string> transcript)
+    {
+        var listener = new TcpListener(at);
+        listener.Start();
+        var proxy = Task.Run(async () =>
+        {
+            using var fromClient = await listener.AcceptTcpClientAsync();
+            using var toStub = new TcpClient { NoDelay = true };
+            fromClient.NoDelay = true;
+            await toStub.ConnectAsync(stub);
+            await Task.WhenAll(Pump(fromClient, toStub, 'c'), Pump(toStub, fromClient, 's'));
+        });
+        try
+        {
+            return client(at);
+        }
+        finally
+        {
+            proxy.Wait(ClientTimeout);
+            listener.Stop();
+        }
+
+        Task Pump(TcpClient from, TcpClient to, char tag) => Task.Run(() =>
+        {
+            var decoder = new PacketDecoder();
+            var buffer = new byte[65536];
+            int n;
+            while ((n = Read(from, buffer)) > 0)
+            {
+                for (int i = 0; i < n; i++)
+                    if (decoder.Feed(buffer[i]) is { Kind: FrameKind.Packet } frame)
+                        lock (transcript)
+                            transcript.Add($"{tag} {Convert.ToHexStringLower(frame.Data)}");
+                try
+                {
+                    to.GetStream().Write(buffer, 0, n);
+                }
+                catch (IOException)
+                {
+                    break;
+                }
+            }
+            to.Client.Shutdown(SocketShutdown.Send);
+        });
+
+        static int Read(TcpClient from, byte[] buffer)
+        {
+            try
+            {
+                return from.GetStream().Read(buffer);
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
+        }
+    }
+
+    /// <summary>The null stub replaying the transcript on the port, for one client.</summary>
+    static string ServeNull(string program, IPEndPoint endPoint, Func<IPEndPoint, string> client)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(endPoint.Port.ToString(CultureInfo.InvariantCulture));
+        start.ArgumentList.Add(program + ".transcript");
+        using var stub = Process.Start(start)!;
+        var complaint = stub.StandardError.ReadToEndAsync();
+        if (stub.StandardOutput.ReadLine() != "listening")
+            return "the null stub did not start: " + complaint.Result;
+        string output = client(endPoint);
+        if (!stub.WaitForExit(TimeSpan.FromSeconds(10)))
+            stub.Kill();
+        // Its CPU time comes last on its output, as it exits.
+        return output + "\n" + stub.StandardOutput.ReadToEnd() + complaint.Result;
+    }
+
     /// <summary>A loopback port nothing listens on now (the system's choice for port 0).</summary>
     static int FreePort()
     {
@@ -173,6 +304,8 @@ static class GdbStubRoundTrip
         var (stdout, _, _) = QemuImage.Execute("gdb", ["--version"], ClientTimeout);
         return Encoding.UTF8.GetString(stdout).Split('\n')[0];
     }
+
+    static double MedianCpu(List<Phases> runs) => runs.Select(r => r.StubCpu ?? double.NaN).Order().ElementAt(runs.Count / 2);
 
     static (double Steps, double Reads) Median(List<Phases> runs) =>
         (runs.Select(r => r.Steps).Order().ElementAt(runs.Count / 2), runs.Select(r => r.Reads).Order().ElementAt(runs.Count / 2));

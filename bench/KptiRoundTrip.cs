@@ -32,7 +32,7 @@ static class KptiRoundTrip
         string loop = QemuImage.Build("kpti", elf64: true, $"ROUND_TRIPS={roundTrips}");
         Console.WriteLine($"kpti syscall image: {roundTrips:N0} round trips, less a boot with none; median of {Repeats} runs each");
 
-        var ours = Time(roundTrips, empty, loop, RunOurs);
+        var ours = Time(roundTrips, empty, loop, RunOurs, Expected);
         if (ours is null)
             return false;
         var (seconds, boot, retired) = ours.Value;
@@ -44,7 +44,7 @@ static class KptiRoundTrip
             Console.WriteLine("  qemu: qemu-system-x86_64 not installed");
             return true;
         }
-        var qemu = Time(roundTrips, empty, loop, RunQemu);
+        var qemu = Time(roundTrips, empty, loop, RunQemu, Expected);
         if (qemu is null)
             return false;
         var (qemuSeconds, qemuBoot, _) = qemu.Value;
@@ -55,8 +55,11 @@ static class KptiRoundTrip
     }
 
     /// <summary>The median times of booting the empty and the looping kernel, and the instructions the loop retired;
-    /// null, after saying why, if a run printed or exited other than the image should.</summary>
-    static (double Seconds, double Boot, ulong Retired)? Time(int roundTrips, string empty, string loop, Func<string, (byte[] Output, int Status, ulong Retired)> run)
+    /// null, after saying why, if a run printed or exited other than <paramref name="expected"/> (given the run and
+    /// its round trips) allows. Shared with <see cref="EntryKernelRoundTrip"/>.</summary>
+    internal static (double Seconds, double Boot, ulong Retired)? Time(int roundTrips, string empty, string loop,
+                                                                   Func<string, (byte[] Output, int Status, ulong Retired)> run,
+                                                                   Func<(byte[] Output, int Status, ulong Retired), int, bool> expected)
     {
         var boots = new double[Repeats];
         var loops = new double[Repeats];
@@ -69,7 +72,7 @@ static class KptiRoundTrip
             clock.Restart();
             var looped = run(loop);
             loops[i] = clock.Elapsed.TotalSeconds;
-            if (!Expected(booted, 0) || !Expected(looped, roundTrips))
+            if (!expected(booted, 0) || !expected(looped, roundTrips))
                 return null;
             retired = looped.Retired - booted.Retired;
         }
@@ -87,7 +90,7 @@ static class KptiRoundTrip
         return false;
     }
 
-    static (byte[] Output, int Status, ulong Retired) RunOurs(string kernel)
+    internal static (byte[] Output, int Status, ulong Retired) RunOurs(string kernel)
     {
         var serial = new MemoryStream();
         var machine = QemuImage.Load(kernel, CpuVendor.Intel, serial);

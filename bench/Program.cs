@@ -29,6 +29,9 @@ static class Program
         // `bench shell`: the interactive shell's speed and memory.
         if (args is ["shell"])
             return ShellSpeed.Measure() ? 0 : 1;
+        // `bench kernel [N]`: getpid round trips through the entry kernel, here and under QEMU.
+        if (args is ["kernel", ..])
+            return EntryKernelRoundTrip.Measure(args.Length > 1 ? int.Parse(args[1]) : Iterations / 20) ? 0 : 1;
         int iterations = args.Length > 0 ? int.Parse(args[0]) : Iterations;
         Console.WriteLine($"Repl interpreter benchmark: {iterations:N0} loop iterations each, median of {Repeats} runs, {Environment.ProcessorCount} host cores, .NET {Environment.Version}");
         Console.WriteLine();

@@ -59,10 +59,17 @@ public sealed class GdbServer : IDisposable
     {
         string peer = client.Client.RemoteEndPoint?.ToString() ?? "a client";
         _options.Log($"{peer} attached");
+        // The slot is freed once: by the session as it winds up, or here if it failed before.
+        int freed = 0;
+        void Free()
+        {
+            if (Interlocked.Exchange(ref freed, 1) == 0)
+                Volatile.Write(ref _sessionActive, 0);
+        }
         try
         {
             using var connection = new Connection(client.GetStream(), _options.Log);
-            var end = new Session(connection, _host, _options).Run();
+            var end = new Session(connection, _host, _options).Run(ended: Free);
             _options.Log(end switch
             {
                 SessionEnd.Detached => $"{peer} detached; listening on {EndPoint} again, the machine stopped",
@@ -79,7 +86,7 @@ public sealed class GdbServer : IDisposable
         finally
         {
             client.Dispose();
-            Volatile.Write(ref _sessionActive, 0);
+            Free();
         }
     }
 

@@ -61,6 +61,9 @@ public sealed class MachineHost : IDisposable
     /// <summary>Stops a run in progress within a bounded number of instructions.</summary>
     public void RequestStop() => Machine.RequestStop();
 
+    /// <summary>Withdraws a stop request the last run did not honour, once that run is over.</summary>
+    public void CancelStopRequest() => Machine.CancelStopRequest();
+
     public void Dispose()
     {
         _runs.CompleteAdding();

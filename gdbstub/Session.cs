@@ -5,11 +5,12 @@ namespace Repl.GdbStub;
 // Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
 using Repl.Machine;
 
-/// <summary>What the stub offers beyond the machine: the image's path for qXfer:exec-file:read, where to send
+/// <summary>What the stub offers beyond the machine: the image, named by qXfer:exec-file:read and read by vFile, where to send
 /// log lines, and the monitor commands of whoever hosts the stub.</summary>
 public sealed record StubOptions
 {
-    /// <summary>The ELF the machine was loaded from: gdb given only <c>target remote</c> finds its symbols there.</summary>
+    /// <summary>The ELF the machine was loaded from: gdb given only <c>target remote</c> reads its symbols there; the
+    /// only file vFile serves.</summary>
     public string? ExecutablePath { get; init; }
 
     /// <summary>One-line progress and problem messages (the shell writes them to stderr).</summary>
@@ -50,8 +51,10 @@ public sealed partial class Session
     void Log(string message) => _options.Log(message);
 
     /// <summary>Serves the client until it detaches, kills or goes; the machine is left stopped either way, and the
-    /// session's breakpoints are removed (the next client knows nothing of them).</summary>
-    public SessionEnd Run()
+    /// session is wound up: its breakpoints removed (the next client knows nothing of them), its open files closed, and
+    /// then <paramref name="ended"/> called (the server frees its one client slot there). After D or k that happens
+    /// before the last reply goes, so a client that reconnects as soon as it has the reply finds the stub free.</summary>
+    public SessionEnd Run(Action? ended = null)
     {
         try
         {
@@ -63,15 +66,30 @@ public sealed partial class Session
                 // An interrupt or a stray acknowledgement while the machine is stopped has nothing to act on.
                 if (frame.Value.Kind != FrameKind.Packet)
                     continue;
-                if (Dispatch(frame.Value.Data) is { } reply && !_connection.Send(reply))
+                byte[]? reply = Dispatch(frame.Value.Data);
+                if (_end is not null)
+                    WindUp(ended);
+                if (reply is not null && !_connection.Send(reply))
                     return SessionEnd.ClientGone;
             }
             return _end.Value;
         }
         finally
         {
-            _host.Call(m => { RemoveAllBreakpoints(m); return 0; });
+            WindUp(ended);
         }
+    }
+
+    bool _woundUp;
+
+    void WindUp(Action? ended)
+    {
+        if (_woundUp)
+            return;
+        _woundUp = true;
+        _host.Call(m => { RemoveAllBreakpoints(m); return 0; });
+        CloseAllFiles();
+        ended?.Invoke();
     }
 
     /// <summary>The reply to one packet, or null for packets that get none (k). Unknown packets get the empty reply,

@@ -153,7 +153,7 @@ public sealed class Machine
     /// <summary>Stops a run in progress on another thread (within one block of instructions).</summary>
     public void RequestStop() => Cpu.RequestStop();
 
-    /// <summary>Withdraws a stop request no run has honoured, so that it does not stop the next run.</summary>
+    /// <summary>Withdraws a stop request that no run has honoured (see <see cref="Cpu.CancelStopRequest"/>).</summary>
     public void CancelStopRequest() => Cpu.CancelStopRequest();
 
     /// <summary>Signals an NMI, delivered at the next instruction boundary where NMIs are not blocked.</summary>

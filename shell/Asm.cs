@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using Repl.Machine.Asm;
@@ -72,6 +73,17 @@ static class Asm
         argument.AddError($"--origin {text}: give an address in hex (0x100000) or decimal");
         return null;
     }
+
+    /// <summary>A repeatable NAME=VALUE option (--defsym, --define) parsed by <see cref="ParseDefines"/>; empty when not given.</summary>
+    public static Option<IReadOnlyDictionary<string, long>> DefinesOption(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "NAME=VALUE",
+        Arity = ArgumentArity.ZeroOrMore,
+        AllowMultipleArgumentsPerToken = false,
+        DefaultValueFactory = _ => new Dictionary<string, long>(),
+        CustomParser = ParseDefines,
+    };
 
     /// <summary>Every --defsym NAME=VALUE, as GNU as takes them: VALUE in hex (0x...) or decimal, possibly negative.</summary>
     public static IReadOnlyDictionary<string, long> ParseDefines(ArgumentResult argument)

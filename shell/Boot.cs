@@ -2,9 +2,10 @@ namespace Repl.Shell;
 
 // Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
 using Repl.Machine;
+using Repl.Machine.Kernel;
 
 /// <summary>
-/// <c>repl boot</c>: loads a multiboot kernel, runs it headless, copies what it sends to COM1 to stdout byte for
+/// <c>repl boot</c>: loads a multiboot kernel (by default the entry kernel), runs it headless, copies what it sends to COM1 to stdout byte for
 /// byte, and turns the stop into the process's exit code, so that a run compares with QEMU's
 /// <c>-kernel IMAGE -serial stdio -device isa-debug-exit</c>.
 /// </summary>
@@ -25,19 +26,27 @@ static class Boot
         + $"{Halted} HLT with nothing to wake the processor, {UndeliveredFault} an exception the machine could not deliver,\n"
         + $"{InternalError} an internal error in the emulator, {Interrupted} interrupted by Ctrl+C.";
 
-    public static int Run(string imagePath, CpuVendor vendor, ulong? maxInstructions, ulong ramMiB, Stream stdout, TextWriter stderr)
+    /// <summary>Boots <paramref name="imagePath"/>, or without one the entry kernel assembled with <paramref name="defines"/>
+    /// (the bytes `repl image` would write, under its file name).</summary>
+    public static int Run(string? imagePath, IReadOnlyDictionary<string, long> defines, CpuVendor vendor, ulong? maxInstructions, ulong ramMiB,
+                          Stream stdout, TextWriter stderr)
     {
         if (ramMiB is < 2 or > MaxRamMiB)
             return Fail(stderr, $"--ram {ramMiB}: give between 2 and {MaxRamMiB} MiB (the default is {DefaultRamMiB})", BadInput);
         byte[] image;
         try
         {
-            image = File.ReadAllBytes(imagePath);
+            image = imagePath is null ? EntryKernel.Elf(defines) : File.ReadAllBytes(imagePath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Fail(stderr, $"cannot read {imagePath}: {e.Message}", BadInput);
         }
+        catch (LoaderException e)
+        {
+            return Fail(stderr, $"{e.Message} (check the --define values)", BadInput);
+        }
+        imagePath ??= EntryKernel.ImageName;
 
         var machine = new Machine(new MachineOptions { Vendor = vendor, RamSize = ramMiB << 20 });
         try

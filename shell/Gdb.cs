@@ -8,25 +8,25 @@ namespace Repl.Shell;
 using Repl.Machine;
 
 /// <summary>
-/// <c>repl gdb</c>: loads an image as the shell does (multiboot kernel, ELF, .S source, or the built-in program) and
+/// <c>repl gdb</c>: loads an image as the shell does (multiboot kernel, ELF, .S source, or the entry kernel) and
 /// serves the machine to gdb or lldb, stopped at its first instruction until the debugger continues, as QEMU's
 /// <c>-s -S</c> does. gdb's "monitor CMD" runs any shell command. The guest's COM1 output goes to stdout; the
 /// stub's messages go to stderr. Ctrl+C ends the server.
 /// </summary>
 static class Gdb
 {
-    public static int Run(string? listen, string? imagePath, CpuVendor vendor, Stream stdout, TextWriter stderr)
+    public static int Run(string? listen, string? imagePath, CpuVendor vendor, IReadOnlyDictionary<string, long> defines, Stream stdout, TextWriter stderr)
     {
         if (!TryParseEndPoint(listen, out var endPoint))
             return Fail(stderr, $"gdb: --listen '{listen}' is not ADDRESS:PORT with an IP address (try: --listen 127.0.0.1:1234)");
         Debugger debugger;
         try
         {
-            debugger = Debugger.Create(new DebuggerOptions { Vendor = vendor, Image = imagePath });
+            debugger = Debugger.Create(new DebuggerOptions { Vendor = vendor, Image = imagePath, Defines = defines });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or LoaderException or CommandException)
         {
-            return Fail(stderr, $"{imagePath}: {e.Message}");
+            return Fail(stderr, $"{imagePath ?? "entry kernel"}: {e.Message}");
         }
         debugger.Machine.Com1.Transmitted += b =>
         {
@@ -50,7 +50,7 @@ static class Gdb
             stop.Set();
         };
         Console.CancelKeyPress += onCancel;
-        string image = imagePath ?? "the built-in program";
+        string image = imagePath ?? "the entry kernel";
         string client = imagePath is null || imagePath.EndsWith(".S", StringComparison.OrdinalIgnoreCase) ? "gdb" : $"gdb {imagePath}";
         stderr.WriteLine($"repl: {image} loaded, stopped at 0x{debugger.Machine.State.Rip:x}; listening on {at}; connect with: {client} -ex 'target remote {at}'");
         try

@@ -19,7 +19,7 @@ static class Program
                                        + "Example: repl demo --cpu amd") { cpu };
         demo.SetAction(result => Demo.Run(result.GetValue(cpu), Console.Out));
 
-        var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu), GdbCommand(cpu), AsmCommand() };
+        var root = new RootCommand("Repl: an emulated x86-64 PC for understanding and testing kernel entry code.") { demo, BootCommand(cpu), GdbCommand(cpu), AsmCommand(), Image.Command(cpu) };
         root.Subcommands.Add(Batch.RunCommand.Create(cpu));
         InteractiveShell(root, cpu);
         var parsed = root.Parse(args);
@@ -38,17 +38,9 @@ static class Program
     {
         var image = new Option<string?>("--image")
         {
-            Description = "The program to debug: a multiboot or ELF image, or a .S source to assemble (default: a small built-in demo program)",
+            Description = "The program to debug: a multiboot or ELF image, or a .S source to assemble (default: the entry kernel)",
         };
-        var define = new Option<IReadOnlyDictionary<string, long>>("--define")
-        {
-            Description = "Define an absolute symbol for a .S image, as GNU as's --defsym (repeatable)",
-            HelpName = "NAME=VALUE",
-            Arity = ArgumentArity.ZeroOrMore,
-            AllowMultipleArgumentsPerToken = false,
-            DefaultValueFactory = _ => new Dictionary<string, long>(),
-            CustomParser = Asm.ParseDefines,
-        };
+        var define = Asm.DefinesOption("--define", "Set an entry-kernel switch (KPTI, PCID, LA57, SYSRET_CHECK, ILLUMOS) or a .S image's symbol, as --defsym (repeatable)");
         var noColor = new Option<bool>("--no-color") { Description = "No colour in the prompt and the input (as a non-empty NO_COLOR does)" };
         root.Description += "\nWith no command: the interactive shell, a debugger with gdb-flavoured commands and C# on the machine.\n"
                             + "Example: repl --image kernel.elf --cpu amd";
@@ -63,11 +55,11 @@ static class Program
 
     static Command BootCommand(Option<CpuVendor> cpu)
     {
-        var image = new Option<string>("--image")
+        var image = new Option<string?>("--image")
         {
-            Description = "The kernel to boot: a multiboot image (ELF32, or any file whose header has the address fields)",
-            Required = true,
+            Description = "The kernel to boot: a multiboot image (ELF32, or any file whose header has the address fields); default: the entry kernel",
         };
+        var define = Asm.DefinesOption("--define", "Set an entry-kernel switch (KPTI, PCID, LA57, SYSRET_CHECK, ILLUMOS: 0 or 1) when no --image is given (repeatable)");
         var maxInstructions = new Option<ulong?>("--max-instructions")
         {
             Description = "Stop after this many instructions (default: no limit)",
@@ -80,9 +72,11 @@ static class Program
         var boot = new Command("boot", "Boot a multiboot kernel headless, as QEMU's -kernel does: stdout carries exactly the bytes the guest\n"
                                        + "sends to COM1, and the process exits with the guest's debug-exit status.\n"
                                        + Boot.ExitCodeHelp + "\n"
-                                       + "Example: repl boot --image kernel.elf --cpu amd > serial.txt") { image, cpu, maxInstructions, ram };
-        boot.SetAction(result => Boot.Run(result.GetValue(image)!, result.GetValue(cpu), result.GetValue(maxInstructions), result.GetValue(ram),
-                                          Console.OpenStandardOutput(), Console.Error));
+                                       + "Without --image it boots the entry kernel, whose self-test prints PASS/FAIL lines and exits with the number\n"
+                                       + "of failures (status 1 when all pass).\n"
+                                       + "Example: repl boot --image kernel.elf --cpu amd > serial.txt; repl boot --define KPTI=0") { image, define, cpu, maxInstructions, ram };
+        boot.SetAction(result => Boot.Run(result.GetValue(image), result.GetValue(define)!, result.GetValue(cpu), result.GetValue(maxInstructions),
+                                          result.GetValue(ram), Console.OpenStandardOutput(), Console.Error));
         return boot;
     }
 
@@ -94,13 +88,15 @@ static class Program
         };
         var image = new Option<string?>("--image")
         {
-            Description = "What to debug: a multiboot kernel, an ELF, or a .S source (default: the built-in program)",
+            Description = "What to debug: a multiboot kernel, an ELF, or a .S source (default: the entry kernel)",
         };
+        var define = Asm.DefinesOption("--define", "Set an entry-kernel switch (KPTI, PCID, LA57, SYSRET_CHECK, ILLUMOS) or a .S image's symbol (repeatable)");
         var gdb = new Command("gdb", "Serve the machine to gdb or lldb over the GDB remote protocol, stopped at its first instruction\n"
                                      + "until the debugger continues (like QEMU's -s -S). gdb's 'monitor CMD' runs any shell command.\n"
                                      + "Guest serial output goes to stdout.\n"
-                                     + "Example: repl gdb --image kernel.elf, then: gdb kernel.elf -ex 'target remote 127.0.0.1:1234'") { listen, image, cpu };
-        gdb.SetAction(result => Gdb.Run(result.GetValue(listen), result.GetValue(image), result.GetValue(cpu), Console.OpenStandardOutput(), Console.Error));
+                                     + "Example: repl gdb --image kernel.elf, then: gdb kernel.elf -ex 'target remote 127.0.0.1:1234'") { listen, image, define, cpu };
+        gdb.SetAction(result => Gdb.Run(result.GetValue(listen), result.GetValue(image), result.GetValue(cpu), result.GetValue(define)!,
+                                        Console.OpenStandardOutput(), Console.Error));
         return gdb;
     }
 
@@ -119,15 +115,7 @@ static class Program
             HelpName = "ADDR",
             CustomParser = Asm.ParseOrigin,
         };
-        var defsym = new Option<IReadOnlyDictionary<string, long>>("--defsym")
-        {
-            Description = "Define an absolute symbol before the first line, as GNU as's --defsym (repeatable)",
-            HelpName = "NAME=VALUE",
-            Arity = ArgumentArity.ZeroOrMore,
-            AllowMultipleArgumentsPerToken = false,
-            DefaultValueFactory = _ => new Dictionary<string, long>(),
-            CustomParser = Asm.ParseDefines,
-        };
+        var defsym = Asm.DefinesOption("--defsym", "Define an absolute symbol before the first line, as GNU as's --defsym (repeatable)");
         var include = new Option<string[]>("--include-dir", "-I")
         {
             Description = "Search this directory for .include and .incbin files after the including file's own, as GNU as's -I (repeatable)",

@@ -83,31 +83,38 @@ public sealed partial class Session
     string? Resume(Func<Machine, StopReason> how)
     {
         var run = _host.Invoke(how);
-        while (!run.IsCompleted)
+        try
         {
-            var input = _connection.WaitForInputAsync();
-            Task.WaitAny(run, input);
-            if (!input.IsCompleted)
-                continue;
-            if (!input.Result)
+            while (!run.IsCompleted)
             {
-                if (!run.IsCompleted)
-                    _host.RequestStop();
-                run.Wait();
-                Log($"the debugger went away while the machine ran; stopped at 0x{run.Result.Rip:x}");
-                _end = SessionEnd.ClientGone;
-                return null;
+                var input = _connection.WaitForInputAsync();
+                Task.WaitAny(run, input);
+                if (!input.IsCompleted)
+                    continue;
+                if (!input.Result)
+                {
+                    if (!run.IsCompleted)
+                        _host.RequestStop();
+                    run.Wait();
+                    Log($"the debugger went away while the machine ran; stopped at 0x{run.Result.Rip:x}");
+                    _end = SessionEnd.ClientGone;
+                    return null;
+                }
+                while (_connection.ReceiveBuffered() is { } frame)
+                {
+                    if (frame.Kind == FrameKind.Interrupt && !run.IsCompleted)
+                        _host.RequestStop();
+                    else if (frame.Kind == FrameKind.Packet)
+                        _deferred.Enqueue(frame);
+                }
             }
-            while (_connection.ReceiveBuffered() is { } frame)
-            {
-                // A Ctrl-C that crosses a stop already under way would leave the request pending for the next run,
-                // which the machine keeps on purpose (Cpu.RequestStop); the window is the few instructions between the
-                // run ending and this check, and the cost a spurious SIGINT on the next continue.
-                if (frame.Kind == FrameKind.Interrupt && !run.IsCompleted)
-                    _host.RequestStop();
-                else if (frame.Kind == FrameKind.Packet)
-                    _deferred.Enqueue(frame);
-            }
+        }
+        finally
+        {
+            // A request made as the run ended on its own (a Ctrl-C crossing a breakpoint stop) is still pending, and
+            // would stop the next continue or step before its first instruction with a SIGINT nobody sent for it.
+            // This thread makes every request of the run, and makes no more, so none is lost that still mattered.
+            _host.CancelStopRequest();
         }
         return Reply(run.Result);
     }

@@ -3,7 +3,7 @@ using System.Text;
 namespace Repl.GdbStub;
 
 /// <summary>q, Q and v packets: what the stub supports, threads, the target description, lldb's host and
-/// register queries, no-ack mode, and vCont/vKill.</summary>
+/// register queries, no-ack mode, and vCont/vKill (vFile is in HostIo.cs).</summary>
 public sealed partial class Session
 {
     const string Triple = "x86_64-unknown-none-elf";
@@ -54,6 +54,8 @@ public sealed partial class Session
             return "vCont;c;C;s;S;r";
         if (packet.StartsWith("vCont;", StringComparison.Ordinal))
             return ContinueWithActions(packet["vCont;".Length..]);
+        if (packet.StartsWith("vFile:", StringComparison.Ordinal))
+            return HostIo(packet);
         if (packet.StartsWith("vKill", StringComparison.Ordinal))
         {
             Kill();

@@ -51,8 +51,9 @@ public sealed unsafe partial class Cpu
     /// instructions). A request made just before a run starts stops that run, so none is lost to the race.</summary>
     public void RequestStop() => _stopRequested = true;
 
-    /// <summary>Withdraws a stop request that no run has honoured (it came as the run it was meant for ended), so
-    /// that it does not stop the next run.</summary>
+    /// <summary>Withdraws a request no run has honoured yet. A requester that cannot tell whether its request reached
+    /// the run it meant (the run may have ended on its own just before) calls this once that run is over, so that the
+    /// request does not stop the next run before its first instruction.</summary>
     public void CancelStopRequest() => _stopRequested = false;
 
     /// <summary>

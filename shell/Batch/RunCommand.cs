@@ -67,7 +67,8 @@ public static class RunCommand
             return Fail(error, $"--timeout {options.Timeout.TotalSeconds}: give a number of seconds above 0");
         if (options.Scripts.FirstOrDefault(s => !File.Exists(s)) is { } missing)
             return Fail(error, $"no script {missing} (try 'repl run --help')");
-        var debuggerOptions = new DebuggerOptions { Vendor = options.Vendor, Image = options.Image };
+        // Without an image, scripts get the bare long-mode machine of the built-in program: they write their own code.
+        var debuggerOptions = new DebuggerOptions { Vendor = options.Vendor, Image = options.Image, WithoutImage = WithoutImage.BuiltInProgram };
         try
         {
             // Build one machine here, so a bad image is one usage error rather than a failure in every script.

@@ -23,7 +23,7 @@ static class SessionCommands
                 d.WhereAmI(o);
             }, RunsMachine: true),
         new("reset", [], "Start over: a fresh machine with the same image",
-            "reset\nRebuilds the machine from its image (or the built-in program), stopped at the first instruction.\nBreakpoints carry over.\nExample: reset",
+            "reset\nRebuilds the machine from its image (or the entry kernel), stopped at the first instruction.\nBreakpoints carry over.\nExample: reset",
             (d, args, o) =>
             {
                 d.Reset();

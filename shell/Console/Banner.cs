@@ -3,12 +3,12 @@ namespace Repl.Shell.Interactive;
 /// <summary>The one screen a user sees first: what is loaded, and the three ways to begin.</summary>
 public static class Banner
 {
-    /// <param name="image">The loaded image's path, or null for the built-in demo program.</param>
+    /// <param name="image">The loaded image's path, or null for the entry kernel.</param>
     public static string Text(string? image, string vendor) =>
         $"""
         Repl: an emulated x86-64 PC for studying kernel entry code ({vendor} profile).
         {(image is null
-            ? "The machine holds a small built-in demo program (the entry kernel is not built in yet; load yours with --image FILE)."
+            ? "The machine holds the entry kernel (machine/Kernel/*.S; switches with --define KPTI=0 ..., yours with --image FILE)."
             : $"The machine holds {image}.")}
         It is stopped at its first instruction. To begin:
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Repl.Machine.Asm;
+using Repl.Machine.Kernel;
 using Repl.Shell.Commands;
 
 namespace Repl.Shell.Debugging;
@@ -7,14 +8,24 @@ namespace Repl.Shell.Debugging;
 // Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
 using Repl.Machine;
 
-/// <summary>How to build the debugger's machine: the vendor profile, RAM, and the image (none: the built-in program).</summary>
+/// <summary>What the machine holds when no image is given.</summary>
+public enum WithoutImage
+{
+    /// <summary>The entry kernel (<see cref="EntryKernel"/>), stopped at the multiboot hand-over: the default machine.</summary>
+    EntryKernel,
+    /// <summary>A long-mode machine with the small <see cref="BuiltInProgram"/>, for scripts that write their own code.</summary>
+    BuiltInProgram,
+}
+
+/// <summary>How to build the debugger's machine: the vendor profile, RAM, and the image (none: see <see cref="WithoutImage"/>).</summary>
 public sealed record DebuggerOptions
 {
     public CpuVendor Vendor { get; init; } = CpuVendor.Intel;
     public ulong RamSize { get; init; } = MachineOptions.DefaultRamSize;
-    /// <summary>An ELF or multiboot image, or a .S source our assembler builds; null for <see cref="BuiltInProgram"/>.</summary>
+    /// <summary>An ELF or multiboot image, or a .S source our assembler builds; null for <see cref="WithoutImage"/>'s choice.</summary>
     public string? Image { get; init; }
-    /// <summary>Symbols defined before a .S image's first line (as --defsym).</summary>
+    public WithoutImage WithoutImage { get; init; } = WithoutImage.EntryKernel;
+    /// <summary>Symbols defined before a .S image's first line (as --defsym), and the entry kernel's switches.</summary>
     public IReadOnlyDictionary<string, long> Defines { get; init; } = new Dictionary<string, long>();
 }
 
@@ -32,7 +43,7 @@ public sealed partial class Debugger
     Debugger(DebuggerOptions options)
     {
         Options = options;
-        (Machine, Program) = Build(options.Vendor, options.RamSize, options.Image, options.Defines);
+        (Machine, Program) = Build(options, options.Image);
         Machine.Com1.Transmitted += OnSerial;
         Commands = CommandRegistry.All;
     }
@@ -145,11 +156,14 @@ public sealed partial class Debugger
         }
     }
 
-    static (Machine, LoadedProgram) Build(CpuVendor vendor, ulong ramSize, string? image, IReadOnlyDictionary<string, long> defines)
+    static (Machine, LoadedProgram) Build(DebuggerOptions debuggerOptions, string? image)
     {
-        var options = new MachineOptions { Vendor = vendor, RamSize = ramSize };
+        var options = new MachineOptions { Vendor = debuggerOptions.Vendor, RamSize = debuggerOptions.RamSize };
+        var defines = debuggerOptions.Defines;
         if (image is null)
-            return BuiltInProgram.Load(Machine.CreateLongMode(options));
+            return debuggerOptions.WithoutImage == WithoutImage.BuiltInProgram
+                ? BuiltInProgram.Load(Machine.CreateLongMode(options))
+                : LoadEntryKernel(new Machine(options), defines);
         if (image.EndsWith(".S", StringComparison.Ordinal) || image.EndsWith(".s", StringComparison.Ordinal))
             return LoadSource(Machine.CreateLongMode(options), image, defines);
         byte[] file = File.ReadAllBytes(image);
@@ -167,6 +181,18 @@ public sealed partial class Debugger
             machine.State.Rip = loaded.Entry;
             return (machine, LoadedProgram.FromImage(image, loaded, file));
         }
+    }
+
+    /// <summary>The entry kernel with the switches in <paramref name="defines"/>, booted as `repl boot` boots it: stopped at
+    /// the multiboot hand-over, its first instruction. Its symbols, lines and sources come from the assembly.</summary>
+    static (Machine, LoadedProgram) LoadEntryKernel(Machine machine, IReadOnlyDictionary<string, long> defines)
+    {
+        var result = EntryKernel.Assemble(defines);
+        if (result.Diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error) is { } error)
+            throw new CommandException($"entry kernel: {error.Location}: {error.Message} (check the --define values)");
+        EntryKernel.Boot(machine, result);
+        var sources = EntryKernel.Sources.ToDictionary(s => s.Key, s => s.Value.Split('\n'));
+        return (machine, LoadedProgram.FromAssembly("the entry kernel", result, sources));
     }
 
     static (Machine, LoadedProgram) LoadSource(Machine machine, string path, IReadOnlyDictionary<string, long> defines)
@@ -187,11 +213,11 @@ public sealed partial class Debugger
         return (machine, LoadedProgram.FromAssembly(path, result, sources));
     }
 
-    /// <summary>Replaces the machine with a fresh one holding <paramref name="image"/> (null: the built-in program).
-    /// Breakpoints, watchpoints and catchpoints carry over.</summary>
+    /// <summary>Replaces the machine with a fresh one holding <paramref name="image"/> (null: <see cref="WithoutImage"/>'s
+    /// choice). Breakpoints, watchpoints and catchpoints carry over.</summary>
     public void Load(string? image)
     {
-        var (machine, program) = Build(Options.Vendor, Options.RamSize, image, Options.Defines);
+        var (machine, program) = Build(Options, image);
         Options = Options with { Image = image };
         Replace(machine, program);
     }

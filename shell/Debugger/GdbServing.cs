@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Repl.GdbStub;
+using Repl.Machine.Kernel;
 
 namespace Repl.Shell.Debugging;
 
@@ -19,6 +20,18 @@ public sealed partial class Debugger
     /// <summary>Where the stub listens, while it does.</summary>
     public IPEndPoint? Serving => _server?.EndPoint;
 
+    /// <summary>The entry kernel has no file of its own: gdb gets one (qXfer:exec-file:read) in a fresh temporary
+    /// directory, with the .S sources beside it as the DWARF's compilation directory, so that `list` shows them.</summary>
+    string WriteEntryKernel()
+    {
+        string directory = Directory.CreateTempSubdirectory("repl-gdb-").FullName;
+        foreach (var (name, text) in EntryKernel.Sources)
+            File.WriteAllText(Path.Combine(directory, name), text);
+        string path = Path.Combine(directory, EntryKernel.ImageName);
+        File.WriteAllBytes(path, EntryKernel.Elf(Options.Defines, directory));
+        return path;
+    }
+
     /// <summary>Starts serving the machine to gdb at <paramref name="endPoint"/> (default 127.0.0.1:1234).</summary>
     /// <summary><paramref name="log"/> receives the stub's one-line notes (connections, refusals).</summary>
     public IPEndPoint ServeGdb(IPEndPoint? endPoint = null, Action<string>? log = null)
@@ -28,7 +41,12 @@ public sealed partial class Debugger
         var host = new MachineHost(Machine);
         var options = new StubOptions
         {
-            ExecutablePath = Options.Image is { } image && !image.EndsWith(".S", StringComparison.OrdinalIgnoreCase) ? Path.GetFullPath(image) : null,
+            ExecutablePath = Options.Image switch
+            {
+                null when Options.WithoutImage == WithoutImage.EntryKernel => WriteEntryKernel(),
+                { } image when !image.EndsWith(".S", StringComparison.OrdinalIgnoreCase) => Path.GetFullPath(image),
+                _ => null,
+            },
             Log = log ?? (_ => { }),
             Monitor = line =>
             {

@@ -46,7 +46,7 @@ public sealed class ScriptSession
 
     /// <summary>Compiles and runs a trivial submission that the session does not keep, so that the first real one does
     /// not pay for loading Roslyn; safe to run while the shell starts.</summary>
-    public Task WarmUpAsync() => Task.Run(() => ScriptOptionsFactory.Create("0", filePath: null).RunAsync(new ScriptGlobals(Debugger.Create())));
+    public Task WarmUpAsync() => Task.Run(() => ScriptOptionsFactory.Create("0", filePath: null).RunAsync(new ScriptGlobals(Debugger.Create(new DebuggerOptions { WithoutImage = WithoutImage.BuiltInProgram }))));
 
     /// <summary>Evaluates C# typed at the prompt, or the text of <paramref name="filePath"/> (whose directory #load and
     /// #r start from, and whose name the errors carry).</summary>

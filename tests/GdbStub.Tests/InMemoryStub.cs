@@ -93,7 +93,7 @@ sealed class InMemoryStub : IDisposable
         _client = new PipeStream(toClient, toStub);
         var connection = new Connection(new PipeStream(toStub, toClient), Logged.Add);
         var session = new Session(connection, Host, (options ?? new StubOptions()) with { Log = Logged.Add });
-        Session = Task.Run(session.Run);
+        Session = Task.Run(() => session.Run());
     }
 
     /// <summary>Sends a packet and returns the stub's reply, acknowledging it, after any console output.</summary>
@@ -145,15 +145,20 @@ sealed class InMemoryStub : IDisposable
         _noAck = true;
     }
 
-    /// <summary>Waits until the machine, running, has retired a thousand instructions: it is spinning in the loop.</summary>
-    public void WaitUntilSpinning()
+    /// <summary>
+    /// A stub whose guest says on COM1 that it is about to spin (mov dx, 0x3f8; out dx, al; then at <see cref="Loop"/>
+    /// a JMP to itself), with <paramref name="whileRunning"/> called as it says so: on the machine's thread, inside the
+    /// run, which cannot end by itself. What the client does there (a Ctrl-C, hanging up) reaches the stub while the
+    /// run is certainly under way, with nothing left to the clock.
+    /// </summary>
+    public static InMemoryStub Announcing(Action<InMemoryStub> whileRunning)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (Volatile.Read(ref Machine.State.InstructionsRetired) < 1000)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the machine did not start running");
-            Thread.Sleep(1);
-        }
+        var m = Machine.CreateLongMode();
+        m.WritePhysical(Code, [0x66, 0xBA, 0xF8, 0x03, 0xEE, 0xEB, 0xFE]);
+        m.State.Rip = Code;
+        var stub = new InMemoryStub(m);
+        m.Com1.Transmitted += _ => whileRunning(stub);
+        return stub;
     }
 
     /// <summary>How the session ended, waiting for it (a test fails rather than hangs if it does not end).</summary>

@@ -71,6 +71,21 @@ public sealed class ServerTests : IDisposable
     }
 
     [Fact]
+    public void A_client_that_connects_as_soon_as_the_last_one_has_its_detach_reply_is_served()
+    {
+        // As a script that runs gdb twice in a row does: the detached session must not still hold the one client slot.
+        for (int i = 0; i < 20; i++)
+        {
+            using (var first = Connect())
+                Assert.Equal("OK", Request(first, "D"));
+
+            using var next = Connect();
+            Assert.Equal("QC1", Request(next, "qC"));
+            Assert.Equal("OK", Request(next, "D"));
+        }
+    }
+
+    [Fact]
     public void After_a_client_goes_away_the_next_one_is_served_with_the_machine_where_it_was()
     {
         using (var first = Connect())

@@ -86,9 +86,46 @@ public class BootCommandTests
     [Fact]
     public void A_usage_error_gives_one_line_with_a_hint_and_exit_code_2()
     {
-        var (_, stderr, status) = Repl("boot");
+        var (_, stderr, status) = Repl("boot", "--bogus");
 
-        Assert.Equal("repl: Option '--image' is required. (try 'repl boot --help')\n", stderr);
+        Assert.Equal("repl: Unrecognized command or argument '--bogus'. (try 'repl boot --help')\n", stderr);
+        Assert.Equal(2, status);
+    }
+
+    [Fact]
+    public void Without_an_image_boot_runs_the_entry_kernel_whose_self_test_passes()
+    {
+        var (stdout, stderr, status) = Repl("boot");
+        string transcript = System.Text.Encoding.Latin1.GetString(stdout);
+
+        Assert.Contains("PASS getpid\n", transcript);
+        Assert.DoesNotContain("FAIL", transcript);
+        Assert.Equal("", stderr);
+        Assert.Equal(1, status);	// exit(0 failures), as QEMU's isa-debug-exit reports it
+    }
+
+    [Fact]
+    public void The_image_repl_image_writes_boots_with_the_transcript_of_the_built_in_entry_kernel()
+    {
+        string elf = Path.Combine(Directory.CreateTempSubdirectory("repl-image-").FullName, "entry.elf");
+
+        var (written, _, writeStatus) = Repl("image", "--out", elf, "--define", "KPTI=0");
+        var (fromFile, _, fileStatus) = Repl("boot", "--image", elf);
+        var (builtIn, _, builtInStatus) = Repl("boot", "--define", "KPTI=0");
+
+        Assert.Equal(0, writeStatus);
+        Assert.StartsWith($"wrote {elf}: the entry kernel", System.Text.Encoding.UTF8.GetString(written));
+        Assert.Equal(builtIn, fromFile);
+        Assert.Equal((1, 1), (fileStatus, builtInStatus));
+    }
+
+    [Fact]
+    public void A_switch_value_the_kernel_rejects_is_one_line_naming_it_and_exit_code_2()
+    {
+        var (stdout, stderr, status) = Repl("boot", "--define", "PCID=7");
+
+        Assert.Empty(stdout);
+        Assert.Equal("repl: entry kernel: defs.inc:23:2: the switch PCID takes 0 or 1 (check the --define values) (exit 2)\n", stderr);
         Assert.Equal(2, status);
     }
 

@@ -132,12 +132,15 @@ public class GdbTests
     }
 
     [GdbFact]
-    public void gdb_given_only_target_remote_finds_the_image_through_exec_file()
+    public void gdb_given_only_target_remote_reads_the_image_from_the_target()
     {
         using var served = new ServedImage();
 
         string output = served.GdbWithoutImage("info symbol $pc");
 
+        // qXfer:exec-file:read names the image, and gdb's default sysroot (target:) reads it through vFile rather
+        // than from gdb's own file system ("does not support file transfer" would be the fallback).
+        Assert.True(output.Contains("from remote target") && output.Contains("Reading symbols from target:"), output);
         Assert.Contains("_start in section .text", output);
     }
 }

@@ -39,13 +39,14 @@ public static class QemuImage
     }
 
     /// <summary>
-    /// Boots the kernel under QEMU's default processor (qemu64) with the vendor string of the profile: the vendor
-    /// decides parts of the hand-over, such as the memory map's HyperTransport range on AMD. Returns what the
-    /// guest sent to COM1 and QEMU's exit status (the debug-exit status, when the guest left that way).
+    /// Boots the kernel under QEMU's processor <paramref name="model"/> (default qemu64, QEMU's own default) with the
+    /// vendor string of the profile: the vendor decides parts of the hand-over, such as the memory map's
+    /// HyperTransport range on AMD. Returns what the guest sent to COM1 and QEMU's exit status (the debug-exit
+    /// status, when the guest left that way).
     /// </summary>
-    public static (byte[] Output, int Status) RunQemu(string kernel, CpuVendor vendor, TimeSpan timeout)
+    public static (byte[] Output, int Status) RunQemu(string kernel, CpuVendor vendor, TimeSpan timeout, string model = "qemu64")
     {
-        string cpu = "qemu64,vendor=" + (vendor == CpuVendor.Amd ? "AuthenticAMD" : "GenuineIntel");
+        string cpu = model + ",vendor=" + (vendor == CpuVendor.Amd ? "AuthenticAMD" : "GenuineIntel");
         var (stdout, _, status) = Execute("qemu-system-x86_64",
             ["-kernel", kernel, "-cpu", cpu, "-m", RamMiB.ToString(), "-serial", "stdio", "-display", "none",
              "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-no-reboot", "-nodefaults"], timeout);

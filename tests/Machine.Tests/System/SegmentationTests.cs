@@ -402,6 +402,33 @@ public class FarTransferTests
         Assert.Equal(Guest.StackTop + 8, m.State.Gpr[(int)Gpr.Rsp]);
     }
 
+    /// <summary>The pops of a far return or IRET at CPL 3 are user accesses (SDM Vol. 3, 4.6: only the accesses to
+    /// system structures are implicit supervisor accesses), so SMAP does not stop them on a user stack. QEMU 7.2 makes
+    /// them supervisor accesses and raises #PF(1): the entry kernel's self-test enters compatibility mode by far JMP.</summary>
+    [Theory]
+    [InlineData(new byte[] { 0x48, 0xCB })] // retfq
+    [InlineData(new byte[] { 0x48, 0xCF })] // iretq
+    public void At_CPL_3_under_SMAP_a_far_RET_or_IRET_pops_the_user_stack_into_compatibility_mode(byte[] code)
+    {
+        const ulong Stack = 0x6_0000, Target = 0x10_2000;
+        var m = Create(code);
+        EnterUserMode(m, Guest.CodeAddress, Stack);
+        m.State.Cr4 |= CpuState.Cr4Smap;
+        // Every page of this machine is a user page, and the GDT must not be (its reads are supervisor accesses):
+        // the second GiB becomes a supervisor-only alias of the first, and GDTR points into it.
+        const ulong Alias = 1UL << 30;
+        m.Bus.Write((m.State.Cr3 & ~0xFFFUL) + 0x1000 + 8, 8, 0 | 1 | 2 | 1 << 7); // PDPT[1]: present, writable, 1 GiB, not user
+        m.State.Gdtr = m.State.Gdtr with { Base = Gdt + Alias };
+        ulong[] frame = [Target, UserCs32, 0x202, Stack - 0x100, UserDs]; // IRET pops all five, RET the first two
+        for (int k = 0; k < frame.Length; k++)
+            m.Bus.Write(Stack + (ulong)k * 8, 8, frame[k]);
+
+        Assert.Equal(StopKind.StepDone, m.Step().Kind);
+        Assert.Equal(Target, m.State.Rip);
+        Assert.Equal(UserCs32, m.State.Segments[(int)SegmentRegister.Cs].Selector);
+        Assert.False(m.State.Is64BitMode);
+    }
+
     [Fact]
     public void A_far_RETQ_imm16_to_user_mode_loads_SS_RSP_releases_arguments_on_both_stacks_and_nulls_DS()
     {

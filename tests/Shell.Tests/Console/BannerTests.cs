@@ -17,11 +17,11 @@ public class BannerTests
     }
 
     [Fact]
-    public void Without_an_image_the_banner_says_the_machine_holds_the_demo_program()
+    public void Without_an_image_the_banner_says_the_machine_holds_the_entry_kernel()
     {
-        Assert.Contains("small built-in demo program", Banner.Text(null, "AMD"));
+        Assert.Contains("holds the entry kernel", Banner.Text(null, "AMD"));
         Assert.Contains("(AMD profile)", Banner.Text(null, "AMD"));
-        Assert.DoesNotContain("demo", Banner.Text("kernel.elf", "Intel"));
+        Assert.DoesNotContain("entry kernel", Banner.Text("kernel.elf", "Intel"));
         Assert.Contains("The machine holds kernel.elf.", Banner.Text("kernel.elf", "Intel"));
     }
 }

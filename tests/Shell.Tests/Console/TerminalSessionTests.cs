@@ -151,7 +151,8 @@ public class TerminalSessionTests
     [TmuxFact]
     public void Ctrl_c_stops_csharp_that_never_returns_and_the_session_keeps_its_variables()
     {
-        using var tmux = new Tmux(DataHome());
+        // An image that halts, so that the continue at the end stops on its own.
+        using var tmux = new Tmux(DataHome(), "--image", SerialImage());
         tmux.WaitFor(AtPrompt, "the first prompt");
         tmux.Type("int kept = 6; kept"); // no trailing semicolon: tmux would take it for its own command separator
         tmux.Press("Enter");
@@ -210,7 +211,7 @@ public class TerminalSessionTests
     [TmuxFact]
     public void An_empty_line_repeats_stepi()
     {
-        using var tmux = new Tmux(DataHome());
+        using var tmux = new Tmux(DataHome(), "--image", SerialImage());
         tmux.WaitFor(AtPrompt, "the first prompt");
 
         tmux.Type("stepi");

@@ -8,7 +8,7 @@ namespace Repl.Shell.Tests.Scripting;
 /// to everything that names addresses: locations, disas, info symbol, x, the prompt and Tab completion.</summary>
 public class AssembledSymbolsTests
 {
-    readonly Debugger _debugger = Debugger.Create();
+    readonly Debugger _debugger = Debugger.Create(Tests.Commands.Session.BuiltIn);
     readonly ScriptSession _session;
 
     public AssembledSymbolsTests()

@@ -7,7 +7,7 @@ namespace Repl.Shell.Tests.Scripting;
 /// and views that follow its machine. The debugger starts on the built-in program (sum(10) called from _start).</summary>
 public class DebuggerGlobalsTests
 {
-    readonly Debugger _debugger = Debugger.Create();
+    readonly Debugger _debugger = Debugger.Create(Commands.Session.BuiltIn);
     readonly StringWriter _out = new();
     readonly ScriptSession _session;
 

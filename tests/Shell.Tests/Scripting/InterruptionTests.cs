@@ -6,7 +6,7 @@ namespace Repl.Shell.Tests.Scripting;
 /// <summary>Ctrl-C stops C# that would run for ever, and the session keeps its state: loops and gotos poll for it.</summary>
 public class InterruptionTests
 {
-    readonly ScriptSession _session = new(new ScriptGlobals(Debugger.Create()));
+    readonly ScriptSession _session = new(new ScriptGlobals(Debugger.Create(Tests.Commands.Session.BuiltIn)));
 
     string Show(string code) => _session.Evaluate(code).Display;
 

@@ -8,7 +8,7 @@ using Repl.Machine;
 
 public class ScriptSessionTests
 {
-    readonly Debugger _debugger = Debugger.Create();
+    readonly Debugger _debugger = Debugger.Create(Commands.Session.BuiltIn);
     Machine Machine => _debugger.Machine;
     readonly ScriptSession _session;
 

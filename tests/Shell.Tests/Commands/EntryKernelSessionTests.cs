@@ -1,0 +1,71 @@
+using Repl.Shell.Debugging;
+
+namespace Repl.Shell.Tests.Commands;
+
+/// <summary>The default machine: the entry kernel, stopped at its multiboot entry, with its symbols, lines and sources.</summary>
+public class EntryKernelSessionTests
+{
+    readonly Debugger _debugger = Debugger.Create();
+
+    string Run(string commandLine)
+    {
+        var output = new StringWriter();
+        _debugger.Execute(commandLine, output);
+        return output.ToString();
+    }
+
+    [Fact]
+    public void Without_an_image_the_debugger_holds_the_entry_kernel_stopped_at_its_first_instruction_in_protected_mode()
+    {
+        Assert.Equal("the entry kernel", _debugger.Program.Name);
+        Assert.Equal(_debugger.Program.Addresses["_start"], _debugger.Machine.State.Rip);
+        Assert.Equal("[protected cpl0 _start]", _debugger.Prompt);
+    }
+
+    [Fact]
+    public void Continue_to_entry_SYSCALL_64_stops_there_from_user_mode_with_its_source_line()
+    {
+        Run("break entry_SYSCALL_64");
+
+        string output = Run("continue");
+
+        Assert.Matches(@"entry_64\.S:\d+: swapgs", output);
+        Assert.Equal(_debugger.Program.Addresses["entry_SYSCALL_64"], _debugger.Machine.State.Rip);
+        Assert.Equal(0x10, _debugger.Machine.State.Cs.Selector);	// STAR[47:32]: the kernel CS
+    }
+
+    [Fact]
+    public void List_shows_the_embedded_kernel_source()
+    {
+        Assert.Contains("entry_SYSCALL_64:", Run("list entry_SYSCALL_64"));
+    }
+
+    [GdbFact]
+    public void Gdb_without_a_file_fetches_the_entry_kernel_from_gdbserver_with_its_lines_and_sources()
+    {
+        Run("gdbserver 127.0.0.1:0");
+        var start = new System.Diagnostics.ProcessStartInfo("gdb") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "-batch", "-nx", "-ex", $"target remote {_debugger.Serving}", "-ex", "info line entry_SYSCALL_64",
+                                     "-ex", "list entry_SYSCALL_64,+0", "-ex", "detach" })
+            start.ArgumentList.Add(a);
+        using var gdb = System.Diagnostics.Process.Start(start)!;
+        var stderr = gdb.StandardError.ReadToEndAsync();
+        string stdout = gdb.StandardOutput.ReadToEnd();
+        Assert.True(gdb.WaitForExit(60_000), "gdb did not finish");
+        Run("gdbserver stop");
+
+        Assert.Matches($@"Line \d+ of ""entry_64\.S"" starts at address 0x{_debugger.Program.Addresses["entry_SYSCALL_64"]:x} <entry_SYSCALL_64>", stdout);
+        Assert.Matches(@"\d+\t\tswapgs", stdout);
+        Assert.DoesNotContain("No such file", stderr.Result);
+    }
+
+    [Fact]
+    public void Reset_rebuilds_the_entry_kernel()
+    {
+        Run("stepi 10");
+
+        Run("reset");
+
+        Assert.Equal(_debugger.Program.Addresses["_start"], _debugger.Machine.State.Rip);
+    }
+}
