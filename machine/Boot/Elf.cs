@@ -21,10 +21,17 @@ public readonly record struct ElfSymbol(string Name, ulong Address, ulong Size, 
 /// <summary>A PT_LOAD program header: file bytes to place at a physical address, then zeroes up to MemorySize.</summary>
 public readonly record struct ElfSegment(ulong PhysicalAddress, ulong VirtualAddress, ulong FileOffset, ulong FileSize, ulong MemorySize);
 
+/// <summary>A section header (System V ABI, "Sections"): its name from the section-name string table (empty when that
+/// table is unusable), its type, its address, where its bytes lie in the file, and the link and entry size that symbol
+/// tables use.</summary>
+public readonly record struct ElfSection(string Name, uint Type, ulong Address, ulong Offset, ulong Size, uint Link, ulong EntrySize);
+
 /// <summary>
 /// An ELF32 or ELF64 little-endian x86 executable, parsed from its bytes (System V ABI, "Object Files" and
-/// "Program Loading"): the loadable segments, the entry point and the symbol table. Every offset and size is
-/// checked against the file, so a truncated or corrupt image gives a <see cref="LoaderException"/>.
+/// "Program Loading"): the loadable segments, the entry point, the symbol table and the named sections. Every offset
+/// and size that loading needs is checked against the file, so a truncated or corrupt image gives a
+/// <see cref="LoaderException"/>; sections that loading does not need (debug information, say) are read leniently:
+/// a bad name or bytes outside the file leave that section nameless or empty instead of refusing the image.
 /// </summary>
 public sealed class ElfImage
 {
@@ -32,12 +39,30 @@ public sealed class ElfImage
     const byte ElfClass32 = 1, ElfClass64 = 2, ElfData2Lsb = 1;
     const ushort EtExec = 2, EmI386 = 3, EmX86_64 = 62;
     const uint PtLoad = 1;
-    const uint ShtSymtab = 2;
+    const uint ShtSymtab = 2, ShtNobits = 8;
 
     public bool Is64 { get; }
     public ulong Entry { get; }
     public IReadOnlyList<ElfSegment> Segments { get; }
     public IReadOnlyList<ElfSymbol> Symbols { get; }
+    /// <summary>Every section header, in the file's order (so that a header's index is its position here).</summary>
+    public IReadOnlyList<ElfSection> Sections { get; }
+
+    /// <summary>The first section called <paramref name="name"/> (".debug_line"), or null.</summary>
+    public ElfSection? Section(string name)
+    {
+        foreach (var section in Sections)
+            if (section.Name == name)
+                return section;
+        return null;
+    }
+
+    /// <summary>The bytes of <paramref name="section"/> in <paramref name="file"/>, the bytes this image was read from:
+    /// empty for a section without any there (SHT_NOBITS) or whose bytes lie outside the file.</summary>
+    public static ReadOnlySpan<byte> Contents(ReadOnlySpan<byte> file, ElfSection section) =>
+        section.Type == ShtNobits || section.Offset > (ulong)file.Length || section.Size > (ulong)file.Length - section.Offset
+            ? default
+            : file.Slice((int)section.Offset, (int)section.Size);
 
     public static bool HasElfMagic(ReadOnlySpan<byte> file) =>
         file.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(file) == Magic;
@@ -65,6 +90,8 @@ public sealed class ElfImage
         ulong phoff = Is64 ? r.U64(32) : r.U32(28), shoff = Is64 ? r.U64(40) : r.U32(32);
         ulong counts = Is64 ? 54UL : 42UL;
         ushort phentsize = r.U16(counts), phnum = r.U16(counts + 2), shentsize = r.U16(counts + 4), shnum = r.U16(counts + 6);
+        // e_shstrndx, the section holding section names; SHN_UNDEF (0) when the file has none, or is too short to say.
+        ushort names = r.Holds(counts + 8, 2) ? r.U16(counts + 8) : (ushort)0;
 
         var segments = new List<ElfSegment>();
         for (ulong i = 0; i < phnum; i++)
@@ -84,27 +111,54 @@ public sealed class ElfImage
         if (segments.Count == 0)
             throw new LoaderException("ELF file has no loadable (PT_LOAD) segments");
         Segments = segments;
-        Symbols = ReadSymbols(r, shoff, shentsize, shnum);
+        Sections = ReadSections(r, shoff, shentsize, shnum, names);
+        Symbols = ReadSymbols(r);
     }
 
-    IReadOnlyList<ElfSymbol> ReadSymbols(Reader r, ulong shoff, ushort shentsize, ushort shnum)
+    List<ElfSection> ReadSections(Reader r, ulong shoff, ushort shentsize, ushort shnum, ushort names)
     {
-        var symbols = new List<ElfSymbol>();
+        int headerSize = Is64 ? 64 : 40;
+        var sections = new List<ElfSection>();
+        var nameIndexes = new List<uint>();
         for (ulong i = 0; i < shnum; i++)
         {
             ulong sh = shoff + i * shentsize;
-            if (r.U32(sh + 4) != ShtSymtab)
+            uint type = r.U32(sh + 4);
+            if (!r.Holds(sh, (ulong)headerSize) && type != ShtSymtab)
+            {
+                // A header cut short by the end of the file: loading never needed it, so it stays a blank entry. A
+                // symbol table's header is read on, and refused as truncated.
+                sections.Add(new ElfSection("", type, 0, 0, 0, 0, 0));
+                nameIndexes.Add(0);
+                continue;
+            }
+            // Elf64_Shdr: name, type, flags(8), addr, offset, size, link, info, addralign, entsize; Elf32_Shdr with 4-byte words.
+            nameIndexes.Add(r.U32(sh));
+            sections.Add(Is64
+                ? new ElfSection("", type, r.U64(sh + 16), r.U64(sh + 24), r.U64(sh + 32), r.U32(sh + 40), r.U64(sh + 56))
+                : new ElfSection("", type, r.U32(sh + 12), r.U32(sh + 16), r.U32(sh + 20), r.U32(sh + 24), r.U32(sh + 36)));
+        }
+        if (names != 0 && names < sections.Count && sections[names] is { Type: not ShtNobits } table && r.Holds(table.Offset, table.Size))
+            for (int i = 0; i < sections.Count; i++)
+                sections[i] = sections[i] with { Name = r.NameOrEmpty(table.Offset, table.Size, nameIndexes[i]) };
+        return sections;
+    }
+
+    IReadOnlyList<ElfSymbol> ReadSymbols(Reader r)
+    {
+        var symbols = new List<ElfSymbol>();
+        for (int i = 0; i < Sections.Count; i++)
+        {
+            var table = Sections[i];
+            if (table.Type != ShtSymtab)
                 continue;
             // sh_link names the string table of the symbol names.
-            ulong offset = Is64 ? r.U64(sh + 24) : r.U32(sh + 16), size = Is64 ? r.U64(sh + 32) : r.U32(sh + 20);
-            uint link = r.U32(Is64 ? sh + 40 : sh + 24);
-            ulong entsize = Is64 ? r.U64(sh + 56) : r.U32(sh + 36);
-            if (link >= shnum || entsize == 0)
+            if (table.Link >= Sections.Count || table.EntrySize == 0)
                 throw new LoaderException($"ELF symbol table (section {i}) has a bad string-table link or entry size");
-            ulong strtab = shoff + link * (ulong)shentsize;
-            ulong strOffset = Is64 ? r.U64(strtab + 24) : r.U32(strtab + 16), strSize = Is64 ? r.U64(strtab + 32) : r.U32(strtab + 20);
+            var strings = Sections[(int)table.Link];
+            ulong offset = table.Offset, size = table.Size, entsize = table.EntrySize;
             r.Check(offset, size, "symbol table");
-            r.Check(strOffset, strSize, "symbol string table");
+            r.Check(strings.Offset, strings.Size, "symbol string table");
             for (ulong s = offset; s + entsize <= offset + size; s += entsize)
             {
                 // Elf64_Sym: name, info, other, shndx, value, size; Elf32_Sym: name, value, size, info, other, shndx.
@@ -114,7 +168,7 @@ public sealed class ElfImage
                 var type = (ElfSymbolType)(info & 0xF);
                 if (name == 0 || type is ElfSymbolType.Section or ElfSymbolType.File)
                     continue;
-                symbols.Add(new ElfSymbol(r.String(strOffset, strSize, name), value, symbolSize, type));
+                symbols.Add(new ElfSymbol(r.String(strings.Offset, strings.Size, name), value, symbolSize, type));
             }
         }
         return symbols;
@@ -125,9 +179,11 @@ public sealed class ElfImage
     {
         readonly ReadOnlySpan<byte> _file = file;
 
+        public bool Holds(ulong offset, ulong length) => offset <= (ulong)_file.Length && length <= (ulong)_file.Length - offset;
+
         public void Check(ulong offset, ulong length, string what)
         {
-            if (offset > (ulong)_file.Length || length > (ulong)_file.Length - offset)
+            if (!Holds(offset, length))
                 throw new LoaderException($"ELF file is truncated: its {what} (0x{length:x} bytes at offset 0x{offset:x}) ends past the file's 0x{_file.Length:x} bytes");
         }
 
@@ -150,5 +206,9 @@ public sealed class ElfImage
             int end = rest.IndexOf((byte)0);
             return Encoding.UTF8.GetString(end < 0 ? rest : rest[..end]);
         }
+
+        /// <summary>A section's name: empty when the index lies outside the name table (which the caller checked is in the file).</summary>
+        public string NameOrEmpty(ulong table, ulong tableSize, uint index) =>
+            index < tableSize ? String(table, tableSize, index) : "";
     }
 }

@@ -14,27 +14,36 @@ static class MemoryCommands
     public static IReadOnlyList<ShellCommand> All { get; } =
     [
         new("x", [], "Examine memory: x/FMT ADDR (gdb's formats; p:ADDR for physical)",
-            "x/[COUNT][FORMAT][SIZE] ADDR\nFORMAT: x hex, d signed, u unsigned, o octal, t binary, a address with symbol, c char, s string, i instruction.\nSIZE: b byte, h halfword (2), w word (4), g giant (8). ADDR is linear, through the current paging; p:ADDR is physical.\nExample: x/4gx $rsp, x/s p:0x200000, x/3i sum",
-            Examine),
+            "x/[COUNT][FORMAT][SIZE] ADDR\nFORMAT: x hex, d signed, u unsigned, o octal, t binary, a address with symbol, c char, s string, i instruction.\nSIZE: b byte, h halfword (2), w word (4), g giant (8). ADDR is linear, through the current paging; p:ADDR is physical.\nAs in gdb, what FMT leaves out is the last x's, and without ADDR x goes on after the last unit shown (x alone: as many\nagain; an empty line does the same).\nExample: x/4gx $rsp, x/s p:0x200000, x/3i sum",
+            Examine, Repeat: Repeat.WithoutArguments),
         new("asm", [], "Assemble instructions into memory at a location",
-            "asm LOC \"INSTRUCTIONS\"\nAssembles AT&T instructions (separated by ';') as if at LOC, in the current code size, and writes the bytes there.\nExample: asm sum \"movl $42, %eax; ret\"",
+            "asm LOC \"INSTRUCTIONS\"\nAssembles AT&T instructions (separated by ';') as if at LOC, in the current code size, and writes the bytes there.\nLabels it defines become symbols, as the program's are.\nExample: asm sum \"movl $42, %eax; ret\"",
             AssembleInto),
     ];
 
     /// <summary>A parsed /FMT: how many units, in which format, of which size.</summary>
-    readonly record struct Format(int Count, char Letter, int Size);
+    internal readonly record struct Format(int Count, char Letter, int Size);
+
+    /// <summary>What the last x showed, which the next one starts from as gdb's does: its format, and the address after
+    /// the last unit (string, instruction) it showed, in the space it read.</summary>
+    internal readonly record struct Examined(Format Format, ulong Next, bool Physical);
+
+    /// <summary>gdb's x before any x: one hexadecimal word.</summary>
+    static readonly Format Initial = new(1, 'x', 4);
 
     /// <summary>The most units one x shows: a screenful many times over, and a bound on what it reads.</summary>
     const int MaxUnits = 4096;
 
-    static Format ParseFormat(string text)
+    /// <summary>Parses /FMT; what it leaves out comes from <paramref name="last"/>, as in gdb: the format letter, and the
+    /// size except that an address is a giant and a char a byte unless a size is given. The count is 1 unless given.</summary>
+    static Format ParseFormat(string text, Format last)
     {
         int count = 1, i = 0;
         while (i < text.Length && char.IsAsciiDigit(text[i]))
             i++;
         if (i > 0 && !int.TryParse(text[..i], NumberStyles.None, CultureInfo.InvariantCulture, out count))
             count = int.MaxValue; // more digits than an int holds: refused below as too many
-        char letter = 'x';
+        char letter = last.Letter;
         int? size = null;
         foreach (char c in text[i..])
         {
@@ -50,34 +59,46 @@ static class MemoryCommands
         }
         if (count is 0 or > MaxUnits)
             throw new CommandException($"x shows 1 to {MaxUnits} units at a time (as in x/16gx $rsp)");
-        // gdb's defaults: an address is a giant, a char a byte, anything else a word.
-        return new Format(count, letter, size ?? letter switch { 'a' => 8, 'c' => 1, _ => 4 });
+        return new Format(count, letter, size ?? letter switch { 'a' => 8, 'c' => 1, _ => last.Size });
     }
 
+    /// <summary>x/FMT ADDR; without ADDR it goes on after the last x, and a bare x also repeats its count (gdb).</summary>
     static void Examine(Debugger d, string args, TextWriter o)
     {
-        string rest = args;
-        var format = new Format(1, 'x', 4);
-        if (rest.StartsWith('/'))
+        string rest = args.Trim();
+        var last = d.LastExamined;
+        var format = last?.Format ?? Initial;
+        bool formatGiven = rest.StartsWith('/');
+        if (formatGiven)
         {
             int end = rest.IndexOfAny([' ', '\t']);
-            format = ParseFormat(end < 0 ? rest[1..] : rest[1..end]);
-            rest = end < 0 ? "" : rest[end..];
+            format = ParseFormat(end < 0 ? rest[1..] : rest[1..end], format);
+            rest = end < 0 ? "" : rest[end..].Trim();
         }
-        rest = rest.Trim();
-        bool physical = rest.StartsWith("p:", StringComparison.OrdinalIgnoreCase);
-        if (physical)
-            rest = rest[2..];
+        ulong address;
+        bool physical;
         if (rest.Length == 0)
-            throw new CommandException("x needs an address, as in x/4gx $rsp or x/s p:0x200000");
-        var memory = new MemorySpace(d.Machine, physical);
-        ulong address = d.Evaluate(rest);
-        switch (format.Letter)
         {
-            case 'i': Instructions(d, memory, address, format.Count, o); break;
-            case 's': Strings(d, memory, address, format.Count, o); break;
-            default: Units(d, memory, address, format, o); break;
+            if (last is not { } previous)
+                throw new CommandException("x needs an address, as in x/4gx $rsp or x/s p:0x200000 (then x alone goes on from there)");
+            (address, physical) = (previous.Next, previous.Physical);
         }
+        else
+        {
+            physical = rest.StartsWith("p:", StringComparison.OrdinalIgnoreCase);
+            address = d.Evaluate(physical ? rest[2..] : rest);
+            if (!formatGiven)
+                format = format with { Count = 1 };
+        }
+        var memory = new MemorySpace(d.Machine, physical);
+        ulong next = format.Letter switch
+        {
+            'i' => Instructions(d, memory, address, format.Count, o),
+            's' => Strings(d, memory, address, format.Count, o),
+            _ => Units(d, memory, address, format, o),
+        };
+        // gdb reads strings in bytes, and remembers that size for the next x.
+        d.LastExamined = new Examined(format.Letter == 's' ? format with { Size = 1 } : format, next, physical);
     }
 
     /// <summary>Linear memory through the current paging, or physical memory: reads that say how far they got.</summary>
@@ -104,7 +125,8 @@ static class MemoryCommands
     static string Label(Debugger d, MemorySpace memory, ulong address) =>
         memory.Physical ? $"p:0x{address:x}:" : d.Program.Describe(address) + ":";
 
-    static void Units(Debugger d, MemorySpace memory, ulong address, Format f, TextWriter o)
+    /// <summary>Shows the units; returns the address after the last.</summary>
+    static ulong Units(Debugger d, MemorySpace memory, ulong address, Format f, TextWriter o)
     {
         int perLine = f.Size switch { 1 => 8, 2 => 8, 4 => 4, _ => 2 };
         var bytes = new byte[f.Count * f.Size];
@@ -119,6 +141,7 @@ static class MemoryCommands
         }
         if (units < f.Count)
             throw new CommandException(memory.Unreadable(address + (ulong)(units * f.Size)));
+        return address + (ulong)(units * f.Size);
     }
 
     static ulong Value(ReadOnlySpan<byte> unit)
@@ -158,7 +181,8 @@ static class MemoryCommands
     /// <summary>The longest string x/s shows before it stops looking for the terminating NUL.</summary>
     const int MaxString = 200;
 
-    static void Strings(Debugger d, MemorySpace memory, ulong address, int count, TextWriter o)
+    /// <summary>Shows NUL-terminated strings; returns the address after the last one's NUL.</summary>
+    static ulong Strings(Debugger d, MemorySpace memory, ulong address, int count, TextWriter o)
     {
         for (int n = 0; n < count; n++)
         {
@@ -182,11 +206,13 @@ static class MemoryCommands
             o.WriteLine($"{Label(d, memory, address)}  \"{text}\"{(terminated ? "" : "...")}");
             address += (ulong)length + 1;
         }
+        return address;
     }
 
-    static void Instructions(Debugger d, MemorySpace memory, ulong address, int count, TextWriter o)
+    /// <summary>Disassembles instructions; returns the address after the last.</summary>
+    static ulong Instructions(Debugger d, MemorySpace memory, ulong address, int count, TextWriter o)
     {
-        IEnumerable<DisassembledInstruction> lines;
+        IReadOnlyList<DisassembledInstruction> lines;
         if (memory.Physical)
         {
             var bytes = new byte[count * 15];
@@ -201,6 +227,7 @@ static class MemoryCommands
         }
         foreach (var line in lines)
             o.WriteLine(line);
+        return lines.Count == 0 ? address : lines[^1].Address + (ulong)lines[^1].Bytes.Length;
     }
 
     static void AssembleInto(Debugger d, string args, TextWriter o)
@@ -218,6 +245,7 @@ static class MemoryCommands
         int written = d.Machine.WriteVirtual(address, bytes);
         if (written < bytes.Length)
             throw new CommandException($"wrote {written} of {bytes.Length} bytes: 0x{address + (ulong)written:x} is not mapped");
+        d.AddSymbols(result);
         o.WriteLine($"{bytes.Length} bytes at {d.Program.Describe(address)}");
         foreach (var line in Disassembler.Disassemble(bytes, address, d.Machine.State.CodeBitness, symbols: d.Symbols))
             o.WriteLine(line);

@@ -2,6 +2,10 @@ using Repl.Shell.Debugging;
 
 namespace Repl.Shell.Commands;
 
+/// <summary>What an empty line after a command does, as in gdb: nothing, the same line again (stepping goes on), or
+/// the command without its arguments (x goes on after the memory it showed).</summary>
+public enum Repeat { No, Same, WithoutArguments }
+
 /// <summary>
 /// One shell command: its name, the aliases gdb users type (si for stepi), a one-line summary for 'help', the full
 /// help with a usage line and an example, and the handler, which gets the text after the name. A handler reports
@@ -9,7 +13,7 @@ namespace Repl.Shell.Commands;
 /// <see cref="RunsMachine"/> marks commands that run or replace the machine, which gdb alone may do while it is served.
 /// </summary>
 public sealed record ShellCommand(string Name, string[] Aliases, string Summary, string Help, Action<Debugger, string, TextWriter> Handler,
-                                  bool RunsMachine = false);
+                                  bool RunsMachine = false, Repeat Repeat = Repeat.No);
 
 /// <summary>Every command, by family; names and aliases are unique.</summary>
 public static class CommandRegistry
@@ -30,6 +34,20 @@ public static class CommandRegistry
 
     /// <summary>The command a name or alias names, or null.</summary>
     public static ShellCommand? Find(string name) => ByName.GetValueOrDefault(name);
+
+    /// <summary>The line an empty line after <paramref name="commandLine"/> runs, or null when it runs nothing.</summary>
+    public static string? Repeated(string commandLine)
+    {
+        string line = commandLine.Trim();
+        int end = line.IndexOfAny([' ', '\t', '/']);
+        string name = end < 0 ? line : line[..end];
+        return Find(name)?.Repeat switch
+        {
+            Repeat.Same => line,
+            Repeat.WithoutArguments => name,
+            _ => null,
+        };
+    }
 
     /// <summary>Whether a line starts with a command's name or alias: the console uses it to tell commands from C#.</summary>
     public static bool IsCommand(string line)

@@ -31,10 +31,18 @@ public sealed class DebuggerCommandRunner(Task<Debugger> starting) : ICommandRun
         return !Debugger.QuitRequested;
     }
 
+    public string? Repeated(string commandLine) => CommandRegistry.Repeated(commandLine);
+
     /// <summary>Nothing runs before the machine exists, so there is nothing to stop until then.</summary>
     public void Interrupt()
     {
         if (starting.IsCompletedSuccessfully)
             starting.Result.Interrupt();
+    }
+
+    public void CancelInterrupt()
+    {
+        if (starting.IsCompletedSuccessfully)
+            starting.Result.CancelInterrupt();
     }
 }

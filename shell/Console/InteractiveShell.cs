@@ -9,22 +9,33 @@ public static class InteractiveShell
 {
     public static int Run(DebuggerOptions options, bool noColorOption)
     {
-        // Building the machine (assembling the built-in program, loading an image) is most of a start's work, so it
+        // Commands, C# and the guest's serial output share stdout, in the order they happen.
+        var output = ConsoleOutput.Install();
+        // Building the machine (assembling the entry kernel, loading an image) is most of a start's work, so it
         // runs on a pool thread while the terminal opens and the banner shows; the prompt waits for it. The session
         // makes itself the debugger's condition evaluator and .csx runner; its globals follow the debugger's machine
         // across load and reset.
-        var session = Task.Run(() => new ScriptSession(new ScriptGlobals(Debugger.Create(options), output: Console.Out)));
+        var session = Task.Run(() =>
+        {
+            var debugger = Debugger.Create(options);
+            debugger.SerialOutput += output.WriteGuest;
+            return new ScriptSession(new ScriptGlobals(debugger, output: Console.Out));
+        });
         var code = new ScriptCodeRunner(session);
         var debugger = DebuggerOf(code.Started);
         string banner = Banner.Text(options.Image, options.Vendor.ToString());
         try
         {
-            return Terminal.Run(new DebuggerCommandRunner(debugger), code, banner, Terminal.NoColor(noColorOption));
+            return Terminal.Run(new DebuggerCommandRunner(debugger), code, banner, Terminal.NoColor(noColorOption), output);
         }
         catch (Exception e) when (debugger.IsFaulted && e is CommandException or LoaderException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"repl: {e.Message} (check --image)");
             return Boot.BadInput;
+        }
+        finally
+        {
+            output.Flush(); // the guest's last, unfinished, line
         }
     }
 

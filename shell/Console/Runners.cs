@@ -15,8 +15,15 @@ public interface ICommandRunner
     /// <summary>Runs one command line, writing its answer to <paramref name="output"/>; false when it ends the session.</summary>
     bool Execute(string commandLine, TextWriter output);
 
+    /// <summary>What an empty line after <paramref name="commandLine"/> runs (gdb's repeat: step again, x on after the last
+    /// dump), or null for nothing.</summary>
+    string? Repeated(string commandLine);
+
     /// <summary>Asks a running command to stop the machine and return; called from another thread (Ctrl-C).</summary>
     void Interrupt();
+
+    /// <summary>Withdraws an <see cref="Interrupt"/> the command did not take up, once it has ended.</summary>
+    void CancelInterrupt();
 }
 
 /// <summary>The C# side of the loop: one persistent session.</summary>
@@ -27,6 +34,9 @@ public interface ICodeRunner
 
     /// <summary>Evaluates a submission, writing its value or its error to <paramref name="output"/>.</summary>
     void Evaluate(string code, TextWriter output);
+
+    /// <summary>Asks a running submission to stop (Ctrl-C); called from another thread.</summary>
+    void Interrupt();
 
     /// <summary>The type whose members are the session's globals (Cpu, Msr, Mem, Sym, ...), for completion.</summary>
     Type GlobalsType { get; }

@@ -26,6 +26,13 @@ public sealed class ScriptCodeRunner : ICodeRunner
 
     public bool IsComplete(string code) => ScriptSession.IsComplete(code);
 
+    /// <summary>Nothing of the user's runs before the session exists, so there is nothing to stop until then.</summary>
+    public void Interrupt()
+    {
+        if (Started.IsCompletedSuccessfully)
+            Started.Result.Interrupt();
+    }
+
     public void Evaluate(string code, TextWriter output)
     {
         Warm().Execute(code, output);

@@ -10,11 +10,16 @@ namespace Repl.Shell.Interactive;
 public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineReader reader, TextWriter output, TextWriter error)
 {
     /// <summary>Set while a command or a submission runs, so that Ctrl-C stops the machine rather than the line.</summary>
-    volatile bool running;
+    bool running;
+
+    /// <summary>Makes a Ctrl-C either reach what runs, or be withdrawn when it ends: never left over for the next run.</summary>
+    readonly Lock interrupting = new();
 
     public void Run()
     {
         var pending = new StringBuilder();
+        // What an empty line runs: set by each command, cleared by C#, as gdb's last command is.
+        string? repeat = null;
         while (true)
         {
             string? prompt = pending.Length == 0 ? commands.Prompt : null;
@@ -45,6 +50,10 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
             }
 
             var input = InputRule.Classify(read.Text, commands.Names.Contains);
+            if (input.Kind == InputKind.Empty && repeat is not null && !Execute(repeat))
+                return;
+            if (input.Kind != InputKind.Empty)
+                repeat = input.Kind == InputKind.Command ? commands.Repeated(input.Text) : null;
             if (input.Kind == InputKind.Command && !Execute(input.Text))
                 return;
             if (input.Kind == InputKind.CSharp)
@@ -57,13 +66,18 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
         }
     }
 
-    /// <summary>Ctrl-C: stops the machine under a running command or submission. False when nothing runs.</summary>
+    /// <summary>Ctrl-C: stops the machine under a running command or submission, and the submission's loops. False
+    /// when nothing runs.</summary>
     public bool Interrupt()
     {
-        if (!running)
-            return false;
-        commands.Interrupt();
-        return true;
+        lock (interrupting)
+        {
+            if (!running)
+                return false;
+            commands.Interrupt();
+            code.Interrupt();
+            return true;
+        }
     }
 
     bool Execute(string commandLine)
@@ -81,7 +95,8 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
 
     T Guarded<T>(string line, Func<T> work, T fallback)
     {
-        running = true;
+        lock (interrupting)
+            running = true;
         try
         {
             return work();
@@ -95,7 +110,12 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
         }
         finally
         {
-            running = false;
+            // A Ctrl-C that came as the work ended (or stopped a C# loop, with the machine idle) is not for the next run.
+            lock (interrupting)
+            {
+                running = false;
+                commands.CancelInterrupt();
+            }
         }
     }
 

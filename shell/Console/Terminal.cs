@@ -11,7 +11,8 @@ public static class Terminal
     /// <summary>True when no colour was asked for, by --no-color or by a non-empty NO_COLOR (no-color.org).</summary>
     public static bool NoColor(bool option) => option || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
 
-    public static int Run(ICommandRunner commands, ICodeRunner code, string banner, bool noColor)
+    /// <param name="output">Where the guest's output goes; it waits while the line editor reads.</param>
+    public static int Run(ICommandRunner commands, ICodeRunner code, string banner, bool noColor, ConsoleOutput? output = null)
     {
         ILineReader reader;
         // Escape codes go only to a terminal: with either end redirected the output must be results alone.
@@ -31,7 +32,7 @@ public static class Terminal
             _ = Console.KeyAvailable;
             Console.Write(banner);
             reader = new TerminalReader(console, new HistoryFile(HistoryFile.DefaultPath()), new Completer(commands, code),
-                                        noColor ? null : new Highlighter(commands.Names));
+                                        noColor ? null : new Highlighter(commands.Names), output);
         }
         StartupTrace.Mark("terminal ready");
         var session = new Session(commands, code, reader, Console.Out, Console.Error);

@@ -19,11 +19,14 @@ public sealed class TerminalReader : ILineReader
     readonly LineEditor editor;
     readonly MutablePrompt prompt = new();
     readonly HistoryFile history;
+    readonly ConsoleOutput? output;
     bool endOfInput;
 
-    public TerminalReader(IAnsiConsole console, HistoryFile history, ITextCompletion completion, IHighlighter? highlighter)
+    /// <param name="output">Held while a line is read, so that guest output does not land inside it.</param>
+    public TerminalReader(IAnsiConsole console, HistoryFile history, ITextCompletion completion, IHighlighter? highlighter, ConsoleOutput? output = null)
     {
         this.history = history;
+        this.output = output;
         editor = new LineEditor(console) { Prompt = prompt, Completion = completion, Highlighter = highlighter };
         editor.KeyBindings.Add<PreviousHistoryCommand>(ConsoleKey.UpArrow);
         editor.KeyBindings.Add<NextHistoryCommand>(ConsoleKey.DownArrow);
@@ -42,12 +45,14 @@ public sealed class TerminalReader : ILineReader
         endOfInput = false;
         string? line;
         Console.TreatControlCAsInput = true;
+        output?.Hold();
         try
         {
             line = editor.ReadLine(CancellationToken.None).GetAwaiter().GetResult();
         }
         finally
         {
+            output?.Release();
             // Between lines Ctrl-C is the signal again, which stops a running machine.
             Console.TreatControlCAsInput = false;
         }

@@ -72,12 +72,30 @@ public sealed partial class Debugger
     Breakpoint Find(int id) => _breakpoints.FirstOrDefault(b => b.Id == id)
         ?? throw new CommandException($"no breakpoint number {id} (see 'info breakpoints')");
 
+    IRunHooks? _hooks;
+
+    /// <summary>The user's code that runs during runs (the scripting session's <c>On</c>); null when no C# session runs here.</summary>
+    public IRunHooks? Hooks
+    {
+        get => _hooks;
+        set
+        {
+            _hooks = value;
+            SyncMachine();
+        }
+    }
+
+    /// <summary>Called by <see cref="Hooks"/> when its addresses change.</summary>
+    internal void HooksChanged() => SyncMachine();
+
     /// <summary>Makes the machine's breakpoint set, watchpoints and event handlers match the enabled entries.</summary>
     void SyncMachine()
     {
         var addresses = Machine.Cpu.Breakpoints;
         addresses.Clear();
         addresses.UnionWith(_internalStops);
+        if (_hooks is not null)
+            addresses.UnionWith(_hooks.Addresses);
         foreach (var b in _breakpoints)
         {
             switch (b.Type)

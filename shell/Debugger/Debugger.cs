@@ -44,6 +44,7 @@ public sealed partial class Debugger
     {
         Options = options;
         (Machine, Program) = Build(options, options.Image);
+        Machine.Com1.Transmitted += OnSerial;
         Commands = CommandRegistry.All;
     }
 
@@ -56,6 +57,11 @@ public sealed partial class Debugger
 
     /// <summary>The machine; <c>load</c> and <c>reset</c> replace it (see <see cref="MachineChanged"/>).</summary>
     public Machine Machine { get; private set; }
+
+    /// <summary>Each byte the guest sends to COM1, from whichever machine is current, on the thread that runs it.</summary>
+    public event Action<byte>? SerialOutput;
+
+    void OnSerial(byte value) => SerialOutput?.Invoke(value);
 
     /// <summary>Raised after <c>load</c> or <c>reset</c> put a new machine in <see cref="Machine"/>.</summary>
     public event Action<Machine>? MachineChanged;
@@ -78,11 +84,18 @@ public sealed partial class Debugger
     /// <summary>Set by <c>quit</c>: the interactive loop ends.</summary>
     public bool QuitRequested { get; private set; }
 
+    /// <summary>What the last <c>x</c> showed, which the next one goes on from.</summary>
+    internal MemoryCommands.Examined? LastExamined { get; set; }
+
     /// <summary>Why the machine last stopped, if it has run.</summary>
     public StopReason? LastStop { get; private set; }
 
     /// <summary>Stops a run in progress; safe from another thread (the console's Ctrl-C handler).</summary>
     public void Interrupt() => Machine.RequestStop();
+
+    /// <summary>Withdraws an <see cref="Interrupt"/> that no run took up (the command or C# it was meant for ended
+    /// without running the machine again), so that the next run is not stopped by it.</summary>
+    public void CancelInterrupt() => Machine.CancelStopRequest();
 
     /// <summary>"[long cpl0 entry_SYSCALL_64+12]": the mode, the privilege level and where RIP is.</summary>
     public string Prompt
@@ -121,6 +134,13 @@ public sealed partial class Debugger
                 ?? throw new CommandException($"unknown command '{name}' (try 'help' for the list)");
             Dispatch(command, args, output);
             return true;
+        }
+        catch (HookException e)
+        {
+            // The user's hook stopped the run: where it stopped is worth seeing with why.
+            output.WriteLine($"error: {e.Message}");
+            WhereAmI(output);
+            return false;
         }
         catch (Exception e) when (e is CommandException or ArgumentException or LoaderException or IOException
                                        or UnauthorizedAccessException or FormatException or OverflowException)
@@ -208,14 +228,21 @@ public sealed partial class Debugger
     void Replace(Machine machine, LoadedProgram program)
     {
         Unsubscribe();
+        Machine.Com1.Transmitted -= OnSerial;
+        machine.Com1.Transmitted += OnSerial;
         Machine = machine;
         Program = program;
         LastStop = null;
+        _hooksRan = null;
         foreach (var b in _breakpoints.Where(b => b.Type == BreakpointType.Watchpoint))
             b.MachineWatchId = null;
         SyncMachine();
         MachineChanged?.Invoke(machine);
     }
+
+    /// <summary>Makes the symbols of code assembled into the machine (<c>asm</c>, the scripts' <c>Assemble</c>) known to
+    /// locations, disassembly, the prompt and completion, until <c>load</c> or <c>reset</c> brings a fresh program.</summary>
+    public void AddSymbols(AssemblyResult assembled) => Program = Program.WithAssembled(assembled);
 
     public void Quit() => QuitRequested = true;
 

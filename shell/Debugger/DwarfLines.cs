@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Repl.Machine;
 using Repl.Machine.Asm;
 
 namespace Repl.Shell.Debugging;
@@ -16,44 +17,22 @@ public static class DwarfLines
 
     const byte DwLnsCopy = 1, DwLnsAdvancePc = 2, DwLnsAdvanceLine = 3, DwLnsSetFile = 4, DwLnsConstAddPc = 8, DwLnsFixedAdvancePc = 9;
     const byte DwLneEndSequence = 1, DwLneSetAddress = 2, DwLneDefineFile = 3;
-    const int ElfSectionHeaderOffset = 0x28, ElfSectionHeaderCount = 0x3C, ElfSectionNameIndex = 0x3E, SectionHeaderSize = 64;
 
-    /// <summary>The sequences of the image's line programs; none when it is not a little-endian ELF64 or has no
+    /// <summary>The sequences of the image's line programs; none when it is not an ELF64 executable or has no
     /// <c>.debug_line</c>. A table that does not parse is treated as absent: lines are a help, not a requirement.</summary>
     public static IReadOnlyList<Sequence> Read(ReadOnlySpan<byte> file)
     {
         try
         {
-            return FindSection(file, ".debug_line") is { } section ? Programs(section) : [];
+            if (!ElfImage.HasElfMagic(file) || new ElfImage(file) is not { Is64: true } image || image.Section(".debug_line") is not { } lines)
+                return [];
+            return Programs(ElfImage.Contents(file, lines).ToArray());
         }
-        catch (Exception e) when (e is ArgumentOutOfRangeException or IndexOutOfRangeException or ArgumentException or OverflowException)
+        catch (Exception e) when (e is LoaderException or ArgumentOutOfRangeException or IndexOutOfRangeException or ArgumentException or OverflowException)
         {
             return [];
         }
     }
-
-    static byte[]? FindSection(ReadOnlySpan<byte> file, string name)
-    {
-        // ELFCLASS64 (byte 4 = 2), ELFDATA2LSB (byte 5 = 1).
-        if (!Repl.Machine.ElfImage.HasElfMagic(file) || file[4] != 2 || file[5] != 1)
-            return null;
-        int headers = checked((int)BinaryPrimitives.ReadUInt64LittleEndian(file[ElfSectionHeaderOffset..]));
-        int count = BinaryPrimitives.ReadUInt16LittleEndian(file[ElfSectionHeaderCount..]);
-        int names = BinaryPrimitives.ReadUInt16LittleEndian(file[ElfSectionNameIndex..]);
-        var nameTable = Contents(file, file.Slice(headers + names * SectionHeaderSize, SectionHeaderSize));
-        for (int i = 0; i < count; i++)
-        {
-            var header = file.Slice(headers + i * SectionHeaderSize, SectionHeaderSize);
-            var at = nameTable[(int)BinaryPrimitives.ReadUInt32LittleEndian(header)..];
-            if (Encoding.ASCII.GetString(at[..at.IndexOf((byte)0)]) == name)
-                return Contents(file, header).ToArray();
-        }
-        return null;
-    }
-
-    /// <summary>A section's bytes: sh_offset at 24, sh_size at 32 of its header.</summary>
-    static ReadOnlySpan<byte> Contents(ReadOnlySpan<byte> file, ReadOnlySpan<byte> header) =>
-        file.Slice(checked((int)BinaryPrimitives.ReadUInt64LittleEndian(header[24..])), checked((int)BinaryPrimitives.ReadUInt64LittleEndian(header[32..])));
 
     static List<Sequence> Programs(byte[] section)
     {

@@ -71,6 +71,29 @@ public sealed class LoadedProgram
         }
     }
 
+    /// <summary>This program with the symbols of code assembled into the machine since it loaded (<c>asm</c>, the
+    /// scripts' <c>Assemble</c>): their names win over the program's, and an address goes to whichever symbol is
+    /// nearest below it, the assembled one on a tie, since its bytes were written last. Lines stay the program's.</summary>
+    public LoadedProgram WithAssembled(AssemblyResult assembled)
+    {
+        var addresses = new Dictionary<string, ulong>(Addresses, StringComparer.Ordinal);
+        foreach (var symbol in assembled.Symbols)
+            addresses[symbol.Name] = symbol.Value;
+        return new(Name, new AssembledLookup(SymbolLookup.From(assembled), Lookup), addresses, Lines, Sources);
+    }
+
+    sealed class AssembledLookup(SymbolLookup assembled, ISymbolLookup program) : ISymbolLookup
+    {
+        public SymbolicAddress? Find(ulong address) =>
+            (assembled.Find(address), program.Find(address)) switch
+            {
+                ({ } mine, { } theirs) => theirs.SymbolAddress > mine.SymbolAddress ? theirs : mine,
+                var (mine, theirs) => mine ?? theirs,
+            };
+
+        public LineEntry? LineAt(ulong address) => program.LineAt(address);
+    }
+
     static Dictionary<string, ulong> AddressesOf(IEnumerable<(string Name, ulong Address)> symbols)
     {
         var byName = new Dictionary<string, ulong>(StringComparer.Ordinal);

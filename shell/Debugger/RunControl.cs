@@ -147,20 +147,20 @@ public sealed partial class Debugger
             StopReason stop = _trace.Enabled ? TracedRun(budget) : Machine.Run(budget);
             if (stop.Kind == StopKind.InstructionBudget && budget == 1)
                 stop = stop with { Kind = StopKind.StepDone };
+            Hooks?.ThrowIfFailed();
+            RunHooksOnArrival();
             switch (stop.Kind)
             {
                 case StopKind.Breakpoint:
                     var hit = _breakpoints.FirstOrDefault(b => b.Type == BreakpointType.Breakpoint && b.Enabled && b.Address == stop.Rip);
-                    if (hit is null)
-                        return stop; // an internal stop: the caller asked for it
-                    if (hit.Condition is { } condition && !ConditionHolds(hit, condition))
+                    if (hit is not null && (hit.Condition is not { } condition || ConditionHolds(hit, condition)))
                     {
-                        if (_internalStops.Contains(stop.Rip))
-                            return stop;
-                        continue;
+                        Hit(hit);
+                        return stop;
                     }
-                    Hit(hit);
-                    return stop;
+                    if (_internalStops.Contains(stop.Rip))
+                        return stop; // the caller asked for it (until, the return of a call that next steps over)
+                    continue; // a false condition, or only hooks here: they ran, and the run goes on
                 case StopKind.Watchpoint:
                     var watch = _breakpoints.FirstOrDefault(b => b.Type == BreakpointType.Watchpoint && b.Enabled
                         && stop.DataAddress is { } data && data - b.Address < b.Length);
@@ -175,6 +175,24 @@ public sealed partial class Debugger
                     return stop;
             }
         }
+    }
+
+    /// <summary>The arrival (RIP, instructions retired) whose hooks ran last: a stop that is still that arrival (a fault
+    /// at the hooked instruction, say) does not run them again, and a run resumed from there does not stop there.</summary>
+    (ulong Rip, ulong Retired)? _hooksRan;
+
+    /// <summary>Runs the instruction hooks at RIP if the run has just arrived there: at a breakpoint stop, and equally at
+    /// the end of a step or any other stop, since the next run starts by executing the instruction there.</summary>
+    void RunHooksOnArrival()
+    {
+        ulong rip = Machine.State.Rip;
+        if (Hooks is not { } hooks || !hooks.Addresses.Contains(rip))
+            return;
+        var arrival = (rip, Machine.State.InstructionsRetired);
+        if (_hooksRan == arrival)
+            return;
+        _hooksRan = arrival;
+        hooks.RunAt(rip);
     }
 
     void Hit(Breakpoint b)

@@ -1,17 +1,19 @@
 namespace Repl.Shell.Scripting;
 
 using Repl.Machine;
+using Repl.Shell.Debugging;
 
 /// <summary>
 /// <c>On</c> in scripts: handlers for the machine's events (<c>On.Syscall += t => ...</c>) and for reaching an
-/// instruction (<c>On.Instruction(addr, () => ...)</c>). Handlers run on the machine's thread in the middle of a run;
-/// they may read the machine and call <see cref="Stop{T}"/>. An exception a handler throws stops the run, and the
-/// command that ran the machine (<c>Continue()</c>, <c>Step()</c>) rethrows it, so it is reported with the handler's line.
+/// instruction (<c>On.Instruction(addr, () => ...)</c>). They run during every run of the debugger's machine, from the
+/// shell's commands or from C#, on the machine's thread; they may read the machine and call <see cref="Stop{T}"/>. An
+/// exception a handler throws stops the run: the shell reports it as an error with the handler's line, and the C# call
+/// that ran the machine (<c>Continue()</c>, <c>Step()</c>) rethrows it.
 /// </summary>
-public sealed class EventHooks
+public sealed class EventHooks : IRunHooks
 {
+    readonly Debugger _debugger;
     readonly Machine _machine;
-    readonly Func<ulong, bool> _userBreakpointAt;
     readonly Dictionary<ulong, List<Action>> _instructions = [];
     readonly Handlers<InterruptDelivered> _exception;
     readonly Handlers<ControlTransfer> _syscall, _sysret, _transfer;
@@ -21,13 +23,12 @@ public sealed class EventHooks
     readonly Handlers<ModeChanged> _modeSwitch;
     Exception? _failure;
 
-    /// <param name="userBreakpointAt">Whether the user has an enabled breakpoint at an address, which stays in the
-    /// machine's breakpoint set when the hooks go.</param>
-    public EventHooks(Machine machine, Func<ulong, bool> userBreakpointAt)
+    /// <summary>Hooks on the debugger's current machine; they make themselves its <see cref="Debugger.Hooks"/>.</summary>
+    public EventHooks(Debugger debugger)
     {
-        _machine = machine;
-        _userBreakpointAt = userBreakpointAt;
-        var events = machine.Events;
+        _debugger = debugger;
+        _machine = debugger.Machine;
+        var events = _machine.Events;
         _exception = new(this, h => events.InterruptDelivered += h, h => events.InterruptDelivered -= h, _ => true);
         _transfer = new(this, h => events.ControlTransfer += h, h => events.ControlTransfer -= h, _ => true);
         _syscall = new(this, h => events.ControlTransfer += h, h => events.ControlTransfer -= h, t => t.Kind == TransferKind.Syscall);
@@ -36,6 +37,7 @@ public sealed class EventHooks
         _cr3Write = new(this, h => events.ControlRegisterWritten += h, h => events.ControlRegisterWritten -= h, w => w.Register == 3);
         _msrWrite = new(this, h => events.MsrWritten += h, h => events.MsrWritten -= h, _ => true);
         _modeSwitch = new(this, h => events.ModeChanged += h, h => events.ModeChanged -= h, _ => true);
+        debugger.Hooks = this;
     }
 
     /// <summary>An exception, NMI or interrupt delivered through the IDT.</summary>
@@ -50,13 +52,14 @@ public sealed class EventHooks
     public event Action<MsrWritten> MsrWrite { add => _msrWrite.Add(value); remove => _msrWrite.Remove(value); }
     public event Action<ModeChanged> ModeSwitch { add => _modeSwitch.Add(value); remove => _modeSwitch.Remove(value); }
 
-    /// <summary>Runs <paramref name="action"/> each time <c>Continue()</c> reaches <paramref name="address"/>, before the
-    /// instruction there executes; the run then goes on.</summary>
+    /// <summary>Runs <paramref name="action"/> each time a run (continue, step, next, until, finish) arrives at
+    /// <paramref name="address"/>, before the instruction there executes; the run then goes on.</summary>
     public void Instruction(ulong address, Action action)
     {
         if (!_instructions.TryGetValue(address, out var actions))
             _instructions[address] = actions = [];
         actions.Add(action);
+        _debugger.HooksChanged();
     }
 
     /// <summary>From a handler: the run stops once the current instruction completes, with the event as its reason.</summary>
@@ -67,40 +70,47 @@ public sealed class EventHooks
     {
         foreach (var handlers in new IHandlers[] { _exception, _syscall, _sysret, _transfer, _swapgs, _cr3Write, _msrWrite, _modeSwitch })
             handlers.Clear();
-        foreach (ulong address in _instructions.Keys.Where(a => !_userBreakpointAt(a)))
-            _machine.Cpu.Breakpoints.Remove(address);
         _instructions.Clear();
+        _debugger.HooksChanged();
     }
 
-    /// <summary>Puts the hooked addresses in the machine's breakpoint set, where the debugger's own bookkeeping may
-    /// have dropped them: a run stops there, and <see cref="RunInstructionHooks"/> sorts the stop out.</summary>
-    internal void Arm() => _machine.Cpu.Breakpoints.UnionWith(_instructions.Keys);
+    IReadOnlyCollection<ulong> IRunHooks.Addresses => _instructions.Keys;
 
-    /// <summary>Runs the instruction hooks at a breakpoint stop. True when the run should go on: hooks ran, and the
-    /// stop was not also the user's breakpoint.</summary>
-    internal bool RunInstructionHooks(StopReason stop, bool userBreakpoint)
+    void IRunHooks.RunAt(ulong address)
     {
-        if (stop.Kind != StopKind.Breakpoint || !_instructions.TryGetValue(stop.Rip, out var actions))
-            return false;
-        foreach (var action in actions.ToArray())
-            action();
-        return !userBreakpoint;
+        foreach (var action in _instructions[address].ToArray())
+        {
+            try
+            {
+                action();
+            }
+            catch (Exception e)
+            {
+                throw Failure(e);
+            }
+        }
     }
 
-    /// <summary>Rethrows, once, the exception a handler threw during the last run.</summary>
-    internal void ThrowIfHandlerFailed()
+    void IRunHooks.ThrowIfFailed()
     {
         var failure = _failure;
         _failure = null;
         if (failure is not null)
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            throw Failure(failure);
     }
 
-    void Failed(Exception e)
+    static HookException Failure(Exception e) =>
+        new($"a script hook failed: {ScriptErrors.Runtime(e)} (the run stopped; On.Clear() removes the hooks)", e);
+
+    /// <summary>A handler threw during a run: the run stops after this instruction, as a catchpoint stops it (a stop
+    /// that a run ending with this instruction does not leave pending for the next one), and the failure is reported.</summary>
+    void Failed<T>(Exception e, T during) where T : struct, IMachineEvent
     {
-        // The first failure is the one worth reading; the machine may run a few more instructions before it stops.
-        _failure ??= e;
-        _machine.RequestStop();
+        // The first failure is the one worth reading.
+        if (_failure is not null)
+            return;
+        _failure = e;
+        _machine.Events.RequestStop(during);
     }
 
     interface IHandlers
@@ -111,7 +121,7 @@ public sealed class EventHooks
     /// <summary>The handlers of one script event, subscribed to the machine's event only while there are some
     /// (the machine's events are free while nobody listens).</summary>
     sealed class Handlers<T>(EventHooks hooks, Action<Action<T>> subscribe, Action<Action<T>> unsubscribe, Func<T, bool> wanted)
-        : IHandlers
+        : IHandlers where T : struct, IMachineEvent
     {
         readonly List<Action<T>> _handlers = [];
 
@@ -147,7 +157,7 @@ public sealed class EventHooks
                 }
                 catch (Exception failure)
                 {
-                    hooks.Failed(failure);
+                    hooks.Failed(failure, e);
                     return;
                 }
             }

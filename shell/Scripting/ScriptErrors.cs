@@ -31,7 +31,7 @@ public static class ScriptErrors
     {
         // ArgumentException adds " (Parameter 'x')" to the message, which says nothing to a script's author.
         ArgumentException a when a.ParamName is { } p => a.Message.Replace($" (Parameter '{p}')", ""),
-        ArgumentException or InvalidOperationException or KeyNotFoundException or Debugging.CommandException => e.Message,
+        ArgumentException or InvalidOperationException or KeyNotFoundException or Debugging.CommandException or ScriptInterruptedException => e.Message,
         _ => $"{e.GetType().Name}: {e.Message}",
     };
 

@@ -25,19 +25,17 @@ public sealed record ExpectFailure(string Condition, string Message, string File
 public class ScriptGlobals
 {
     readonly List<ExpectFailure> _failures = [];
-    readonly Dictionary<string, ulong> _assembled = new(StringComparer.Ordinal);
 
     public ScriptGlobals(Debugger debugger, IReadOnlyList<string>? args = null, TextWriter? output = null)
     {
         Debugger = debugger;
         Args = args ?? [];
         Out = output ?? TextWriter.Null;
-        Sym = new SymbolView(() => debugger.Program.Addresses, _assembled);
+        Sym = new SymbolView(() => debugger.Program.Addresses);
         Attach(debugger.Machine);
         debugger.MachineChanged += machine =>
         {
             On.Clear();
-            _assembled.Clear();
             Attach(machine);
         };
     }
@@ -47,7 +45,7 @@ public class ScriptGlobals
         Cpu = new CpuView(machine);
         Msr = new MsrView(machine);
         Mem = new MemoryView(machine);
-        On = new EventHooks(machine, address => Debugger.Breakpoints.Any(b => b.Type == BreakpointType.Breakpoint && b.Enabled && b.Address == address));
+        On = new EventHooks(Debugger);
         Inject = new Injector(machine);
     }
 
@@ -87,44 +85,35 @@ public class ScriptGlobals
     /// false when the command failed.</summary>
     public bool Command(string commandLine) => Debugger.Execute(commandLine, Out);
 
-    // ---- run control: the debugger's, with the instruction hooks of On.Instruction armed ----
+    // ---- run control: the debugger's; the hooks of On run on the way, as they do under the shell's commands ----
 
     /// <summary>Runs until something stops the machine: a breakpoint, watchpoint or catchpoint, a fault it cannot deliver,
     /// HLT, debug exit. Instruction hooks (<c>On.Instruction</c>) run on the way without stopping; with
     /// <paramref name="count"/> N, N-1 breakpoint stops are passed first, as gdb's continue N.</summary>
-    public StopReason Continue(int count = 1)
-    {
-        while (true)
-        {
-            On.Arm();
-            var stop = AfterRun(Debugger.Continue(count));
-            if (!On.RunInstructionHooks(stop, userBreakpoint: Debugger.LastHit is not null))
-                return stop;
-        }
-    }
+    public StopReason Continue(int count = 1) => Run(() => Debugger.Continue(count));
 
     /// <summary>Executes <paramref name="count"/> instructions (gdb's stepi).</summary>
-    public StopReason StepInstruction(int count = 1) => AfterRun(Debugger.StepInstruction(count));
+    public StopReason StepInstruction(int count = 1) => Run(() => Debugger.StepInstruction(count));
 
     /// <summary>Steps to the next source line, into calls (one instruction where there is no line table).</summary>
-    public StopReason Step(int count = 1) => AfterRun(Debugger.Step(count));
+    public StopReason Step(int count = 1) => Run(() => Debugger.Step(count));
 
     /// <summary>Steps to the next source line, over calls.</summary>
-    public StopReason Next(int count = 1) => AfterRun(Debugger.Next(count));
+    public StopReason Next(int count = 1) => Run(() => Debugger.Next(count));
 
     /// <summary>Runs until the current function returns.</summary>
-    public StopReason Finish() => AfterRun(Debugger.Finish());
+    public StopReason Finish() => Run(Debugger.Finish);
 
     /// <summary>Runs until RIP reaches <paramref name="location"/>.</summary>
-    public StopReason Until(string location) => AfterRun(Debugger.Until(Located(location)));
+    public StopReason Until(string location) => Run(() => Debugger.Until(location));
 
     /// <summary>A breakpoint at an address, a symbol, symbol+offset or file.S:line, with an optional C# condition.</summary>
-    public Breakpoint Break(string location, string? condition = null) => Debugger.Break(Located(location), condition);
+    public Breakpoint Break(string location, string? condition = null) => Debugger.Break(location, condition);
 
     public Breakpoint Break(ulong address, string? condition = null) => Debugger.Break($"0x{address:x}", condition);
 
     /// <summary>A breakpoint deleted when it first stops the machine (gdb's tbreak).</summary>
-    public Breakpoint TBreak(string location) => Debugger.Break(Located(location), temporary: true);
+    public Breakpoint TBreak(string location) => Debugger.Break(location, temporary: true);
 
     /// <summary>A watchpoint on [<paramref name="address"/>, +<paramref name="length"/>).</summary>
     public Breakpoint Watch(ulong address, ulong length = 8, WatchKind kind = WatchKind.Write) => Debugger.Watch(address, length, kind);
@@ -145,8 +134,8 @@ public class ScriptGlobals
     public void Load(string image) => Debugger.Load(image);
 
     /// <summary>Assembles <paramref name="source"/> (AT&amp;T syntax, or Intel after <c>.intel_syntax noprefix</c>) at
-    /// <paramref name="origin"/>, writes it into linear memory there and adds its symbols to <see cref="Sym"/>, where
-    /// <see cref="Break(string, string?)"/> and <see cref="Until"/> find them too.</summary>
+    /// <paramref name="origin"/>, writes it into linear memory there and adds its symbols to the debugger's program:
+    /// <see cref="Sym"/>, breakpoints, disassembly, the prompt and completion know them.</summary>
     public AssemblyResult Assemble(string source, ulong origin = 0x10_0000)
     {
         var result = Assembler.Assemble(source, new AsmOptions { FileName = "<script>", Origin = origin });
@@ -154,26 +143,22 @@ public class ScriptGlobals
             throw new InvalidOperationException($"assembly failed at line {error.Location.Line} of the source: {error.Message}");
         foreach (var section in result.Sections.Where(s => !s.NoBits && s.Bytes.Length != 0))
             Mem.Write(section.Address, section.Bytes);
-        foreach (var symbol in result.Symbols)
-            _assembled[symbol.Name] = symbol.Value;
+        Debugger.AddSymbols(result);
         return result;
     }
 
-    StopReason AfterRun(StopReason stop)
+    /// <summary>A run from C#: a hook that failed is rethrown as what it threw, so that the submission reports it with
+    /// the handler's own line.</summary>
+    static StopReason Run(Func<StopReason> run)
     {
-        On.ThrowIfHandlerFailed();
-        return stop;
-    }
-
-    /// <summary>A location for the debugger: the symbols a script assembled are the script's, so they become addresses
-    /// here ("user_done+4" -> "0x100014"); anything else the debugger resolves.</summary>
-    string Located(string location)
-    {
-        string text = location.Trim();
-        int plus = text.IndexOf('+');
-        string name = plus < 0 ? text : text[..plus].Trim();
-        if (!_assembled.TryGetValue(name, out ulong address))
-            return location;
-        return plus < 0 ? $"0x{address:x}" : $"0x{address:x}+{text[(plus + 1)..].Trim()}";
+        try
+        {
+            return run();
+        }
+        catch (HookException e)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException!);
+            throw;
+        }
     }
 }

@@ -27,6 +27,7 @@ public sealed record Evaluation(bool Success, bool HasValue, object? Value, IRea
 public sealed class ScriptSession
 {
     readonly ConcurrentDictionary<string, Func<bool>> _conditions = new();
+    readonly ScriptInterruption _interruption = new();
     ScriptState<object>? _state;
 
     public ScriptSession(ScriptGlobals globals)
@@ -53,6 +54,7 @@ public sealed class ScriptSession
     /// #r start from, and whose name the errors carry).</summary>
     public Evaluation Evaluate(string code, string? filePath = null)
     {
+        _interruption.Begin();
         int failuresBefore = Globals.Failures.Count;
         var (result, next) = Run(code, filePath);
         result = result with { FailedExpects = [.. Globals.Failures.Skip(failuresBefore)] };
@@ -68,11 +70,14 @@ public sealed class ScriptSession
     /// <summary>Compiles and runs <paramref name="code"/> after the session's state; the state it leaves, if it ran.</summary>
     (Evaluation, ScriptState<object>?) Run(string code, string? filePath = null)
     {
-        var script = _state is null ? ScriptOptionsFactory.Create(code, filePath)
-                                    : _state.Script.ContinueWith(code, ScriptOptionsFactory.For(filePath));
+        Script<object> Continuing(string text) => _state is null ? ScriptOptionsFactory.Create(text, filePath)
+                                                                  : _state.Script.ContinueWith(text, ScriptOptionsFactory.For(filePath));
+        // What runs has its loops polled for Ctrl-C; errors are shown for the code as typed, whose columns the polls shift.
+        string runnable = ScriptInterruption.Instrument(code);
+        var script = Continuing(runnable);
         var diagnostics = script.Compile();
         if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
-            return (new(false, false, null, [.. ScriptErrors.Compile(diagnostics)]), null);
+            return (new(false, false, null, [.. ScriptErrors.Compile(ReferenceEquals(runnable, code) ? diagnostics : Continuing(code).Compile())]), null);
         bool hasValue = HasValue(script.GetCompilation());
 
         var next = (_state is null ? script.RunAsync(Globals, _ => true) : script.RunFromAsync(_state, _ => true)).GetAwaiter().GetResult();
@@ -91,6 +96,13 @@ public sealed class ScriptSession
             return false;
         var type = compilation.GetSemanticModel(tree).GetTypeInfo(statement.Expression).Type;
         return type is not null && type.SpecialType != SpecialType.System_Void;
+    }
+
+    /// <summary>Ctrl-C: the running evaluation stops at its next loop pass, and a machine run under it stops too.</summary>
+    public void Interrupt()
+    {
+        _interruption.Request();
+        Globals.Debugger.Interrupt();
     }
 
     /// <summary>The shell's <c>source FILE.csx</c>: runs a script file in this session, so what it defines stays.</summary>

@@ -1,17 +1,16 @@
 namespace Repl.Shell.Scripting;
 
-/// <summary><c>Sym["entry_SYSCALL_64"]</c> in scripts: the address of a symbol of the loaded program, or of a program
-/// the script assembled with <c>Assemble</c> (whose names win).</summary>
-public sealed class SymbolView(Func<IReadOnlyDictionary<string, ulong>> program, IReadOnlyDictionary<string, ulong> assembled)
+/// <summary><c>Sym["entry_SYSCALL_64"]</c> in scripts: the address of a symbol of the loaded program, or of code the
+/// script assembled with <c>Assemble</c> (whose names win).</summary>
+public sealed class SymbolView(Func<IReadOnlyDictionary<string, ulong>> program)
 {
     public ulong this[string name] => TryGet(name) ?? throw new KeyNotFoundException($"no symbol '{name}'{Suggestion(name)}");
 
     public bool Contains(string name) => TryGet(name) is not null;
 
-    public IEnumerable<string> Names => assembled.Keys.Union(program().Keys).Order(StringComparer.Ordinal);
+    public IEnumerable<string> Names => program().Keys.Order(StringComparer.Ordinal);
 
-    ulong? TryGet(string name) =>
-        assembled.TryGetValue(name, out ulong address) || program().TryGetValue(name, out address) ? address : null;
+    ulong? TryGet(string name) => program().TryGetValue(name, out ulong address) ? address : null;
 
     string Suggestion(string name)
     {

@@ -45,6 +45,22 @@ public class DwarfLinesTests : IDisposable
     }
 
     [Fact]
+    public void An_elf_whose_line_table_lies_outside_the_file_loads_without_lines()
+    {
+        var (_, elf) = WriteElf();
+        byte[] file = File.ReadAllBytes(elf);
+        var image = new Repl.Machine.ElfImage(file);
+        int lines = image.Sections.ToList().FindIndex(s => s.Name == ".debug_line");
+        ulong shoff = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(40));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan((int)shoff + lines * 64 + 32), 0xFFFF_FFFF);
+        File.WriteAllBytes(elf, file);
+
+        Assert.Empty(DwarfLines.Read(file));
+        var s = new Session();
+        Assert.Contains(", 0 line entries", s.Run("load " + elf));
+    }
+
+    [Fact]
     public void A_file_that_is_not_elf64_has_no_lines()
     {
         Assert.Empty(DwarfLines.Read("not an image"u8));

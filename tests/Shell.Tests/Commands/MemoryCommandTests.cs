@@ -78,6 +78,75 @@ public class MemoryCommandTests
     }
 }
 
+/// <summary>x remembers, as gdb's does (checked against gdb 13 on a live process): the format a /FMT leaves out is the
+/// last one, and without an address x goes on after the last unit shown, a bare x with the last count too.</summary>
+public class ExamineMemoryTests
+{
+    readonly Session s = new();
+
+    public ExamineMemoryTests() => s.Run("continue"); // result = 55
+
+    [Fact]
+    public void A_bare_x_goes_on_after_the_last_dump_with_its_count_and_format()
+    {
+        Assert.Equal("0x100026 <result>:  0x00000037  0x00000000\n", s.Run("x/2xw result"));
+        Assert.StartsWith("0x10002e <result+8>:  0x", s.Run("x"));
+        Assert.Equal(2, s.Run("x").Split("  0x").Length - 1);
+    }
+
+    [Fact]
+    public void An_address_without_a_format_shows_one_unit_in_the_last_format_and_size()
+    {
+        s.Run("x/4dh result");
+        Assert.Equal("0x100026 <result>:  55\n", s.Run("x result"));
+    }
+
+    [Fact]
+    public void A_format_without_an_address_goes_on_with_its_own_count_and_the_size_not_given_is_the_last()
+    {
+        s.Run("x/2xg result");
+        string output = s.Run("x/3");
+        Assert.StartsWith("0x100036 <result+16>:  0x", output);
+        Assert.StartsWith("0x100046 <result+32>:  0x", output.Split('\n')[1]);
+    }
+
+    [Fact]
+    public void A_char_dump_leaves_bytes_as_the_size_for_the_next_format()
+    {
+        s.Run("x/c result");
+        Assert.Equal("0x100026 <result>:  0x37\n", s.Run("x/x result"));
+    }
+
+    [Fact]
+    public void Instructions_go_on_after_the_last_one_shown()
+    {
+        string third = s.Run("x/3i sum").Split('\n')[2];
+        s.Run("x/2i sum");
+        Assert.Equal(third + "\n", s.Run("x/i"));
+    }
+
+    [Fact]
+    public void Strings_go_on_after_the_last_ones_nul()
+    {
+        s.Run("asm result \".byte 0x68, 0x69, 0, 0x6f, 0x6b, 0\"");
+        s.Run("x/s result");
+        Assert.Equal("0x100029 <result+3>:  \"ok\"\n", s.Run("x"));
+    }
+
+    [Fact]
+    public void Physical_dumps_go_on_in_physical_memory()
+    {
+        s.Run("x/2xh p:0x100026");
+        Assert.StartsWith("p:0x10002a:  0x", s.Run("x"));
+    }
+
+    [Fact]
+    public void A_first_x_needs_an_address()
+    {
+        Assert.StartsWith("error: x needs an address", s.Run("x"));
+    }
+}
+
 public class MemoryCommandLimitTests
 {
     readonly Session s = new();

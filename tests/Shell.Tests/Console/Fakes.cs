@@ -23,7 +23,15 @@ sealed class FakeCommands : ICommandRunner
         return commandLine != "quit";
     }
 
+    /// <summary>As the debugger's: stepping repeats itself, x repeats bare, anything else nothing.</summary>
+    public string? Repeated(string commandLine) =>
+        commandLine.StartsWith("step", StringComparison.Ordinal) ? commandLine : commandLine.StartsWith('x') ? "x" : null;
+
     public void Interrupt() => Interrupts++;
+
+    public int CancelledInterrupts { get; set; }
+
+    public void CancelInterrupt() => CancelledInterrupts++;
 }
 
 /// <summary>A C# session where a submission is complete when its braces balance.</summary>
@@ -31,7 +39,11 @@ sealed class FakeCode : ICodeRunner
 {
     public List<string> Evaluated { get; } = [];
 
+    public int Interrupts { get; set; }
+
     public bool IsComplete(string code) => code.Count(c => c == '{') <= code.Count(c => c == '}');
+
+    public void Interrupt() => Interrupts++;
 
     public void Evaluate(string code, TextWriter output)
     {

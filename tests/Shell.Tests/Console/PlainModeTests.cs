@@ -34,6 +34,24 @@ public class PlainModeTests
     }
 
     [Fact]
+    public void Guest_serial_output_comes_in_order_with_command_output_its_unfinished_line_ended()
+    {
+        var (stdout, _, status) = Repl("continue\nx/2xb msg\n", "--image", TerminalSessionTests.SerialImage());
+
+        Assert.StartsWith("hello from the guest\n^[[2Jno newline\nStopped: halted at 0x", stdout);
+        Assert.EndsWith(" <msg>:  0x68  0x65\n", stdout);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void An_unfinished_guest_line_printed_last_is_not_lost_at_the_end_of_input()
+    {
+        var (stdout, _, _) = Repl("Continue();\n", "--image", TerminalSessionTests.SerialImage());
+
+        Assert.Equal("hello from the guest\n^[[2Jno newline", stdout);
+    }
+
+    [Fact]
     public void Help_explains_how_commands_and_csharp_are_told_apart_without_escape_codes()
     {
         var (stdout, _, status) = Repl("help\n");

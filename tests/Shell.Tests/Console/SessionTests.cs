@@ -73,7 +73,15 @@ public class SessionTests
     }
 
     [Fact]
-    public void Blank_lines_do_nothing()
+    public void An_empty_line_repeats_the_last_command_as_it_asks_and_nothing_after_csharp()
+    {
+        Over(new ScriptedReader("step 2", "", "  ", "x/4gx $rsp", "", "var n = 1;", "", "help", "")).Run();
+
+        Assert.Equal(["step 2", "step 2", "step 2", "x/4gx $rsp", "x", "help"], commands.Executed);
+    }
+
+    [Fact]
+    public void Blank_lines_do_nothing_before_any_command()
     {
         Over(new ScriptedReader("", "   ", ":")).Run();
 
@@ -95,5 +103,7 @@ public class SessionTests
         Assert.False(interruptedAtPrompt);
         Assert.True(interruptedWhileRunning);
         Assert.Equal(1, commands.Interrupts);
+        Assert.Equal(1, code.Interrupts);
+        Assert.Equal(1, commands.CancelledInterrupts);
     }
 }

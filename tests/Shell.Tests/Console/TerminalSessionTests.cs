@@ -118,6 +118,19 @@ public class TerminalSessionTests
         tmux.WaitFor(s => Tmux.LastLine(s).EndsWith("> Cpu.Rflags", StringComparison.Ordinal), "'Cpu.Rfl' completed to 'Cpu.Rflags'");
     }
 
+    /// <summary>The screen cannot tell when the editor has taken the Enter and the run has begun: a Ctrl-C before that
+    /// is a key the next prompt gets, so Ctrl-C is pressed until the prompt is back after <paramref name="text"/>. At
+    /// the prompt it only clears the line.</summary>
+    static void PressCtrlCUntil(Tmux tmux, string text, string what) =>
+        tmux.WaitFor(s =>
+        {
+            if (AtPrompt(s) && s.Contains(text, StringComparison.Ordinal))
+                return true;
+            tmux.Press("C-c");
+            Thread.Sleep(200);
+            return false;
+        }, what);
+
     [TmuxFact]
     public void Ctrl_c_stops_a_running_continue_and_the_prompt_comes_back()
     {
@@ -129,18 +142,84 @@ public class TerminalSessionTests
 
         tmux.Type("continue");
         tmux.Press("Enter");
-        // The screen cannot tell when the editor has taken the Enter and the run has begun: a Ctrl-C before that is a
-        // key the next prompt gets, so Ctrl-C is pressed until the run stops. At the prompt it only clears the line.
-        tmux.WaitFor(s =>
-        {
-            if (AtPrompt(s) && s.Contains("interrupted"))
-                return true;
-            tmux.Press("C-c");
-            Thread.Sleep(200);
-            return false;
-        }, "the prompt after the interrupted run");
+        PressCtrlCUntil(tmux, "interrupted", "the prompt after the interrupted run");
         tmux.Type("6 * 7");
         tmux.Press("Enter");
         tmux.WaitFor("0x2a (42)");
+    }
+
+    [TmuxFact]
+    public void Ctrl_c_stops_csharp_that_never_returns_and_the_session_keeps_its_variables()
+    {
+        // An image that halts, so that the continue at the end stops on its own.
+        using var tmux = new Tmux(DataHome(), "--image", SerialImage());
+        tmux.WaitFor(AtPrompt, "the first prompt");
+        tmux.Type("int kept = 6; kept"); // no trailing semicolon: tmux would take it for its own command separator
+        tmux.Press("Enter");
+        tmux.WaitFor(s => AtPrompt(s) && s.Split('\n').Any(l => l.Trim() == "6"), "the prompt after the declaration");
+
+        tmux.Type("while (true) { }");
+        tmux.Press("Enter");
+        PressCtrlCUntil(tmux, "interrupted (Ctrl-C)", "the prompt after the interrupted loop");
+        tmux.Type("kept * 7");
+        tmux.Press("Enter");
+        tmux.WaitFor("0x2a (42)");
+        // The Ctrl-C that stopped C# is not left over for the machine's next run.
+        tmux.Type("continue");
+        tmux.Press("Enter");
+        tmux.WaitFor("Stopped: halted");
+    }
+
+    /// <summary>A .S image that prints a line, then text with an escape sequence and no newline, to COM1, and halts.</summary>
+    internal static string SerialImage()
+    {
+        string image = Path.Combine(Directory.CreateTempSubdirectory("repl-image-").FullName, "hello.S");
+        File.WriteAllText(image, """
+                .globl _start
+            _start:
+                lea msg(%rip), %rsi
+                mov $0x3f8, %dx
+            1:  lodsb
+                test %al, %al
+                jz 2f
+                outb %al, %dx
+                jmp 1b
+            2:  hlt
+            msg: .asciz "hello from the guest\n\033[2Jno newline"
+            """);
+        return image;
+    }
+
+    [TmuxFact]
+    public void Guest_serial_output_shows_during_continue_on_lines_of_its_own_before_the_report_and_the_prompt()
+    {
+        using var tmux = new Tmux(DataHome(), "--image", SerialImage());
+        tmux.WaitFor(AtPrompt, "the first prompt");
+
+        tmux.Type("continue");
+        tmux.Press("Enter");
+
+        string screen = tmux.WaitFor(s => AtPrompt(s) && s.Contains("Stopped: halted"), "the report after the guest's output");
+        var lines = screen.Split('\n').Select(l => l.TrimEnd()).ToList();
+        int hello = lines.IndexOf("hello from the guest");
+        Assert.True(hello >= 0, screen);
+        // The escape sequence shows as text (the screen was not cleared), and the unfinished line is ended before the report.
+        Assert.Equal("^[[2Jno newline", lines[hello + 1]);
+        Assert.StartsWith("Stopped: halted", lines[hello + 2]);
+    }
+
+    [TmuxFact]
+    public void An_empty_line_repeats_stepi()
+    {
+        using var tmux = new Tmux(DataHome(), "--image", SerialImage());
+        tmux.WaitFor(AtPrompt, "the first prompt");
+
+        tmux.Type("stepi");
+        tmux.Press("Enter");
+        tmux.WaitFor(s => AtPrompt(s) && s.Contains("_start+"), "the prompt after stepi");
+        string afterOne = Tmux.LastLine(tmux.Screen());
+        tmux.Press("Enter");
+
+        tmux.WaitFor(s => AtPrompt(s) && Tmux.LastLine(s) != afterOne, "a prompt further on after the empty line");
     }
 }

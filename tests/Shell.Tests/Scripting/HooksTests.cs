@@ -15,7 +15,8 @@ public class HooksTests
     public HooksTests()
     {
         _session = new ScriptSession(new ScriptGlobals(_debugger));
-        Show("Assemble(\"start: nop\\nsecond: nop\\nswapgs\\nthird: hlt\");");
+        // Away from the built-in program, whose line table would make next and step go by its lines.
+        Show("Assemble(\"start: nop\\nsecond: nop\\nswapgs\\nthird: hlt\", 0x300000);");
         Show("Cpu.Rip = Sym[\"start\"];");
     }
 
@@ -55,6 +56,75 @@ public class HooksTests
         Assert.False(result.Success);
         Assert.Equal("line 3: handler broke", result.Errors.Single());
         Assert.Equal("Halted", Show("{ On.Clear(); } Continue().Kind"));
+    }
+
+    /// <summary>Runs a shell command line, as typed at the prompt, and returns what it printed.</summary>
+    string Command(string line) => new Commands.Session(_debugger).Run(line);
+
+    [Fact]
+    public void An_instruction_hook_runs_during_the_shells_continue_and_the_run_goes_on()
+    {
+        Show("int hits = 0; On.Instruction(Sym[\"second\"], () => hits++);");
+        Assert.Contains("Stopped: halted", Command("continue"));
+        Assert.Equal("1", Show("hits"));
+    }
+
+    [Fact]
+    public void A_step_that_lands_on_a_hooked_instruction_runs_the_hook_once_before_it_executes()
+    {
+        Show("ulong seenRip = 0; int hits = 0; On.Instruction(Sym[\"third\"], () => { hits++; seenRip = Cpu.Rip; });");
+        Command("stepi 2");
+        Assert.Equal("0", Show("hits"));
+        Command("stepi"); // lands on third
+        Assert.Equal("1", Show("hits"));
+        Assert.Equal("true", Show("seenRip == Sym[\"third\"]"));
+        Command("stepi"); // executes the hlt: no second run for the same arrival
+        Assert.Equal("1", Show("hits"));
+    }
+
+    [Fact]
+    public void An_instruction_hook_runs_during_until_and_next()
+    {
+        Show("int hits = 0; On.Instruction(Sym[\"second\"], () => hits++);");
+        Command("until third");
+        Assert.Equal("1", Show("hits"));
+        Show("Cpu.Rip = Sym[\"start\"];");
+        Command("next");
+        Command("next");
+        Assert.Equal("2", Show("hits"));
+    }
+
+    [Fact]
+    public void An_event_handler_runs_and_stops_the_shells_continue()
+    {
+        Show("int swaps = 0; On.Swapgs += s => { swaps++; On.Stop(s); };");
+        string output = Command("continue");
+        Assert.Contains("Stopped: caught", output);
+        Assert.Equal("1", Show("swaps"));
+        Assert.Equal("true", Show("Cpu.Rip == Sym[\"third\"]"));
+    }
+
+    [Fact]
+    public void A_hook_that_throws_under_the_shells_continue_is_one_error_line_with_the_hooks_line_and_the_place()
+    {
+        Show("On.Instruction(Sym[\"second\"], () =>\n{\n    throw new InvalidOperationException(\"hook broke\");\n});");
+        string[] lines = Command("continue").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("error: a script hook failed: line 3: hook broke", lines[0]);
+        Assert.StartsWith("=> 0x", lines[1]);
+        Assert.Equal("true", Show("Cpu.Rip == Sym[\"second\"]"));
+        // Nothing is left pending: once the hook is gone, the run goes on to the halt.
+        Show("On.Clear();");
+        Assert.Contains("Stopped: halted", Command("continue"));
+    }
+
+    [Fact]
+    public void An_event_handler_that_throws_during_a_step_is_reported_by_the_step_and_leaves_no_stop_pending()
+    {
+        Show("On.Swapgs += s => throw new InvalidOperationException(\"swap broke\");");
+        Command("stepi 2");
+        Assert.StartsWith("error: a script hook failed: line 1: swap broke", Command("stepi"));
+        Show("On.Clear();");
+        Assert.Contains("Stopped: halted", Command("continue"));
     }
 
     [Fact]
