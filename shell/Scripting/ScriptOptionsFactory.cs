@@ -16,15 +16,20 @@ static class ScriptOptionsFactory
     public static readonly string[] Imports =
         ["System", "System.Linq", "System.Collections.Generic", "Repl.Machine", "Repl.Machine.Asm", "Repl.Shell.Scripting", "Repl.Shell.Debugging"];
 
+    // One set of reference objects for every submission: a submission's compilation also binds the references of the
+    // submissions before it, and fresh reference objects for each line (which Roslyn does not take for the same file)
+    // made each compilation larger than the last, with two more metadata readers per line.
+    static readonly ScriptOptions Base = ScriptOptions.Default
+        .WithReferences(typeof(Machine).Assembly, typeof(ScriptGlobals).Assembly)
+        .AddImports(Imports);
+
     /// <summary>Options for a script read from <paramref name="filePath"/> (null for the prompt): <c>#load</c> and
     /// <c>#r</c> resolve relative to its directory (the current one at the prompt), and debug information is emitted
     /// so that a runtime exception names its script line.</summary>
     public static ScriptOptions For(string? filePath)
     {
         string directory = filePath is null ? Environment.CurrentDirectory : Path.GetDirectoryName(Path.GetFullPath(filePath))!;
-        return ScriptOptions.Default
-            .WithReferences(typeof(Machine).Assembly, typeof(ScriptGlobals).Assembly)
-            .AddImports(Imports)
+        return Base
             .WithSourceResolver(new SourceFileResolver([], directory))
             .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory))
             .WithFilePath(filePath is null ? "" : Path.GetFullPath(filePath))
