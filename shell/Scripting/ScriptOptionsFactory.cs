@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
@@ -31,7 +33,7 @@ static class ScriptOptionsFactory
         string directory = filePath is null ? Environment.CurrentDirectory : Path.GetDirectoryName(Path.GetFullPath(filePath))!;
         return Base
             .WithSourceResolver(new SourceFileResolver([], directory))
-            .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory))
+            .WithMetadataResolver(new KeepingResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory)))
             .WithFilePath(filePath is null ? "" : Path.GetFullPath(filePath))
             .WithFileEncoding(Encoding.UTF8)
             .WithEmitDebugInformation(true)
@@ -40,4 +42,30 @@ static class ScriptOptionsFactory
 
     public static Script<object> Create(string code, string? filePath) =>
         CSharpScript.Create(code, For(filePath), typeof(ScriptGlobals));
+
+    /// <summary>
+    /// Roslyn's resolver for scripts, except that the assemblies it finds for a reference's own references
+    /// (System.Runtime and the like, which repl.dll needs) are found once per process. Roslyn's reads the file again for
+    /// every compilation that does not continue another, each copy held in native memory until its finalizer runs, and
+    /// each new chain of the session (<see cref="CarryOver"/>) is such a compilation: they cost about 10 MB each.
+    /// </summary>
+    sealed class KeepingResolver(ScriptMetadataResolver resolver) : MetadataReferenceResolver
+    {
+        static readonly ConcurrentDictionary<(string?, string), PortableExecutableReference?> Found = new();
+
+        readonly ScriptMetadataResolver _resolver = resolver;
+
+        public override bool ResolveMissingAssemblies => true;
+
+        public override PortableExecutableReference? ResolveMissingAssembly(MetadataReference definition, AssemblyIdentity referenceIdentity) =>
+            Found.GetOrAdd(((definition as PortableExecutableReference)?.FilePath, referenceIdentity.GetDisplayName()),
+                           _ => _resolver.ResolveMissingAssembly(definition, referenceIdentity));
+
+        public override ImmutableArray<PortableExecutableReference> ResolveReference(string reference, string? baseFilePath, MetadataReferenceProperties properties) =>
+            _resolver.ResolveReference(reference, baseFilePath, properties);
+
+        public override bool Equals(object? other) => other is KeepingResolver keeping && keeping._resolver.Equals(_resolver);
+
+        public override int GetHashCode() => _resolver.GetHashCode();
+    }
 }
