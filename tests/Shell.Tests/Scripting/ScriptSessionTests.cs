@@ -168,3 +168,134 @@ public class ScriptReferenceTests
         Assert.True(status == 0, output.ToString());
     }
 }
+
+/// <summary>A session that starts Roslyn's chain anew every three submissions (as the shell's does every hundred), so
+/// that each test crosses several new chains: what was defined before one must work after it.</summary>
+public class ScriptSessionChainTests
+{
+    readonly Debugger _debugger = Debugger.Create();
+    readonly ScriptSession _session;
+
+    public ScriptSessionChainTests() => _session = new ScriptSession(new ScriptGlobals(_debugger), chainLength: 3);
+
+    string Show(string code) => _session.Evaluate(code).Display;
+
+    /// <summary>Enough submissions that do nothing to be sure the chain has started over.</summary>
+    void Pass() => Assert.All(Enumerable.Range(0, 4), _ => Assert.Equal("", Show("Cpu.Rax.ToString();")));
+
+    /// <summary>Roslyn names the class of each submission after its place in the chain; a submission's statements run
+    /// in a state machine nested in that class.</summary>
+    string Submission() => Show("System.Reflection.MethodBase.GetCurrentMethod()!.DeclaringType!.DeclaringType!.Name");
+
+    [Fact]
+    public void The_chain_starts_over_after_three_submissions_but_not_once_the_session_declares_a_type()
+    {
+        Assert.Equal(["\"Submission#0\"", "\"Submission#1\"", "\"Submission#2\""], [Submission(), Submission(), Submission()]);
+        // The new chain's first submission is the prelude that carries the old chain's definitions over.
+        Assert.Equal("\"Submission#1\"", Submission());
+        Show("enum Color { Red }");
+        Assert.Equal(["\"Submission#3\"", "\"Submission#4\"", "\"Submission#5\""], [Submission(), Submission(), Submission()]);
+        Assert.Equal("Red", Show("Color.Red"));
+    }
+
+    [Fact]
+    public void Variables_methods_and_usings_survive_new_chains()
+    {
+        Show("var x = 40;");
+        Show("ulong Twice(ulong v) => 2 * v;");
+        Show("using System.Text;");
+        Pass();
+        Assert.Equal("0x50 (80)", Show("Twice((ulong)x)"));
+        Assert.Equal("\"ab\"", Show("new StringBuilder(\"a\").Append('b').ToString()"));
+        Show("x += 2;");
+        Pass();
+        Pass();
+        Assert.Equal("0x2a (42)", Show("x"));
+    }
+
+    [Fact]
+    public void Variables_of_a_submission_that_threw_and_keyword_names_survive_new_chains()
+    {
+        Assert.False(_session.Evaluate("var before = 1;\nvar @class = 2;\nMem.U64[0xdead_0000_0000_0000]").Success);
+        Pass();
+        Assert.Equal("3", Show("before + @class"));
+    }
+
+    [Fact]
+    public void An_auto_property_keeps_its_value_because_the_chain_is_kept()
+    {
+        Show("int Count { get; set; } = 5;");
+        Show("Count++;");
+        Pass();
+        Assert.Equal("6", Show("Count"));
+    }
+
+    [Fact]
+    public void A_hook_registered_before_a_new_chain_counts_into_the_same_variable()
+    {
+        Show("int calls = 0;");
+        Show("Action count = () => calls++;");
+        Pass();
+        Show("count(); count();");
+        Show("calls++;");
+        Pass();
+        Assert.Equal("3", Show("calls"));
+    }
+
+    [Fact]
+    public void A_later_declaration_replaces_an_earlier_one_across_chains()
+    {
+        Show("int F() => 1;");
+        Show("var v = \"text\";");
+        Pass();
+        Show("int F() => 2;");
+        Show("var v = 7;");
+        Pass();
+        Assert.Equal("2", Show("F()"));
+        Assert.Equal("8", Show("v + 1"));
+    }
+
+    [Fact]
+    public void A_class_declared_earlier_is_used_later()
+    {
+        Show("record Hit(ulong Rip, int Vector);");
+        Show("var hits = new List<Hit>();");
+        Pass();
+        Show("hits.Add(new Hit(0x1000, 14));");
+        Pass();
+        Assert.Equal("0xe (14)", Show("hits.Single().Vector"));
+    }
+
+    [Fact]
+    public void Errors_in_a_carried_method_name_the_line_where_it_was_written()
+    {
+        Show("int a = 0;\nint Divide(int n) =>\n    n / a;");
+        Pass();
+        Assert.Equal("line 3: DivideByZeroException: Attempted to divide by zero.", _session.Evaluate("Divide(1)").Errors.Single());
+        Assert.Equal("1:1: error CS0103: The name 'nope' does not exist in the current context", _session.Evaluate("nope").Errors.Single());
+    }
+
+    [Fact]
+    public void A_sourced_file_s_definitions_survive_without_running_its_statements_again()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-chain-").FullName;
+        File.WriteAllText(Path.Combine(dir, "defs.csx"), "using System.Text;\nulong Kernel(ulong a) => a | 0xffff_8000_0000_0000;\nCpu.Rbx++;\n");
+        File.WriteAllText(Path.Combine(dir, "main.csx"), "#load \"defs.csx\"\nvar top = Kernel(0x1000);\n");
+        Assert.True(_session.RunFile(Path.Combine(dir, "main.csx"), TextWriter.Null));
+        ulong rbx = _debugger.Machine.ReadRegister(Repl.Machine.Register.Rbx);
+        Pass();
+        Pass();
+        Assert.Equal(rbx, _debugger.Machine.ReadRegister(Repl.Machine.Register.Rbx));
+        Assert.Equal("0xffff800000002000 (-140737488347136)", Show("Kernel(top + 0x1000 - 0x1000 + 0x1000 & 0xffff)"));
+        Assert.Equal("\"x\"", Show("new StringBuilder(\"x\").ToString()"));
+    }
+
+    [Fact]
+    public void A_breakpoint_condition_sees_variables_carried_into_a_new_chain()
+    {
+        Show("ulong wanted = 60;");
+        Pass();
+        _debugger.Machine.WriteRegister(Repl.Machine.Register.Rax, 60);
+        Assert.True(_session.EvaluateCondition("Cpu.Rax == wanted"));
+    }
+}
