@@ -148,16 +148,22 @@ public class ScriptSessionTests
 
 public class ScriptReferenceTests
 {
-    [Fact]
-    public void A_script_can_reference_an_assembly_with_r_relative_to_its_directory()
+    /// <summary>Writes Helper.dll, whose <c>Magic.Number</c> is 0x1234, into <paramref name="dir"/>.</summary>
+    internal static void WriteHelper(string dir)
     {
-        string dir = Directory.CreateTempSubdirectory("repl-r-").FullName;
         var helper = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create("Helper",
             [Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("public static class Magic { public static ulong Number => 0x1234; }")],
             [Microsoft.CodeAnalysis.MetadataReference.CreateFromFile(typeof(object).Assembly.Location)],
             new(Microsoft.CodeAnalysis.OutputKind.DynamicallyLinkedLibrary));
-        using (var dll = File.Create(Path.Combine(dir, "Helper.dll")))
-            Assert.True(helper.Emit(dll).Success);
+        using var dll = File.Create(Path.Combine(dir, "Helper.dll"));
+        Assert.True(helper.Emit(dll).Success);
+    }
+
+    [Fact]
+    public void A_script_can_reference_an_assembly_with_r_relative_to_its_directory()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-r-").FullName;
+        WriteHelper(dir);
         string script = Path.Combine(dir, "uses.csx");
         File.WriteAllText(script, "#r \"Helper.dll\"\nExpect(Magic.Number == 0x1234, \"from the referenced assembly\");\n");
 
@@ -288,6 +294,18 @@ public class ScriptSessionChainTests
         Assert.Equal(rbx, _debugger.Machine.ReadRegister(Repl.Machine.Register.Rbx));
         Assert.Equal("0xffff800000002000 (-140737488347136)", Show("Kernel(top + 0x1000 - 0x1000 + 0x1000 & 0xffff)"));
         Assert.Equal("\"x\"", Show("new StringBuilder(\"x\").ToString()"));
+    }
+
+    [Fact]
+    public void An_assembly_added_with_r_stays_referenced_and_its_values_keep_their_type()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-chain-r-").FullName;
+        ScriptReferenceTests.WriteHelper(dir);
+        File.WriteAllText(Path.Combine(dir, "uses.csx"), "#r \"Helper.dll\"\nvar number = Magic.Number;\nvar magic = typeof(Magic);\n");
+        Assert.True(_session.RunFile(Path.Combine(dir, "uses.csx"), TextWriter.Null));
+        Pass();
+        Assert.Equal("0x1234 (4660)", Show("Magic.Number"));
+        Assert.Equal("true", Show("magic == typeof(Magic) && number == Magic.Number"));
     }
 
     [Fact]
