@@ -193,6 +193,10 @@ public class ScriptSessionChainTests
     /// in a state machine nested in that class.</summary>
     string Submission() => Show("System.Reflection.MethodBase.GetCurrentMethod()!.DeclaringType!.DeclaringType!.Name");
 
+    /// <summary>That the chain has started over: a chain holds at most three submissions after its prelude, and each
+    /// test makes more than that.</summary>
+    void AssertNewChain() => Assert.InRange(int.Parse(Submission().Trim('"').Split('#')[1]), 0, 3);
+
     [Fact]
     public void The_chain_starts_over_after_three_submissions_but_not_once_the_session_declares_a_type()
     {
@@ -217,14 +221,19 @@ public class ScriptSessionChainTests
         Pass();
         Pass();
         Assert.Equal("0x2a (42)", Show("x"));
+        AssertNewChain();
     }
 
     [Fact]
     public void Variables_of_a_submission_that_threw_and_keyword_names_survive_new_chains()
     {
         Assert.False(_session.Evaluate("var before = 1;\nvar @class = 2;\nMem.U64[0xdead_0000_0000_0000]").Success);
+        Show("var pair = (count: 3, name: \"rax\");\nvar stop = StepInstruction();\nint? none = null;");
         Pass();
         Assert.Equal("3", Show("before + @class"));
+        Assert.Equal("\"rax 3\"", Show("$\"{pair.name} {pair.count}\""));
+        Assert.Equal("true", Show("stop.Kind == StopKind.StepDone && none is null"));
+        AssertNewChain();
     }
 
     [Fact]
@@ -246,6 +255,7 @@ public class ScriptSessionChainTests
         Show("calls++;");
         Pass();
         Assert.Equal("3", Show("calls"));
+        AssertNewChain();
     }
 
     [Fact]
@@ -259,6 +269,7 @@ public class ScriptSessionChainTests
         Pass();
         Assert.Equal("2", Show("F()"));
         Assert.Equal("8", Show("v + 1"));
+        AssertNewChain();
     }
 
     [Fact]
@@ -306,6 +317,7 @@ public class ScriptSessionChainTests
         Pass();
         Assert.Equal("0x1234 (4660)", Show("Magic.Number"));
         Assert.Equal("true", Show("magic == typeof(Magic) && number == Magic.Number"));
+        AssertNewChain();
     }
 
     [Fact]
