@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
@@ -16,17 +18,22 @@ static class ScriptOptionsFactory
     public static readonly string[] Imports =
         ["System", "System.Linq", "System.Collections.Generic", "Repl.Machine", "Repl.Machine.Asm", "Repl.Shell.Scripting", "Repl.Shell.Debugging"];
 
+    // One set of reference objects for every submission: a submission's compilation also binds the references of the
+    // submissions before it, and fresh reference objects for each line (which Roslyn does not take for the same file)
+    // made each compilation larger than the last, with two more metadata readers per line.
+    static readonly ScriptOptions Base = ScriptOptions.Default
+        .WithReferences(typeof(Machine).Assembly, typeof(ScriptGlobals).Assembly)
+        .AddImports(Imports);
+
     /// <summary>Options for a script read from <paramref name="filePath"/> (null for the prompt): <c>#load</c> and
     /// <c>#r</c> resolve relative to its directory (the current one at the prompt), and debug information is emitted
     /// so that a runtime exception names its script line.</summary>
     public static ScriptOptions For(string? filePath)
     {
         string directory = filePath is null ? Environment.CurrentDirectory : Path.GetDirectoryName(Path.GetFullPath(filePath))!;
-        return ScriptOptions.Default
-            .WithReferences(typeof(Machine).Assembly, typeof(ScriptGlobals).Assembly)
-            .AddImports(Imports)
+        return Base
             .WithSourceResolver(new SourceFileResolver([], directory))
-            .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory))
+            .WithMetadataResolver(new KeepingResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory)))
             .WithFilePath(filePath is null ? "" : Path.GetFullPath(filePath))
             .WithFileEncoding(Encoding.UTF8)
             .WithEmitDebugInformation(true)
@@ -35,4 +42,30 @@ static class ScriptOptionsFactory
 
     public static Script<object> Create(string code, string? filePath) =>
         CSharpScript.Create(code, For(filePath), typeof(ScriptGlobals));
+
+    /// <summary>
+    /// Roslyn's resolver for scripts, except that the assemblies it finds for a reference's own references
+    /// (System.Runtime and the like, which repl.dll needs) are found once per process. Roslyn's reads the file again for
+    /// every compilation that does not continue another, each copy held in native memory until its finalizer runs, and
+    /// each new chain of the session (<see cref="CarryOver"/>) is such a compilation: they cost about 10 MB each.
+    /// </summary>
+    sealed class KeepingResolver(ScriptMetadataResolver resolver) : MetadataReferenceResolver
+    {
+        static readonly ConcurrentDictionary<(string?, string), PortableExecutableReference?> Found = new();
+
+        readonly ScriptMetadataResolver _resolver = resolver;
+
+        public override bool ResolveMissingAssemblies => true;
+
+        public override PortableExecutableReference? ResolveMissingAssembly(MetadataReference definition, AssemblyIdentity referenceIdentity) =>
+            Found.GetOrAdd(((definition as PortableExecutableReference)?.FilePath, referenceIdentity.GetDisplayName()),
+                           _ => _resolver.ResolveMissingAssembly(definition, referenceIdentity));
+
+        public override ImmutableArray<PortableExecutableReference> ResolveReference(string reference, string? baseFilePath, MetadataReferenceProperties properties) =>
+            _resolver.ResolveReference(reference, baseFilePath, properties);
+
+        public override bool Equals(object? other) => other is KeepingResolver keeping && keeping._resolver.Equals(_resolver);
+
+        public override int GetHashCode() => _resolver.GetHashCode();
+    }
 }

@@ -22,17 +22,23 @@ public sealed record Evaluation(bool Success, bool HasValue, object? Value, IRea
 /// The shell's C# session: one persistent state in which each input continues the last, so variables, functions and
 /// usings survive. A compile error leaves the state as it was; a runtime exception keeps what ran before it. Nothing
 /// a user types ends the session. It becomes its debugger's C#: the evaluator of breakpoint conditions and the runner
-/// of <c>source FILE.csx</c>.
+/// of <c>source FILE.csx</c>. Every <c>chainLength</c> submissions it starts Roslyn's chain of submissions anew,
+/// carrying over what the old chain defined, so that a long session's memory stays bounded (<see cref="CarryOver"/>).
 /// </summary>
 public sealed class ScriptSession
 {
     readonly ConcurrentDictionary<string, Func<bool>> _conditions = new();
     readonly ScriptInterruption _interruption = new();
+    readonly CarryOver _carryOver = new();
+    readonly int _chainLength;
     ScriptState<object>? _state;
+    int _submissions;
 
-    public ScriptSession(ScriptGlobals globals)
+    /// <param name="chainLength">Submissions after which the session tries to start a new chain (see <see cref="CarryOver"/>).</param>
+    public ScriptSession(ScriptGlobals globals, int chainLength = 100)
     {
         Globals = globals;
+        _chainLength = chainLength;
         globals.Debugger.ConditionEvaluator = EvaluateCondition;
         globals.Debugger.ScriptRunner = (path, output) => RunFile(path, output);
     }
@@ -55,22 +61,36 @@ public sealed class ScriptSession
     public Evaluation Evaluate(string code, string? filePath = null)
     {
         _interruption.Begin();
+        if (_state is not null && _submissions >= _chainLength)
+        {
+            // Tried again a chain later when it cannot be done now.
+            _submissions = 0;
+            if (_carryOver.Restart(_state, Globals) is { } fresh)
+                Continue(fresh);
+        }
         int failuresBefore = Globals.Failures.Count;
         var (result, next) = Run(code, filePath);
         result = result with { FailedExpects = [.. Globals.Failures.Skip(failuresBefore)] };
         if (next is not null)
         {
-            _state = next;
-            // Conditions compiled before saw the variables as they were declared then; a new submission may redeclare them.
-            _conditions.Clear();
+            _carryOver.Record(next.Script.GetCompilation());
+            _submissions++;
+            Continue(next);
         }
         return result;
+    }
+
+    void Continue(ScriptState<object> state)
+    {
+        _state = state;
+        // Conditions compiled before saw the variables as they were declared then; a new submission may redeclare them.
+        _conditions.Clear();
     }
 
     /// <summary>Compiles and runs <paramref name="code"/> after the session's state; the state it leaves, if it ran.</summary>
     (Evaluation, ScriptState<object>?) Run(string code, string? filePath = null)
     {
-        Script<object> Continuing(string text) => _state is null ? ScriptOptionsFactory.Create(text, filePath)
+        Script<object> Continuing(string text) => _state is null ? _carryOver.Create(text, ScriptOptionsFactory.For(filePath))
                                                                   : _state.Script.ContinueWith(text, ScriptOptionsFactory.For(filePath));
         // What runs has its loops polled for Ctrl-C; errors are shown for the code as typed, whose columns the polls shift.
         string runnable = ScriptInterruption.Instrument(code);

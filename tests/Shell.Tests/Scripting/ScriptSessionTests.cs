@@ -148,16 +148,22 @@ public class ScriptSessionTests
 
 public class ScriptReferenceTests
 {
-    [Fact]
-    public void A_script_can_reference_an_assembly_with_r_relative_to_its_directory()
+    /// <summary>Writes Helper.dll, whose <c>Magic.Number</c> is 0x1234, into <paramref name="dir"/>.</summary>
+    internal static void WriteHelper(string dir)
     {
-        string dir = Directory.CreateTempSubdirectory("repl-r-").FullName;
         var helper = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create("Helper",
             [Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("public static class Magic { public static ulong Number => 0x1234; }")],
             [Microsoft.CodeAnalysis.MetadataReference.CreateFromFile(typeof(object).Assembly.Location)],
             new(Microsoft.CodeAnalysis.OutputKind.DynamicallyLinkedLibrary));
-        using (var dll = File.Create(Path.Combine(dir, "Helper.dll")))
-            Assert.True(helper.Emit(dll).Success);
+        using var dll = File.Create(Path.Combine(dir, "Helper.dll"));
+        Assert.True(helper.Emit(dll).Success);
+    }
+
+    [Fact]
+    public void A_script_can_reference_an_assembly_with_r_relative_to_its_directory()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-r-").FullName;
+        WriteHelper(dir);
         string script = Path.Combine(dir, "uses.csx");
         File.WriteAllText(script, "#r \"Helper.dll\"\nExpect(Magic.Number == 0x1234, \"from the referenced assembly\");\n");
 
@@ -166,5 +172,160 @@ public class ScriptReferenceTests
             new([script], [], null, 1, Repl.Shell.Batch.RunCommand.DefaultTimeout, null, Repl.Machine.CpuVendor.Intel, Path.Combine(dir, "cache")), output, TextWriter.Null, interactive: false);
 
         Assert.True(status == 0, output.ToString());
+    }
+}
+
+/// <summary>A session that starts Roslyn's chain anew every three submissions (as the shell's does every hundred), so
+/// that each test crosses several new chains: what was defined before one must work after it.</summary>
+public class ScriptSessionChainTests
+{
+    readonly Debugger _debugger = Debugger.Create();
+    readonly ScriptSession _session;
+
+    public ScriptSessionChainTests() => _session = new ScriptSession(new ScriptGlobals(_debugger), chainLength: 3);
+
+    string Show(string code) => _session.Evaluate(code).Display;
+
+    /// <summary>Enough submissions that do nothing to be sure the chain has started over.</summary>
+    void Pass() => Assert.All(Enumerable.Range(0, 4), _ => Assert.Equal("", Show("Cpu.Rax.ToString();")));
+
+    /// <summary>Roslyn names the class of each submission after its place in the chain; a submission's statements run
+    /// in a state machine nested in that class.</summary>
+    string Submission() => Show("System.Reflection.MethodBase.GetCurrentMethod()!.DeclaringType!.DeclaringType!.Name");
+
+    /// <summary>That the chain has started over: a chain holds at most three submissions after its prelude, and each
+    /// test makes more than that.</summary>
+    void AssertNewChain() => Assert.InRange(int.Parse(Submission().Trim('"').Split('#')[1]), 0, 3);
+
+    [Fact]
+    public void The_chain_starts_over_after_three_submissions_but_not_once_the_session_declares_a_type()
+    {
+        Assert.Equal(["\"Submission#0\"", "\"Submission#1\"", "\"Submission#2\""], [Submission(), Submission(), Submission()]);
+        // The new chain's first submission is the prelude that carries the old chain's definitions over.
+        Assert.Equal("\"Submission#1\"", Submission());
+        Show("enum Color { Red }");
+        Assert.Equal(["\"Submission#3\"", "\"Submission#4\"", "\"Submission#5\""], [Submission(), Submission(), Submission()]);
+        Assert.Equal("Red", Show("Color.Red"));
+    }
+
+    [Fact]
+    public void Variables_methods_and_usings_survive_new_chains()
+    {
+        Show("var x = 40;");
+        Show("ulong Twice(ulong v) => 2 * v;");
+        Show("using System.Text;");
+        Pass();
+        Assert.Equal("0x50 (80)", Show("Twice((ulong)x)"));
+        Assert.Equal("\"ab\"", Show("new StringBuilder(\"a\").Append('b').ToString()"));
+        Show("x += 2;");
+        Pass();
+        Pass();
+        Assert.Equal("0x2a (42)", Show("x"));
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void Variables_of_a_submission_that_threw_and_keyword_names_survive_new_chains()
+    {
+        Assert.False(_session.Evaluate("var before = 1;\nvar @class = 2;\nMem.U64[0xdead_0000_0000_0000]").Success);
+        Show("var pair = (count: 3, name: \"rax\");\nvar stop = StepInstruction();\nint? none = null;");
+        Pass();
+        Assert.Equal("3", Show("before + @class"));
+        Assert.Equal("\"rax 3\"", Show("$\"{pair.name} {pair.count}\""));
+        Assert.Equal("true", Show("stop.Kind == StopKind.StepDone && none is null"));
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void An_auto_property_keeps_its_value_because_the_chain_is_kept()
+    {
+        Show("int Count { get; set; } = 5;");
+        Show("Count++;");
+        Pass();
+        Assert.Equal("6", Show("Count"));
+    }
+
+    [Fact]
+    public void A_hook_registered_before_a_new_chain_counts_into_the_same_variable()
+    {
+        Show("int calls = 0;");
+        Show("Action count = () => calls++;");
+        Pass();
+        Show("count(); count();");
+        Show("calls++;");
+        Pass();
+        Assert.Equal("3", Show("calls"));
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void A_later_declaration_replaces_an_earlier_one_across_chains()
+    {
+        Show("int F() => 1;");
+        Show("var v = \"text\";");
+        Pass();
+        Show("int F() => 2;");
+        Show("var v = 7;");
+        Pass();
+        Assert.Equal("2", Show("F()"));
+        Assert.Equal("8", Show("v + 1"));
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void A_class_declared_earlier_is_used_later()
+    {
+        Show("record Hit(ulong Rip, int Vector);");
+        Show("var hits = new List<Hit>();");
+        Pass();
+        Show("hits.Add(new Hit(0x1000, 14));");
+        Pass();
+        Assert.Equal("0xe (14)", Show("hits.Single().Vector"));
+    }
+
+    [Fact]
+    public void Errors_in_a_carried_method_name_the_line_where_it_was_written()
+    {
+        Show("int a = 0;\nint Divide(int n) =>\n    n / a;");
+        Pass();
+        Assert.Equal("line 3: DivideByZeroException: Attempted to divide by zero.", _session.Evaluate("Divide(1)").Errors.Single());
+        Assert.Equal("1:1: error CS0103: The name 'nope' does not exist in the current context", _session.Evaluate("nope").Errors.Single());
+    }
+
+    [Fact]
+    public void A_sourced_file_s_definitions_survive_without_running_its_statements_again()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-chain-").FullName;
+        File.WriteAllText(Path.Combine(dir, "defs.csx"), "using System.Text;\nulong Kernel(ulong a) => a | 0xffff_8000_0000_0000;\nCpu.Rbx++;\n");
+        File.WriteAllText(Path.Combine(dir, "main.csx"), "#load \"defs.csx\"\nvar top = Kernel(0x1000);\n");
+        Assert.True(_session.RunFile(Path.Combine(dir, "main.csx"), TextWriter.Null));
+        ulong rbx = _debugger.Machine.ReadRegister(Repl.Machine.Register.Rbx);
+        Pass();
+        Pass();
+        Assert.Equal(rbx, _debugger.Machine.ReadRegister(Repl.Machine.Register.Rbx));
+        Assert.Equal("0xffff800000002000 (-140737488347136)", Show("Kernel(top + 0x1000 - 0x1000 + 0x1000 & 0xffff)"));
+        Assert.Equal("\"x\"", Show("new StringBuilder(\"x\").ToString()"));
+    }
+
+    [Fact]
+    public void An_assembly_added_with_r_stays_referenced_and_its_values_keep_their_type()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-chain-r-").FullName;
+        ScriptReferenceTests.WriteHelper(dir);
+        File.WriteAllText(Path.Combine(dir, "uses.csx"), "#r \"Helper.dll\"\nvar number = Magic.Number;\nvar magic = typeof(Magic);\n");
+        Assert.True(_session.RunFile(Path.Combine(dir, "uses.csx"), TextWriter.Null));
+        Pass();
+        Assert.Equal("0x1234 (4660)", Show("Magic.Number"));
+        Assert.Equal("true", Show("magic == typeof(Magic) && number == Magic.Number"));
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void A_breakpoint_condition_sees_variables_carried_into_a_new_chain()
+    {
+        Show("ulong wanted = 60;");
+        Pass();
+        _debugger.Machine.WriteRegister(Repl.Machine.Register.Rax, 60);
+        Assert.True(_session.EvaluateCondition("Cpu.Rax == wanted"));
     }
 }
