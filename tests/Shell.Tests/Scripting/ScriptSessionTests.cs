@@ -179,7 +179,8 @@ public class ScriptReferenceTests
 /// that each test crosses several new chains: what was defined before one must work after it.</summary>
 public class ScriptSessionChainTests
 {
-    readonly Debugger _debugger = Debugger.Create();
+    // The built-in program's long-mode paging, where the tests' wild address cannot be read.
+    readonly Debugger _debugger = Debugger.Create(Commands.Session.BuiltIn);
     readonly ScriptSession _session;
 
     public ScriptSessionChainTests() => _session = new ScriptSession(new ScriptGlobals(_debugger), chainLength: 3);
