@@ -93,12 +93,14 @@ test_timer:
 	CHECK_GREW "timer: interrupts arrive in kernel mode (pause)", IRQ_STAT_TIMER_KERNEL, %r12
 	CHECK_GREW "timer: the return to kernel mode takes the preemption point", IRQ_STAT_PREEMPT_KERNEL, %r13
 
-	mov $IRQ_STAT_TIMER_USER, %edi
-	call u_irq_info
-	mov %rax, %r12
+	# The timer runs now, so a tick may come between the two reads: read the reschedule count first, so that such a
+	# tick moves both counts past their readings or neither, and the spin then waits for one more.
 	mov $IRQ_STAT_RESCHED_USER, %edi
 	call u_irq_info
 	mov %rax, %r13
+	mov $IRQ_STAT_TIMER_USER, %edi
+	call u_irq_info
+	mov %rax, %r12
 	mov $IRQ_STAT_TIMER_USER, %edi
 	mov %r12, %rsi
 	call u_spin_until_changes
