@@ -240,9 +240,20 @@ static class SystemViews
     static readonly string[] PtRegs =
         ["r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss"];
 
+    /// <summary>How far above RSP <c>info frame</c> looks for the frame of the entry in progress: a kernel stack's size.</summary>
+    const int FrameReach = 16 << 10;
+
     public static void Frame(Debugger d, string args, TextWriter o)
     {
-        ulong at = args.Trim().Length == 0 ? d.Machine.State.Gpr[(int)Gpr.Rsp] : d.Evaluate(args);
+        ulong at;
+        if (args.Trim().Length > 0)
+            at = d.Evaluate(args);
+        else
+        {
+            ulong rsp = d.Machine.State.Gpr[(int)Gpr.Rsp];
+            at = InnermostFrame(d, rsp) ?? throw new CommandException(
+                $"no pt_regs frame within {FrameReach >> 10} KiB above rsp 0x{rsp:x} (give its address: info frame ADDR)");
+        }
         byte[] frame = ReadLinear(d, at, PtRegs.Length * 8, "the pt_regs frame");
         o.WriteLine($"pt_regs at 0x{at:x}:");
         var rows = PtRegs.Select((name, i) =>
@@ -258,5 +269,53 @@ static class SystemViews
             return new[] { $"+0x{i * 8:x2}", name, $"0x{value:x16}", note };
         });
         Table.Write(o, ["Off", "Field", "Value", ""], rows);
+    }
+
+    /// <summary>
+    /// The frame of the entry in progress: entry code pushes (or, after SYSCALL, builds) the hardware part — RIP, CS,
+    /// RFLAGS, RSP, SS — first and the registers below it, and what it calls runs lower still, so the first window above
+    /// RSP whose hardware part an interrupt could have pushed is the innermost frame. Could have: RIP and RSP
+    /// canonical, RFLAGS with bit 1 set and no reserved bit, CS a code descriptor with DPL = RPL (SDM Vol. 3, 6.14.2's
+    /// frame, 5.8's privilege rules), SS null or a writable data descriptor at the same privilege.
+    /// </summary>
+    static ulong? InnermostFrame(Debugger d, ulong rsp)
+    {
+        var stack = new byte[FrameReach + PtRegs.Length * 8];
+        int read = d.Machine.ReadVirtual(rsp, stack);
+        ulong Field(int window, string name) => BinaryPrimitives.ReadUInt64LittleEndian(stack.AsSpan(window + Array.IndexOf(PtRegs, name) * 8));
+        for (int window = 0; window + PtRegs.Length * 8 <= read; window += 8)
+        {
+            ulong cs = Field(window, "cs"), ss = Field(window, "ss"), flags = Field(window, "eflags");
+            if (cs is 0 or > 0xFFFF || ss > 0xFFFF || (flags & 2) == 0 || (flags & ~0x3F_7FD7UL) != 0
+                || !Canonical(d, Field(window, "rip")) || !Canonical(d, Field(window, "rsp")))
+                continue;
+            int cpl = (int)(cs & 3);
+            if (Descriptor(d, cs) is not { } code || (code >> 43 & 3) != 3 || (int)(code >> 45 & 3) != cpl)
+                continue; // CS must name a present code segment (S and type bit 3) whose DPL is its RPL
+            bool stackOk = ss < 4 ? cpl == 0 // a null SS is how 64-bit mode runs ring 0
+                : (int)(ss & 3) == cpl && Descriptor(d, ss) is { } data && (data >> 41 & 1) == 1 && (data >> 43 & 3) == 2;
+            if (stackOk)
+                return rsp + (ulong)window;
+        }
+        return null;
+    }
+
+    /// <summary>The present descriptor <paramref name="selector"/> names in the GDT or LDT, or null.</summary>
+    static ulong? Descriptor(Debugger d, ulong selector)
+    {
+        var s = d.Machine.State;
+        var (tableBase, limit) = (selector & 4) == 0 ? (s.Gdtr.Base, s.Gdtr.Limit) : (s.Ldtr.Base, s.Ldtr.Limit);
+        ulong offset = selector & ~7UL;
+        var raw = new byte[8];
+        if (offset == 0 && (selector & 4) == 0 || offset + 7 > limit || d.Machine.ReadVirtual(tableBase + offset, raw) < 8)
+            return null;
+        ulong descriptor = BinaryPrimitives.ReadUInt64LittleEndian(raw);
+        return (descriptor >> 47 & 1) == 1 ? descriptor : null;
+    }
+
+    static bool Canonical(Debugger d, ulong address)
+    {
+        int bits = (d.Machine.State.Cr4 & CpuState.Cr4La57) != 0 ? 57 : 48;
+        return (ulong)((long)(address << (64 - bits)) >> (64 - bits)) == address;
     }
 }

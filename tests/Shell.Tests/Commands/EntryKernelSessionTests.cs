@@ -35,6 +35,28 @@ public class EntryKernelSessionTests
     }
 
     [Fact]
+    public void Info_frame_without_an_address_finds_the_system_calls_pt_regs_above_the_kernels_own_calls()
+    {
+        Run("break do_syscall_64");
+        Run("continue");
+        // do_syscall_64 was called with the frame in RDI; RSP is one return address below it.
+        ulong frame = _debugger.Machine.State.Gpr[(int)Repl.Machine.Gpr.Rdi];
+
+        string output = Run("info frame");
+
+        Assert.StartsWith($"pt_regs at 0x{frame:x}:", output);
+        Assert.Matches(@"\+0x88  cs        0x0000000000000033  RPL 3\n", output);
+        Assert.Matches(@"\+0xa0  ss        0x000000000000002b  RPL 3\n", output);
+    }
+
+    [Fact]
+    public void Info_frame_says_how_to_go_on_when_no_frame_is_above_rsp()
+    {
+        // At the multiboot hand-over nothing has been pushed that looks like an interrupt frame.
+        Assert.StartsWith("error: no pt_regs frame within 16 KiB above rsp", Run("info frame"));
+    }
+
+    [Fact]
     public void List_shows_the_embedded_kernel_source()
     {
         Assert.Contains("entry_SYSCALL_64:", Run("list entry_SYSCALL_64"));
