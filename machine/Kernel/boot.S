@@ -174,6 +174,7 @@ startup_64:
 	call cpu_init
 	call syscall_init
 	call cr4_init
+	call apic_init
 
 	# Into user mode through the same exit the system calls take: a pt_regs frame for the self-test's first
 	# instruction, every register zero, on the thread stack.

@@ -52,6 +52,8 @@ __bss_start:
 	.include "syscalls.S"
 	.include "idtentry.S"
 	.include "signal.S"
+	.include "interrupts.S"
+	.include "nmi.S"
 	.include "selftest.S"
 
 	.section .rodata.idt_list
