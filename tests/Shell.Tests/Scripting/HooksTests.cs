@@ -15,6 +15,11 @@ public class HooksTests
     public HooksTests()
     {
         _session = new ScriptSession(new ScriptGlobals(_debugger));
+        AssembleProgram();
+    }
+
+    void AssembleProgram()
+    {
         Show("Assemble(\"start: nop\\nsecond: nop\\nswapgs\\nthird: hlt\");");
         Show("Cpu.Rip = Sym[\"start\"];");
     }
@@ -70,6 +75,7 @@ public class HooksTests
     {
         string setup = Path.Combine(Batch.ScenarioScriptsTests.RepositoryRoot(), "scripts", "lib", "machine.csx");
         Show($"#load \"{setup}\"");
+        AssembleProgram();                          // the setup starts a fresh bare machine (BareMachine())
         Show("LoadDescriptorTables(); SetGate(2, Sym[\"third\"]);");
         Show("var vectors = new List<Vector>(); On.Exception += e => vectors.Add(e.Vector);");
 
