@@ -23,8 +23,7 @@ On.Transfer += t => transfers.Add(t);
 int iretExits = 0;
 On.Instruction(Sym["swapgs_restore_regs_and_return_to_usermode"], () => iretExits++);
 
-TBreak("after_work");
-var stop = Continue();                              // Continue runs the On.Instruction hooks on the way
+var stop = Until("after_work");
 Expect(Cpu.Rip == Sym["after_work"] && Cpu.Cpl == 3, $"the call returned to the instruction after its SYSCALL ({stop})");
 Expect(Cpu.Rax == 0, "force_exit_work succeeded");
 Expect(iretExits == 1, "the SYSRET checks sent the exit to swapgs_restore_regs_and_return_to_usermode");
@@ -33,8 +32,7 @@ Expect(transfers[1].Rip == Sym["native_irq_return_iret"], "the IRETQ at native_i
 Expect(Cpu.Rcx == Bad, "IRET restores every register from the frame: the user sees the RCX the kernel stored");
 
 transfers.Clear();
-TBreak("after_getpid");
-stop = Continue();
+stop = Until("after_getpid");
 Expect(Cpu.Rip == Sym["after_getpid"] && Cpu.Rax == 1, $"getpid returned 1 ({stop})");
 Expect(transfers.Select(t => t.Kind).SequenceEqual(new[] { TransferKind.Syscall, TransferKind.Sysret }), "with nothing changed, SYSRET again");
 Expect(iretExits == 1 && Cpu.Rcx == Sym["after_getpid"], "SYSRET returned to RCX, which SYSCALL set to the return address");

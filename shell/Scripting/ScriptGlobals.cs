@@ -117,8 +117,19 @@ public class ScriptGlobals
     /// <summary>Runs until the current function returns.</summary>
     public StopReason Finish() => AfterRun(Debugger.Finish());
 
-    /// <summary>Runs until RIP reaches <paramref name="location"/>.</summary>
-    public StopReason Until(string location) => AfterRun(Debugger.Until(Located(location)));
+    /// <summary>Runs until RIP reaches <paramref name="location"/> (or something else stops the machine), running the
+    /// instruction hooks on the way as <see cref="Continue"/> does.</summary>
+    public StopReason Until(string location)
+    {
+        ulong target = Debugger.ResolveLocation(Located(location));
+        while (true)
+        {
+            On.Arm();
+            var stop = AfterRun(Debugger.Until($"0x{target:x}"));
+            if (!On.RunInstructionHooks(stop, userBreakpoint: Debugger.LastHit is not null) || stop.Rip == target)
+                return stop;
+        }
+    }
 
     /// <summary>A breakpoint at an address, a symbol, symbol+offset or file.S:line, with an optional C# condition.</summary>
     public Breakpoint Break(string location, string? condition = null) => Debugger.Break(Located(location), condition);

@@ -35,6 +35,15 @@ public class HooksTests
     }
 
     [Fact]
+    public void Until_runs_the_instruction_hooks_on_the_way_and_stops_at_its_location()
+    {
+        Show("int hits = 0; On.Instruction(Sym[\"second\"], () => hits++);");
+        Show("Until(\"third\");");
+        Assert.Equal("1", Show("hits"));
+        Assert.Equal("true", Show("Cpu.Rip == Sym[\"third\"]"));
+    }
+
+    [Fact]
     public void An_instruction_hook_at_a_user_breakpoint_runs_and_the_run_stays_stopped_there()
     {
         Show("int hits = 0; Break(\"second\"); On.Instruction(Sym[\"second\"], () => hits++);");
