@@ -3,6 +3,7 @@
 // to RIP (and canonical), R11 equal to RFLAGS, the usual CS and SS, neither RF nor TF. Anything else goes to
 // swapgs_restore_regs_and_return_to_usermode, whose IRETQ restores the frame as it is. Here the exit work of
 // force_exit_work (Repl's own system call, 500) stores a non-canonical value in the frame's RCX, as a tracer could.
+// (cve_2012_0217.csx shows the canonical check itself: RCX equal to RIP, and both non-canonical.)
 #load "lib/kernel.csx"
 
 const ulong Bad = 0x8000_0000_0000_1234;           // bits 63:47 are not all equal: not canonical

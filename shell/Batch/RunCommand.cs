@@ -38,7 +38,7 @@ public static class RunCommand
                                          + "Boot(\"SYSRET_CHECK=0\") boots it again with other switches (Boot(CpuVendor.Amd) on another profile),\n"
                                          + "and BareMachine() gives the bare long-mode machine instead, for a script that writes its own kernel.\n"
                                          + $"Exit status: {AllPassed} all passed, {SomeFailed} some failed, {Usage} usage error.\n"
-                                         + "Example: repl run scripts/*.csx --junit results.xml -- verbose")
+                                         + "Example: repl run scripts/*.csx --junit results.xml -- verbose; repl run --define KPTI=0 scripts/swapgs.csx")
         {
             scripts, junit, jobs, timeout, image, define, cpu,
         };
