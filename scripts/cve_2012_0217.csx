@@ -47,8 +47,9 @@ Expect(Mem.U64[gp.To.Rsp + 8] == gp.ReturnRip && Mem.U64[gp.To.Rsp + 16] == Kern
        "a ring-0 frame in user-writable memory (RIP, CS = __KERNEL_CS): another user thread could rewrite it");
 Expect(stop.Kind != StopKind.Breakpoint, $"the user's handler never ran: the kernel died on its own stack ({stop})");
 
-// 2. The same kernel as it boots (SMAP on): pushing the frame onto a user page at CPL 0 is itself refused, a #PF while
-// delivering the #GP, so the processor raises a double fault, which the IST gives a stack of its own.
+// 2. The same kernel as it boots (SMAP on): pushing the #GP's frame onto a user page at CPL 0 is refused, a #PF; pushing
+// the #PF's frame there is refused too, and a #PF while delivering a #PF is a double fault (SDM vol. 3 table 6-5),
+// which the IST gives a stack of its own. Neither the #GP nor the #PF is ever delivered.
 (stop, faults) = SyscallAtTheEdge(CpuVendor.Intel, smap: true, "SYSRET_CHECK=0");
 var df = faults[0];
 Expect(df.Vector == Vector.DF && df.From.Cpl == 0 && IsSysretq(df.ReturnRip) && df.From.Rsp == UserStackTop,
