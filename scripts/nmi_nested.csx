@@ -3,14 +3,7 @@
 // interrupt: any IRET unblocks NMIs, so the second NMI arrives inside the first, on the same IST stack. asm_exc_nmi
 // (nmi.S) does not run the handler a second time on top of the first: it finds "NMI executing" set, points the
 // first NMI's final IRET at repeat_nmi and returns at once; the first NMI then runs exc_nmi once more from there.
-
-using System.IO;
-
-// The kernel as `repl image` writes it, booted in a fresh machine.
-string image = Path.Combine(Path.GetTempPath(), $"repl-nmi-nested-{Environment.ProcessId}.elf");
-File.WriteAllBytes(image, Repl.Machine.Kernel.EntryKernel.Elf());
-Load(image);
-File.Delete(image);
+// The machine is the one `repl run` boots: the entry kernel, whose self-test runs this case on its own.
 
 Break("nmi_selftest_nested");                   // the kernel side of irq_selftest(IRQ_SELFTEST_NMI_NESTED)
 var stop = Continue();

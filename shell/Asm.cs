@@ -93,17 +93,27 @@ static class Asm
         string option = argument.Parent is OptionResult given ? given.Option.Name : "--defsym";
         foreach (var token in argument.Tokens)
         {
-            int equals = token.Value.IndexOf('=');
-            string name = equals < 0 ? "" : token.Value[..equals], value = token.Value[(equals + 1)..];
-            bool negative = value.StartsWith('-');
-            if (name.Length == 0 || Number(negative ? value[1..] : value) is not { } magnitude || magnitude > long.MaxValue)
+            if (ParseDefine(token.Value) is not var (name, value))
             {
-                argument.AddError($"{option} {token.Value}: write NAME=VALUE, the value in hex (0x10) or decimal");
+                argument.AddError($"{option} {token.Value}: {DefineHint}");
                 continue;
             }
-            defines[name] = negative ? -(long)magnitude : (long)magnitude;
+            defines[name] = value;
         }
         return defines;
+    }
+
+    public const string DefineHint = "write NAME=VALUE, the value in hex (0x10) or decimal";
+
+    /// <summary>One NAME=VALUE, VALUE in hex (0x...) or decimal, possibly negative; null when it is not that.</summary>
+    public static (string Name, long Value)? ParseDefine(string text)
+    {
+        int equals = text.IndexOf('=');
+        string name = equals < 0 ? "" : text[..equals], value = text[(equals + 1)..];
+        bool negative = value.StartsWith('-');
+        if (name.Length == 0 || Number(negative ? value[1..] : value) is not { } magnitude || magnitude > long.MaxValue)
+            return null;
+        return (name, negative ? -(long)magnitude : (long)magnitude);
     }
 
     static ulong? Number(string text) =>

@@ -1,6 +1,7 @@
-// Shared setup for the scenarios. The default machine starts in 64-bit mode at CPL 0 with the low 512 GiB
-// identity-mapped (user-accessible 1 GiB pages) and no descriptor tables: a scenario that takes an exception or
-// changes privilege first gives it a GDT, an IDT and the SYSCALL MSRs, the way a kernel's early boot does.
+// Shared setup for the scenarios that write their own kernel on the bare machine (BareMachine(), below): 64-bit mode
+// at CPL 0 with the low 512 GiB identity-mapped (user-accessible 1 GiB pages) and no descriptor tables. A scenario that
+// takes an exception or changes privilege first gives it a GDT, an IDT and the SYSCALL MSRs, as a kernel's early boot does.
+BareMachine();
 
 // The GDT follows the order SYSCALL and SYSRET impose: kernel CS, kernel SS right after it; then 32-bit user CS,
 // user SS and 64-bit user CS, so that STAR[63:48] = 0x18 gives SYSRET's SS = 0x18+8 and CS = 0x18+16.

@@ -7,7 +7,7 @@ namespace Repl.Shell.Batch;
 // Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
 using Repl.Machine;
 
-/// <summary><c>repl run SCRIPT.csx... [--junit FILE] [--jobs N] [--image FILE] [--cpu intel|amd] [-- ARGS]</c>.</summary>
+/// <summary><c>repl run SCRIPT.csx... [--junit FILE] [--jobs N] [--image FILE] [--define NAME=VALUE] [--cpu intel|amd] [-- ARGS]</c>.</summary>
 public static class RunCommand
 {
     /// <summary>Every script passed; some failed; the command line or an input file was wrong.</summary>
@@ -29,14 +29,18 @@ public static class RunCommand
         };
         var image = new Option<string?>("--image")
         {
-            Description = "Load each script's machine from this image: multiboot, ELF, or a .S source (default: the built-in program)",
+            Description = "Load each script's machine from this image: multiboot, ELF, or a .S source (default: the entry kernel)",
         };
+        var define = Asm.DefinesOption("--define", "Set an entry-kernel switch (KPTI, PCID, LA57, SYSRET_CHECK, ILLUMOS) or a .S image's symbol (repeatable)");
         var command = new Command("run", "Run .csx scenarios in batch, each on a fresh machine, in parallel. A script fails when an Expect\n"
                                          + "fails, when it does not compile, or when it throws. Arguments after -- reach every script as Args.\n"
+                                         + "Each machine boots the entry kernel, stopped at its first instruction, as 'repl' does. In a script,\n"
+                                         + "Boot(\"SYSRET_CHECK=0\") boots it again with other switches (Boot(CpuVendor.Amd) on another profile),\n"
+                                         + "and BareMachine() gives the bare long-mode machine instead, for a script that writes its own kernel.\n"
                                          + $"Exit status: {AllPassed} all passed, {SomeFailed} some failed, {Usage} usage error.\n"
-                                         + "Example: repl run scripts/*.csx --junit results.xml -- verbose")
+                                         + "Example: repl run scripts/*.csx --junit results.xml -- verbose; repl run --define KPTI=0 scripts/swapgs.csx")
         {
-            scripts, junit, jobs, timeout, image, cpu,
+            scripts, junit, jobs, timeout, image, define, cpu,
         };
         command.SetAction(result =>
         {
@@ -46,7 +50,10 @@ public static class RunCommand
             string[] scriptArgs = dashes < 0 ? [] : [.. tokens.Skip(dashes + 1).Select(t => t.Value)];
             string[] paths = result.GetValue(scripts)!;
             return Run(new RunOptions(paths[..(paths.Length - scriptArgs.Length)], scriptArgs, result.GetValue(junit), result.GetValue(jobs),
-                                      TimeSpan.FromSeconds(result.GetValue(timeout)), result.GetValue(image), result.GetValue(cpu), ScriptCache.DefaultDirectory),
+                                      TimeSpan.FromSeconds(result.GetValue(timeout)), result.GetValue(image), result.GetValue(cpu), ScriptCache.DefaultDirectory)
+                       {
+                           Defines = result.GetValue(define)!,
+                       },
                        Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
         });
         return command;
@@ -55,7 +62,11 @@ public static class RunCommand
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
 
     public sealed record RunOptions(IReadOnlyList<string> Scripts, IReadOnlyList<string> Args, string? JUnit, int Jobs, TimeSpan Timeout, string? Image,
-                                    CpuVendor Vendor, string CacheDirectory);
+                                    CpuVendor Vendor, string CacheDirectory)
+    {
+        /// <summary>The entry kernel's switches, or a .S image's symbols (--define).</summary>
+        public IReadOnlyDictionary<string, long> Defines { get; init; } = new Dictionary<string, long>();
+    }
 
     public static int Run(RunOptions options, TextWriter output, TextWriter error, bool interactive)
     {
@@ -67,8 +78,8 @@ public static class RunCommand
             return Fail(error, $"--timeout {options.Timeout.TotalSeconds}: give a number of seconds above 0");
         if (options.Scripts.FirstOrDefault(s => !File.Exists(s)) is { } missing)
             return Fail(error, $"no script {missing} (try 'repl run --help')");
-        // Without an image, scripts get the bare long-mode machine of the built-in program: they write their own code.
-        var debuggerOptions = new DebuggerOptions { Vendor = options.Vendor, Image = options.Image, WithoutImage = WithoutImage.BuiltInProgram };
+        // Without an image, scripts get the entry kernel, as the interactive shell does (BareMachine() opts out).
+        var debuggerOptions = new DebuggerOptions { Vendor = options.Vendor, Image = options.Image, Defines = options.Defines };
         try
         {
             // Build one machine here, so a bad image is one usage error rather than a failure in every script.
@@ -76,7 +87,7 @@ public static class RunCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or LoaderException or CommandException)
         {
-            return Fail(error, $"cannot load {options.Image}: {e.Message}");
+            return Fail(error, options.Image is null ? e.Message : $"cannot load {options.Image}: {e.Message}");
         }
 
         var runner = new BatchRunner(new ScriptCache(options.CacheDirectory), log => new ScriptGlobals(Debugger.Create(debuggerOptions), options.Args, log), options.Jobs,

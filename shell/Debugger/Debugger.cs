@@ -43,7 +43,7 @@ public sealed partial class Debugger
     Debugger(DebuggerOptions options)
     {
         Options = options;
-        (Machine, Program) = Build(options, options.Image);
+        (Machine, Program) = Build(options);
         Machine.Com1.Transmitted += OnSerial;
         Commands = CommandRegistry.All;
     }
@@ -156,8 +156,9 @@ public sealed partial class Debugger
         }
     }
 
-    static (Machine, LoadedProgram) Build(DebuggerOptions debuggerOptions, string? image)
+    static (Machine, LoadedProgram) Build(DebuggerOptions debuggerOptions)
     {
+        string? image = debuggerOptions.Image;
         var options = new MachineOptions { Vendor = debuggerOptions.Vendor, RamSize = debuggerOptions.RamSize };
         var defines = debuggerOptions.Defines;
         if (image is null)
@@ -215,10 +216,14 @@ public sealed partial class Debugger
 
     /// <summary>Replaces the machine with a fresh one holding <paramref name="image"/> (null: <see cref="WithoutImage"/>'s
     /// choice). Breakpoints, watchpoints and catchpoints carry over.</summary>
-    public void Load(string? image)
+    public void Load(string? image) => Load(Options with { Image = image });
+
+    /// <summary>Replaces the machine with a fresh one built from <paramref name="options"/> (another vendor, other switches,
+    /// the other machine without an image), which <c>reset</c> keeps. Breakpoints, watchpoints and catchpoints carry over.</summary>
+    public void Load(DebuggerOptions options)
     {
-        var (machine, program) = Build(Options, image);
-        Options = Options with { Image = image };
+        var (machine, program) = Build(options);
+        Options = options;
         Replace(machine, program);
     }
 

@@ -65,7 +65,8 @@ public sealed partial class Debugger
         _internalStops.Add(address);
         try
         {
-            SyncMachine();
+            // Added rather than a full sync, which would drop what else is armed there (a script's instruction hooks).
+            Machine.Cpu.Breakpoints.Add(address);
             return Stopped(Resume(ulong.MaxValue));
         }
         finally

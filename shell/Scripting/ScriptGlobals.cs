@@ -25,10 +25,12 @@ public sealed record ExpectFailure(string Condition, string Message, string File
 public class ScriptGlobals
 {
     readonly List<ExpectFailure> _failures = [];
+    readonly IReadOnlyDictionary<string, long> _defines;
 
     public ScriptGlobals(Debugger debugger, IReadOnlyList<string>? args = null, TextWriter? output = null)
     {
         Debugger = debugger;
+        _defines = debugger.Options.Defines;
         Args = args ?? [];
         Out = output ?? TextWriter.Null;
         Sym = new SymbolView(() => debugger.Program.Addresses);
@@ -132,6 +134,28 @@ public class ScriptGlobals
 
     /// <summary>Replaces the machine with one holding <paramref name="image"/>; the views follow it.</summary>
     public void Load(string image) => Debugger.Load(image);
+
+    /// <summary>A fresh machine booting the entry kernel, stopped at its first instruction, with the switches given as on
+    /// the command line ("SYSRET_CHECK=0", "KPTI=0") over those of <c>--define</c> (not over an earlier Boot's); the views
+    /// follow it.</summary>
+    public void Boot(params string[] defines) => Boot(Debugger.Options.Vendor, defines);
+
+    /// <summary><see cref="Boot(string[])"/> on the <paramref name="vendor"/>'s profile (CVE-2012-0217 needs Intel's).</summary>
+    public void Boot(CpuVendor vendor, params string[] defines)
+    {
+        var switches = new Dictionary<string, long>(_defines);
+        foreach (string define in defines)
+        {
+            var (name, value) = Shell.Asm.ParseDefine(define) ?? throw new ArgumentException($"Boot(\"{define}\"): {Shell.Asm.DefineHint}");
+            switches[name] = value;
+        }
+        Debugger.Load(Debugger.Options with { Vendor = vendor, Image = null, WithoutImage = WithoutImage.EntryKernel, Defines = switches });
+    }
+
+    /// <summary>Replaces the machine with the bare one: 64-bit mode at CPL 0, the low 512 GiB identity-mapped, no
+    /// descriptor tables, the small built-in program at 0x100000. For scripts that write their own kernel.</summary>
+    public void BareMachine() =>
+        Debugger.Load(Debugger.Options with { Image = null, WithoutImage = WithoutImage.BuiltInProgram });
 
     /// <summary>Assembles <paramref name="source"/> (AT&amp;T syntax, or Intel after <c>.intel_syntax noprefix</c>) at
     /// <paramref name="origin"/>, writes it into linear memory there and adds its symbols to the debugger's program:

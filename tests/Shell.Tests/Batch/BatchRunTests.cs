@@ -18,12 +18,16 @@ public class BatchRunTests
     }
 
     (int Status, string Output, string Error) Run(string[] scripts, string? junit = null, string[]? args = null, int jobs = 2,
-                                                 bool terminal = false, double timeout = 300, string? image = null)
+                                                 bool terminal = false, double timeout = 300, string? image = null,
+                                                 Dictionary<string, long>? defines = null)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int status = RunCommand.Run(new RunCommand.RunOptions(scripts, args ?? [], junit, jobs, TimeSpan.FromSeconds(timeout), image, CpuVendor.Intel, Cache),
-                                    output, error, interactive: terminal);
+        var options = new RunCommand.RunOptions(scripts, args ?? [], junit, jobs, TimeSpan.FromSeconds(timeout), image, CpuVendor.Intel, Cache)
+        {
+            Defines = defines ?? [],
+        };
+        int status = RunCommand.Run(options, output, error, interactive: terminal);
         return (status, output.ToString(), error.ToString());
     }
 
@@ -59,7 +63,7 @@ public class BatchRunTests
     [Fact]
     public void An_exception_fails_the_script_with_its_message_and_line()
     {
-        var (status, output, _) = Run([Script("throws.csx", "var a = 1;\nvar v = Mem.U64[0xdead_0000_0000_0000];\n")]);
+        var (status, output, _) = Run([Script("throws.csx", "BareMachine();\nvar v = Mem.U64[0xdead_0000_0000_0000];\n")]);
         Assert.Equal(1, status);
         Assert.Contains("  throws.csx:2: linear address 0xdead000000000000 is not mapped", output);
     }
@@ -158,6 +162,82 @@ public class BatchRunTests
         string script = Script("image.csx", "Expect(Sym[\"entry_SYSCALL_64\"] == Sym[\"_start\"] + 1, \"from the image\");\n"
                                             + "Expect(Continue().Kind == StopKind.Halted && Cpu.Rip == Sym[\"entry_SYSCALL_64\"] + 1);\n");
         Assert.Equal(0, Run([script], image: source).Status);
+    }
+
+    [Fact]
+    public void Without_an_image_each_script_boots_the_entry_kernel_at_its_first_instruction()
+    {
+        string script = Script("kernel.csx", "Expect(Cpu.Rip == Sym[\"_start\"] && Cpu.Cr0 % 2 == 1, \"at the multiboot entry, in protected mode\");\n"
+                                             + "Until(\"selftest_main\");\nExpect(Cpu.Rip == Sym[\"selftest_main\"] && Cpu.Cpl == 3, \"it boots to user mode\");\n");
+        Assert.Equal(0, Run([script]).Status);
+    }
+
+    // The per-CPU CR3 values the kernel loads at entry and exit (defs.inc: PER_CPU_KERNEL_CR3, PER_CPU_USER_CR3): the
+    // same root without KPTI.
+    const string OneRoot = "Until(\"selftest_main\");\nbool oneRoot = Mem.U64[Msr.KernelGsBase + 24] == Mem.U64[Msr.KernelGsBase + 32];\n";
+
+    [Fact]
+    public void Define_sets_the_entry_kernels_switches_for_every_script()
+    {
+        string script = Script("kpti.csx", OneRoot + "Expect(oneRoot, \"KPTI=0: one root\");\n");
+        Assert.Equal(1, Run([script]).Status);
+        Assert.Equal(0, Run([script], defines: new() { ["KPTI"] = 0 }).Status);
+    }
+
+    [Fact]
+    public void A_switch_the_kernel_refuses_is_a_usage_error_naming_it()
+    {
+        var (status, _, error) = Run([Script("a.csx", Passing)], defines: new() { ["LA57"] = 1 });
+        Assert.Equal(2, status);
+        Assert.Contains("repl: entry kernel: ", error);
+        Assert.Contains("LA57=1", error);
+    }
+
+    [Fact]
+    public void Boot_in_a_script_replaces_the_command_lines_switches_by_its_own_and_the_next_Boot_starts_again_from_them()
+    {
+        string script = Script("boot.csx", "Boot(\"KPTI=1\");\n" + OneRoot + "Expect(!oneRoot, \"Boot(KPTI=1) wins over --define KPTI=0\");\n"
+                                           + "Boot(CpuVendor.Amd);\n" + OneRoot.Replace("bool oneRoot", "oneRoot") + "Expect(oneRoot, \"Boot() keeps --define KPTI=0\");\n"
+                                           + "Expect(Machine.Cpu.Vendor == CpuVendor.Amd, \"on the profile given\");\n");
+        var (status, output, _) = Run([script], defines: new() { ["KPTI"] = 0 });
+        Assert.True(status == 0, output);
+    }
+
+    [Fact]
+    public void Boot_with_a_malformed_switch_fails_the_script_with_a_hint()
+    {
+        var (status, output, _) = Run([Script("bad.csx", "Boot(\"KPTI\");\n")]);
+        Assert.Equal(1, status);
+        Assert.Contains("bad.csx:1: Boot(\"KPTI\"): write NAME=VALUE, the value in hex (0x10) or decimal", output);
+    }
+
+    [Fact]
+    public void BareMachine_gives_the_long_mode_machine_of_the_built_in_program()
+    {
+        string script = Script("bare.csx", "BareMachine();\nExpect(Cpu.Rip == Sym[\"_start\"] && (Cpu.Efer >> 10 & 1) == 1 && !Sym.Contains(\"entry_SYSCALL_64\"));\n");
+        var (status, output, _) = Run([script]);
+        Assert.True(status == 0, output);
+    }
+
+    [Fact]
+    public void A_broken_expectation_in_a_kernel_scenario_fails_it_with_the_expects_message_and_line()
+    {
+        // scripts/swapgs.csx with one claim made false: before SWAPGS, GS.base would already be the kernel's.
+        string scripts = Path.Combine(ScenarioScriptsTests.RepositoryRoot(), "scripts");
+        Directory.CreateDirectory(Path.Combine(_dir, "lib"));
+        File.Copy(Path.Combine(scripts, "lib", "kernel.csx"), Path.Combine(_dir, "lib", "kernel.csx"));
+        const string Claim = "Expect(Cpu.Gs.Base == UserGs, \"at CPL 0, before SWAPGS, GS.base is still the user's\");";
+        var lines = File.ReadAllLines(Path.Combine(scripts, "swapgs.csx"));
+        int line = Array.IndexOf(lines, Claim) + 1;
+        Assert.True(line > 0, "swapgs.csx makes the claim");
+        lines[line - 1] = Claim.Replace("Cpu.Gs.Base == UserGs", "Cpu.Gs.Base == perCpu", StringComparison.Ordinal);
+        string broken = Path.Combine(_dir, "swapgs.csx");
+        File.WriteAllLines(broken, lines);
+
+        var (status, output, _) = Run([broken]);
+        Assert.Equal(1, status);
+        Assert.Contains($"  swapgs.csx:{line}: Expect(Cpu.Gs.Base == perCpu) failed: at CPL 0, before SWAPGS, GS.base is still the user's\n", output);
+        Assert.Single(output.Split('\n'), l => l.Contains("failed:", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -15,6 +15,11 @@ public class HooksTests
     public HooksTests()
     {
         _session = new ScriptSession(new ScriptGlobals(_debugger));
+        AssembleProgram();
+    }
+
+    void AssembleProgram()
+    {
         // Away from the built-in program, whose line table would make next and step go by its lines.
         Show("Assemble(\"start: nop\\nsecond: nop\\nswapgs\\nthird: hlt\", 0x300000);");
         Show("Cpu.Rip = Sym[\"start\"];");
@@ -28,6 +33,15 @@ public class HooksTests
         Show("int hits = 0; On.Instruction(Sym[\"second\"], () => hits++);");
         Assert.Equal("Halted", Show("Continue().Kind"));
         Assert.Equal("1", Show("hits"));
+    }
+
+    [Fact]
+    public void Until_runs_the_instruction_hooks_on_the_way_and_stops_at_its_location()
+    {
+        Show("int hits = 0; On.Instruction(Sym[\"second\"], () => hits++);");
+        Show("Until(\"third\");");
+        Assert.Equal("1", Show("hits"));
+        Assert.Equal("true", Show("Cpu.Rip == Sym[\"third\"]"));
     }
 
     [Fact]
@@ -140,6 +154,7 @@ public class HooksTests
     {
         string setup = Path.Combine(Batch.ScenarioScriptsTests.RepositoryRoot(), "scripts", "lib", "machine.csx");
         Show($"#load \"{setup}\"");
+        AssembleProgram();                          // the setup starts a fresh bare machine (BareMachine())
         Show("LoadDescriptorTables(); SetGate(2, Sym[\"third\"]);");
         Show("var vectors = new List<Vector>(); On.Exception += e => vectors.Add(e.Vector);");
 
