@@ -146,15 +146,14 @@ copy_to_user:
 copy_from_user:
 	call access_ok
 	jc 2f
-1:	pushfq					# AC clear here; popping this copy clears it again
-	call user_access_begin
+1:	ASM_STAC
 copy_user_movs:
 	rep movsb
-	popfq
+	ASM_CLAC
 	xor %eax, %eax
 	ret
 copy_user_fault:
-	popfq
+	ASM_CLAC
 2:	mov $-EFAULT, %rax
 	ret
 	_ASM_EXTABLE copy_user_movs, copy_user_fault
