@@ -459,8 +459,16 @@ test_db_user:
 	CHECK_GS_AFTER "a #DB in the kernel with the kernel's GS base"
 	SET_DEBUGREG 0, $-1
 	CHECK "set_debugreg(0, an address past the user half) is -EINVAL", %rax, $-EINVAL
+	SET_DEBUGREG 0, $do_syscall_64		# every SYSCALL would stop there, in the kernel
+	CHECK "set_debugreg(0, the kernel's do_syscall_64) is -EINVAL", %rax, $-EINVAL
+	SET_DEBUGREG 0, $percpu			# the entry data the user root maps
+	CHECK "set_debugreg(0, the per-CPU area) is -EINVAL", %rax, $-EINVAL
+	SET_DEBUGREG 0, $(__bss_start - 4)	# a LEN 8 range that ends in the kernel's memory
+	CHECK "set_debugreg(0, a range across the end of the user data) is -EINVAL", %rax, $-EINVAL
 	SET_DEBUGREG 7, $(1 << 1)		# G0
 	CHECK "set_debugreg(7, a global enable) is -EINVAL", %rax, $-EINVAL
+	SET_DEBUGREG 7, $(1 | (2 << 16))	# L0, RW0 = 10: an I/O breakpoint
+	CHECK "set_debugreg(7, an I/O breakpoint) is -EINVAL", %rax, $-EINVAL
 	ret
 
 # A data breakpoint on the operand of MOV SS: the #DB waits until the next instruction completes (SDM vol. 3 §7.8.3,
