@@ -18,10 +18,12 @@ sys_rt_sigaction:
 sys_compat_rt_sigaction:
 	mov RBX(%rdi), %esi
 	mov $__USER32_CS, %edx
-1:	movabs $TASK_SIZE_MAX, %rax		# a handler is a user address
-	cmp %rax, %rsi
-	jae 2f
-	mov %gs:PER_CPU_FAULT_HANDLER, %rax
+1:	test %rsi, %rsi				# 0: no handler
+	jz 3f
+	mov $1, %ecx				# a handler is in user memory: not the kernel's text or data below TASK_SIZE_MAX,
+	call access_ok				# where delivery would fault again at every fault
+	jc 2f
+3:	mov %gs:PER_CPU_FAULT_HANDLER, %rax
 	mov %rsi, %gs:PER_CPU_FAULT_HANDLER
 	mov %rdx, %gs:PER_CPU_FAULT_HANDLER_CS
 	ret
