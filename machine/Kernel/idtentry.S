@@ -154,21 +154,12 @@ paranoid_entry:
 2:	ret
 	.size paranoid_entry, . - paranoid_entry
 
-# paranoid_exit: undo paranoid_entry (EBX, R14) and IRET to the interrupted kernel code. CR3 goes back verbatim;
-# with PCIDs the no-flush bit keeps that root's TLB entries (the kernel changed no user mapping meanwhile).
+# paranoid_exit: undo paranoid_entry (EBX, R14: defs.inc's PARANOID_RESTORE_CR3_AND_GS) and IRET to the interrupted
+# kernel code. R14 is clobbered before POP_REGS restores the interrupted one.
 	.globl paranoid_exit
 	.type paranoid_exit, @function
 paranoid_exit:
-	.if KPTI
-	mov %r14, %rax
-	btq $X86_CR3_PCID_NOFLUSH_BIT, percpu + PER_CPU_KERNEL_CR3	# set only when PCIDs are on (CR4.PCIDE)
-	jnc 1f
-	bts $X86_CR3_PCID_NOFLUSH_BIT, %rax
-1:	mov %rax, %cr3
-	.endif
-	test %ebx, %ebx
-	jz restore_regs_and_return_to_kernel
-	swapgs
+	PARANOID_RESTORE_CR3_AND_GS
 	jmp restore_regs_and_return_to_kernel
 	.size paranoid_exit, . - paranoid_exit
 
