@@ -366,6 +366,7 @@ cr4_init:
 2:	bt $CPUID7_EBX_SMAP, %ebx
 	jnc 1f
 	or $X86_CR4_SMAP, %edi
+	movb $1, x86_smap			# ASM_STAC/ASM_CLAC: STAC and CLAC exist
 1:	mov %rdi, %cr4
 
 	mov $kernel_pgd, %eax
@@ -391,6 +392,12 @@ cr4_init:
 3:
 	.endif
 	ret
+
+	.pushsection .data, "aw"
+	.globl x86_smap
+x86_smap:					# 1 when CR4.SMAP is on (defs.inc: ASM_STAC, ASM_CLAC)
+	.byte 0
+	.popsection
 
 # ---- Placeholder exception and interrupt gates (idtentry.S replaces them) ----
 # Every exception vector reports itself and stops the machine; any other vector likewise. They may arrive on the

@@ -154,21 +154,12 @@ paranoid_entry:
 2:	ret
 	.size paranoid_entry, . - paranoid_entry
 
-# paranoid_exit: undo paranoid_entry (EBX, R14) and IRET to the interrupted kernel code. CR3 goes back verbatim;
-# with PCIDs the no-flush bit keeps that root's TLB entries (the kernel changed no user mapping meanwhile).
+# paranoid_exit: undo paranoid_entry (EBX, R14: defs.inc's PARANOID_RESTORE_CR3_AND_GS) and IRET to the interrupted
+# kernel code. R14 is clobbered before POP_REGS restores the interrupted one.
 	.globl paranoid_exit
 	.type paranoid_exit, @function
 paranoid_exit:
-	.if KPTI
-	mov %r14, %rax
-	btq $X86_CR3_PCID_NOFLUSH_BIT, percpu + PER_CPU_KERNEL_CR3	# set only when PCIDs are on (CR4.PCIDE)
-	jnc 1f
-	bts $X86_CR3_PCID_NOFLUSH_BIT, %rax
-1:	mov %rax, %cr3
-	.endif
-	test %ebx, %ebx
-	jz restore_regs_and_return_to_kernel
-	swapgs
+	PARANOID_RESTORE_CR3_AND_GS
 	jmp restore_regs_and_return_to_kernel
 	.size paranoid_exit, . - paranoid_exit
 
@@ -260,6 +251,10 @@ exc_debug_kernel:
 	mov %rcx, %db6
 	and $DR6_USER_MASK, %eax
 	or %rax, %gs:PER_CPU_DEBUG_DR6
+	test $DR6_B0_B3, %al			# a breakpoint hit in the kernel: RF, so that an instruction breakpoint on the
+	jz 4f					# instruction we return to cannot fire again and loop (set_debugreg refuses
+	orq $X86_EFLAGS_RF, EFLAGS(%rdi)	# kernel addresses; this is the second line of defence)
+4:
 	mov RIP(%rdi), %rcx
 	mov %rcx, %gs:PER_CPU_DEBUG_KERNEL_RIP
 	mov %rdi, %gs:PER_CPU_DEBUG_KERNEL_RSP
@@ -371,7 +366,7 @@ asm_load_gs_index_fixup:			# error_entry gave the kernel's GS back: the user's a
 
 # set_debugreg(n, value), get_debugreg(n): Repl's own, the task's ptrace(POKEUSER/PEEKUSER, u_debugreg[n]) on itself.
 # DR0-DR3 take user addresses (a breakpoint never points into the kernel); DR7 only the local enables and the
-# RW/LEN fields (no GD, no global enables); DR6 is the virtual one: the bits of #DBs the kernel took for the user
+# RW/LEN fields (no GD, no global enables, no I/O breakpoints); DR6 is the virtual one: the bits of #DBs the kernel took for the user
 # (set_debugreg(6, v) sets it and forgets get_debugreg(8): where the last of those arrived, its RIP in the kernel).
 	SYSCALL_64 __NR_set_debugreg, sys_set_debugreg
 sys_set_debugreg:
@@ -383,9 +378,12 @@ sys_set_debugreg:
 	je 7f
 	cmp $3, %rcx
 	ja 9f
-	movabs $(TASK_SIZE_MAX - 8), %rdx	# the whole watched range below the boundary
-	cmp %rdx, %rax
-	ja 9f
+	push %rcx				# the widest watched range (LEN 8) must be user memory: a breakpoint in kernel
+	mov %rax, %rsi				# text or the entry data (the user root maps them) would fire in the kernel at
+	mov $8, %ecx				# every entry, as Linux refuses kernel space and the CPU entry area
+	call access_ok
+	pop %rcx
+	jc 9f
 	jmp *1f(, %rcx, 8)
 	.pushsection .rodata, "a"
 	.balign 8
@@ -405,6 +403,14 @@ sys_set_debugreg:
 7:	mov $DR7_USER_MASK, %edx
 	not %rdx
 	test %rdx, %rax
+	jnz 9f
+	mov %rax, %rdx				# RW = 10 (I/O breakpoints, with CR4.DE) is refused, as Linux does
+	shr $17, %rdx				# RWn's high bit at bit 4n
+	mov %rax, %rsi
+	shr $16, %rsi				# its low bit at bit 4n
+	not %rsi
+	and %rsi, %rdx
+	test $DR7_RW_HIGH_BITS, %edx
 	jnz 9f
 	mov %rax, %db7
 8:	xor %eax, %eax

@@ -173,9 +173,6 @@ on_irq_stack:
 # only, uncached, not executable) and the self-test's doorbell, then programs the APIC: software-enabled with
 # the spurious vector, LINT0 and LINT1 masked (firmware leaves them wired as ExtINT and NMI), errors not signalled,
 # the timer masked with its vector until apic_timer starts it, every priority accepted.
-	.set _PAGE_PWT, 1 << 3
-	.set _PAGE_PCD, 1 << 4
-	.set _PAGE_NX, 1 << 63
 	.set APIC_PAGE_FLAGS, _PAGE_PRESENT | _PAGE_RW | _PAGE_PWT | _PAGE_PCD
 	.globl apic_init
 apic_init:

@@ -127,15 +127,7 @@ end_repeat_nmi:
 	mov %rsp, %rdi
 	call exc_nmi
 	# paranoid_exit's undoing, without its IRET: this exit has its own.
-	.if KPTI
-	btq $X86_CR3_PCID_NOFLUSH_BIT, percpu + PER_CPU_KERNEL_CR3	# PCIDs on: keep the root's TLB entries
-	jnc 1f
-	bts $X86_CR3_PCID_NOFLUSH_BIT, %r14
-1:	mov %r14, %cr3
-	.endif
-	test %ebx, %ebx
-	jz nmi_restore
-	swapgs
+	PARANOID_RESTORE_CR3_AND_GS
 nmi_restore:
 	POP_REGS
 	popq %rdi

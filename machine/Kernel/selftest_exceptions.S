@@ -107,7 +107,19 @@ test_fault_setup:
 	mov $__NR_rt_sigaction, %eax
 	movabs $TASK_SIZE_MAX, %rdi
 	syscall
-	CHECK "rt_sigaction: a kernel address is -EFAULT", %rax, $-EFAULT
+	CHECK "rt_sigaction: TASK_SIZE_MAX is -EFAULT", %rax, $-EFAULT
+	mov $__NR_rt_sigaction, %eax
+	mov $do_syscall_64, %edi		# the kernel's text, identity-mapped below TASK_SIZE_MAX
+	syscall
+	CHECK "rt_sigaction: the kernel's do_syscall_64 is -EFAULT", %rax, $-EFAULT
+	mov $__NR_rt_sigaction, %eax
+	mov $percpu, %edi			# the entry data the user root maps
+	syscall
+	CHECK "rt_sigaction: the per-CPU area is -EFAULT", %rax, $-EFAULT
+	mov $__NR_rt_sigaction, %eax		# the refusals left the handler alone
+	mov $u_fault_handler, %edi
+	syscall
+	CHECK "rt_sigaction: the handler is still the user's", %rax, $u_fault_handler
 	mov $__NR_arch_prctl, %eax
 	mov $ARCH_SET_GS, %edi
 	mov $u_gs_area, %esi
@@ -301,7 +313,15 @@ test_sigreturn_efault:
 	mov $-4096, %rdi
 	mov $__NR_rt_sigreturn, %eax
 	syscall
-	CHECK "rt_sigreturn of a kernel-half frame: -EFAULT", %rax, $-EFAULT
+	CHECK "rt_sigreturn of a frame at -4096 (the kernel half): -EFAULT", %rax, $-EFAULT
+	mov $do_syscall_64, %edi		# the kernel's text, identity-mapped below TASK_SIZE_MAX
+	mov $__NR_rt_sigreturn, %eax
+	syscall
+	CHECK "rt_sigreturn of a frame on do_syscall_64: -EFAULT", %rax, $-EFAULT
+	mov $percpu, %edi			# the per-CPU area: the kernel's CR3 values and stack pointers
+	mov $__NR_rt_sigreturn, %eax
+	syscall
+	CHECK "rt_sigreturn of a frame on the per-CPU area: -EFAULT", %rax, $-EFAULT
 	ret
 
 # SYSRET vs IRET for the RIP rt_sigreturn asks for (Linux's sysret_rip). A canonical one may take SYSRET: the fault is
@@ -458,9 +478,17 @@ test_db_user:
 	CHECK "write of a watched buffer: the kernel's #DB goes to the virtual DR6", %rax, $DR6_B0
 	CHECK_GS_AFTER "a #DB in the kernel with the kernel's GS base"
 	SET_DEBUGREG 0, $-1
-	CHECK "set_debugreg(0, an address past the user half) is -EINVAL", %rax, $-EINVAL
+	CHECK "set_debugreg(0, -1) is -EINVAL", %rax, $-EINVAL
+	SET_DEBUGREG 0, $do_syscall_64		# every SYSCALL would stop there, in the kernel
+	CHECK "set_debugreg(0, the kernel's do_syscall_64) is -EINVAL", %rax, $-EINVAL
+	SET_DEBUGREG 0, $percpu			# the entry data the user root maps
+	CHECK "set_debugreg(0, the per-CPU area) is -EINVAL", %rax, $-EINVAL
+	SET_DEBUGREG 0, $(__bss_start - 4)	# a LEN 8 range that ends in the kernel's memory
+	CHECK "set_debugreg(0, a range across the end of the user data) is -EINVAL", %rax, $-EINVAL
 	SET_DEBUGREG 7, $(1 << 1)		# G0
 	CHECK "set_debugreg(7, a global enable) is -EINVAL", %rax, $-EINVAL
+	SET_DEBUGREG 7, $(1 | (2 << 16))	# L0, RW0 = 10: an I/O breakpoint
+	CHECK "set_debugreg(7, an I/O breakpoint) is -EINVAL", %rax, $-EINVAL
 	ret
 
 # A data breakpoint on the operand of MOV SS: the #DB waits until the next instruction completes (SDM vol. 3 §7.8.3,

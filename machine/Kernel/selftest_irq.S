@@ -253,14 +253,14 @@ test_nmi_user_rsp:
 	mov $IRQ_SELFTEST_NMI_STACK_DF_CLEAR, %edi
 	call u_nmi_scenario
 	mov %rdx, %rbx
-	CHECK "nmi: RSP in the NMI stack, DF clear (a SYSCALL's user RSP): handled", %rax, $1
-	CHECK "nmi: RSP in the NMI stack, DF clear (a SYSCALL's user RSP): not taken for nested", %rbx, $0
+	CHECK "nmi, a kernel-side scenario: RSP in the NMI stack, DF clear (a SYSCALL's user RSP): handled", %rax, $1
+	CHECK "nmi, a kernel-side scenario: RSP in the NMI stack, DF clear (a SYSCALL's user RSP): not taken for nested", %rbx, $0
 	mov $IRQ_SELFTEST_NMI_STACK_DF_SET, %edi
 	call u_nmi_scenario
 	mov %rax, %rbx
 	mov %rdx, %r12
-	CHECK "nmi: RSP in the NMI stack, DF set (an NMI's exit): taken for nested", %r12, $1
-	CHECK "nmi: RSP in the NMI stack, DF set (an NMI's exit): not handled", %rbx, $0
+	CHECK "nmi, a kernel-side scenario: RSP in the NMI stack, DF set (an NMI's exit): taken for nested", %r12, $1
+	CHECK "nmi, a kernel-side scenario: RSP in the NMI stack, DF set (an NMI's exit): not handled", %rbx, $0
 	ret
 
 	.section .user.data, "aw"

@@ -34,6 +34,11 @@ test_uaccess:
 	lea -16(%rsp), %rsi			# the user stack is user memory
 	syscall
 	CHECK "arch_prctl(ARCH_GET_FS) onto the user stack", %rax, $0
+	mov $__NR_arch_prctl, %eax
+	mov $ARCH_GET_FS, %edi
+	mov $test_uaccess, %esi			# user memory, but read-only: the kernel's store faults (CR0.WP) and is fixed up
+	syscall
+	CHECK "arch_prctl(ARCH_GET_FS) into read-only user text is -EFAULT", %rax, $-EFAULT
 	mov $__NR_rt_sigreturn, %eax
 	mov $thread_stack_top - UFRAME_SIZE, %edi	# a frame of the kernel's own: it must not become the user's registers
 	syscall

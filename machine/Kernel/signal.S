@@ -18,10 +18,12 @@ sys_rt_sigaction:
 sys_compat_rt_sigaction:
 	mov RBX(%rdi), %esi
 	mov $__USER32_CS, %edx
-1:	movabs $TASK_SIZE_MAX, %rax		# a handler is a user address
-	cmp %rax, %rsi
-	jae 2f
-	mov %gs:PER_CPU_FAULT_HANDLER, %rax
+1:	test %rsi, %rsi				# 0: no handler
+	jz 3f
+	mov $1, %ecx				# a handler is in user memory: not the kernel's text or data below TASK_SIZE_MAX,
+	call access_ok				# where delivery would fault again at every fault
+	jc 2f
+3:	mov %gs:PER_CPU_FAULT_HANDLER, %rax
 	mov %rsi, %gs:PER_CPU_FAULT_HANDLER
 	mov %rdx, %gs:PER_CPU_FAULT_HANDLER_CS
 	ret
@@ -146,15 +148,14 @@ copy_to_user:
 copy_from_user:
 	call access_ok
 	jc 2f
-1:	pushfq					# AC clear here; popping this copy clears it again
-	call user_access_begin
+1:	ASM_STAC
 copy_user_movs:
 	rep movsb
-	popfq
+	ASM_CLAC
 	xor %eax, %eax
 	ret
 copy_user_fault:
-	popfq
+	ASM_CLAC
 2:	mov $-EFAULT, %rax
 	ret
 	_ASM_EXTABLE copy_user_movs, copy_user_fault

@@ -30,17 +30,20 @@ sys_write:
 	call access_ok
 	jc 3f
 	mov %rcx, %rdx				# the result: every byte is written
-	pushfq					# AC is clear here (SFMASK); popping this copy clears it again
-	call user_access_begin
 	jrcxz 2f
-4:	lodsb
+	ASM_STAC
+write_user_lodsb:
+4:	lodsb					# a page that faults resumes at write_user_fault (-EFAULT)
 	call serial_putc
 	loop 4b
-2:	popfq
-	mov %rdx, %rax
+	ASM_CLAC
+2:	mov %rdx, %rax
 	ret
+write_user_fault:
+	ASM_CLAC
 3:	mov $-EFAULT, %rax
 	ret
+	_ASM_EXTABLE write_user_lodsb, write_user_fault
 
 # access_ok: CF clear when [RSI, RSI + RCX) lies in memory user code may touch. The kernel is identity-mapped below
 # TASK_SIZE_MAX, so "below TASK_SIZE_MAX" is not enough: the range must lie inside one of the two user regions of this
@@ -67,14 +70,6 @@ access_ok:
 3:	stc
 1:	pop %rdx
 	pop %rax
-	ret
-
-# user_access_begin: set EFLAGS.AC, which SMAP requires for supervisor accesses to user pages. POPF rather than
-# STAC, so the same code runs on processors without SMAP (where STAC is #UD). The caller restores RFLAGS.
-user_access_begin:
-	pushfq
-	orl $X86_EFLAGS_AC, (%rsp)
-	popfq
 	ret
 
 # exit(status): the machine stops with the status (debug-exit).
@@ -111,21 +106,15 @@ sys_arch_prctl:
 	wrmsr
 	xor %eax, %eax
 	ret
-2:	mov %ecx, %r8d
-	mov $8, %ecx
-	call access_ok
-	jc 3f
-	mov %r8d, %ecx
-	rdmsr
+2:	rdmsr
 	shl $32, %rdx
 	or %rdx, %rax
-	pushfq
-	call user_access_begin
-	mov %rax, (%rsi)
-	popfq
-	xor %eax, %eax
-	ret
-3:	mov $-EFAULT, %rax
+	push %rax				# the base, copied out from the kernel stack
+	mov %rsi, %rdi
+	mov %rsp, %rsi
+	mov $8, %ecx
+	call copy_to_user			# -EFAULT for a kernel address or a page that faults (read-only user text)
+	pop %rcx
 	ret
 4:	mov $-EPERM, %rax			# as Linux answers a kernel address
 	ret
