@@ -187,10 +187,10 @@ public class BatchRunTests
     [Fact]
     public void A_switch_the_kernel_refuses_is_a_usage_error_naming_it()
     {
-        var (status, _, error) = Run([Script("a.csx", Passing)], defines: new() { ["LA57"] = 1 });
+        var (status, _, error) = Run([Script("a.csx", Passing)], defines: new() { ["KPTI"] = 2 });
         Assert.Equal(2, status);
         Assert.Contains("repl: entry kernel: ", error);
-        Assert.Contains("LA57=1", error);
+        Assert.Contains("the switch KPTI takes 0 or 1", error);
     }
 
     [Fact]
