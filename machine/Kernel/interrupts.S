@@ -56,6 +56,7 @@ interrupt_body:
 ret_from_intr:
 	testb $3, CS(%rsp)
 	jz retint_kernel
+	.globl retint_user
 retint_user:
 	mov %rsp, %rdi
 	call prepare_exit_to_usermode
