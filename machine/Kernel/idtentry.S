@@ -106,13 +106,13 @@ error_entry:
 	jmp .Lerror_entry_sync_regs
 	.size error_entry, . - error_entry
 
-# error_return: after the handler, back the way the frame says: to user mode (the IRET exit: SWAPGS, the user
-# root, the trampoline stack) or to the kernel.
+# error_return: after the handler, back the way the frame says: to user mode as an interrupt goes (retint_user: the
+# reschedule and exit work due before any return to user mode, then the IRET exit) or to the kernel.
 	.globl error_return
 	.type error_return, @function
 error_return:
 	testb $3, CS(%rsp)
-	jnz swapgs_restore_regs_and_return_to_usermode
+	jnz retint_user
 	.size error_return, . - error_return
 	# fall through
 	.globl restore_regs_and_return_to_kernel

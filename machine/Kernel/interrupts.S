@@ -56,6 +56,7 @@ interrupt_body:
 ret_from_intr:
 	testb $3, CS(%rsp)
 	jz retint_kernel
+	.globl retint_user
 retint_user:
 	mov %rsp, %rdi
 	call prepare_exit_to_usermode
@@ -170,7 +171,7 @@ on_irq_stack:
 1:	ret
 
 # apic_init: boot.S calls it once the per-CPU area is in place. Maps the APIC window for the kernel (kernel root
-# only, uncached, not executable) and the self-test's doorbell, then programs the APIC: software-enabled with
+# only, uncached, not executable: user code never programs the APIC), then programs the APIC: software-enabled with
 # the spurious vector, LINT0 and LINT1 masked (firmware leaves them wired as ExtINT and NMI), errors not signalled,
 # the timer masked with its vector until apic_timer starts it, every priority accepted.
 	.set APIC_PAGE_FLAGS, _PAGE_PRESENT | _PAGE_RW | _PAGE_PWT | _PAGE_PCD
@@ -180,8 +181,6 @@ apic_init:
 	mov %rax, kernel_high_pdpt + ((APIC_BASE >> 30) & 511) * 8
 	movabs $(APIC_DEFAULT_PHYS_BASE | APIC_PAGE_FLAGS | _PAGE_PSE | _PAGE_NX), %rax
 	mov %rax, apic_pd + ((APIC_BASE >> 21) & 511) * 8
-	movabs $(APIC_DEFAULT_PHYS_BASE | APIC_PAGE_FLAGS | _PAGE_USER | _PAGE_NX), %rax
-	mov %rax, high_pt + ((USER_APIC_WINDOW >> 12) & 511) * 8
 
 	movl $(APIC_SPIV_APIC_ENABLED | SPURIOUS_APIC_VECTOR), APIC_BASE + APIC_SPIV
 	movl $APIC_LVT_MASKED, APIC_BASE + APIC_LVT0
@@ -258,6 +257,8 @@ sys_irq_selftest:
 	je nmi_selftest_stack_df_clear
 	cmp $IRQ_SELFTEST_NMI_STACK_DF_SET, %rax
 	je nmi_selftest_stack_df_set
+	cmp $IRQ_SELFTEST_NMI_USER, %rax
+	je nmi_selftest_user
 	mov $-EINVAL, %rax
 	ret
 1:	movq $1, irq_nest_armed			# the next tick lets an IPI nest (smp_apic_timer_interrupt)

@@ -160,12 +160,26 @@ exc_nmi:
 	cmp %rax, %rsp
 	jae 1f
 2:	incq irq_stats + IRQ_STAT_NMI_USER_OFF_THREAD_STACK * 8
-1:	cmpq $0, nmi_nest_armed
+1:	cmpq $0, nmi_user_armed
+	jne nmi_user_second
+	cmpq $0, nmi_nest_armed
 	je 3f
 	movq $0, nmi_nest_armed
 	call apic_send_nmi_self
 	int $SPURIOUS_APIC_VECTOR
 3:	ret
+
+# nmi_user_second: exc_nmi armed by nmi_selftest_user, RDI = the frame. An NMI that interrupted the kernel sends
+# the second NMI, which the processor holds (NMIs stay blocked until the next IRET), and goes back to the system
+# call without an IRET: the NMI it interrupted ran with the kernel's GS and root, so paranoid_entry changed
+# nothing, and the NMI stack is left as an NMI's final IRET leaves it ("NMI executing" 0).
+nmi_user_second:
+	testb $3, CS(%rdi)
+	jnz 3b
+	movq $0, nmi_user_armed
+	call apic_send_nmi_self
+	movq $0, nmi_stack_top + NMI_EXECUTING
+	jmp nmi_user_resume
 
 nmi_bad_gs:
 	KPRINT "FATAL exc_nmi: GS is not the kernel's\n"
@@ -189,6 +203,45 @@ nmi_selftest_nested:
 1:	cmp irq_stats + IRQ_STAT_NMI * 8, %rdx
 	loopne 1b
 	movq $0, nmi_nest_armed
+	xor %eax, %eax
+	ret
+
+# nmi_selftest_user: irq_selftest's IRQ_SELFTEST_NMI_USER, RDI = the frame. User code cannot program the APIC,
+# and an NMI the kernel sends arrives in the kernel; this one must arrive while CS is the user's, on our machine
+# (which delivers it at the next instruction boundary) as on QEMU (at the end of a translation block). So the first
+# NMI arrives here and nmi_user_second sends the second one while NMIs are blocked; nothing unblocks them before
+# this call's return, which must be an IRET: RF in the frame refuses Linux's SYSRET (SYSRET cannot restore RF),
+# SET_POST_SYS the illumos flavour's. The held NMI arrives right after that IRET, before the user's next instruction.
+nmi_selftest_user:
+	# The way back from nmi_user_second skips the NMI's exit, which would restore the registers: keep the
+	# callee-saved ones (do_syscall's RBX) here.
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	push %rdi
+	mov %rsp, nmi_user_resume_rsp
+	movq $1, nmi_user_armed
+	call apic_send_nmi_self
+	mov $SPIN_LIMIT, %ecx
+1:	cmpq $0, nmi_user_armed
+	loopne 1b
+	movq $0, nmi_user_armed			# no NMI came: the user's check sees none
+	jmp 2f
+nmi_user_resume:
+	mov nmi_user_resume_rsp, %rsp
+	mov (%rsp), %rdi
+	orq $X86_EFLAGS_RF, EFLAGS(%rdi)
+	SET_POST_SYS
+2:	pop %rdi
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbp
+	pop %rbx
 	xor %eax, %eax
 	ret
 
@@ -220,3 +273,5 @@ nmi_selftest_stack_df_set:
 	.section .data, "aw"
 	.balign 8
 nmi_nest_armed: .quad 0
+nmi_user_armed: .quad 0
+nmi_user_resume_rsp: .quad 0

@@ -15,6 +15,7 @@ public class ExceptionEntryTests
     const ulong StartKernelMap = 0xffff_ffff_8000_0000;
     const ulong SizeofPtRegs = 168, ExceptionStackSize = 4096;
     const ulong PerCpuDebugKernelRip = 176, PerCpuDebugKernelRsp = 184, PerCpuDebugKernelSwapgs = 192;
+    const ulong PerCpuDebugDr6 = 168, PerCpuPreempt = 72, IrqStatReschedUser = 3;
     const ulong PerCpuDebugNested = 208, PerCpuDebugNestedRsp = 216;
     const ulong TssRsp0 = 4, TssIst3 = 36 + 2 * 8, TssIst4 = 36 + 3 * 8;
 
@@ -157,6 +158,53 @@ public class ExceptionEntryTests
         Assert.Equal($"FATAL machine check RSP 0x00007ffffffff000 at RIP 0x{Sym("selftest_main"):x16}\n", serial.ToString());
         Assert.Equal(StartKernelMap + Sym("percpu"), m.ReadMsr(Msr.GsBase));   // the user's 0 was swapped out
         Assert.Equal(Sym("mce_stack_top"), ReadQuad(m, Sym("cpu_tss") + TssIst4));
+    }
+
+    /// <summary>
+    /// An instruction breakpoint on kernel code (set_debugreg refuses one; here it is written straight into DR0/DR7,
+    /// as a bug there would leave it): the #DB comes back to the same instruction, and only the RF that
+    /// exc_debug_kernel sets in the frame lets it run instead of faulting again for ever.
+    /// </summary>
+    [Fact]
+    public void An_instruction_breakpoint_on_do_syscall_64_fires_but_cannot_loop_as_exc_debug_kernel_sets_rf()
+    {
+        const long Calls = 3;
+        var defines = new Dictionary<string, long> { ["BENCH_GETPID"] = Calls };
+        var m = new Machine(new MachineOptions { Vendor = CpuVendor.Intel });
+        EntryKernel.Boot(m, defines);
+        var symbols = EntryKernel.Assemble(defines);
+        ulong Address(string name) => symbols.AddressOf(name) ?? throw new InvalidOperationException($"no symbol {name}");
+        m.State.Dr[0] = Address("do_syscall_64");
+        m.State.Dr[7] = 1;                  // L0, R/W0 = 00 (instruction), LEN0 = 00
+
+        var stop = m.Run(5_000_000);        // the getpid loop and exit need a few thousand; a looping #DB never stops
+
+        Assert.Equal(StopKind.DebugExit, stop.Kind);
+        Assert.Equal(0 << 1 | 1, stop.ExitStatus);  // exit(0) after the calls
+        Assert.Equal(1UL, ReadQuad(m, Address("percpu") + PerCpuDebugDr6) & 1);   // B0: the breakpoint did fire
+        Assert.Equal(Address("do_syscall_64"), ReadQuad(m, Address("percpu") + PerCpuDebugKernelRip));
+    }
+
+    /// <summary>
+    /// A fault from user mode returns through the same work as an interrupt's return (prepare_exit_to_usermode): a
+    /// reschedule a tick asked for while the user ran is honoured on the way to the user's fault handler.
+    /// </summary>
+    [Fact]
+    public void A_user_fault_returns_through_the_reschedule_and_exit_work_of_every_return_to_user_mode()
+    {
+        var (m, _) = Boot(CpuVendor.Intel);
+        m.Cpu.Breakpoints.Add(Sym("test_fault_ud"));
+        Assert.Equal(StopKind.Breakpoint, m.Run(Budget).Kind);
+        m.Cpu.Breakpoints.Clear();
+        ulong preempt = Sym("percpu") + PerCpuPreempt, reschedUser = Sym("irq_stats") + IrqStatReschedUser * 8;
+        ulong reschedBefore = ReadQuad(m, reschedUser);
+        m.WritePhysical(preempt, BitConverter.GetBytes(1UL));     // need_resched, as a tick sets it
+        m.Cpu.Breakpoints.Add(Sym("u_fault_handler"));
+
+        Assert.Equal(StopKind.Breakpoint, m.Run(Budget).Kind);   // the UD2's #UD, delivered by error_return's IRET
+
+        Assert.Equal(0UL, ReadQuad(m, preempt));
+        Assert.Equal(reschedBefore + 1, ReadQuad(m, reschedUser));
     }
 
     static ulong ReadQuad(Machine m, ulong physical) => EntryKernelTests.ReadQuad(m, physical);
