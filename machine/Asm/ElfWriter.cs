@@ -19,7 +19,7 @@ public static class ElfWriter
     const ulong ShfWrite = 1, ShfAlloc = 2, ShfExecinstr = 4;
     const ushort ShnAbs = 0xFFF1;
     const byte SttNoType = 0, SttSection = 3, SttFile = 4;
-    const byte StbLocal = 0, StbGlobal = 1, StbWeak = 2;
+    const byte StbLocal = 0;
 
     /// <summary>
     /// Segments start in the file at the same offset modulo a page as their address, as the gABI asks of
@@ -96,6 +96,14 @@ public static class ElfWriter
     /// <summary>Where execution starts: <paramref name="entry"/>, else the symbol _start, else the first section's address.</summary>
     public static ulong Entry(AssemblyResult result, ulong? entry = null) =>
         entry ?? result.AddressOf("_start") ?? (result.Sections.Count == 0 ? 0 : result.Sections[0].Address);
+
+    /// <summary>The ELF binding of a symbol; <see cref="ElfSymbolBinding"/>'s values are st_info's binding bits.</summary>
+    internal static ElfSymbolBinding SymbolBinding(AsmSymbolBinding binding) => binding switch
+    {
+        AsmSymbolBinding.Global => ElfSymbolBinding.Global,
+        AsmSymbolBinding.Weak => ElfSymbolBinding.Weak,
+        _ => ElfSymbolBinding.Local,
+    };
 
     /// <summary>The ELF type of a symbol; <see cref="ElfSymbolType"/>'s values are st_info's type bits.</summary>
     internal static ElfSymbolType SymbolType(AsmSymbolType type) => type switch
@@ -187,7 +195,7 @@ public static class ElfWriter
         foreach (var s in ordered)
         {
             int index = s.Section is null ? -1 : sections.FindIndex(o => o.Name == s.Section);
-            Symbol(s.Name, s.Value, s.Size, s.Binding switch { AsmSymbolBinding.Global => StbGlobal, AsmSymbolBinding.Weak => StbWeak, _ => StbLocal },
+            Symbol(s.Name, s.Value, s.Size, (byte)SymbolBinding(s.Binding),
                    (byte)SymbolType(s.Type),
                    index < 0 ? ShnAbs : (ushort)(index + 1));
         }

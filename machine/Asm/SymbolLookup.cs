@@ -52,10 +52,11 @@ public sealed class SymbolLookup : ISymbolLookup
             result.Lines,
             result.Sections.OrderBy(s => s.Address).Select(s => (s.Address, s.Address + s.Size)).ToList());
 
-    /// <summary>An ELF image's function, object and untyped symbols; an ELF carries no line table we read.</summary>
+    /// <summary>An ELF image's function, object and untyped symbols, ranked as an assembly's (absolute ones, constants,
+    /// never name an address); an ELF carries no line table we read.</summary>
     public static SymbolLookup From(IEnumerable<ElfSymbol> symbols) =>
-        new(symbols.Where(s => s.Type is ElfSymbolType.Function or ElfSymbolType.Object or ElfSymbolType.NoType)
-                   .Select(s => new Entry(s.Name, s.Address, s.Size, Rank(s.Type), 0)),
+        new(symbols.Where(s => !s.Absolute && s.Type is ElfSymbolType.Function or ElfSymbolType.Object or ElfSymbolType.NoType)
+                   .Select(s => new Entry(s.Name, s.Address, s.Size, Rank(s.Type), Rank(s.Binding))),
             [], []);
 
     public SymbolicAddress? Find(ulong address)
@@ -120,4 +121,6 @@ public sealed class SymbolLookup : ISymbolLookup
     static int Rank(ElfSymbolType type) => type switch { ElfSymbolType.Function => 2, ElfSymbolType.Object => 1, _ => 0 };
 
     static int Rank(AsmSymbolBinding binding) => binding switch { AsmSymbolBinding.Global => 2, AsmSymbolBinding.Weak => 1, _ => 0 };
+
+    static int Rank(ElfSymbolBinding binding) => binding switch { ElfSymbolBinding.Global => 2, ElfSymbolBinding.Weak => 1, _ => 0 };
 }

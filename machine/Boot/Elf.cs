@@ -15,8 +15,18 @@ public enum ElfSymbolType
     Tls = 6,
 }
 
-/// <summary>A named symbol of an ELF image: what the shell and debugger show for an address.</summary>
-public readonly record struct ElfSymbol(string Name, ulong Address, ulong Size, ElfSymbolType Type);
+/// <summary>st_info's high nibble (System V ABI, "Symbol Table").</summary>
+public enum ElfSymbolBinding
+{
+    Local = 0,
+    Global = 1,
+    Weak = 2,
+}
+
+/// <summary>A named symbol of an ELF image: what the shell and debugger show for an address. An absolute symbol
+/// (st_shndx SHN_ABS: .set, .equ) is a constant, not a place.</summary>
+public readonly record struct ElfSymbol(string Name, ulong Address, ulong Size, ElfSymbolType Type,
+                                        ElfSymbolBinding Binding = ElfSymbolBinding.Local, bool Absolute = false);
 
 /// <summary>A PT_LOAD program header: file bytes to place at a physical address, then zeroes up to MemorySize.</summary>
 public readonly record struct ElfSegment(ulong PhysicalAddress, ulong VirtualAddress, ulong FileOffset, ulong FileSize, ulong MemorySize);
@@ -40,6 +50,7 @@ public sealed class ElfImage
     const ushort EtExec = 2, EmI386 = 3, EmX86_64 = 62;
     const uint PtLoad = 1;
     const uint ShtSymtab = 2, ShtNobits = 8;
+    const ushort ShnAbs = 0xFFF1; // st_shndx of a symbol whose value is a number rather than a place in a section
 
     public bool Is64 { get; }
     public ulong Entry { get; }
@@ -164,11 +175,13 @@ public sealed class ElfImage
                 // Elf64_Sym: name, info, other, shndx, value, size; Elf32_Sym: name, value, size, info, other, shndx.
                 uint name = r.U32(s);
                 byte info = Is64 ? r.U8(s + 4) : r.U8(s + 12);
+                ushort shndx = Is64 ? r.U16(s + 6) : r.U16(s + 14);
                 ulong value = Is64 ? r.U64(s + 8) : r.U32(s + 4), symbolSize = Is64 ? r.U64(s + 16) : r.U32(s + 8);
                 var type = (ElfSymbolType)(info & 0xF);
                 if (name == 0 || type is ElfSymbolType.Section or ElfSymbolType.File)
                     continue;
-                symbols.Add(new ElfSymbol(r.String(strings.Offset, strings.Size, name), value, symbolSize, type));
+                symbols.Add(new ElfSymbol(r.String(strings.Offset, strings.Size, name), value, symbolSize, type,
+                                          (ElfSymbolBinding)(info >> 4), Absolute: shndx == ShnAbs));
             }
         }
         return symbols;

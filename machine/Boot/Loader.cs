@@ -52,7 +52,8 @@ public static class Loader
             file.AddRange(s.Bytes);
         }
         Place(machine, file.ToArray(), segments);
-        var symbols = result.Symbols.Select(s => new ElfSymbol(s.Name, s.Value, s.Size, ElfWriter.SymbolType(s.Type))).ToList();
+        var symbols = result.Symbols.Select(s => new ElfSymbol(s.Name, s.Value, s.Size, ElfWriter.SymbolType(s.Type), ElfWriter.SymbolBinding(s.Binding),
+                                                                 Absolute: s.Section is null)).ToList();
         return new LoadedImage(ElfWriter.Entry(result, entry), symbols);
     }
 

@@ -34,18 +34,18 @@ public class ElfWriterTests
     }
 
     [Fact]
-    public void Our_loader_reads_back_every_named_symbol_with_its_address_size_and_type()
+    public void Our_loader_reads_back_every_named_symbol_with_its_address_size_type_binding_and_absoluteness()
     {
         var elf = Written(Result());
 
         Assert.Equal(
             [
-                new("KERNEL_CS", 0x10, 0, ElfSymbolType.NoType),
-                new("_start", Text, 10, ElfSymbolType.Function),
+                new("KERNEL_CS", 0x10, 0, ElfSymbolType.NoType, Absolute: true),
+                new("_start", Text, 10, ElfSymbolType.Function, ElfSymbolBinding.Global),
                 new("buffer", Bss, 0, ElfSymbolType.NoType),
                 new("done", Text + 9, 0, ElfSymbolType.NoType),
-                new("entry_SYSCALL_64", TextExtra, 0, ElfSymbolType.NoType),
-                new("hook", Text + 10, 0, ElfSymbolType.NoType),
+                new("entry_SYSCALL_64", TextExtra, 0, ElfSymbolType.NoType, ElfSymbolBinding.Global),
+                new("hook", Text + 10, 0, ElfSymbolType.NoType, ElfSymbolBinding.Weak),
                 new ElfSymbol("value", Data, 8, ElfSymbolType.Object),
             ],
             elf.Symbols.OrderBy(s => s.Name, StringComparer.Ordinal));

@@ -37,9 +37,9 @@ public class ElfTests
 
         Assert.Equal(
             [
-                new ElfSymbol("entry_SYSCALL_64", At, 0x40, ElfSymbolType.Function),
-                new ElfSymbol("cpu_tss", At + 0x100, 0x68, ElfSymbolType.Object),
-                new ElfSymbol("boot_marker", At + 0x200, 0, ElfSymbolType.NoType),
+                new ElfSymbol("entry_SYSCALL_64", At, 0x40, ElfSymbolType.Function, ElfSymbolBinding.Global),
+                new ElfSymbol("cpu_tss", At + 0x100, 0x68, ElfSymbolType.Object, ElfSymbolBinding.Global),
+                new ElfSymbol("boot_marker", At + 0x200, 0, ElfSymbolType.NoType, ElfSymbolBinding.Global),
             ],
             loaded.Symbols);
     }
