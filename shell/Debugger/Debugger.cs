@@ -27,6 +27,8 @@ public sealed record DebuggerOptions
     public WithoutImage WithoutImage { get; init; } = WithoutImage.EntryKernel;
     /// <summary>Symbols defined before a .S image's first line (as --defsym), and the entry kernel's switches.</summary>
     public IReadOnlyDictionary<string, long> Defines { get; init; } = new Dictionary<string, long>();
+    /// <summary>Where the assembled entry kernel is kept between starts; null assembles it every time.</summary>
+    public string? KernelCacheDirectory { get; init; } = KernelCache.DefaultDirectory;
 }
 
 /// <summary>
@@ -164,7 +166,7 @@ public sealed partial class Debugger
         if (image is null)
             return debuggerOptions.WithoutImage == WithoutImage.BuiltInProgram
                 ? BuiltInProgram.Load(Machine.CreateLongMode(options))
-                : LoadEntryKernel(new Machine(options), defines);
+                : LoadEntryKernel(options, defines, debuggerOptions.KernelCacheDirectory);
         if (image.EndsWith(".S", StringComparison.Ordinal) || image.EndsWith(".s", StringComparison.Ordinal))
             return LoadSource(Machine.CreateLongMode(options), image, defines);
         byte[] file = File.ReadAllBytes(image);
@@ -185,15 +187,36 @@ public sealed partial class Debugger
     }
 
     /// <summary>The entry kernel with the switches in <paramref name="defines"/>, booted as `repl boot` boots it: stopped at
-    /// the multiboot hand-over, its first instruction. Its symbols, lines and sources come from the assembly.</summary>
-    static (Machine, LoadedProgram) LoadEntryKernel(Machine machine, IReadOnlyDictionary<string, long> defines)
+    /// the multiboot hand-over, its first instruction. Its symbols and lines come from the ELF that <c>repl image</c>
+    /// writes, from the cache when an earlier start left it there, so that a start from the cache and one that
+    /// assembles show the same program; the sources for <c>list</c> are the embedded ones.</summary>
+    static (Machine, LoadedProgram) LoadEntryKernel(MachineOptions options, IReadOnlyDictionary<string, long> defines, string? cacheDirectory)
     {
+        if (KernelCache.Read(cacheDirectory, defines) is { } cached)
+        {
+            try
+            {
+                return BootEntryKernel(options, cached);
+            }
+            catch (LoaderException)
+            {
+                // Not an image we wrote (damaged on disk): assemble it afresh and replace it.
+            }
+        }
         var result = EntryKernel.Assemble(defines);
         if (result.Diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error) is { } error)
             throw new CommandException($"entry kernel: {error.Location}: {error.Message} (check the --define values)");
-        EntryKernel.Boot(machine, result);
+        byte[] elf = ElfWriter.Write(result);
+        KernelCache.Write(cacheDirectory, defines, elf);
+        return BootEntryKernel(options, elf);
+    }
+
+    static (Machine, LoadedProgram) BootEntryKernel(MachineOptions options, byte[] elf)
+    {
+        var machine = new Machine(options);
+        var loaded = Multiboot.Load(machine, elf, EntryKernel.ImageName);
         var sources = EntryKernel.Sources.ToDictionary(s => s.Key, s => s.Value.Split('\n'));
-        return (machine, LoadedProgram.FromAssembly("the entry kernel", result, sources));
+        return (machine, LoadedProgram.FromImage("the entry kernel", loaded, elf, sources));
     }
 
     static (Machine, LoadedProgram) LoadSource(Machine machine, string path, IReadOnlyDictionary<string, long> defines)

@@ -43,14 +43,20 @@ public sealed class LoadedProgram
     /// files are read where the table's names lead (as given, or beside the image).</summary>
     public static LoadedProgram FromImage(string name, LoadedImage image, ReadOnlySpan<byte> file)
     {
-        var sequences = DwarfLines.Read(file);
-        var lines = sequences.SelectMany(q => q.Rows).ToList();
         var sources = new Dictionary<string, string[]>();
-        foreach (string source in lines.Select(l => l.File).Distinct())
+        foreach (string source in DwarfLines.Read(file).SelectMany(q => q.Rows).Select(l => l.File).Distinct())
             if (new[] { source, Path.Combine(Path.GetDirectoryName(name) ?? "", source) }.FirstOrDefault(File.Exists) is { } path)
                 sources[source] = File.ReadAllLines(path);
+        return FromImage(name, image, file, sources);
+    }
+
+    /// <summary>As <see cref="FromImage(string, LoadedImage, ReadOnlySpan{byte})"/>, with the sources given (the entry
+    /// kernel's are embedded in Repl.Machine, not on disk).</summary>
+    public static LoadedProgram FromImage(string name, LoadedImage image, ReadOnlySpan<byte> file, IReadOnlyDictionary<string, string[]> sources)
+    {
+        var sequences = DwarfLines.Read(file);
         return new(name, new ImageLookup(SymbolLookup.From(image.Symbols), sequences), AddressesOf(image.Symbols.Select(s => (s.Name, s.Address))),
-                   lines, sources);
+                   sequences.SelectMany(q => q.Rows).ToList(), sources);
     }
 
     /// <summary>An image's symbols with the line table of its DWARF sequences: a row covers addresses up to the next
