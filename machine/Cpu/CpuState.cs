@@ -175,6 +175,13 @@ public partial struct CpuState
     /// <summary>Bitness of the code being executed: 64, 32 or 16 (from CS.L and CS.D).</summary>
     public readonly int CodeBitness => Is64BitMode ? 64 : Segments[(int)SegmentRegister.Cs].DefaultBig ? 32 : 16;
 
+    /// <summary>True when bits 63..47 (63..56 with 5-level paging) all equal the highest implemented bit.</summary>
+    public readonly bool IsCanonical(ulong linear)
+    {
+        int bits = (Cr4 & Cr4La57) != 0 ? 57 : 48;
+        return (ulong)(((long)linear << (64 - bits)) >> (64 - bits)) == linear;
+    }
+
     public readonly ulong Read(Register r) => r switch
     {
         >= Register.Rax and <= Register.R15 => Gpr[(int)r],

@@ -142,12 +142,7 @@ public sealed partial class Cpu
         return (s.Base + offset) & 0xFFFF_FFFF;
     }
 
-    /// <summary>True when bits 63..47 (63..56 with 5-level paging) all equal the highest implemented bit.</summary>
-    internal bool IsCanonical(ulong linear)
-    {
-        int bits = (State.Cr4 & (1 << 12)) != 0 ? 57 : 48;
-        return (ulong)(((long)linear << (64 - bits)) >> (64 - bits)) == linear;
-    }
+    internal bool IsCanonical(ulong linear) => State.IsCanonical(linear);
 
     internal ulong ReadMemory(SegmentRegister seg, ulong offset, int size) =>
         ReadLinear(Linear(seg, offset, size, Access.Read), size);

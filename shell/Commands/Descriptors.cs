@@ -9,6 +9,10 @@ static class Descriptors
     /// <summary>Bits 51:12 of a CR3 or paging entry: the physical address of the next table or the page frame.</summary>
     public const ulong FrameMask = 0x000F_FFFF_FFFF_F000;
 
+    /// <summary>A descriptor's attribute bits (type, S, DPL, P at 7:0; AVL, L, D/B, G at 15:12) as the segment caches
+    /// hold them.</summary>
+    public static ushort Attributes(ulong descriptor) => (ushort)((descriptor >> 40) & 0xF0FF);
+
     public static readonly string[] SegmentHeader = ["Reg", "Sel", "Base", "Limit", "Attr", "Type", "DPL", "Flags"];
 
     public static string[] SegmentRow(string name, in SegmentCache c) =>

@@ -52,7 +52,7 @@ static class SystemViews
             ulong low = BinaryPrimitives.ReadUInt64LittleEndian(table.AsSpan(offset));
             if (low == 0)
                 continue;
-            ushort attributes = (ushort)((low >> 40) & 0xF0FF);
+            ushort attributes = Descriptors.Attributes(low);
             ulong descriptorBase = ((low >> 16) & 0xFF_FFFF) | ((low >> 56) << 24);
             uint rawLimit = (uint)(low & 0xFFFF) | (uint)((low >> 48) & 0xF) << 16;
             uint scaled = (attributes & SegmentCache.AttrGranularity) != 0 ? rawLimit << 12 | 0xFFF : rawLimit;
@@ -287,21 +287,22 @@ static class SystemViews
         {
             ulong cs = Field(window, "cs"), ss = Field(window, "ss"), flags = Field(window, "eflags");
             if (cs is 0 or > 0xFFFF || ss > 0xFFFF || (flags & 2) == 0 || (flags & ~0x3F_7FD7UL) != 0
-                || !Canonical(d, Field(window, "rip")) || !Canonical(d, Field(window, "rsp")))
+                || !d.Machine.State.IsCanonical(Field(window, "rip")) || !d.Machine.State.IsCanonical(Field(window, "rsp")))
                 continue;
             int cpl = (int)(cs & 3);
-            if (Descriptor(d, cs) is not { } code || (code >> 43 & 3) != 3 || (int)(code >> 45 & 3) != cpl)
-                continue; // CS must name a present code segment (S and type bit 3) whose DPL is its RPL
+            if (Segment(d, cs) is not { IsCode: true } code || code.Dpl != cpl)
+                continue; // CS must name a present code segment whose DPL is its RPL
             bool stackOk = ss < 4 ? cpl == 0 // a null SS is how 64-bit mode runs ring 0
-                : (int)(ss & 3) == cpl && Descriptor(d, ss) is { } data && (data >> 41 & 1) == 1 && (data >> 43 & 3) == 2;
+                : (int)(ss & 3) == cpl && Segment(d, ss) is { IsCode: false } data
+                  && (data.Attributes & (SegmentCache.AttrS | SegmentCache.AttrWritable)) == (SegmentCache.AttrS | SegmentCache.AttrWritable);
             if (stackOk)
                 return rsp + (ulong)window;
         }
         return null;
     }
 
-    /// <summary>The present descriptor <paramref name="selector"/> names in the GDT or LDT, or null.</summary>
-    static ulong? Descriptor(Debugger d, ulong selector)
+    /// <summary>The attributes of the present descriptor <paramref name="selector"/> names in the GDT or LDT, or null.</summary>
+    static SegmentCache? Segment(Debugger d, ulong selector)
     {
         var s = d.Machine.State;
         var (tableBase, limit) = (selector & 4) == 0 ? (s.Gdtr.Base, s.Gdtr.Limit) : (s.Ldtr.Base, s.Ldtr.Limit);
@@ -309,13 +310,7 @@ static class SystemViews
         var raw = new byte[8];
         if (offset == 0 && (selector & 4) == 0 || offset + 7 > limit || d.Machine.ReadVirtual(tableBase + offset, raw) < 8)
             return null;
-        ulong descriptor = BinaryPrimitives.ReadUInt64LittleEndian(raw);
-        return (descriptor >> 47 & 1) == 1 ? descriptor : null;
-    }
-
-    static bool Canonical(Debugger d, ulong address)
-    {
-        int bits = (d.Machine.State.Cr4 & CpuState.Cr4La57) != 0 ? 57 : 48;
-        return (ulong)((long)(address << (64 - bits)) >> (64 - bits)) == address;
+        var segment = new SegmentCache { Attributes = Descriptors.Attributes(BinaryPrimitives.ReadUInt64LittleEndian(raw)) };
+        return segment.Present ? segment : null;
     }
 }
