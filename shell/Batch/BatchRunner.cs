@@ -60,12 +60,18 @@ public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobal
 
         var globals = newGlobals(output);
         bool timedOut = false;
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // Every run the script starts after the deadline is stopped too: a stop request ends the run in progress.
-        using var deadline = new Timer(_ => { timedOut = true; globals.Debugger.Interrupt(); }, null, timeout, TimeSpan.FromMilliseconds(100));
+        using var deadline = new Timer(_ => { timedOut = true; globals.Debugger.Interrupt(); stopped.TrySetResult(); },
+                                       null, timeout, TimeSpan.FromMilliseconds(100));
         try
         {
             // The script runs synchronously until its first await, so it starts on a thread of its own to be waited for.
-            await Task.Run(() => compiled.Run(globals)).WaitAsync(timeout + Grace);
+            var run = Task.Run(() => compiled.Run(globals));
+            // The grace counts from the stop itself: on a loaded host the timer's callback can come late.
+            if (await Task.WhenAny(run, stopped.Task) != run)
+                await run.WaitAsync(Grace);
+            await run;
         }
         catch (TimeoutException)
         {
