@@ -67,7 +67,8 @@ public class EntryKernelSessionTests
     {
         Run("gdbserver 127.0.0.1:0");
         var start = new System.Diagnostics.ProcessStartInfo("gdb") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "-batch", "-nx", "-ex", $"target remote {_debugger.Serving}", "-ex", "info line entry_SYSCALL_64",
+        // gdb waits 2 s for a reply by default; a loaded CI host can take longer to send the image through vFile.
+        foreach (string a in new[] { "-batch", "-nx", "-ex", "set remotetimeout 30", "-ex", $"target remote {_debugger.Serving}", "-ex", "info line entry_SYSCALL_64",
                                      "-ex", "list entry_SYSCALL_64,+0", "-ex", "detach" })
             start.ArgumentList.Add(a);
         using var gdb = System.Diagnostics.Process.Start(start)!;
@@ -75,6 +76,7 @@ public class EntryKernelSessionTests
         string stdout = gdb.StandardOutput.ReadToEnd();
         Assert.True(gdb.WaitForExit(60_000), "gdb did not finish");
         Run("gdbserver stop");
+        Assert.True(stdout.Length > 0, $"gdb printed nothing; its stderr: {stderr.Result}");
 
         Assert.Matches($@"Line \d+ of ""entry_64\.S"" starts at address 0x{_debugger.Program.Addresses["entry_SYSCALL_64"]:x} <entry_SYSCALL_64>", stdout);
         Assert.Matches(@"\d+\t\tswapgs", stdout);
