@@ -20,11 +20,16 @@ public sealed partial class Debugger
     /// <summary>Where the stub listens, while it does.</summary>
     public IPEndPoint? Serving => _server?.EndPoint;
 
+    /// <summary>The temporary directory <see cref="WriteEntryKernel"/> wrote for this serving, removed when it stops.</summary>
+    string? _servedFiles;
+
     /// <summary>The entry kernel has no file of its own: gdb gets one (qXfer:exec-file:read) in a fresh temporary
-    /// directory, with the .S sources beside it as the DWARF's compilation directory, so that `list` shows them.</summary>
+    /// directory, with the .S sources beside it as the DWARF's compilation directory, so that `list` shows them. gdb
+    /// reads the sources when it lists them, at any time of the session, so the directory lasts until serving stops.</summary>
     string WriteEntryKernel()
     {
         string directory = Directory.CreateTempSubdirectory("repl-gdb-").FullName;
+        _servedFiles = directory;
         foreach (var (name, text) in EntryKernel.Sources)
             File.WriteAllText(Path.Combine(directory, name), text);
         string path = Path.Combine(directory, EntryKernel.ImageName);
@@ -62,6 +67,7 @@ public sealed partial class Debugger
         catch (SocketException e)
         {
             host.Dispose();
+            RemoveServedFiles();
             throw new CommandException($"cannot listen on {endPoint ?? GdbServer.DefaultEndPoint}: {e.Message} (try another port: gdbserver 127.0.0.1:1235)");
         }
         _host = host;
@@ -70,7 +76,8 @@ public sealed partial class Debugger
         return _server.EndPoint;
     }
 
-    /// <summary>Stops serving; a gdb still attached loses its connection. Does nothing when not serving.</summary>
+    /// <summary>Stops serving and removes the files written for gdb; a gdb still attached loses its connection. Does
+    /// nothing when not serving.</summary>
     public void StopServing()
     {
         if (_server is null)
@@ -80,6 +87,22 @@ public sealed partial class Debugger
         _host!.Dispose();
         _serving.Dispose();
         (_server, _host, _serving) = (null, null, null);
+        RemoveServedFiles();
+    }
+
+    void RemoveServedFiles()
+    {
+        if (_servedFiles is null)
+            return;
+        try
+        {
+            Directory.Delete(_servedFiles, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Still open in a gdb (Windows) or taken away by someone else: the system's temporary directory is cleaned in time.
+        }
+        _servedFiles = null;
     }
 
     /// <summary>Runs a command's handler: directly, or while serving gdb, under the host's lock and only if it leaves
