@@ -45,8 +45,8 @@ static class Gdb
             return Fail(stderr, $"gdb: {e.Message}");
         }
         using var stop = new ManualResetEventSlim();
-        // Ctrl+C, Ctrl+\, kill and a closed terminal end the server through the finally below, which removes the files
-        // written for gdb; left to the runtime, the last three would end the process without it.
+        // Ctrl+C, Ctrl+\, kill and a closed terminal all end the server through the finally below, which removes the
+        // files written for gdb; left to the runtime, kill's SIGTERM ends the process without running it (status 143).
         var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
             .Select(signal => PosixSignalRegistration.Create(signal, context =>
             {
