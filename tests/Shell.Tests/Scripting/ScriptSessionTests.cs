@@ -260,6 +260,59 @@ public class ScriptSessionChainTests
     }
 
     [Fact]
+    public void A_variable_can_be_passed_by_ref_and_keeps_its_value_across_chains()
+    {
+        Show("long counter = 1;");
+        Show("System.Threading.Interlocked.Increment(ref counter);");
+        Pass();
+        Show("System.Threading.Interlocked.Add(ref counter, 10);");
+        Pass();
+        Assert.Equal("0xc (12)", Show("counter"));
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void Declarations_of_every_shape_keep_their_values_and_their_lines()
+    {
+        // An array initializer, several variables in one declaration over several lines (one without a value), a
+        // variable of a pattern and an out variable (which stay fields of their submission), and a read-only one.
+        var result = _session.Evaluate("int[] primes = { 2, 3, 5 };\nint a = 1,\n    unset,\n    b = a + 1;\n" +
+                                       "if (primes is [var first, ..]) { }\nint.TryParse(\"7\", out var parsed);\nint zero = 0;\nvar q = 1 / zero;");
+        Assert.Equal("line 8: DivideByZeroException: Attempted to divide by zero.", result.Errors.Single());
+        Show("readonly int fixedValue = 9;");
+        Pass();
+        Pass();
+        Assert.Equal("0x1f (31)", Show("primes.Sum() + a + unset + b + first + parsed + fixedValue"));
+        AssertNewChain();
+        Assert.False(_session.Evaluate("fixedValue = 1;").Success);
+    }
+
+    [Fact]
+    public void A_variable_used_before_its_declaration_in_one_input_has_its_default_value()
+    {
+        Show("int F() => later;\nvar before = F();\nint later = 5;");
+        Pass();
+        Assert.Equal("5", Show("before + later"));
+    }
+
+    [Fact]
+    public void An_old_chain_is_freed_once_nothing_refers_to_it()
+    {
+        var chain = (WeakReference)_session.Evaluate(
+            "new WeakReference(System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(System.Reflection.Assembly.GetExecutingAssembly()))").Value!;
+        Show("var kept = 1;");
+        Pass();
+        Pass();
+        for (int i = 0; i < 10 && chain.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.False(chain.IsAlive);
+        Assert.Equal("1", Show("kept"));
+    }
+
+    [Fact]
     public void A_later_declaration_replaces_an_earlier_one_across_chains()
     {
         Show("int F() => 1;");
