@@ -26,12 +26,13 @@ namespace Repl.Shell.Scripting;
 /// of its own (an <c>out var</c>, a pattern's or a deconstruction's) or that a <c>#load</c>-ed file declares stays a
 /// field of its submission, and the new chain gets its value, not the field itself.</item>
 /// </list>
-/// Statements are not run again. A session that declared its own types (class, struct, record, interface, enum,
-/// delegate), events or auto-properties keeps its chain: its values are of those types, which a new chain could only
-/// declare anew as other types, and an auto-property's value lives in the submission that declared it. So does a
-/// session holding a variable whose type cannot be written in C# (an anonymous type) until a later declaration hides
-/// it. Such a session grows as before; every other one holds one chain's worth, and the chains that its live
-/// delegates were compiled in.
+/// Statements are not run again. The types the session declared (class, struct, record, interface, enum, delegate) are
+/// declared again from their source, like methods, and the new chain's are other types than the old chain's: so a
+/// chain is kept while a variable holds a value of a declared type (its own type, or that of the value it holds now,
+/// its elements' or its type arguments'), and while the session holds what lives in the submission that declared it:
+/// a declared type's static fields, properties or events, or an auto-property or event of the session's own. So is it
+/// while a variable's type cannot be written in C# (an anonymous type), until a later declaration hides it. Such a
+/// session grows as before; every other one holds one chain's worth, and the chains its live delegates came from.
 /// </summary>
 sealed class CarryOver
 {
@@ -74,9 +75,10 @@ sealed class CarryOver
             case GlobalStatementSyntax:
             case FieldDeclarationSyntax field when !field.Modifiers.Any(SyntaxKind.ConstKeyword):
                 return;  // statements ran; variables are taken from the script class's fields
+            case BaseTypeDeclarationSyntax or DelegateDeclarationSyntax when !member.DescendantNodes().Any(IsStatic):
+                break;  // declared again in the new chain: it has nothing the new declaration would lose
             case BaseTypeDeclarationSyntax or DelegateDeclarationSyntax or EventFieldDeclarationSyntax or EventDeclarationSyntax:
-            case PropertyDeclarationSyntax { ExpressionBody: null, AccessorList.Accessors: var accessors }
-                when accessors.All(a => a.Body is null && a.ExpressionBody is null):
+            case PropertyDeclarationSyntax property when IsAuto(property):
                 _keepsChain = true;
                 return;
         }
@@ -85,13 +87,26 @@ sealed class CarryOver
         _members[Signature(member, model)] = $"#line {span.StartLinePosition.Line + 1}{file}\n{member.WithoutTrivia().ToFullString()}";
     }
 
-    /// <summary>What makes a member replace an earlier one: a method's name, arity and parameter types; otherwise its names.</summary>
+    static bool IsAuto(PropertyDeclarationSyntax property) =>
+        property is { ExpressionBody: null, AccessorList.Accessors: var accessors } && accessors.All(a => a.Body is null && a.ExpressionBody is null);
+
+    /// <summary>A member of a declared type whose value lives in the type itself (a new declaration would start it over).</summary>
+    static bool IsStatic(SyntaxNode node) => node switch
+    {
+        FieldDeclarationSyntax field => field.Modifiers.Any(SyntaxKind.StaticKeyword) && !field.Modifiers.Any(SyntaxKind.ConstKeyword),
+        EventFieldDeclarationSyntax e => e.Modifiers.Any(SyntaxKind.StaticKeyword),
+        PropertyDeclarationSyntax property => property.Modifiers.Any(SyntaxKind.StaticKeyword) && IsAuto(property),
+        _ => false,
+    };
+
+    /// <summary>What makes a member replace an earlier one: a method's name, arity and parameter types; otherwise its
+    /// names (with a type's arity).</summary>
     static string Signature(MemberDeclarationSyntax member, SemanticModel model) => member switch
     {
         MethodDeclarationSyntax when model.GetDeclaredSymbol(member) is IMethodSymbol method =>
             $"{method.Name}`{method.Arity}({string.Join(",", method.Parameters.Select(p => p.RefKind + " " + p.Type.ToDisplayString()))})",
         FieldDeclarationSyntax constants => string.Join(",", constants.Declaration.Variables.Select(v => v.Identifier.Text)),
-        _ => model.GetDeclaredSymbol(member)?.Name ?? member.ToString(),
+        _ => model.GetDeclaredSymbol(member)?.MetadataName ?? member.ToString(),
     };
 
     /// <summary>A type that a prelude can name: none of it declared by the session, anonymous or a pointer.</summary>
@@ -169,7 +184,7 @@ sealed class CarryOver
         var boxes = new object[carried.Length];
         for (int i = 0; i < carried.Length; i++)
         {
-            if (Box(chain, carried[i].Key) is not { } box)
+            if (Box(chain, carried[i].Key) is not { } box || SubmissionChain.Declares(((IStrongBox)box).Value?.GetType()))
                 return null;
             boxes[i] = box;
         }

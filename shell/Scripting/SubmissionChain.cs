@@ -94,6 +94,15 @@ sealed class SubmissionChain
         }
     }
 
+    /// <summary>Whether <paramref name="type"/> is one a submission declared, or an array or generic type over one.</summary>
+    public static bool Declares(Type? type) => type switch
+    {
+        null => false,
+        { HasElementType: true } => Declares(type.GetElementType()),
+        { IsGenericType: true } when type.GetGenericArguments().Any(Declares) => true,
+        _ => AssemblyLoadContext.GetLoadContext(type.Assembly) is Context,
+    };
+
     /// <summary>The assembly files a compilation's <c>#r</c> directives added.</summary>
     static IEnumerable<string> Referenced(Compilation compilation) =>
         compilation.SyntaxTrees.SelectMany(tree => tree.GetCompilationUnitRoot().GetReferenceDirectives())

@@ -198,15 +198,51 @@ public class ScriptSessionChainTests
     /// test makes more than that.</summary>
     void AssertNewChain() => Assert.InRange(int.Parse(Submission().Trim('"').Split('#')[1]), 0, 3);
 
+    /// <summary>That the chain has been kept past the point where it would have started over.</summary>
+    void AssertSameChain() => Assert.InRange(int.Parse(Submission().Trim('"').Split('#')[1]), 4, int.MaxValue);
+
     [Fact]
-    public void The_chain_starts_over_after_three_submissions_but_not_once_the_session_declares_a_type()
+    public void The_chain_starts_over_after_three_submissions()
     {
         Assert.Equal(["\"Submission#0\"", "\"Submission#1\"", "\"Submission#2\""], [Submission(), Submission(), Submission()]);
         // The new chain's first submission is the prelude that carries the old chain's definitions over.
         Assert.Equal("\"Submission#1\"", Submission());
-        Show("enum Color { Red }");
-        Assert.Equal(["\"Submission#3\"", "\"Submission#4\"", "\"Submission#5\""], [Submission(), Submission(), Submission()]);
-        Assert.Equal("Red", Show("Color.Red"));
+    }
+
+    [Fact]
+    public void A_declared_type_is_declared_again_in_a_new_chain()
+    {
+        Show("enum Color { Red, Green }");
+        Show("record struct Hit(ulong Rip, Color Color);");
+        Show("string Name(Hit hit) => $\"{hit.Color}@{hit.Rip:x}\";");
+        Pass();
+        Assert.Equal("\"Green@1000\"", Show("Name(new Hit(0x1000, Color.Green))"));
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void The_chain_is_kept_while_a_variable_holds_a_value_of_a_declared_type()
+    {
+        Show("record Hit(ulong Rip);");
+        Show("object last = new Hit(0x1000);");
+        Show("var all = new List<object> { last };");
+        Pass();
+        Assert.Equal("true", Show("last is Hit { Rip: 0x1000 } && all[0] == last"));
+        AssertSameChain();
+        Show("last = null; all = null;");
+        Pass();
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void The_chain_is_kept_once_a_declared_type_has_static_state()
+    {
+        Show("static class Counter { public static int N; }");
+        Show("Counter.N = 5;");
+        Pass();
+        Pass();
+        Assert.Equal("5", Show("Counter.N"));
+        AssertSameChain();
     }
 
     [Fact]
