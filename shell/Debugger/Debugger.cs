@@ -245,6 +245,7 @@ public sealed partial class Debugger
     /// the other machine without an image), which <c>reset</c> keeps. Breakpoints, watchpoints and catchpoints carry over.</summary>
     public void Load(DebuggerOptions options)
     {
+        RefuseWhileServing("replacing the machine");
         var (machine, program) = Build(options);
         Options = options;
         Replace(machine, program);
