@@ -53,11 +53,16 @@ public sealed class ScriptSession
     /// Roslyn, binding the references, and compiling, emitting and running an expression with a value happen while
     /// the shell starts; the first line typed continues that warm compilation (about 50 methods left to JIT-compile
     /// instead of 3,500). It defines nothing, and no one sees its value. Start it before anything else evaluates.</summary>
-    public Task WarmUpAsync() => Task.Run(() => Evaluate("0"));
+    public Task WarmUpAsync() => Task.Run(() => EvaluateNow("0"));
 
     /// <summary>Evaluates C# typed at the prompt, or the text of <paramref name="filePath"/> (whose directory #load and
-    /// #r start from, and whose name the errors carry).</summary>
-    public Evaluation Evaluate(string code, string? filePath = null)
+    /// #r start from, and whose name the errors carry), in the machine's turn (<see cref="Debugger.Exclusively"/>): while
+    /// gdb is attached, it waits for gdb's run to end, and the hooks that run in gdb's runs wait for it, so that two
+    /// threads never run the session's C# at once.</summary>
+    public Evaluation Evaluate(string code, string? filePath = null) => Globals.Debugger.Exclusively(() => EvaluateNow(code, filePath));
+
+    /// <summary>The warm-up evaluates outside the turn: it touches no machine, and a command typed meanwhile need not wait.</summary>
+    Evaluation EvaluateNow(string code, string? filePath = null)
     {
         _interruption.Begin();
         if (_submissions >= _chainLength)
