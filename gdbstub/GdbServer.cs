@@ -20,6 +20,7 @@ public sealed class GdbServer : IDisposable
     readonly StubOptions _options;
     int _sessionActive;
     Session? _session;
+    TcpClient? _client;
 
     public GdbServer(MachineHost host, IPEndPoint endPoint, StubOptions? options = null)
     {
@@ -71,11 +72,13 @@ public sealed class GdbServer : IDisposable
             if (Interlocked.Exchange(ref freed, 1) == 0)
             {
                 Volatile.Write(ref _session, null);
+                Volatile.Write(ref _client, null);
                 Volatile.Write(ref _sessionActive, 0);
             }
         }
         try
         {
+            Volatile.Write(ref _client, client);
             using var connection = new Connection(client.GetStream(), _options.Log);
             var session = new Session(connection, _host, _options);
             Volatile.Write(ref _session, session);
@@ -136,5 +139,10 @@ public sealed class GdbServer : IDisposable
     /// <summary>gdb prints an "E." reply's text (GDB manual, "Standard Replies").</summary>
     public const string Refusal = "E.repl: another debugger is already attached to this machine; detach it first (one client at a time)";
 
-    public void Dispose() => _listener.Stop();
+    /// <summary>Stops listening and disconnects the attached client, whose session then ends as if it went away.</summary>
+    public void Dispose()
+    {
+        _listener.Stop();
+        Volatile.Read(ref _client)?.Dispose();
+    }
 }

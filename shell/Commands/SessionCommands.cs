@@ -31,7 +31,7 @@ static class SessionCommands
             }, RunsMachine: true),
         new("gdbserver", [], "Serve this machine to gdb while the shell stays usable",
             "gdbserver [ADDRESS:PORT | stop]\nListens for gdb or lldb (default 127.0.0.1:1234; other than loopback only when given). While it serves, gdb runs\nthe machine: run commands here are refused, and so are C#'s Continue(), Step()..., Reset() and Load(); other\ncommands and C# wait while gdb's run lasts (Ctrl-C stops it), and gdb's 'monitor CMD' runs this shell's commands.\ngdb's runs are the shell's runs too: the shell's breakpoints (when their C# condition holds), watchpoints and\ncatchpoints stop them with SIGTRAP and a line on gdb's console ('repl: Breakpoint 2, ...'), and the hooks of On\nrun in them; one that throws stops the run, and gdb shows why. Hooks and conditions run on the stub's thread,\nnever at the same time as C# typed here. 'gdbserver stop' ends it.\nExample: gdbserver, then: gdb -ex 'target remote 127.0.0.1:1234'",
-            GdbServer),
+            GdbServer, InTurn: false),
         new("source", [], "Run the commands in a file (a .csx file goes to the C# session)",
             "source FILE\nRuns FILE's lines as commands, stopping at the first that fails; blank lines and lines starting with #\nare skipped. A .csx file is run by the C# session instead.\nExample: source breakpoints.cmd",
             Source),

@@ -11,9 +11,12 @@ public enum Repeat { No, Same, WithoutArguments }
 /// help with a usage line and an example, and the handler, which gets the text after the name. A handler reports
 /// a user's mistake by throwing <see cref="CommandException"/>, which <see cref="Debugger.Execute"/> prints as one line.
 /// <see cref="RunsMachine"/> marks commands that run or replace the machine, which gdb alone may do while it is served.
+/// A command runs in the machine's turn (<see cref="Debugger.Exclusively"/>) unless <see cref="InTurn"/> is false: one
+/// that does not touch the machine and must not wait for it (gdbserver, whose stopping waits for the stub's thread,
+/// which may itself be waiting for the turn).
 /// </summary>
 public sealed record ShellCommand(string Name, string[] Aliases, string Summary, string Help, Action<Debugger, string, TextWriter> Handler,
-                                  bool RunsMachine = false, Repeat Repeat = Repeat.No);
+                                  bool RunsMachine = false, Repeat Repeat = Repeat.No, bool InTurn = true);
 
 /// <summary>Every command, by family; names and aliases are unique.</summary>
 public static class CommandRegistry

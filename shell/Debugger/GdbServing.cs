@@ -93,8 +93,12 @@ public sealed partial class Debugger : IRunHost
         if (_server is null)
             return;
         _serving!.Cancel();
+        // The attached gdb is disconnected, and a run of its ends, so that the stub's thread can finish.
         _server.Dispose();
-        _host!.Dispose();
+        _host!.RequestStop();
+        _host.Dispose();
+        // With no run to take it, the request would stop the shell's next run at once.
+        _host.CancelStopRequest();
         _serving.Dispose();
         (_server, _host, _serving) = (null, null, null);
         RemoveServedFiles();
@@ -121,6 +125,11 @@ public sealed partial class Debugger : IRunHost
     {
         if (command.RunsMachine)
             RefuseWhileServing($"'{command.Name}'");
+        if (!command.InTurn)
+        {
+            command.Handler(this, args, output);
+            return;
+        }
         lock (_turn)
             command.Handler(this, args, output);
     }

@@ -55,6 +55,35 @@ public class GdbServerCommandTests
     }
 
     [Fact]
+    public async Task Gdbserver_stop_during_a_run_of_gdb_s_ends_the_run_and_disconnects_gdb()
+    {
+        s.Run("gdbserver 127.0.0.1:0");
+        using var client = new TcpClient();
+        client.Connect(s.Debugger.Serving!);
+        var stream = client.GetStream();
+        string assembled = Encoding.UTF8.GetString(Convert.FromHexString(Exchange(stream, "qRcmd," + Hex("asm $rip \"jmp .\""))));
+        Assert.DoesNotContain("error", assembled);
+        ulong loop = s.Rip;
+        // A continue that the guest never ends: the stub's thread runs the machine in the machine's turn.
+        stream.Write("$c#63"u8);
+        Assert.Equal('+', stream.ReadByte());
+
+        // Waited for with a bound only so that a deadlock fails the test instead of hanging the suite.
+        string stopped = await Task.Run(() => s.Run("gdbserver stop")).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal("gdbserver stopped; the shell runs the machine again\n", stopped);
+        // gdb's connection ends: whatever the stub still sent (a stop reply), then the end of the stream.
+        stream.ReadTimeout = 60_000;
+        var rest = new byte[4096];
+        int read;
+        while ((read = stream.Read(rest)) > 0)
+        {
+        }
+        Assert.Equal(0, read);
+        Assert.DoesNotContain("error", s.Run("stepi"));
+        Assert.Equal(loop, s.Rip);
+    }
+
+    [Fact]
     public void Gdbserver_with_a_bad_address_or_stop_when_not_serving_is_an_error()
     {
         Assert.StartsWith("error: 'localhost' is not ADDRESS:PORT", s.Run("gdbserver localhost"));
