@@ -168,11 +168,12 @@ public static class ValueFormatter
     /// declares (Roslyn nests them in its Submission#N classes): what a table of fields reads well for. Types that print
     /// themselves meaningfully (their ToString is their own) but are not records keep ToString.</summary>
     static bool IsRecordLike(Type type) =>
-        (type.GetMethod("<Clone>$") is not null                                    // a record class
-         || type.IsValueType && !type.IsPrimitive && !type.IsEnum
-         || IsAnonymous(type)
-         || type.Namespace == typeof(ValueFormatter).Namespace
-         || type.DeclaringType?.Name.StartsWith("Submission#", StringComparison.Ordinal) == true)
+        !type.IsEnum
+        && (type.GetMethod("<Clone>$") is not null                                 // a record class
+            || type.IsValueType && !type.IsPrimitive
+            || IsAnonymous(type)
+            || type.Namespace == typeof(ValueFormatter).Namespace
+            || type.DeclaringType?.Name.StartsWith("Submission#", StringComparison.Ordinal) == true)
         && Members(type).Any();
 
     static bool IsAnonymous(Type type) =>

@@ -45,6 +45,10 @@ public class ValueFormatterTests
     }
 
     [Fact]
+    public void Enums_show_by_their_name() =>
+        Assert.Equal("Long64", ValueFormatter.Format(Repl.Machine.CpuMode.Long64));
+
+    [Fact]
     public void Strings_show_as_literals() => Assert.Equal("\"a\\tb\"", ValueFormatter.Format("a\tb"));
 
     [Fact]
