@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Repl.Shell.Scripting;
 
@@ -28,24 +29,90 @@ public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobal
     static readonly TimeSpan Grace = TimeSpan.FromSeconds(3);
 
     /// <summary>Runs every script and reports each as it finishes (<paramref name="finished"/> is called under a lock,
-    /// one script at a time); the results come back in the order of <paramref name="scripts"/>.</summary>
+    /// one script at a time); the results come back in the order of <paramref name="scripts"/>. While it runs, what
+    /// scripts write to the console goes to their results' output.</summary>
     public async Task<IReadOnlyList<ScriptResult>> RunAsync(IReadOnlyList<string> scripts, Action<ScriptResult> finished)
     {
         var results = new ScriptResult[scripts.Count];
-        var gate = new object();
-        await Parallel.ForAsync(0, scripts.Count, new ParallelOptions { MaxDegreeOfParallelism = jobs }, async (i, _) =>
-        {
-            results[i] = await RunOneAsync(scripts[i]);
-            lock (gate)
-                finished(results[i]);
-        });
+        ScriptConsole.Install();
+        await Parallel.ForAsync(0, scripts.Count, new ParallelOptions { MaxDegreeOfParallelism = jobs },
+                                async (i, _) => results[i] = await RunGuardedAsync(scripts[i], finished));
         return results;
     }
 
-    async Task<ScriptResult> RunOneAsync(string path)
+    /// <summary>Held while a script is reported finished, and when the process ends under the run (<see cref="Unfinished"/>).</summary>
+    readonly Lock _gate = new();
+
+    /// <summary>Set when the process is ending: no script is reported after the unfinished ones.</summary>
+    bool _ended;
+
+    /// <summary>A script under way: what it wrote so far, and since when it runs.</summary>
+    sealed class Running(string path, Func<string> output, Stopwatch clock)
+    {
+        public string Path => path;
+        public Func<string> Output => output;
+        public Stopwatch Clock => clock;
+    }
+
+    readonly ConcurrentDictionary<Running, bool> _running = new();
+
+    /// <summary>
+    /// The results of the scripts still running when the process is ending under them: one of them called
+    /// Environment.Exit(<paramref name="status"/>). The process ends on another thread than the caller's, so the caller
+    /// is named only when it is the one script running (always with --jobs 1).
+    /// </summary>
+    public IReadOnlyList<ScriptResult> Unfinished(int status)
+    {
+        lock (_gate)
+        {
+            _ended = true;
+            var running = _running.Keys.OrderBy(r => r.Path, StringComparer.Ordinal).ToList();
+            string failure = running.Count == 1
+                ? $"ended the process with Environment.Exit({status}), which ends every script: the run stopped here"
+                : $"did not finish: one of the scripts running ({string.Join(", ", running.Select(r => r.Path))}) ended the process with Environment.Exit({status})";
+            return [.. running.Select(r => new ScriptResult(r.Path, [failure], Exception, r.Output(), r.Clock.Elapsed, false))];
+        }
+    }
+
+    /// <summary>A script's result whatever happens: a failure of the runner with one script is that script's failure,
+    /// and the others' results are kept.</summary>
+    async Task<ScriptResult> RunGuardedAsync(string path, Action<ScriptResult> finished)
     {
         var clock = Stopwatch.StartNew();
-        var output = new StringWriter();
+        // What the script writes, through Print and Command or to the console, in the order it wrote it.
+        var log = new StringWriter();
+        var output = TextWriter.Synchronized(log);
+        // The synchronized writer locks itself; a script abandoned at its timeout may still be writing.
+        string Output()
+        {
+            lock (output)
+                return log.ToString();
+        }
+        var running = new Running(path, Output, clock);
+        _running[running] = true;
+        ScriptConsole.Route(output);
+        ScriptResult result;
+        try
+        {
+            result = await RunOneAsync(path, output, Output, clock);
+        }
+        catch (Exception e)
+        {
+            result = new(path, [$"internal error in repl run: {e.GetType().Name}: {e.Message} (please report it)"], Exception,
+                         Output(), clock.Elapsed, false);
+        }
+        // One step under the gate, so that a script is always either running or reported when the process ends.
+        lock (_gate)
+        {
+            _running.TryRemove(running, out _);
+            if (!_ended)
+                finished(result);
+        }
+        return result;
+    }
+
+    async Task<ScriptResult> RunOneAsync(string path, TextWriter output, Func<string> written, Stopwatch clock)
+    {
         CompiledScript compiled;
         try
         {
@@ -76,16 +143,16 @@ public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobal
         catch (TimeoutException)
         {
             return new(path, [$"timed out after {timeout.TotalSeconds:0.#} s in C# that does not return (raise --timeout?)"], Timeout,
-                       output.ToString(), clock.Elapsed, compiled.FromCache);
+                       written(), clock.Elapsed, compiled.FromCache);
         }
         catch (Exception e)
         {
             var failures = globals.Failures.Select(f => f.ToString()).Append(ScriptErrors.Runtime(e)).ToList();
-            return new(path, failures, Exception, output.ToString(), clock.Elapsed, compiled.FromCache);
+            return new(path, failures, Exception, written(), clock.Elapsed, compiled.FromCache);
         }
         if (timedOut)
             return new(path, [$"timed out after {timeout.TotalSeconds:0.#} s: the machine was stopped (raise --timeout?)",
-                              .. globals.Failures.Select(f => f.ToString())], Timeout, output.ToString(), clock.Elapsed, compiled.FromCache);
-        return new(path, [.. globals.Failures.Select(f => f.ToString())], ExpectFailed, output.ToString(), clock.Elapsed, compiled.FromCache);
+                              .. globals.Failures.Select(f => f.ToString())], Timeout, written(), clock.Elapsed, compiled.FromCache);
+        return new(path, [.. globals.Failures.Select(f => f.ToString())], ExpectFailed, written(), clock.Elapsed, compiled.FromCache);
     }
 }

@@ -37,7 +37,10 @@ public static class RunCommand
                                          + "Each machine boots the entry kernel, stopped at its first instruction, as 'repl' does. In a script,\n"
                                          + "Boot(\"SYSRET_CHECK=0\") boots it again with other switches (Boot(CpuVendor.Amd) on another profile),\n"
                                          + "and BareMachine() gives the bare long-mode machine instead, for a script that writes its own kernel.\n"
-                                         + $"Exit status: {AllPassed} all passed, {SomeFailed} some failed, {Usage} usage error.\n"
+                                         + "What a script prints (Print, Command, Console) shows under its result and in the JUnit system-out.\n"
+                                         + $"Exit status: {AllPassed} all passed, {SomeFailed} some failed, {Usage} usage error. A script that calls\n"
+                                         + "Environment.Exit(N) ends the whole run with status N: the scripts done so far, and those cut short as\n"
+                                         + "failures, are still reported and written to --junit.\n"
                                          + "Example: repl run scripts/*.csx --junit results.xml -- verbose; repl run --define KPTI=0 scripts/swapgs.csx")
         {
             scripts, junit, jobs, timeout, image, define, cpu,
@@ -93,10 +96,33 @@ public static class RunCommand
         var runner = new BatchRunner(new ScriptCache(options.CacheDirectory), log => new ScriptGlobals(Debugger.Create(debuggerOptions), options.Args, log), options.Jobs,
                                      options.Timeout);
         var progress = new Progress(output, options.Scripts.Count, interactive);
-        var results = runner.RunAsync(options.Scripts, progress.Finished).GetAwaiter().GetResult();
-        progress.Done();
+        // Environment.Exit in a script ends the process under the run, so that the scripts that finished, the one that
+        // exited and those it cut short are reported and written to the JUnit file before it goes, with its status.
+        void Exiting(object? sender, EventArgs e)
+        {
+            foreach (var result in runner.Unfinished(Environment.ExitCode))
+                progress.Finished(result);
+            progress.Done();
+            Report(progress.Results, options.JUnit, output, error);
+        }
+        AppDomain.CurrentDomain.ProcessExit += Exiting;
+        IReadOnlyList<ScriptResult> results;
+        try
+        {
+            results = runner.RunAsync(options.Scripts, progress.Finished).GetAwaiter().GetResult();
+            progress.Done();
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.ProcessExit -= Exiting;
+        }
+        return Report(results, options.JUnit, output, error);
+    }
 
-        if (options.JUnit is { } junit)
+    /// <summary>The end of a run: the JUnit file if asked for, the count, and the exit status.</summary>
+    static int Report(IReadOnlyList<ScriptResult> results, string? junit, TextWriter output, TextWriter error)
+    {
+        if (junit is not null)
         {
             try
             {
@@ -109,6 +135,7 @@ public static class RunCommand
         }
         int failed = results.Count(r => !r.Passed);
         output.WriteLine($"{results.Count - failed} passed, {failed} failed");
+        output.Flush();
         return failed == 0 ? AllPassed : SomeFailed;
     }
 
@@ -122,21 +149,24 @@ public static class RunCommand
     sealed class Progress(TextWriter output, int total, bool interactive)
     {
         const string ClearLine = "\r\x1b[K";
-        int _done;
+        readonly List<ScriptResult> _results = [];
+
+        /// <summary>The scripts reported so far, in the order they finished.</summary>
+        public IReadOnlyList<ScriptResult> Results => _results;
 
         public void Finished(ScriptResult result)
         {
-            _done++;
+            _results.Add(result);
             if (interactive)
                 output.Write(ClearLine);
             string cached = result.FromCache ? ", cached" : "";
             output.WriteLine($"{(result.Passed ? "PASS" : "FAIL")} {result.Path} ({result.Duration.TotalSeconds:0.00} s{cached})");
             foreach (string failure in result.Failures)
                 output.WriteLine("  " + failure);
-            if (!result.Passed && result.Output.Length != 0)
-                output.Write(string.Concat(result.Output.Split('\n').Where(l => l.Length != 0).Select(l => "  | " + l + "\n")));
-            if (interactive && _done < total)
-                output.Write($"[{_done}/{total}] running...");
+            // What the script printed, under it and marked as its own: scripts run in parallel.
+            output.Write(string.Concat(result.Output.Split('\n').Where(l => l.Length != 0).Select(l => "  | " + l + "\n")));
+            if (interactive && _results.Count < total)
+                output.Write($"[{_results.Count}/{total}] running...");
             output.Flush();
         }
 

@@ -50,6 +50,10 @@ public sealed class ScriptCache(string directory)
         var errors = ScriptErrors.Compile(compilation.GetDiagnostics()).ToList();
         if (errors.Count != 0)
             return new(null, errors, FromCache: false);
+        // A script of comments or usings, or nothing, has no statement or declaration, and Roslyn emits no submission
+        // for it (its Emit fails, saying nothing): such a script runs, and claims nothing.
+        if (compilation.SyntaxTrees.All(tree => tree.GetCompilationUnitRoot().Members.Count == 0))
+            return new(_ => Task.FromResult(new object()), [], FromCache: false);
         Emit(compilation, dll);
         return new(EntryPoint(dll), [], FromCache: false);
     }

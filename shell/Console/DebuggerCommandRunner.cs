@@ -25,9 +25,9 @@ public sealed class DebuggerCommandRunner(Task<Debugger> starting) : ICommandRun
             .Concat(Debugger.Machine.ListMsrs().Select(m => m.Name))
             .Concat(Debugger.Program.Addresses.Keys);
 
-    public bool Execute(string commandLine, TextWriter output)
+    public bool Execute(string commandLine, TextWriter output, TextWriter error)
     {
-        Debugger.Execute(commandLine, output);
+        Debugger.Execute(commandLine, output, error);
         return !Debugger.QuitRequested;
     }
 

@@ -12,8 +12,9 @@ public interface ICommandRunner
     /// <summary>Words that command arguments and C# alike refer to: register names, MSR names, symbols.</summary>
     IEnumerable<string> Operands { get; }
 
-    /// <summary>Runs one command line, writing its answer to <paramref name="output"/>; false when it ends the session.</summary>
-    bool Execute(string commandLine, TextWriter output);
+    /// <summary>Runs one command line, writing its answer to <paramref name="output"/> and its error, if it fails, to
+    /// <paramref name="error"/>; false when it ends the session.</summary>
+    bool Execute(string commandLine, TextWriter output, TextWriter error);
 
     /// <summary>What an empty line after <paramref name="commandLine"/> runs (gdb's repeat: step again, x on after the last
     /// dump), or null for nothing.</summary>
@@ -32,8 +33,8 @@ public interface ICodeRunner
     /// <summary>False while more lines could still complete the submission (an open brace, an unfinished statement).</summary>
     bool IsComplete(string code);
 
-    /// <summary>Evaluates a submission, writing its value or its error to <paramref name="output"/>.</summary>
-    void Evaluate(string code, TextWriter output);
+    /// <summary>Evaluates a submission, writing its value to <paramref name="output"/> and its errors to <paramref name="error"/>.</summary>
+    void Evaluate(string code, TextWriter output, TextWriter error);
 
     /// <summary>Asks a running submission to stop (Ctrl-C); called from another thread.</summary>
     void Interrupt();

@@ -33,9 +33,9 @@ public sealed class ScriptCodeRunner : ICodeRunner
             Started.Result.Interrupt();
     }
 
-    public void Evaluate(string code, TextWriter output)
+    public void Evaluate(string code, TextWriter output, TextWriter error)
     {
-        Warm().Execute(code, output);
+        Warm().Execute(code, output, error);
         StartupTrace.Mark("C# evaluated");
     }
 

@@ -9,6 +9,12 @@ namespace Repl.Shell.Interactive;
 /// </summary>
 public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineReader reader, TextWriter output, TextWriter error)
 {
+    /// <summary>What the runners report as errors: a line that wrote here failed (<see cref="Failed"/>).</summary>
+    readonly ErrorWriter errors = new(error);
+
+    /// <summary>Whether a line failed: a command's error, a C# compile or runtime error, a failed Expect.</summary>
+    public bool Failed => errors.Written;
+
     /// <summary>Set while a command or a submission runs, so that Ctrl-C stops the machine rather than the line.</summary>
     bool running;
 
@@ -82,14 +88,14 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
 
     bool Execute(string commandLine)
     {
-        bool more = Guarded(commandLine, () => commands.Execute(commandLine, output), fallback: true);
+        bool more = Guarded(commandLine, () => commands.Execute(commandLine, output, errors), fallback: true);
         // The rule is the loop's, so the loop adds it to the command list that a bare help prints.
         if (commandLine == "help")
             output.WriteLine($"\nCommands or C#?\n{InputRule.Help}");
         return more;
     }
 
-    void Evaluate(string submission) => Guarded(submission, () => { code.Evaluate(submission, output); return true; }, fallback: true);
+    void Evaluate(string submission) => Guarded(submission, () => { code.Evaluate(submission, output, errors); return true; }, fallback: true);
 
     bool Complete(string submission) => Guarded(submission, () => code.IsComplete(submission), fallback: true);
 
@@ -105,7 +111,7 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
         {
             // The runners report their users' mistakes themselves; what arrives here is a defect in the shell,
             // and one line about it is better than losing the session.
-            error.WriteLine($"repl: internal error on '{FirstLine(line)}': {e.GetType().Name}: {e.Message}");
+            errors.WriteLine($"repl: internal error on '{FirstLine(line)}': {e.GetType().Name}: {e.Message}");
             return fallback;
         }
         finally
@@ -120,4 +126,26 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
     }
 
     static string FirstLine(string text) => text.Split('\n')[0];
+
+    /// <summary>The error writer, noting that something was written to it.</summary>
+    sealed class ErrorWriter(TextWriter error) : TextWriter
+    {
+        public bool Written { get; private set; }
+
+        public override Encoding Encoding => error.Encoding;
+
+        public override void Write(char value)
+        {
+            Written = true;
+            error.Write(value);
+        }
+
+        public override void Write(string? value)
+        {
+            Written |= !string.IsNullOrEmpty(value);
+            error.Write(value);
+        }
+
+        public override void Flush() => error.Flush();
+    }
 }

@@ -35,7 +35,10 @@ public static class Terminal
                                         noColor ? null : new Highlighter(commands.Names), output);
         }
         StartupTrace.Mark("terminal ready");
-        var session = new Session(commands, code, reader, Console.Out, Console.Error);
+        // Piped, errors go to stderr and make the exit status 1, as with gdb -batch -x, though every line still runs
+        // (as gdb reading its stdin does): what a script or a pipe reads on stdout is results alone, and a failure
+        // is not lost. On a terminal they show in order with the rest, on stdout.
+        var session = new Session(commands, code, reader, Console.Out, plain ? Console.Error : Console.Out);
         // Ctrl-C stops what runs. With nothing running, a terminal gets it as a key (TerminalReader), but one may
         // still slip in between a line and its command starting, and must not end the shell; piped input waiting
         // for more is ended by it, as cat is.
@@ -49,6 +52,6 @@ public static class Terminal
         {
             Console.CancelKeyPress -= onCtrlC;
         }
-        return 0;
+        return plain && session.Failed ? 1 : 0;
     }
 }

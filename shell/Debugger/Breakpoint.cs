@@ -30,6 +30,9 @@ public sealed class Breakpoint
     public CatchKind Catch { get; init; }
     public ulong? Filter { get; init; }
 
+    /// <summary>The program whose symbols name the place, when the breakpoint was set (C# shows it with <see cref="ToString"/>).</summary>
+    internal LoadedProgram? Program { get; set; }
+
     /// <summary>The machine's id for an enabled watchpoint.</summary>
     internal int? MachineWatchId { get; set; }
 
@@ -42,9 +45,9 @@ public sealed class Breakpoint
     };
 
     /// <summary>What stops: the place, the watched range, or the caught event.</summary>
-    public string Describe(LoadedProgram program) => Type switch
+    public string Describe(LoadedProgram? program) => Type switch
     {
-        BreakpointType.Breakpoint => program.Describe(Address) + (Condition is null ? "" : $" if {Condition}"),
+        BreakpointType.Breakpoint => (program?.Describe(Address) ?? $"0x{Address:x}") + (Condition is null ? "" : $" if {Condition}"),
         BreakpointType.Watchpoint => $"0x{Address:x} len {Length}",
         _ => Catch switch
         {
@@ -55,4 +58,9 @@ public sealed class Breakpoint
             _ => "mode switch",
         },
     };
+
+    /// <summary>As C# shows it, in the words the shell's break, watch and catch answer with: "breakpoint 1 at 0x... &lt;entry_SYSCALL_64&gt;".</summary>
+    public override string ToString() =>
+        $"{TypeName} {Id}{(Type == BreakpointType.Breakpoint ? " at " : ": ")}{Describe(Program)}"
+        + (Enabled ? "" : ", disabled") + (Hits == 0 ? "" : $", hit {Hits} time{(Hits == 1 ? "" : "s")}");
 }

@@ -40,6 +40,7 @@ public sealed partial class Debugger
 
     Breakpoint Add(Breakpoint b)
     {
+        b.Program = Program;
         _nextBreakpointId++;
         _breakpoints.Add(b);
         SyncMachine();

@@ -120,10 +120,12 @@ public sealed partial class Debugger
 
     /// <summary>
     /// Runs one command line, writing what it prints to <paramref name="output"/>. Errors are one line starting
-    /// with "error:"; no input, however wrong, throws out of here. Returns false when the command failed.
+    /// with "error:", written to <paramref name="error"/> when given (the shell's stderr when piped, as gdb's), else
+    /// to the output; no input, however wrong, throws out of here. Returns false when the command failed.
     /// </summary>
-    public bool Execute(string commandLine, TextWriter output)
+    public bool Execute(string commandLine, TextWriter output, TextWriter? error = null)
     {
+        error ??= output;
         string line = commandLine.Trim();
         if (line.Length == 0)
             return true;
@@ -140,20 +142,20 @@ public sealed partial class Debugger
         catch (HookException e)
         {
             // The user's hook stopped the run: where it stopped is worth seeing with why.
-            output.WriteLine($"error: {e.Message}");
+            error.WriteLine($"error: {e.Message}");
             WhereAmI(output);
             return false;
         }
         catch (Exception e) when (e is CommandException or ArgumentException or LoaderException or IOException
                                        or UnauthorizedAccessException or FormatException or OverflowException)
         {
-            output.WriteLine($"error: {e.Message}");
+            error.WriteLine($"error: {e.Message}");
             return false;
         }
         catch (Exception e)
         {
             // A bug in the shell or the machine: the session goes on, and the line says what to report.
-            output.WriteLine($"error: internal error in '{name}' ({e.GetType().Name}: {e.Message}); please report it");
+            error.WriteLine($"error: internal error in '{name}' ({e.GetType().Name}: {e.Message}); please report it");
             return false;
         }
     }

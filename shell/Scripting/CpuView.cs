@@ -66,9 +66,6 @@ public sealed class CpuView(Machine machine)
     ulong Get(Register r) => machine.ReadRegister(r);
 
     void Set(Register r, ulong value) => machine.WriteRegister(r, value);
-
-    public override string ToString() =>
-        $"rip={Rip:x} rsp={Rsp:x} rflags={Rflags:x} cs={Cs.Selector:x} cpl{Cpl} {Mode}";
 }
 
 /// <summary>One segment register: the visible selector and the hidden part the processor loaded from the descriptor.

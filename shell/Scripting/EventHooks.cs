@@ -69,10 +69,27 @@ public sealed class EventHooks : IRunHooks
     /// <summary>Removes every handler and instruction hook.</summary>
     public void Clear()
     {
-        foreach (var handlers in new IHandlers[] { _exception, _syscall, _sysret, _transfer, _swapgs, _cr3Write, _msrWrite, _modeSwitch })
+        foreach (var (_, handlers) in Events)
             handlers.Clear();
         _instructions.Clear();
         _debugger.HooksChanged();
+    }
+
+    (string Name, IHandlers Handlers)[] Events =>
+    [
+        (nameof(Exception), _exception), (nameof(Syscall), _syscall), (nameof(Sysret), _sysret), (nameof(Transfer), _transfer),
+        (nameof(Swapgs), _swapgs), (nameof(Cr3Write), _cr3Write), (nameof(MsrWrite), _msrWrite), (nameof(ModeSwitch), _modeSwitch),
+    ];
+
+    /// <summary>What <c>On</c> shows in the shell: the hooks in place, or how to add one.</summary>
+    public override string ToString()
+    {
+        var hooks = Events.Where(e => e.Handlers.Count != 0).Select(e => $"On.{e.Name} ({e.Handlers.Count})")
+            .Concat(_instructions.Select(i => $"On.Instruction(0x{i.Key:x}) ({i.Value.Count})")).ToList();
+        return hooks.Count != 0
+            ? "hooks: " + string.Join(", ", hooks)
+            : "no hooks (add one: On.Syscall += t => Print(t); On.Instruction(addr, () => ...); events: "
+              + string.Join(", ", Events.Select(e => e.Name)) + ")";
     }
 
     IReadOnlyCollection<ulong> IRunHooks.Addresses => _instructions.Keys;
@@ -116,6 +133,7 @@ public sealed class EventHooks : IRunHooks
 
     interface IHandlers
     {
+        int Count { get; }
         void Clear();
     }
 
@@ -125,6 +143,8 @@ public sealed class EventHooks : IRunHooks
         : IHandlers where T : struct, IMachineEvent
     {
         readonly List<Action<T>> _handlers = [];
+
+        public int Count => _handlers.Count;
 
         public void Add(Action<T> handler)
         {
@@ -174,4 +194,6 @@ public sealed class Injector(Machine machine)
 
     /// <summary>Requests external interrupt <paramref name="vector"/>, delivered once RFLAGS.IF allows.</summary>
     public void Irq(byte vector) => machine.RaiseInterrupt(vector);
+
+    public override string ToString() => "Inject.Nmi(), Inject.Irq(vector): delivered at the next instruction boundary that allows them";
 }

@@ -44,6 +44,11 @@ public sealed class MemoryView
     public Cells U32 { get; }
     public Cells U64 { get; }
 
+    /// <summary>What <c>Mem</c> shows in the shell: how to use it (its contents are the machine's whole address space).</summary>
+    public override string ToString() =>
+        $"{_space} memory: .U8/.U16/.U32/.U64[address] read and write integers, .Read(address, count) and .Write(address, bytes) byte arrays"
+        + (ReferenceEquals(Phys, this) ? "" : "; .Phys the same over physical addresses");
+
     public byte[] Read(ulong address, int count)
     {
         var bytes = new byte[count];

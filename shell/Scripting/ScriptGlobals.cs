@@ -80,8 +80,9 @@ public class ScriptGlobals
         return condition;
     }
 
-    /// <summary>Writes a value as the shell shows results: integers in hex, byte arrays as dumps, records as tables.</summary>
-    public void Print(object? value) => Out.WriteLine(ValueFormatter.Format(value));
+    /// <summary>Writes a value as the shell shows results: integers in hex, byte arrays as dumps, records as tables; a
+    /// string as it is, since printing text is what Print of a string is for.</summary>
+    public void Print(object? value) => Out.WriteLine(value as string ?? ValueFormatter.Format(value));
 
     /// <summary>Runs a shell command line ("info gdt", "x/4gx $rsp") and writes what it prints to <see cref="Out"/>;
     /// false when the command failed.</summary>

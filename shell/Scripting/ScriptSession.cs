@@ -155,8 +155,17 @@ public sealed class ScriptSession
         return Show(Evaluate(code, path), output);
     }
 
-    /// <summary>Evaluates and writes what the shell shows; true when it succeeded.</summary>
-    public bool Execute(string code, TextWriter output) => Show(Evaluate(code), output);
+    /// <summary>Evaluates and writes what the shell shows: the value to <paramref name="output"/>, errors and failed
+    /// Expects to <paramref name="error"/> (the shell's stderr when piped, as gdb's); true when it succeeded.</summary>
+    public bool Execute(string code, TextWriter output, TextWriter error)
+    {
+        var result = Evaluate(code);
+        foreach (string line in result.FailedExpects.Select(f => f.ToString()).Concat(result.Success ? [] : result.Errors))
+            error.WriteLine(line);
+        if (result is { Success: true, HasValue: true })
+            output.WriteLine(ValueFormatter.Format(result.Value));
+        return result.Success;
+    }
 
     static bool Show(Evaluation result, TextWriter output)
     {

@@ -95,6 +95,7 @@ public class BatchRunTests
         Assert.Equal("1", suite.Attribute("failures")!.Value);
         var cases = suite.Elements("testcase").ToList();
         Assert.Equal(["good", "bad"], cases.Select(c => c.Attribute("name")!.Value));
+        Assert.Equal(Path.GetFileName(_dir), cases[0].Attribute("classname")!.Value);
         Assert.Null(cases[0].Element("failure"));
         Assert.Equal("bad.csx:3: Expect(Cpu.Rax == 6) failed: rax holds 6", cases[1].Element("failure")!.Attribute("message")!.Value);
         Assert.NotEqual(0xEF, File.ReadAllBytes(junit)[0]); // no byte-order mark
@@ -268,14 +269,77 @@ public class BatchRunTests
     public void The_command_line_passes_what_follows_the_double_dash_to_the_scripts()
     {
         string script = Script("args.csx", "Expect(Args.SequenceEqual(new[] { \"x\", \"y\" }), string.Join(\",\", Args));\n");
+        var (status, output) = RunProcess(script, "--jobs", "1", "--", "x", "y");
+        Assert.Equal("1 passed, 0 failed", output.TrimEnd().Split('\n')[^1]);
+        Assert.Equal(0, status);
+    }
+
+    /// <summary>repl run as its own process: what only the real command line or the process's end can show.</summary>
+    (int Status, string Output) RunProcess(params string[] args)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["XDG_CACHE_HOME"] = Cache;
-        foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "repl.dll"), "run", script, "--jobs", "1", "--", "x", "y" })
+        foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "repl.dll"), "run" }.Concat(args))
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
         string output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
-        Assert.Equal("1 passed, 0 failed", output.TrimEnd().Split('\n')[^1]);
-        Assert.Equal(0, process.ExitCode);
+        _ = error.Result;
+        return (process.ExitCode, output);
+    }
+
+    [Fact]
+    public void Empty_and_comment_only_scripts_pass_with_nothing_to_check_beside_the_others()
+    {
+        string junit = Path.Combine(_dir, "results.xml");
+        var (status, output, _) = Run([Script("empty.csx", ""), Script("comments.csx", "// nothing yet\nusing System.Text;\n"),
+                                       Script("good.csx", Passing)], junit);
+        Assert.Equal(0, status);
+        Assert.Equal("3 passed, 0 failed", output.TrimEnd().Split('\n')[^1]);
+        Assert.Equal(3, XDocument.Load(junit).Descendants("testcase").Count());
+    }
+
+    [Fact]
+    public void Junit_holds_characters_xml_cannot_as_escapes_and_names_scripts_by_their_path_from_the_runs_common_directory()
+    {
+        string junit = Path.Combine(_dir, "results.xml");
+        Directory.CreateDirectory(Path.Combine(_dir, "d2"));
+        Run([Script("fail.csx", "Expect(false, \"bad\\u0001char\");\n"), Script("d2/fail.csx", Failing)], junit);
+
+        var cases = XDocument.Load(junit).Descendants("testcase").ToList();
+        Assert.Equal(["fail", "d2/fail"], cases.Select(c => c.Attribute("name")!.Value));
+        Assert.Equal("fail.csx:1: Expect(false) failed: bad\\u0001char", cases[0].Element("failure")!.Attribute("message")!.Value);
+    }
+
+    [Fact]
+    public void What_scripts_running_together_write_to_the_console_shows_under_each_and_in_its_system_out()
+    {
+        string junit = Path.Combine(_dir, "results.xml");
+        string Writer(string name) => Script(name + ".csx", $"for (int i = 0; i < 200; i++) {{ Console.WriteLine(\"{name} \" + i); }}\n"
+                                                           + $"Print(\"{name} done\");\n");
+        var (status, output, _) = Run([Writer("a"), Writer("b")], junit);
+
+        Assert.Equal(0, status);
+        string[] lines = output.Split('\n');
+        int a = Array.FindIndex(lines, l => l.StartsWith("PASS ", StringComparison.Ordinal) && l.Contains("a.csx", StringComparison.Ordinal));
+        Assert.Equal([.. Enumerable.Range(0, 200).Select(i => $"  | a {i}"), "  | a done"], lines[(a + 1)..(a + 202)]);
+        var systemOut = XDocument.Load(junit).Descendants("testcase").Select(c => c.Element("system-out")!.Value).ToList();
+        Assert.Equal(string.Concat(Enumerable.Range(0, 200).Select(i => $"b {i}\n")) + "b done\n", systemOut[1]);
+    }
+
+    [Fact]
+    public void A_script_that_calls_Environment_Exit_ends_the_run_with_its_status_and_what_finished_is_still_reported()
+    {
+        string junit = Path.Combine(_dir, "results.xml");
+        var (status, output) = RunProcess(Script("good.csx", Passing), Script("exits.csx", "Console.WriteLine(\"leaving\");\nEnvironment.Exit(3);\n"),
+                                          "--jobs", "1", "--junit", junit);
+
+        Assert.Equal(3, status);
+        Assert.Contains("\n  ended the process with Environment.Exit(3), which ends every script: the run stopped here\n  | leaving\n", output);
+        Assert.EndsWith("1 passed, 1 failed\n", output);
+        var cases = XDocument.Load(junit).Descendants("testcase").ToList();
+        Assert.Equal(["good", "exits"], cases.Select(c => c.Attribute("name")!.Value));
+        Assert.NotNull(cases[1].Element("failure"));
     }
 }

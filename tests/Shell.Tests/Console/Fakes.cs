@@ -13,7 +13,7 @@ sealed class FakeCommands : ICommandRunner
     public string Prompt => $"long64 cpl0 demo+0x{Executed.Count:x}";
     public IEnumerable<string> Operands => ["rax", "rip", "IA32_LSTAR", "entry_SYSCALL_64"];
 
-    public bool Execute(string commandLine, TextWriter output)
+    public bool Execute(string commandLine, TextWriter output, TextWriter error)
     {
         Executed.Add(commandLine);
         DuringExecute?.Invoke();
@@ -45,7 +45,7 @@ sealed class FakeCode : ICodeRunner
 
     public void Interrupt() => Interrupts++;
 
-    public void Evaluate(string code, TextWriter output)
+    public void Evaluate(string code, TextWriter output, TextWriter error)
     {
         Evaluated.Add(code);
         output.WriteLine($"evaluated {code.Replace('\n', '|')}");

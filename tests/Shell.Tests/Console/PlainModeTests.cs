@@ -94,15 +94,27 @@ public class PlainModeTests
     }
 
     [Fact]
-    public void Mistakes_in_csharp_and_in_commands_are_reported_and_the_session_goes_on()
+    public void Mistakes_in_csharp_and_in_commands_go_to_stderr_the_session_goes_on_and_the_exit_status_is_1()
     {
-        var (stdout, _, status) = Repl("undefinedName\nbreak nowhere_at_all\nthrow new System.Exception(\"boom\");\n6 * 7\n");
+        var (stdout, stderr, status) = Repl("undefinedName\nbreak nowhere_at_all\nthrow new System.Exception(\"boom\");\n6 * 7\n");
 
-        Assert.Contains("undefinedName", stdout);
-        Assert.Contains("nowhere_at_all", stdout);
-        Assert.Contains("boom", stdout);
-        Assert.EndsWith("0x2a (42)\n", stdout);
-        Assert.Equal(0, status);
+        Assert.Equal("0x2a (42)\n", stdout);
+        string[] errors = stderr.TrimEnd('\n').Split('\n');
+        Assert.Equal(3, errors.Length);
+        Assert.Contains("undefinedName", errors[0]);
+        Assert.Contains("nowhere_at_all", errors[1]);
+        Assert.Contains("boom", errors[2]);
+        Assert.Equal(1, status);
+    }
+
+    [Fact]
+    public void A_failed_expect_goes_to_stderr_and_makes_the_exit_status_1()
+    {
+        var (stdout, stderr, status) = Repl("Expect(1 + 1 == 3, \"arithmetic\")\n");
+
+        Assert.Equal("false\n", stdout);
+        Assert.Equal("line 1: Expect(1 + 1 == 3) failed: arithmetic\n", stderr);
+        Assert.Equal(1, status);
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public class StartingRunnersTests
         // warm-up's instead of racing it (the race itself is not forced here: the warm-up may end first anyway).
         debugger.ScriptRunner!(file, TextWriter.Null);
         var output = new StringWriter();
-        code.Evaluate("sourced", output);
+        code.Evaluate("sourced", output, output);
 
         Assert.Equal("7\n", output.ToString());
     }

@@ -144,6 +144,27 @@ public class ScriptSessionTests
         var e = Assert.Throws<ScriptConditionException>(() => _session.EvaluateCondition("Cpu.Nope == 1"));
         Assert.StartsWith("1:5: error CS1061: 'CpuView' does not contain a definition for 'Nope'", e.Message);
     }
+
+    [Fact]
+    public void The_views_say_what_they_are_and_memory_which_holds_itself_shows_without_overflowing_the_stack()
+    {
+        Assert.StartsWith("physical memory: .U8/", Show("Mem.Phys"));
+        Assert.EndsWith("; .Phys the same over physical addresses", Show("Mem"));
+        Assert.Matches(@"^CpuView\n(.*\n)*  Rip +0x100000\n", Show("Cpu"));
+        Assert.Matches(@"^breakpoint 1 at 0x[0-9a-f]+ <sum>$", Show("Break(\"sum\")"));
+        Assert.StartsWith("Inject.Nmi(), Inject.Irq(vector)", Show("Inject"));
+        Assert.StartsWith("no hooks (add one: ", Show("On"));
+        Show("On.Syscall += t => { };");
+        Assert.Equal("hooks: On.Syscall (1)", Show("On"));
+    }
+
+    [Fact]
+    public void A_struct_of_the_session_whose_property_has_its_own_type_shows_a_few_levels_and_the_session_goes_on()
+    {
+        Show("struct S { public int A; public S Next => new S(); }");
+        Assert.Equal("S\n  Next  { Next = { Next = { ... }, A = 0 }, A = 0 }\n  A     0", Show("new S()"));
+        Assert.Equal("0x2a (42)", Show("6 * 7"));
+    }
 }
 
 public class ScriptReferenceTests

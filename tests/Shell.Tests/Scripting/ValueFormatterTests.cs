@@ -45,5 +45,77 @@ public class ValueFormatterTests
     }
 
     [Fact]
+    public void Enums_show_by_their_name() =>
+        Assert.Equal("Long64", ValueFormatter.Format(Repl.Machine.CpuMode.Long64));
+
+    [Fact]
     public void Strings_show_as_literals() => Assert.Equal("\"a\\tb\"", ValueFormatter.Format("a\tb"));
+
+    [Fact]
+    public void Print_writes_a_string_as_it_is()
+    {
+        var output = new StringWriter();
+        new ScriptGlobals(Repl.Shell.Debugging.Debugger.Create(Commands.Session.BuiltIn), output: output).Print("hello\tthere");
+        Assert.Equal("hello\tthere\n", output.ToString());
+    }
+
+    public sealed record Node(int Value)
+    {
+        public Node Self => this;
+    }
+
+    [Fact]
+    public void A_value_that_holds_itself_shows_a_cycle_where_it_comes_back() =>
+        Assert.Equal("Node\n  Value  0x2a (42)\n  Self   <cycle>", ValueFormatter.Format(new Node(42)));
+
+    public struct Chain
+    {
+        public int A;
+        public readonly Chain Next => new() { A = A + 1 };
+    }
+
+    [Fact]
+    public void A_struct_whose_property_has_its_own_type_shows_a_few_levels() =>
+        Assert.Equal("Chain\n  Next  { Next = { Next = { ... }, A = 2 }, A = 1 }\n  A     0", ValueFormatter.Format(new Chain()));
+
+    public sealed record Faulty(int Good)
+    {
+        public int Bad => throw new InvalidOperationException("not now");
+    }
+
+    sealed class RefusesToSayItself
+    {
+        public override string ToString() => throw new NotSupportedException("no");
+    }
+
+    [Fact]
+    public void A_getter_or_ToString_that_throws_shows_what_it_threw_in_its_place()
+    {
+        Assert.Equal("Faulty\n  Good  5\n  Bad   <InvalidOperationException: not now>", ValueFormatter.Format(new Faulty(5)));
+        Assert.Equal("[1, <NotSupportedException: no>]", ValueFormatter.Format(new object[] { 1, new RefusesToSayItself() }));
+        Assert.Equal("<NotSupportedException: no>", ValueFormatter.Format(new RefusesToSayItself()));
+    }
+
+    static IEnumerable<int> Forever()
+    {
+        for (int i = 0; ; i++)
+            yield return i;
+    }
+
+    [Fact]
+    public void A_sequence_that_never_ends_shows_its_first_items_and_that_there_are_more_than_it_counted() =>
+        Assert.Equal("[0, 1, 2, 3, 4, 5, 6, 7, ... (over 10000 items)]", ValueFormatter.Format(Forever()));
+
+    [Fact]
+    public void Nested_collections_stop_a_few_levels_down()
+    {
+        object[] nested = [1];
+        for (int i = 0; i < 5; i++)
+            nested = [nested];
+        Assert.Equal("[[[[...]]]]", ValueFormatter.Format(nested));
+    }
+
+    [Fact]
+    public void An_anonymous_object_shows_as_csharp_writes_it_with_integers_in_hex() =>
+        Assert.Equal("{ A = 1, B = 0x1000 (4096) }", ValueFormatter.Format(new { A = 1, B = 0x1000 }));
 }
