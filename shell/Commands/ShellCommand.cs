@@ -11,9 +11,10 @@ public enum Repeat { No, Same, WithoutArguments }
 /// help with a usage line and an example, and the handler, which gets the text after the name. A handler reports
 /// a user's mistake by throwing <see cref="CommandException"/>, which <see cref="Debugger.Execute"/> prints as one line.
 /// <see cref="RunsMachine"/> marks commands that run or replace the machine, which gdb alone may do while it is served.
+/// <see cref="Arguments"/> says what Tab offers for its arguments (nothing when null).
 /// </summary>
 public sealed record ShellCommand(string Name, string[] Aliases, string Summary, string Help, Action<Debugger, string, TextWriter> Handler,
-                                  bool RunsMachine = false, Repeat Repeat = Repeat.No);
+                                  bool RunsMachine = false, Repeat Repeat = Repeat.No, ArgumentCompleter? Arguments = null);
 
 /// <summary>Every command, by family; names and aliases are unique.</summary>
 public static class CommandRegistry
@@ -47,6 +48,20 @@ public static class CommandRegistry
             Repeat.WithoutArguments => name,
             _ => null,
         };
+    }
+
+    /// <summary>What Tab offers in place of <paramref name="word"/>, an argument typed after <paramref name="commandLine"/>
+    /// (the command and the arguments before it): what that command's argument there takes.</summary>
+    public static IEnumerable<string> Complete(Debugger debugger, string commandLine, string word)
+    {
+        string line = commandLine.TrimStart();
+        int end = line.IndexOfAny([' ', '\t', '/']);
+        if (end < 0)
+            end = line.Length;
+        if (Find(line[..end]) is not { Arguments: { } arguments })
+            return [];
+        // x/4gx's format counts as an argument: x's completion does not look at those before it.
+        return arguments(debugger, BreakpointCommands.Words(line[end..]), word);
     }
 
     /// <summary>Whether a line starts with a command's name or alias: the console uses it to tell commands from C#.</summary>
