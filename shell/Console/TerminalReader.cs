@@ -28,7 +28,8 @@ public sealed class TerminalReader : ILineReader
         prompt = new MutablePrompt(highlighter);
         this.history = history;
         this.output = output;
-        editor = new LineEditor(console) { Prompt = prompt, Completion = completion, Highlighter = highlighter };
+        editor = new LineEditor(console, new AltKeysAsBindings()) { Prompt = prompt, Completion = completion, Highlighter = highlighter };
+        ReadlineKeys.Bind(editor, console);
         editor.KeyBindings.Add<PreviousHistoryCommand>(ConsoleKey.UpArrow);
         editor.KeyBindings.Add<NextHistoryCommand>(ConsoleKey.DownArrow);
         // A line feed ends the line too (readline's Ctrl-J), which .NET reports as Ctrl+Enter. Keys typed before the
