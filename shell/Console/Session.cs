@@ -9,6 +9,9 @@ namespace Repl.Shell.Interactive;
 /// </summary>
 public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineReader reader, TextWriter output, TextWriter error)
 {
+    /// <summary>Said at the first empty line of an unfinished submission, where a user may be stuck.</summary>
+    public const string UnfinishedHint = "(unfinished C#: another empty line compiles it as it is, Ctrl-C drops it)";
+
     /// <summary>Set while a command or a submission runs, so that Ctrl-C stops the machine rather than the line.</summary>
     bool running;
 
@@ -20,6 +23,8 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
         var pending = new StringBuilder();
         // What an empty line runs: set by each command, cleared by C#, as gdb's last command is.
         string? repeat = null;
+        // Empty lines in a row while a submission is unfinished.
+        int emptyLines = 0;
         while (true)
         {
             string? prompt = pending.Length == 0 ? commands.Prompt : null;
@@ -40,14 +45,21 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
 
             if (pending.Length != 0)
             {
+                emptyLines = read.Text.Trim().Length == 0 ? emptyLines + 1 : 0;
                 pending.Append('\n').Append(read.Text);
-                if (Complete(pending.ToString()))
+                // Two empty lines in a row give up on finishing the submission: the compiler then says what it lacks
+                // (a gdb habit like 'p Cpu.Rax' is unfinished C#), instead of a '...' prompt that nothing seems to end.
+                // One is not enough, as a blank line inside a method being typed is ordinary.
+                if (emptyLines == 1)
+                    error.WriteLine(UnfinishedHint);
+                if (emptyLines == 2 || Complete(pending.ToString()))
                 {
                     Evaluate(pending.ToString());
                     pending.Clear();
                 }
                 continue;
             }
+            emptyLines = 0;
 
             var input = InputRule.Classify(read.Text, commands.Names.Contains);
             if (input.Kind == InputKind.Empty && repeat is not null && !Execute(repeat))

@@ -40,6 +40,18 @@ public class SessionTests
     }
 
     [Fact]
+    public void Two_empty_lines_in_a_row_end_an_unfinished_submission_and_the_first_says_so()
+    {
+        Over(new ScriptedReader("void F() {", "", "  x();", "", "", "step", "", "")).Run();
+
+        // One empty line keeps the submission going (a blank line inside a method is ordinary), two end it.
+        Assert.Equal(["void F() {\n\n  x();\n\n"], code.Evaluated);
+        Assert.Equal(2, error.ToString().Split('\n').Count(l => l == Session.UnfinishedHint));
+        // Outside a submission empty lines are what they were: a repeat of the last command.
+        Assert.Equal(["step", "step", "step"], commands.Executed);
+    }
+
+    [Fact]
     public void An_unfinished_submission_at_end_of_input_is_evaluated_so_its_error_shows()
     {
         Over(new ScriptedReader("if (true) {")).Run();
