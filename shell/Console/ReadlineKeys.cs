@@ -105,8 +105,10 @@ public static class ReadlineKeys
 
 /// <summary>
 /// The terminal's keys as RadLine should see them. A terminal sends Alt-B as Escape then 'b', which .NET reports as
-/// 'b' with the Alt modifier; RadLine inserts any printable character before it looks at bindings, so Alt-B would type
-/// a 'b'. Without its character the key goes to the bindings, where Alt-B and Alt-F move by words as in readline.
+/// 'b' with the Alt modifier when both bytes arrive together, and as Escape, then 'b', when they do not (a loaded
+/// machine splits them). RadLine inserts any printable character before it looks at bindings, so either way Alt-B
+/// would type a 'b'. Here Escape is a prefix, as in readline's emacs keymap (Escape then f is Alt-F however slowly
+/// typed), and an Alt key loses its character, so that it goes to the bindings.
 /// </summary>
 public sealed class AltKeysAsBindings : IInputSource
 {
@@ -114,9 +116,17 @@ public sealed class AltKeysAsBindings : IInputSource
 
     public bool IsKeyAvailable() => Console.KeyAvailable;
 
-    public ConsoleKeyInfo ReadKey() => WithoutAltCharacter(Console.ReadKey(intercept: true));
+    public ConsoleKeyInfo ReadKey()
+    {
+        var key = Console.ReadKey(intercept: true);
+        if (key is { Key: ConsoleKey.Escape, Modifiers: 0 })
+        {
+            var next = Console.ReadKey(intercept: true);
+            return char.IsLetterOrDigit(next.KeyChar) ? Alt(next) : next;
+        }
+        return (key.Modifiers & ConsoleModifiers.Alt) == 0 ? key : Alt(key);
+    }
 
-    public static ConsoleKeyInfo WithoutAltCharacter(ConsoleKeyInfo key) =>
-        (key.Modifiers & ConsoleModifiers.Alt) == 0 ? key
-        : new ConsoleKeyInfo('\0', key.Key, (key.Modifiers & ConsoleModifiers.Shift) != 0, alt: true, (key.Modifiers & ConsoleModifiers.Control) != 0);
+    static ConsoleKeyInfo Alt(ConsoleKeyInfo key) =>
+        new('\0', key.Key, (key.Modifiers & ConsoleModifiers.Shift) != 0, alt: true, (key.Modifiers & ConsoleModifiers.Control) != 0);
 }
