@@ -110,6 +110,10 @@ public static class ModelSpecificRegisters
         return names;
     }
 
+    /// <summary>The names <see cref="TryParse"/> takes for the registers of <paramref name="vendor"/>'s profile, in their
+    /// table spelling (it takes any case), without Linux's MSR_ prefix or indexes.</summary>
+    public static IEnumerable<string> NamesFor(CpuVendor vendor) => ByName.Where(n => Exists(n.Value, vendor)).Select(n => n.Key);
+
     /// <summary>Parses an MSR name as users type it: "IA32_LSTAR", "lstar", "kernel_gs_base", "KernelGsBase",
     /// Linux's "MSR_LSTAR" or "MSR_IA32_SYSENTER_CS", or an index in hex ("0xc0000082").</summary>
     public static bool TryParse(string name, out Msr msr)

@@ -15,22 +15,22 @@ static class BreakpointCommands
     [
         new("break", ["b", "br"], "Set a breakpoint, optionally with a C# condition",
             $"break LOC [if CONDITION]\nStops before the instruction at LOC executes. {LocationHelp}\nCONDITION is C# evaluated at each hit; the machine stops only when it is true.\nExample: break entry_SYSCALL_64 if Cpu.Rax == 60",
-            (d, args, o) => SetBreakpoint(d, args, o, temporary: false)),
+            (d, args, o) => SetBreakpoint(d, args, o, temporary: false), Arguments: Completions.FirstLocation),
         new("tbreak", [], "Set a temporary breakpoint, deleted when it stops the machine",
             $"tbreak LOC [if CONDITION]\nAs break, once. {LocationHelp}\nExample: tbreak sum",
-            (d, args, o) => SetBreakpoint(d, args, o, temporary: true)),
+            (d, args, o) => SetBreakpoint(d, args, o, temporary: true), Arguments: Completions.FirstLocation),
         new("watch", [], "Stop after an instruction writes memory",
             "watch ADDR [LEN]\nStops after an instruction writes any of LEN bytes (default 8) at linear address ADDR.\nExample: watch result 8",
-            (d, args, o) => SetWatchpoint(d, args, o, WatchKind.Write)),
+            (d, args, o) => SetWatchpoint(d, args, o, WatchKind.Write), Arguments: Completions.FirstValue),
         new("rwatch", [], "Stop after an instruction reads memory",
             "rwatch ADDR [LEN]\nStops after an instruction reads any of LEN bytes (default 8) at ADDR.\nExample: rwatch $rsp 8",
-            (d, args, o) => SetWatchpoint(d, args, o, WatchKind.Read)),
+            (d, args, o) => SetWatchpoint(d, args, o, WatchKind.Read), Arguments: Completions.FirstValue),
         new("awatch", [], "Stop after an instruction reads or writes memory",
             "awatch ADDR [LEN]\nStops after an instruction reads or writes any of LEN bytes (default 8) at ADDR.\nExample: awatch 0x200000 4",
-            (d, args, o) => SetWatchpoint(d, args, o, WatchKind.Access)),
+            (d, args, o) => SetWatchpoint(d, args, o, WatchKind.Access), Arguments: Completions.FirstValue),
         new("catch", [], "Stop on a machine event: exception, syscall, cr3, msr, modeswitch",
             "catch exception [VECTOR] | syscall [NR] | cr3 | msr [INDEX] | modeswitch\nStops after the event: an exception delivered (any, or vector VECTOR, e.g. 14 or pf), a SYSCALL or SYSENTER\n(any, or with RAX = NR), a CR3 write, a guest WRMSR (any, or to INDEX/name), a change of operating mode.\nExample: catch exception 14",
-            SetCatchpoint),
+            SetCatchpoint, Arguments: CatchArguments),
         new("delete", ["d"], "Delete breakpoints (all, or the numbers given)",
             "delete [N...]\nDeletes the numbered breakpoints, watchpoints and catchpoints; without numbers, all of them.\nExample: delete 2 3",
             (d, args, o) =>
@@ -39,13 +39,13 @@ static class BreakpointCommands
                     d.DeleteAll();
                 foreach (int id in Numbers(args))
                     d.Delete(id);
-            }),
+            }, Arguments: Completions.BreakpointNumbers),
         new("disable", [], "Disable breakpoints (all, or the numbers given)",
             "disable [N...]\nKeeps the breakpoints but stops no more on them until enabled.\nExample: disable 1",
-            (d, args, o) => Enable(d, args, false)),
+            (d, args, o) => Enable(d, args, false), Arguments: Completions.BreakpointNumbers),
         new("enable", [], "Enable breakpoints (all, or the numbers given)",
             "enable [N...]\nStops on the breakpoints again.\nExample: enable 1",
-            (d, args, o) => Enable(d, args, true)),
+            (d, args, o) => Enable(d, args, true), Arguments: Completions.BreakpointNumbers),
     ];
 
     static void SetBreakpoint(Debugger d, string args, TextWriter o, bool temporary)
@@ -86,6 +86,15 @@ static class BreakpointCommands
         };
         o.WriteLine($"Catchpoint {b.Id} ({b.Describe(d.Program)})");
     }
+
+    /// <summary>The events catch takes, then a vector name after exception and an MSR name after msr.</summary>
+    static IEnumerable<string> CatchArguments(Debugger d, string[] before, string word) => before switch
+    {
+        [] => Completions.Matching(word, ["exception", "syscall", "cr3", "msr", "modeswitch"]),
+        ["exception"] => Completions.Matching(word, Enum.GetNames<Vector>().Select(n => n.ToLowerInvariant())),
+        ["msr"] => Completions.MsrName(d, word),
+        _ => [],
+    };
 
     /// <summary>A vector by number or by its mnemonic (pf, #GP, nmi).</summary>
     static ulong VectorNumber(Debugger d, string text)

@@ -16,10 +16,10 @@ static class CodeCommands
     [
         new("disas", ["disassemble"], "Disassemble instructions at a location (default RIP)",
             $"disas [LOC] [N]\nDisassembles N instructions (default {DefaultInstructions}) from LOC (default RIP) in the current code size, with\nsymbols and, where the line table has them, source line headings. '=>' marks RIP.\nExample: disas sum 5",
-            Disassemble),
+            Disassemble, Arguments: Completions.FirstLocation),
         new("list", ["l"], "Show source lines around RIP (or a location)",
             $"list [LOC]\nShows the source lines around LOC (default RIP) from the loaded program's line table, {ListContext} on each side.\nNeeds a line table: a .S image, the built-in program, or an ELF with .debug_line.\nExample: list sum",
-            List),
+            List, Arguments: Completions.FirstLocation),
         new("bt", ["backtrace", "where"], "Show the call chain (best effort)",
             "bt\nAt a function's first instruction, takes the return address at RSP; then walks the frame-pointer chain (saved\nRBP, then the return address above it) from RBP.\nBest effort: code without frame pointers gives a short or wrong chain; each frame says how it was found.\nExample: bt",
             Backtrace),

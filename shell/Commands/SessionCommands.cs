@@ -10,7 +10,7 @@ static class SessionCommands
     [
         new("help", ["h", "?"], "List the commands, or explain one: help CMD",
             "help [CMD]\nWithout CMD, one line per command; with it, its usage and an example.\nExample: help x",
-            Help),
+            Help, Arguments: (_, before, word) => before.Length == 0 ? Completions.Matching(word, CommandRegistry.All.SelectMany(c => c.Aliases.Prepend(c.Name))) : []),
         new("load", [], "Load an image into a fresh machine: ELF, multiboot, or a .S source",
             "load IMAGE\nBuilds a new machine holding IMAGE, stopped at its entry: a multiboot kernel (in protected mode, as its\nloader leaves it), a 64-bit ELF (in long mode at its entry point), or a .S file our assembler builds (long mode,\nwith symbols and source lines). Breakpoints carry over.\nExample: load kernel.elf",
             (d, args, o) =>
@@ -21,7 +21,7 @@ static class SessionCommands
                 d.Load(image);
                 o.WriteLine($"loaded {d.Program.Name}: {d.Program.Addresses.Count} symbols, {d.Program.Lines.Count} line entries");
                 d.WhereAmI(o);
-            }, RunsMachine: true),
+            }, RunsMachine: true, Arguments: Completions.FileName),
         new("reset", [], "Start over: a fresh machine with the same image",
             "reset\nRebuilds the machine from its image (or the entry kernel), stopped at the first instruction.\nBreakpoints carry over.\nExample: reset",
             (d, args, o) =>
@@ -31,10 +31,10 @@ static class SessionCommands
             }, RunsMachine: true),
         new("gdbserver", [], "Serve this machine to gdb while the shell stays usable",
             "gdbserver [ADDRESS:PORT | stop]\nListens for gdb or lldb (default 127.0.0.1:1234; other than loopback only when given). While it serves, gdb runs\nthe machine: run commands here are refused, and so are C#'s Continue(), Step()..., Reset() and Load(); other\ncommands and C# wait while gdb's run lasts (Ctrl-C stops it), and gdb's 'monitor CMD' runs this shell's commands.\ngdb's runs are the shell's runs too: the shell's breakpoints (when their C# condition holds), watchpoints and\ncatchpoints stop them with SIGTRAP and a line on gdb's console ('repl: Breakpoint 2, ...'), and the hooks of On\nrun in them; one that throws stops the run, and gdb shows why. Hooks and conditions run on the stub's thread,\nnever at the same time as C# typed here. 'gdbserver stop' ends it.\nExample: gdbserver, then: gdb -ex 'target remote 127.0.0.1:1234'",
-            GdbServer, InTurn: false),
+            GdbServer, InTurn: false, Arguments: Completions.First("stop")),
         new("source", [], "Run the commands in a file (a .csx file goes to the C# session)",
             "source FILE\nRuns FILE's lines as commands, stopping at the first that fails; blank lines and lines starting with #\nare skipped. A .csx file is run by the C# session instead.\nExample: source breakpoints.cmd",
-            Source),
+            Source, Arguments: Completions.FileName),
         new("quit", ["q", "exit"], "Leave the shell",
             "quit\nEnds the session (Ctrl-D does too).\nExample: quit",
             (d, args, o) =>

@@ -14,9 +14,10 @@ public enum Repeat { No, Same, WithoutArguments }
 /// A command runs in the machine's turn (<see cref="Debugger.Exclusively"/>) unless <see cref="InTurn"/> is false: one
 /// that does not touch the machine and must not wait for it (gdbserver, whose stopping waits for the stub's thread,
 /// which may itself be waiting for the turn).
+/// <see cref="Arguments"/> says what Tab offers for its arguments (nothing when null).
 /// </summary>
 public sealed record ShellCommand(string Name, string[] Aliases, string Summary, string Help, Action<Debugger, string, TextWriter> Handler,
-                                  bool RunsMachine = false, Repeat Repeat = Repeat.No, bool InTurn = true);
+                                  bool RunsMachine = false, Repeat Repeat = Repeat.No, bool InTurn = true, ArgumentCompleter? Arguments = null);
 
 /// <summary>Every command, by family; names and aliases are unique.</summary>
 public static class CommandRegistry
@@ -50,6 +51,20 @@ public static class CommandRegistry
             Repeat.WithoutArguments => name,
             _ => null,
         };
+    }
+
+    /// <summary>What Tab offers in place of <paramref name="word"/>, an argument typed after <paramref name="commandLine"/>
+    /// (the command and the arguments before it): what that command's argument there takes.</summary>
+    public static IEnumerable<string> Complete(Debugger debugger, string commandLine, string word)
+    {
+        string line = commandLine.TrimStart();
+        int end = line.IndexOfAny([' ', '\t', '/']);
+        if (end < 0)
+            end = line.Length;
+        if (Find(line[..end]) is not { Arguments: { } arguments })
+            return [];
+        // x/4gx's format counts as an argument: x's completion does not look at those before it.
+        return arguments(debugger, BreakpointCommands.Words(line[end..]), word);
     }
 
     /// <summary>Whether a line starts with a command's name or alias: the console uses it to tell commands from C#.</summary>

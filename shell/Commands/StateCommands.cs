@@ -9,20 +9,23 @@ using Repl.Machine;
 /// <summary>regs, set, msr and inject: the processor's registers read, written and interrupted.</summary>
 static class StateCommands
 {
+    /// <summary>What regs shows, by name (before All, whose help lists them).</summary>
+    internal static readonly string[] Groups = ["gp", "seg", "cr", "dr", "msr", "all"];
+
     public static IReadOnlyList<ShellCommand> All { get; } =
     [
         new("regs", ["registers"], "Show registers: gp, seg, cr, dr, msr or all",
-            "regs [gp|seg|cr|dr|msr|all]\ngp (the default): general-purpose registers, RIP and RFLAGS with its flags; seg: segment registers with their\nhidden base, limit and attributes, and the descriptor-table registers; cr: control registers and EFER with\ntheir bits; dr: debug registers; msr: every MSR of the vendor profile.\nExample: regs seg",
-            Regs),
+            $"regs [{string.Join('|', Groups)}]\ngp (the default): general-purpose registers, RIP and RFLAGS with its flags; seg: segment registers with their\nhidden base, limit and attributes, and the descriptor-table registers; cr: control registers and EFER with\ntheir bits; dr: debug registers; msr: every MSR of the vendor profile.\nExample: regs seg",
+            Regs, Arguments: Completions.First(Groups)),
         new("set", [], "Write a register: set REG=VALUE",
             "set REG=VALUE\nWrites a register (rax, rip, rflags, cr3, fs_base, gs_base, dr7...); VALUE may use symbols and registers.\nExample: set rip=sum",
-            Set),
+            Set, Arguments: (_, before, word) => before.Length == 0 ? Completions.RegisterName(word) : []),
         new("msr", [], "Read or write a model-specific register",
             "msr [NAME|INDEX] [VALUE]\nWithout arguments lists every MSR; with one reads it; with two writes it (as a debugger: no guest checks).\nExample: msr lstar, msr 0xc0000102 0",
-            Msr),
+            Msr, Arguments: (d, before, word) => before.Length == 0 ? Completions.MsrName(d, word) : []),
         new("inject", [], "Signal an NMI or an external interrupt",
             "inject nmi | irq VECTOR\nThe NMI is delivered at the next instruction boundary where NMIs are not blocked; the interrupt once\nRFLAGS.IF allows. Run or step to see it delivered.\nExample: inject irq 0x20",
-            Inject),
+            Inject, Arguments: Completions.First("nmi", "irq")),
     ];
 
     static readonly string[] GprNames = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];

@@ -17,7 +17,8 @@ public static class Banner
           help                      every command, 'help NAME' for one, and how commands and C# are told apart
 
         Anything that is not a command is C#: Cpu.Rax, Msr.Lstar, Mem.U64[Cpu.Rsp], Step().
-        Tab completes, Up and Down recall earlier lines, Ctrl-C stops a running machine, Ctrl-D leaves.
+        Tab completes, Up and Down recall earlier lines, Ctrl-D leaves. Ctrl-C stops a running machine, or drops the line
+        being typed, as does an unfinished C# '...' continuation (two empty lines show what it lacks instead).
 
         """;
 }

@@ -4,14 +4,29 @@ using RadLine;
 namespace Repl.Shell.Interactive;
 
 /// <summary>
-/// Tab completion. The editor hands over the blank-delimited word under the cursor; its tail (the identifier or
-/// dotted path being typed, after any <c>(</c>, <c>,</c> or <c>*</c>) is completed and the rest kept, so that
-/// <c>Print(Cpu.Ra</c> completes to <c>Print(Cpu.Rax</c>. A first word, or the word after help, may be a command; any word may be a
-/// register, an MSR, a symbol or one of the C# globals; a dotted path walks the globals' members by reflection.
+/// Tab completion. The editor hands over the blank-delimited word under the cursor and the text before it, which
+/// <see cref="InputRule"/> reads as the loop will: after a command, the word is that command's argument and the
+/// command says what goes there (a subcommand, a register group, an MSR, a symbol, a file); at the start of a line it
+/// may be a command name or C#; in C#, the identifier or dotted path at the word's end (after any <c>(</c>, <c>,</c>
+/// or <c>*</c>, which are kept, so that <c>Print(Cpu.Ra</c> completes to <c>Print(Cpu.Rax</c>) is one of the globals
+/// or, after a dot, a member found by reflection.
 /// </summary>
 public sealed class Completer(ICommandRunner commands, ICodeRunner code) : ITextCompletion
 {
     public IEnumerable<string> GetCompletions(string prefix, string word, string suffix)
+    {
+        var line = InputRule.Classify(prefix, commands.Names.Contains);
+        var candidates = line.Kind switch
+        {
+            InputKind.Command => commands.Arguments(line.Text, word),
+            // Nothing before the word but perhaps a forcing ':' or '>': a command name goes there, unless '>' forces C#.
+            InputKind.Empty => CSharp(word, withCommandNames: !prefix.TrimStart().StartsWith(InputRule.ForceCSharp)),
+            _ => CSharp(word, withCommandNames: false),
+        };
+        return candidates.Distinct().Order(StringComparer.Ordinal);
+    }
+
+    IEnumerable<string> CSharp(string word, bool withCommandNames)
     {
         int tailStart = word.Length;
         while (tailStart > 0 && IsPathChar(word[tailStart - 1]))
@@ -26,16 +41,8 @@ public sealed class Completer(ICommandRunner commands, ICodeRunner code) : IText
             candidates = MemberType(path[..^1]) is { } type ? MemberNames(type).Select(m => path + m) : [];
         }
         else
-        {
-            candidates = MemberNames(code.GlobalsType).Concat(commands.Operands);
-            // A command name goes first on a line, and after help, which takes one.
-            if ((prefix + lead).Trim() is "" or ":" or "help" or ":help")
-                candidates = commands.Names.Concat(candidates);
-        }
-        return candidates.Where(c => c.StartsWith(tail, StringComparison.Ordinal))
-                         .Distinct()
-                         .Order(StringComparer.Ordinal)
-                         .Select(c => lead + c);
+            candidates = withCommandNames ? commands.Names.Concat(MemberNames(code.GlobalsType)) : MemberNames(code.GlobalsType);
+        return candidates.Where(c => c.StartsWith(tail, StringComparison.Ordinal)).Select(c => lead + c);
     }
 
     static bool IsPathChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '.';
@@ -54,10 +61,11 @@ public sealed class Completer(ICommandRunner commands, ICodeRunner code) : IText
         return type;
     }
 
-    /// <summary>What a user can write after a dot: properties, fields and methods, without object's own and
-    /// without compiler-made names (accessors, indexers, operators).</summary>
+    /// <summary>What a user can write after a dot: properties, fields, methods and events (On.Syscall += ...), without
+    /// object's own and without compiler-made names (accessors, indexers, operators).</summary>
     static IEnumerable<string> MemberNames(Type type) =>
         type.GetMembers(BindingFlags.Public | BindingFlags.Instance)
-            .Where(m => m.DeclaringType != typeof(object) && m is PropertyInfo { Name: not "Item" } or FieldInfo or MethodInfo { IsSpecialName: false })
+            .Where(m => m.DeclaringType != typeof(object)
+                        && m is PropertyInfo { Name: not "Item" } or FieldInfo or MethodInfo { IsSpecialName: false } or EventInfo)
             .Select(m => m.Name);
 }

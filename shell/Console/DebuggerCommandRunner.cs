@@ -3,9 +3,6 @@ using Repl.Shell.Debugging;
 
 namespace Repl.Shell.Interactive;
 
-// Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
-using Repl.Machine;
-
 /// <summary>
 /// The loop's command side over the debugger engine, which may still be starting when the loop begins: the command
 /// names are known at once (for highlighting), the prompt and everything else wait for the machine.
@@ -20,10 +17,7 @@ public sealed class DebuggerCommandRunner(Task<Debugger> starting) : ICommandRun
     public string Prompt => Debugger.Prompt;
 
     /// <summary>Read afresh at each Tab: <c>load</c> changes the symbols, the vendor profile decides the MSRs.</summary>
-    public IEnumerable<string> Operands =>
-        Enum.GetValues<Register>().Select(RegisterNames.NameOf)
-            .Concat(Debugger.Machine.ListMsrs().Select(m => m.Name))
-            .Concat(Debugger.Program.Addresses.Keys);
+    public IEnumerable<string> Arguments(string commandLine, string word) => CommandRegistry.Complete(Debugger, commandLine, word);
 
     public bool Execute(string commandLine, TextWriter output, TextWriter error)
     {

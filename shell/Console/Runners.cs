@@ -9,8 +9,9 @@ public interface ICommandRunner
     /// <summary>Where the machine stands, for the prompt: mode, CPL, RIP as symbol+offset.</summary>
     string Prompt { get; }
 
-    /// <summary>Words that command arguments and C# alike refer to: register names, MSR names, symbols.</summary>
-    IEnumerable<string> Operands { get; }
+    /// <summary>What Tab offers in place of <paramref name="word"/>, an argument typed after <paramref name="commandLine"/>
+    /// (the command and the arguments before the word): whole replacements for the word.</summary>
+    IEnumerable<string> Arguments(string commandLine, string word);
 
     /// <summary>Runs one command line, writing its answer to <paramref name="output"/> and its error, if it fails, to
     /// <paramref name="error"/>; false when it ends the session.</summary>

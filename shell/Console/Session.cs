@@ -15,6 +15,9 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
     /// <summary>Whether a line failed: a command's error, a C# compile or runtime error, a failed Expect.</summary>
     public bool Failed => errors.Written;
 
+    /// <summary>Said at the first empty line of an unfinished submission, where a user may be stuck.</summary>
+    public const string UnfinishedHint = "(unfinished C#: another empty line compiles it as it is, Ctrl-C drops it)";
+
     /// <summary>Set while a command or a submission runs, so that Ctrl-C stops the machine rather than the line.</summary>
     bool running;
 
@@ -26,6 +29,8 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
         var pending = new StringBuilder();
         // What an empty line runs: set by each command, cleared by C#, as gdb's last command is.
         string? repeat = null;
+        // Empty lines in a row while a submission is unfinished.
+        int emptyLines = 0;
         while (true)
         {
             string? prompt = pending.Length == 0 ? commands.Prompt : null;
@@ -46,14 +51,21 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
 
             if (pending.Length != 0)
             {
+                emptyLines = read.Text.Trim().Length == 0 && reader.Typed ? emptyLines + 1 : 0;
                 pending.Append('\n').Append(read.Text);
-                if (Complete(pending.ToString()))
+                // Two empty lines in a row give up on finishing the submission: the compiler then says what it lacks
+                // (a gdb habit like 'p Cpu.Rax' is unfinished C#), instead of a '...' prompt that nothing seems to end.
+                // One is not enough, as a blank line inside a method being typed is ordinary.
+                if (emptyLines == 1)
+                    error.WriteLine(UnfinishedHint);
+                if (emptyLines == 2 || Complete(pending.ToString()))
                 {
                     Evaluate(pending.ToString());
                     pending.Clear();
                 }
                 continue;
             }
+            emptyLines = 0;
 
             var input = InputRule.Classify(read.Text, commands.Names.Contains);
             if (input.Kind == InputKind.Empty && repeat is not null && !Execute(repeat))

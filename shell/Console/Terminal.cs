@@ -11,6 +11,21 @@ public static class Terminal
     /// <summary>True when no colour was asked for, by --no-color or by a non-empty NO_COLOR (no-color.org).</summary>
     public static bool NoColor(bool option) => option || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
 
+    /// <summary>Spectre's colour detection turns colour off for any NO_COLOR, even an empty one, which no-color.org says
+    /// asks for nothing; so an empty NO_COLOR is taken out of repl's environment before Spectre looks (repl starts no
+    /// other process that could miss it).</summary>
+    static IAnsiConsole CreateConsole(bool noColor)
+    {
+        if (!noColor && Environment.GetEnvironmentVariable("NO_COLOR") is "")
+            Environment.SetEnvironmentVariable("NO_COLOR", null);
+        return AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            ColorSystem = noColor ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+            Ansi = AnsiSupport.Yes,
+            Interactive = InteractionSupport.Yes,
+        });
+    }
+
     /// <param name="output">Where the guest's output goes; it waits while the line editor reads.</param>
     public static int Run(ICommandRunner commands, ICodeRunner code, string banner, bool noColor, ConsoleOutput? output = null)
     {
@@ -21,12 +36,7 @@ public static class Terminal
             reader = new PlainReader(Console.In);
         else
         {
-            var console = AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                ColorSystem = noColor ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-                Ansi = AnsiSupport.Yes,
-                Interactive = InteractionSupport.Yes,
-            });
+            var console = CreateConsole(noColor);
             // .NET takes the terminal out of echo mode when input is first polled; doing that before the banner keeps
             // keys typed ahead of the first prompt from being echoed raw (^[OA for Up) into the screen.
             _ = Console.KeyAvailable;

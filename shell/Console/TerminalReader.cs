@@ -17,17 +17,19 @@ public sealed class TerminalReader : ILineReader
     public const string Continuation = "...";
 
     readonly LineEditor editor;
-    readonly MutablePrompt prompt = new();
+    readonly MutablePrompt prompt;
     readonly HistoryFile history;
     readonly ConsoleOutput? output;
     bool endOfInput;
 
     /// <param name="output">Held while a line is read, so that guest output does not land inside it.</param>
-    public TerminalReader(IAnsiConsole console, HistoryFile history, ITextCompletion completion, IHighlighter? highlighter, ConsoleOutput? output = null)
+    public TerminalReader(IAnsiConsole console, HistoryFile history, ITextCompletion completion, Highlighter? highlighter, ConsoleOutput? output = null)
     {
+        prompt = new MutablePrompt(highlighter);
         this.history = history;
         this.output = output;
-        editor = new LineEditor(console) { Prompt = prompt, Completion = completion, Highlighter = highlighter };
+        editor = new LineEditor(console, new AltKeysAsBindings()) { Prompt = prompt, Completion = completion, Highlighter = highlighter };
+        ReadlineKeys.Bind(editor, console);
         editor.KeyBindings.Add<PreviousHistoryCommand>(ConsoleKey.UpArrow);
         editor.KeyBindings.Add<NextHistoryCommand>(ConsoleKey.DownArrow);
         // A line feed ends the line too (readline's Ctrl-J), which .NET reports as Ctrl+Enter. Keys typed before the
@@ -62,12 +64,23 @@ public sealed class TerminalReader : ILineReader
         return new(ReadOutcome.Line, line);
     }
 
-    /// <summary>A prompt that changes between reads (RadLine takes its prompt once, at construction).</summary>
-    sealed class MutablePrompt : ILineEditorPrompt
+    /// <summary>
+    /// A prompt that changes between reads (RadLine takes its prompt once, at construction). RadLine asks for it just
+    /// before it draws the line, which makes it the place to give the highlighter the whole line: RadLine's highlighter
+    /// interface sees one token at a time, too little to tell a string, a comment or an identifier's digits. RadLine
+    /// 0.6.0 keeps the line in a public Buffer property of its internal state class, read here by reflection; without
+    /// it the line is drawn without colour (a pty test watches for that).
+    /// </summary>
+    sealed class MutablePrompt(Highlighter? highlighter) : ILineEditorPrompt
     {
         public string Text { get; set; } = "";
 
-        public (Markup Markup, int Margin) GetPrompt(ILineEditorState state, int line) => (new Markup(Text), 1);
+        public (Markup Markup, int Margin) GetPrompt(ILineEditorState state, int line)
+        {
+            if (highlighter is not null && state.GetType().GetProperty("Buffer")?.GetValue(state) is LineBuffer buffer)
+                highlighter.Begin(buffer.Content);
+            return (new Markup(Text), 1);
+        }
     }
 
     /// <summary>Ctrl-C: the line is dropped, as a shell does.</summary>

@@ -4,7 +4,10 @@ namespace Repl.Shell.Tests.Interactive;
 
 public class CompleterTests
 {
-    readonly Completer completer = new(new FakeCommands(), new FakeCode());
+    readonly FakeCommands commands = new();
+    readonly Completer completer;
+
+    public CompleterTests() => completer = new(commands, new FakeCode());
 
     string[] Complete(string prefix, string word) => [.. completer.GetCompletions(prefix, word, "")];
 
@@ -15,20 +18,29 @@ public class CompleterTests
     }
 
     [Fact]
-    public void The_word_after_help_or_a_forcing_colon_completes_to_command_names()
+    public void The_word_after_a_forcing_colon_completes_to_command_names_and_after_a_forcing_angle_to_csharp_alone()
     {
-        Assert.Equal(["continue", "crash"], Complete("help ", "c"));
         Assert.Equal(["step"], Complete(": ", "ste"));
         Assert.Equal([":step"], Complete("", ":ste"));
+        Assert.Empty(Complete("> ", "ste"));
+        Assert.Equal(["Step"], Complete("> ", "St"));
     }
 
     [Fact]
-    public void A_later_word_completes_to_registers_msrs_and_symbols_but_not_commands()
+    public void A_word_after_a_command_is_its_argument_and_the_command_says_what_goes_there()
     {
-        Assert.Equal(["rax", "rip"], Complete("x/gx ", "r"));
-        Assert.Equal(["IA32_LSTAR"], Complete("rdmsr ", "IA"));
-        Assert.Equal(["entry_SYSCALL_64"], Complete("break ", "entry"));
-        Assert.Empty(Complete("break ", "cont"));
+        Assert.Equal(["s_argument"], Complete("step ", "s"));
+        Assert.Equal(["$r_argument"], Complete("x/4gx ", "$r"));
+        Assert.Equal(["_argument"], Complete(":help ", ""));
+        Assert.Equal([("step", "s"), ("x/4gx", "$r"), ("help", "")], commands.Completed);
+    }
+
+    [Fact]
+    public void A_word_after_csharp_completes_as_csharp_and_never_to_a_command()
+    {
+        Assert.Equal(["Cpu.Rax"], Complete("step = ", "Cpu.Ra"));
+        Assert.Empty(Complete("var n = ", "cont"));
+        Assert.Empty(commands.Completed);
     }
 
     [Fact]
@@ -40,10 +52,16 @@ public class CompleterTests
     }
 
     [Fact]
+    public void Events_complete_after_a_dot_as_the_other_members_do()
+    {
+        Assert.Equal(["On.Syscall"], Complete("", "On.Sys"));
+        Assert.Equal(["On.Cr3Write"], Complete("", "On.Cr"));
+    }
+
+    [Fact]
     public void What_precedes_the_identifier_in_the_word_is_kept()
     {
         Assert.Equal(["Expect(Cpu.Rax"], Complete("", "Expect(Cpu.Ra"));
-        Assert.Equal(["$rax"], Complete("p ", "$ra"));
     }
 
     [Fact]
@@ -53,6 +71,7 @@ public class CompleterTests
         Assert.Empty(Complete("", "ToStr"));
         Assert.Empty(Complete("", "Cpu.get_"));
         Assert.Empty(Complete("", "Cpu.GetHash"));
+        Assert.Empty(Complete("", "On.add_"));
     }
 
     [Fact]

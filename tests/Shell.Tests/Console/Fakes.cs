@@ -11,7 +11,14 @@ sealed class FakeCommands : ICommandRunner
 
     public IReadOnlyCollection<string> Names { get; } = ["step", "continue", "help", "quit", "crash", "x"];
     public string Prompt => $"long64 cpl0 demo+0x{Executed.Count:x}";
-    public IEnumerable<string> Operands => ["rax", "rip", "IA32_LSTAR", "entry_SYSCALL_64"];
+    public List<(string Line, string Word)> Completed { get; } = [];
+
+    /// <summary>Records what it was asked and offers one answer, so that tests see what the completer hands over.</summary>
+    public IEnumerable<string> Arguments(string commandLine, string word)
+    {
+        Completed.Add((commandLine, word));
+        return [word + "_argument"];
+    }
 
     public bool Execute(string commandLine, TextWriter output, TextWriter error)
     {
@@ -67,9 +74,18 @@ public sealed class FakeCpu
     public FakeSegment Cs { get; } = new();
 }
 
+public sealed class FakeHooks
+{
+#pragma warning disable CS0067 // declared for completion to find, never raised
+    public event Action<ulong>? Syscall;
+    public event Action<ulong>? Cr3Write;
+#pragma warning restore CS0067
+}
+
 public sealed class FakeGlobals
 {
     public FakeCpu Cpu { get; } = new();
+    public FakeHooks On { get; } = new();
     public void Step(int count = 1) { }
     public bool Expect(bool condition, string message) => condition;
 }

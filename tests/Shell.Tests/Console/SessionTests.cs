@@ -8,7 +8,7 @@ public class SessionTests
     readonly FakeCode code = new();
     readonly StringWriter output = new(), error = new();
 
-    Session Over(ScriptedReader reader) => new(commands, code, reader, output, error);
+    Session Over(ILineReader reader) => new(commands, code, reader, output, error);
 
     [Fact]
     public void Commands_go_to_the_debugger_and_csharp_to_the_session_in_the_order_typed()
@@ -37,6 +37,28 @@ public class SessionTests
         Over(new ScriptedReader("if (true) {", null, "1")).Run();
 
         Assert.Equal(["1"], code.Evaluated);
+    }
+
+    [Fact]
+    public void Two_empty_lines_in_a_row_end_an_unfinished_submission_and_the_first_says_so()
+    {
+        Over(new ScriptedReader("void F() {", "", "  x();", "", "", "step", "", "")).Run();
+
+        // One empty line keeps the submission going (a blank line inside a method is ordinary), two end it.
+        Assert.Equal(["void F() {\n\n  x();\n\n"], code.Evaluated);
+        Assert.Equal(2, error.ToString().Split('\n').Count(l => l == Session.UnfinishedHint));
+        // Outside a submission empty lines are what they were: a repeat of the last command.
+        Assert.Equal(["step", "step", "step"], commands.Executed);
+    }
+
+    [Fact]
+    public void Piped_empty_lines_belong_to_the_submission()
+    {
+        Over(new PlainReader(new StringReader("void F() {\n\n\n  x();\n}\nstep\n"))).Run();
+
+        Assert.Equal(["void F() {\n\n\n  x();\n}"], code.Evaluated);
+        Assert.Equal("", error.ToString());
+        Assert.Equal(["step"], commands.Executed);
     }
 
     [Fact]

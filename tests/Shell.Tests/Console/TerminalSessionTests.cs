@@ -244,3 +244,129 @@ public class TerminalSessionTests
         tmux.WaitFor(s => AtPrompt(s) && Tmux.LastLine(s) != afterOne, "a prompt further on after the empty line");
     }
 }
+
+/// <summary>The line editor's habits on a real pseudo-terminal: completion by argument, readline's keys, colours.</summary>
+[Collection("repl processes")]
+public class LineEditorTests
+{
+    static string DataHome() => Directory.CreateTempSubdirectory("repl-data-").FullName;
+
+    static bool AtPrompt(string screen) => Tmux.LastLine(screen).EndsWith('>');
+
+    static Tmux Started(Dictionary<string, string>? environment = null)
+    {
+        var tmux = new Tmux(new Dictionary<string, string>(environment ?? []) { ["XDG_DATA_HOME"] = DataHome() });
+        tmux.WaitFor(AtPrompt, "the first prompt");
+        return tmux;
+    }
+
+    static void WaitForLine(Tmux tmux, string line) =>
+        tmux.WaitFor(s => Tmux.LastLine(s).EndsWith("> " + line, StringComparison.Ordinal), $"the line '{line}'");
+
+    [TmuxFact]
+    public void Tab_completes_what_the_command_takes_there()
+    {
+        using var tmux = Started();
+        (string Typed, string Completed)[] cases =
+            [("regs s", "regs seg"), ("catch sys", "catch syscall"), ("msr ls", "msr lstar"), ("trace of", "trace off"), ("On.Sys", "On.Syscall")];
+        foreach (var (typed, completed) in cases)
+        {
+            tmux.Type(typed);
+            tmux.Press("Tab");
+            WaitForLine(tmux, completed);
+            tmux.Press("C-u");
+            tmux.WaitFor(AtPrompt, "the emptied line");
+        }
+    }
+
+    [TmuxFact]
+    public void Readline_keys_move_and_kill_as_in_gdb()
+    {
+        using var tmux = Started();
+        tmux.Type("ste");
+        tmux.Press("C-u");
+        tmux.Type("info ");
+        WaitForLine(tmux, "info");
+
+        tmux.Press("C-a");
+        tmux.Type("x");
+        tmux.Press("C-e");
+        tmux.Type("y");
+        WaitForLine(tmux, "xinfo y");
+        tmux.Press("M-b");
+        tmux.Press("M-b");
+        tmux.Press("M-f");
+        tmux.Type("-");
+        WaitForLine(tmux, "xinfo- y");
+        tmux.Press("C-k");
+        WaitForLine(tmux, "xinfo-");
+        tmux.Type(" x/4gx $rsp");
+        tmux.Press("C-w");
+        WaitForLine(tmux, "xinfo- x/4gx");
+        tmux.Press("C-y");
+        WaitForLine(tmux, "xinfo- x/4gx $rsp");
+
+        tmux.Press("C-l");
+        tmux.WaitFor(s => s.Split('\n')[0].TrimEnd().EndsWith("> xinfo- x/4gx $rsp", StringComparison.Ordinal), "the line alone at the top of a cleared screen");
+    }
+
+    /// <summary>The escape sequence that starts a colour, or resets it.</summary>
+    const string Escape = "\u001b[";
+
+    [TmuxFact]
+    public void Colour_follows_the_line_as_lexed_identifiers_strings_and_comments_whole()
+    {
+        using var tmux = Started();
+        tmux.Type("break entry_SYSCALL_64");
+        WaitForLine(tmux, "break entry_SYSCALL_64");
+        Assert.Contains("entry_SYSCALL_64", LastColouredLine(tmux)); // no colour starts inside the identifier
+        Assert.Contains(Escape, LastColouredLine(tmux)); // the command itself is coloured
+
+        tmux.Press("C-u");
+        tmux.Type("x/4gx $rsp");
+        WaitForLine(tmux, "x/4gx $rsp");
+        Assert.Contains("/4gx $rsp", LastColouredLine(tmux)); // 4gx is no number
+
+        tmux.Press("C-u");
+        tmux.Type("Print(\"a\") // a note");
+        WaitForLine(tmux, "Print(\"a\") // a note");
+        string csharp = LastColouredLine(tmux);
+        Assert.Matches("\u001b\\[[0-9;]*m\"a\"", csharp);
+        // The comment's colour is on each of its words (RadLine leaves blanks uncoloured).
+        var comment = System.Text.RegularExpressions.Regex.Match(csharp, "(\u001b\\[[0-9;]*m)//");
+        Assert.True(comment.Success, csharp);
+        Assert.Contains(comment.Groups[1].Value + "a" + Escape, csharp);
+        Assert.Contains(comment.Groups[1].Value + "note", csharp);
+    }
+
+    static string LastColouredLine(Tmux tmux) => Tmux.LastLine(tmux.ColouredScreen());
+
+    [TmuxFact]
+    public void An_empty_no_color_keeps_colour_and_a_set_one_drops_it()
+    {
+        using (var empty = Started(new() { ["NO_COLOR"] = "" }))
+        {
+            empty.Type("break");
+            WaitForLine(empty, "break");
+            Assert.Contains(Escape, LastColouredLine(empty));
+        }
+        using var set = Started(new() { ["NO_COLOR"] = "1" });
+        set.Type("break");
+        WaitForLine(set, "break");
+        Assert.DoesNotContain(Escape, LastColouredLine(set));
+    }
+
+    [TmuxFact]
+    public void Two_empty_lines_end_an_unfinished_submission_with_the_compilers_word_on_it()
+    {
+        using var tmux = Started();
+        tmux.Type("p Cpu.Rax");
+        tmux.Press("Enter");
+        tmux.WaitFor(s => Tmux.LastLine(s).EndsWith("...", StringComparison.Ordinal), "the continuation prompt");
+        tmux.Press("Enter");
+        tmux.WaitFor("another empty line compiles it");
+        tmux.Press("Enter");
+
+        tmux.WaitFor(s => AtPrompt(s) && s.Contains("error CS"), "the compiler's errors and the prompt");
+    }
+}

@@ -62,6 +62,9 @@ sealed class Tmux : IDisposable
 
     public string Screen() => Run("capture-pane", "-p");
 
+    /// <summary>The screen with its colours, as the escape sequences that set them (capture-pane -e).</summary>
+    public string ColouredScreen() => Run("capture-pane", "-p", "-e");
+
     /// <summary>Waits until the screen satisfies <paramref name="condition"/>; fails showing the screen if it never does.</summary>
     public string WaitFor(Func<string, bool> condition, string what)
     {

@@ -48,7 +48,7 @@ public class AssembledSymbolsTests
     public void Tab_completion_offers_assembled_labels()
     {
         var commands = new DebuggerCommandRunner(Task.FromResult(_debugger));
-        Assert.Contains("probe_swap", commands.Operands);
+        Assert.Contains("probe_swap", commands.Arguments("break", "probe_"));
     }
 
     [Fact]
@@ -67,6 +67,6 @@ public class AssembledSymbolsTests
     {
         Command("reset");
         Assert.StartsWith("error: no symbol 'probe'", Command("break probe"));
-        Assert.DoesNotContain("probe", new DebuggerCommandRunner(Task.FromResult(_debugger)).Operands);
+        Assert.DoesNotContain("probe", new DebuggerCommandRunner(Task.FromResult(_debugger)).Arguments("break", "pro"));
     }
 }
