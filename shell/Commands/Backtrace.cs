@@ -22,8 +22,11 @@ static class Backtrace
     /// <summary>How the processor reaches an entry point: an instruction (SYSCALL, SYSENTER) or an IDT gate's vector.</summary>
     readonly record struct Entry(string Instruction, Vector? Gate);
 
-    /// <summary>The longest CALL (a REX prefix and FF /2 with a SIB byte and a 32-bit displacement) and the others' lengths.</summary>
-    static readonly int[] CallLengths = [5, 2, 3, 6, 7, 4];
+    /// <summary>The lengths of a CALL in 64-bit code, the commonest first: E8 with a 32-bit displacement (5), and FF /2
+    /// with or without REX, SIB and displacement (2 to 7, LongestCall the longest: REX, FF, ModRM, SIB, disp32).</summary>
+    static readonly int[] CallLengths = [5, 2, 3, 4, 6, LongestCall];
+
+    const int LongestCall = 7;
 
     public static void Show(Debugger d, string args, TextWriter o)
     {
@@ -136,14 +139,12 @@ static class Backtrace
     {
         if (!d.Machine.State.IsCanonical(address))
             return "is not canonical";
-        Span<byte> before = stackalloc byte[7];
-        int longest = CallLengths.Max();
-        if (address < (ulong)longest || d.Machine.ReadVirtual(address - (ulong)longest, before) < longest)
+        var before = new byte[LongestCall];
+        if (address < LongestCall || d.Machine.ReadVirtual(address - LongestCall, before) < LongestCall)
             return "is not mapped code";
-        byte[] bytes = before.ToArray();
         foreach (int length in CallLengths)
         {
-            var decoded = Disassembler.Disassemble(bytes.AsSpan(longest - length), address - (ulong)length, d.Machine.State.CodeBitness, count: 1);
+            var decoded = Disassembler.Disassemble(before.AsSpan(LongestCall - length), address - (ulong)length, d.Machine.State.CodeBitness, count: 1);
             if (decoded.Count == 1 && decoded[0].Kind == DisassemblyKind.Instruction && decoded[0].Bytes.Length == length
                 && decoded[0].Instruction.FlowControl is Iced.Intel.FlowControl.Call or Iced.Intel.FlowControl.IndirectCall)
                 return null;

@@ -51,23 +51,10 @@ public class DebuggerAccessTests
     public void A_read_does_not_wrap_past_the_top_of_the_address_space_to_address_0()
     {
         var m = LongMode();
-        MapTopPage(m);
+        TopPage.Map(m);
         var bytes = new byte[64];
 
         Assert.Equal(16, m.ReadVirtual(0xffff_ffff_ffff_fff0, bytes));
         Assert.Equal(16, m.WriteVirtual(0xffff_ffff_ffff_fff0, bytes));
-    }
-
-    /// <summary>Maps the top page of the address space (0xfffffffffffff000) onto RAM in a <see cref="Machine.CreateLongMode"/>
-    /// machine, with tables in the free RAM below its own, so that only the top of the space can stop a read there.</summary>
-    public static void MapTopPage(Machine m)
-    {
-        ulong ram = m.Bus.Ram.Size, pml4 = m.State.Cr3 & ~0xfffUL;
-        ulong pdpt = ram - 3 * 4096, pd = ram - 4 * 4096, pt = ram - 5 * 4096;
-        const ulong Present = 1, Writable = 2;
-        m.Bus.Write(pml4 + 511 * 8, 8, pdpt | Present | Writable);
-        m.Bus.Write(pdpt + 511 * 8, 8, pd | Present | Writable);
-        m.Bus.Write(pd + 511 * 8, 8, pt | Present | Writable);
-        m.Bus.Write(pt + 511 * 8, 8, 0x20_0000 | Present | Writable);
     }
 }

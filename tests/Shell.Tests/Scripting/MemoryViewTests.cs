@@ -34,7 +34,7 @@ public class MemoryViewTests
     public void A_read_across_the_top_of_the_address_space_stops_there_instead_of_wrapping_to_0()
     {
         var machine = Machine.CreateLongMode();
-        Repl.Machine.Tests.Debugging.DebuggerAccessTests.MapTopPage(machine);
+        Repl.Machine.Tests.Debugging.TopPage.Map(machine);
         var mem = new MemoryView(machine);
 
         Assert.Equal(16, mem.Read(0xffff_ffff_ffff_fff0, 16).Length);
