@@ -94,6 +94,46 @@ public sealed class Machine
 
     public void ReadPhysical(ulong address, Span<byte> destination) => Bus.Read(address, destination);
 
+    // A debugger's reads and writes (the shell's x, Mem and info views, disassembly, the GDB stub) follow one rule, here:
+    // they reach bytes from the start of the range up to the first that does not translate, that no RAM or device
+    // backs, or that lies past the top of the address space. The processor sees ones where nothing backs an address and
+    // wraps at 2^64, but a debugger showing 0xff.. there would show memory that is not there; so these calls return how
+    // many bytes they reached, and the callers name the first one they could not.
+
+    /// <summary>Why a debugger access stopped at linear <paramref name="linear"/> (through the current CR3, or
+    /// <paramref name="cr3"/>), in words for a one-line error: the rule above, explained.</summary>
+    public string WhyUnreadable(ulong linear, ulong? cr3 = null) =>
+        !Cpu.TryTranslate(linear, cr3 ?? Cpu.State.Cr3, out ulong physical)
+            ? Cpu.State.IsCanonical(linear) ? $"the page tables do not map 0x{linear:x}" : $"0x{linear:x} is not canonical"
+        : (Cpu.State.Cr0 & CpuState.Cr0PG) == 0 ? $"paging is off and no RAM or device is at 0x{linear:x}"
+        : $"0x{linear:x} maps to physical 0x{physical:x}, where no RAM or device is";
+
+    /// <summary>Reads physical memory as a debugger does (see the rule above); returns how many bytes were read.</summary>
+    public int ReadPhysicalBacked(ulong address, Span<byte> destination)
+    {
+        int count = BackedLength(address, destination.Length);
+        Bus.Read(address, destination[..count]);
+        return count;
+    }
+
+    /// <summary>Writes physical memory as a debugger does (see the rule above); returns how many bytes were written.</summary>
+    public int WritePhysicalBacked(ulong address, ReadOnlySpan<byte> source)
+    {
+        int count = BackedLength(address, source.Length);
+        Bus.Write(address, source[..count]);
+        return count;
+    }
+
+    /// <summary>How many of the <paramref name="length"/> bytes from physical <paramref name="address"/> RAM or a device
+    /// backs, in a row, without wrapping past the top of the address space.</summary>
+    int BackedLength(ulong address, int length)
+    {
+        int count = 0;
+        while (count < length && address + (ulong)count >= address && Bus.IsBacked(address + (ulong)count))
+            count++;
+        return count;
+    }
+
     public void WritePhysical(ulong address, ReadOnlySpan<byte> source) => Bus.Write(address, source);
 
     /// <summary>
@@ -106,28 +146,32 @@ public sealed class Machine
     /// kernel's tables can be read while the machine is stopped on the user CR3.</summary>
     public bool TryTranslate(ulong linear, ulong cr3, out ulong physical) => Cpu.TryTranslate(linear, cr3, out physical);
 
-    /// <summary>Reads linear memory through paging (the current CR3, or <paramref name="cr3"/>), page by page, up to
-    /// the first page that does not translate. Returns how many bytes were read.</summary>
+    /// <summary>Reads linear memory through paging (the current CR3, or <paramref name="cr3"/>) as a debugger does (see the
+    /// rule above). Returns how many bytes were read.</summary>
     public int ReadVirtual(ulong linear, Span<byte> destination, ulong? cr3 = null)
     {
         int done = 0;
         foreach (var (physical, count) in PhysicalPieces(linear, destination.Length, cr3 ?? Cpu.State.Cr3))
         {
-            Bus.Read(physical, destination.Slice(done, count));
-            done += count;
+            int read = ReadPhysicalBacked(physical, destination.Slice(done, count));
+            done += read;
+            if (read < count)
+                break;
         }
         return done;
     }
 
-    /// <summary>Writes linear memory through paging as a debugger does (read-only pages included); returns how many
-    /// bytes were written before the first page that does not translate.</summary>
+    /// <summary>Writes linear memory through paging as a debugger does (read-only pages included, and the rule above);
+    /// returns how many bytes were written.</summary>
     public int WriteVirtual(ulong linear, ReadOnlySpan<byte> source, ulong? cr3 = null)
     {
         int done = 0;
         foreach (var (physical, count) in PhysicalPieces(linear, source.Length, cr3 ?? Cpu.State.Cr3))
         {
-            Bus.Write(physical, source.Slice(done, count));
-            done += count;
+            int written = WritePhysicalBacked(physical, source.Slice(done, count));
+            done += written;
+            if (written < count)
+                break;
         }
         return done;
     }
@@ -138,7 +182,7 @@ public sealed class Machine
         for (int done = 0; done < length;)
         {
             ulong address = linear + (ulong)done;
-            if (!Cpu.TryTranslate(address, cr3, out ulong physical))
+            if (address < linear || !Cpu.TryTranslate(address, cr3, out ulong physical)) // wrapped past 2^64, or unmapped
                 yield break;
             int count = Math.Min(length - done, PhysicalMemory.PageSize - (int)(address & (PhysicalMemory.PageSize - 1)));
             yield return (physical, count);
@@ -173,7 +217,7 @@ public sealed class Machine
     public static Machine CreateLongMode(MachineOptions? options = null)
     {
         var m = new Machine(options);
-        ulong pml4 = m.Bus.Ram.Size - 2 * PhysicalMemory.PageSize;
+        ulong pml4 = LongModeTables(m.Bus.Ram.Size);
         ulong pdpt = pml4 + PhysicalMemory.PageSize;
         const ulong Present = 1, Writable = 2, User = 4, PageSize1G = 1 << 7;
         m.Bus.Write(pml4, 8, pdpt | Present | Writable | User);
@@ -183,6 +227,10 @@ public sealed class Machine
         m.Apic.SyncWindow();
         return m;
     }
+
+    /// <summary>Where <see cref="CreateLongMode"/> puts its page tables: the last 8 KiB of RAM. The RAM below them is free,
+    /// so a stack that starts here and grows down stays clear of them.</summary>
+    public static ulong LongModeTables(ulong ramSize) => ramSize - 2 * PhysicalMemory.PageSize;
 
     /// <summary>A machine in 32-bit protected mode with flat segments and paging off (the multiboot hand-off).</summary>
     public static Machine CreateProtectedMode(MachineOptions? options = null)

@@ -22,22 +22,12 @@ public readonly record struct AddressSpace(AddressSpace.Kind Mode, ulong Cr3 = 0
     /// <summary>The page-table root a linear access goes through: the chosen one, or null for the current CR3.</summary>
     ulong? Root => Mode == Kind.Root ? Cr3 : null;
 
-    /// <summary>Reads as much of the range as is mapped, from its start; returns how many bytes.</summary>
-    public int Read(Machine m, ulong address, Span<byte> destination)
-    {
-        if (Mode != Kind.Physical)
-            return m.ReadVirtual(address, destination, Root);
-        m.ReadPhysical(address, destination);
-        return destination.Length;
-    }
+    /// <summary>Reads as much of the range as is mapped and backed, from its start (the machine's debugger rule); returns how many bytes.</summary>
+    public int Read(Machine m, ulong address, Span<byte> destination) =>
+        Mode == Kind.Physical ? m.ReadPhysicalBacked(address, destination) : m.ReadVirtual(address, destination, Root);
 
-    public int Write(Machine m, ulong address, ReadOnlySpan<byte> source)
-    {
-        if (Mode != Kind.Physical)
-            return m.WriteVirtual(address, source, Root);
-        m.WritePhysical(address, source);
-        return source.Length;
-    }
+    public int Write(Machine m, ulong address, ReadOnlySpan<byte> source) =>
+        Mode == Kind.Physical ? m.WritePhysicalBacked(address, source) : m.WriteVirtual(address, source, Root);
 }
 
 /// <summary>m, M, X: memory, through <see cref="AddressSpace"/>. Software breakpoints are host-side (Cpu.Breakpoints),

@@ -136,6 +136,11 @@ public sealed class AssemblyResult
         return image;
     }
 
+    /// <summary>The address range [Start, End) of the section called <paramref name="name"/>, or null for none (an absolute
+    /// symbol's section).</summary>
+    public (ulong Start, ulong End)? SectionRange(string? name) =>
+        Sections.FirstOrDefault(s => s.Name == name) is { } section ? (section.Address, section.Address + section.Size) : null;
+
     /// <summary>The address of a symbol, or null when the result has none of that name.</summary>
     public ulong? AddressOf(string name) => Symbols.FirstOrDefault(s => s.Name == name)?.Value;
 }

@@ -19,16 +19,23 @@ public interface ISymbolLookup
 
 /// <summary>
 /// A symbol table sorted by address, built from an assembly result (with its line table) or from an ELF image's
-/// symbols. An address belongs to the nearest symbol at or below it, passing over sized symbols that end before it
-/// (a sized function does not own the padding or the unsized labels after it). Among symbols at the same address a
-/// sized one wins over a bare label, then a function over an object over a label, then global over weak over local,
-/// then the first name in ordinal order, so the answer never depends on input order.
+/// symbols, that names an address as gdb does (its minimal-symbol lookup, behind `info symbol`, `x/a` and `<sym+off>`):
+/// only symbols of the section the address lies in count, so nothing past the last section is "__bss_end+N"; and
+/// walking down from the address, the first sized symbol decides: it names the address if the address lies inside it
+/// (so a label inside a sized function gives way to the function: entry_SYSCALL_64+48), and otherwise the nearest
+/// label (a symbol without size) passed on the way does, or nothing (the padding after a function is nobody's; gdb
+/// assumes sized symbols do not nest). Symbols at one address are walked in gdb's order, by name, the last name in
+/// ordinal order first. The entry kernel's every symbol and section edge is checked against gdb in the tests.
 /// </summary>
 public sealed class SymbolLookup : ISymbolLookup
 {
-    readonly record struct Entry(string Name, ulong Address, ulong Size, int TypeRank, int BindingRank)
+    /// <summary>A symbol; <see cref="SectionStart"/> and <see cref="SectionEnd"/> bound the addresses it can name (0 and
+    /// <see cref="ulong.MaxValue"/> when its section is not known).</summary>
+    readonly record struct Entry(string Name, ulong Address, ulong Size, ulong SectionStart, ulong SectionEnd)
     {
-        public bool Contains(ulong address) => Size == 0 || address - Address < Size;
+        public bool Contains(ulong address) => address - Address < Size;
+
+        public bool InSection(ulong address) => address >= SectionStart && address < SectionEnd;
     }
 
     readonly Entry[] _entries;
@@ -37,7 +44,7 @@ public sealed class SymbolLookup : ISymbolLookup
 
     SymbolLookup(IEnumerable<Entry> entries, IReadOnlyList<LineEntry> lines, IReadOnlyList<(ulong Start, ulong End)> sections)
     {
-        _entries = entries.OrderBy(e => e.Address).ToArray();
+        _entries = entries.OrderBy(e => e.Address).ThenBy(e => e.Name, StringComparer.Ordinal).ToArray();
         _lines = lines;
         _sections = sections;
     }
@@ -47,36 +54,34 @@ public sealed class SymbolLookup : ISymbolLookup
     /// places, so they never name an address.
     /// </summary>
     public static SymbolLookup From(AssemblyResult result) =>
-        new(result.Symbols.Where(s => s.Section is not null)
-                          .Select(s => new Entry(s.Name, s.Value, s.Size, Rank(s.Type), Rank(s.Binding))),
+        new(result.Symbols.Where(s => s.Section is not null).Select(s => Create(s.Name, s.Value, s.Size, result.SectionRange(s.Section))),
             result.Lines,
             result.Sections.OrderBy(s => s.Address).Select(s => (s.Address, s.Address + s.Size)).ToList());
 
-    /// <summary>An ELF image's function, object and untyped symbols, ranked as an assembly's (absolute ones, constants,
-    /// never name an address); an ELF carries no line table we read.</summary>
+    /// <summary>An ELF image's function, object and untyped symbols (absolute ones, constants, never name an address);
+    /// an ELF carries no line table we read.</summary>
     public static SymbolLookup From(IEnumerable<ElfSymbol> symbols) =>
         new(symbols.Where(s => !s.Absolute && s.Type is ElfSymbolType.Function or ElfSymbolType.Object or ElfSymbolType.NoType)
-                   .Select(s => new Entry(s.Name, s.Address, s.Size, Rank(s.Type), Rank(s.Binding))),
+                   .Select(s => Create(s.Name, s.Address, s.Size, s.Section)),
             [], []);
+
+    static Entry Create(string name, ulong address, ulong size, (ulong Start, ulong End)? section) =>
+        new(name, address, size, section?.Start ?? 0, section?.End ?? ulong.MaxValue);
 
     public SymbolicAddress? Find(ulong address)
     {
-        Entry? fallback = null;
-        // Walk down from the last symbol at or below the address, one group of equal addresses at a time.
-        for (int end = UpperBound(address); end > 0;)
+        Entry? label = null; // the nearest symbol without a size passed so far
+        for (int i = UpperBound(address) - 1; i >= 0; i--)
         {
-            int start = end - 1;
-            while (start > 0 && _entries[start - 1].Address == _entries[end - 1].Address)
-                start--;
-            var group = new ArraySegment<Entry>(_entries, start, end - start);
-            var owners = group.Where(e => e.Contains(address)).ToList();
-            if (owners.Count != 0)
-                return At(Best(owners), address);
-            fallback ??= Best(group);
-            end = start;
+            var e = _entries[i];
+            if (!e.InSection(address))
+                continue; // another section's symbol: gdb passes over it
+            if (e.Size == 0)
+                label ??= e;
+            else
+                return e.Contains(address) ? At(e, address) : label is { } l ? At(l, address) : null;
         }
-        // Only sized symbols that all end below: objdump still names the address after the nearest of them.
-        return fallback is { } f ? At(f, address) : null;
+        return label is { } nearest ? At(nearest, address) : null;
     }
 
     public LineEntry? LineAt(ulong address)
@@ -90,13 +95,6 @@ public sealed class SymbolLookup : ISymbolLookup
     }
 
     static SymbolicAddress At(Entry e, ulong address) => new(e.Name, e.Address, address - e.Address);
-
-    static Entry Best(IEnumerable<Entry> candidates) =>
-        candidates.OrderByDescending(e => e.Size != 0)
-                  .ThenByDescending(e => e.TypeRank)
-                  .ThenByDescending(e => e.BindingRank)
-                  .ThenBy(e => e.Name, StringComparer.Ordinal)
-                  .First();
 
     /// <summary>How many entries have an address at or below <paramref name="address"/>.</summary>
     int UpperBound(ulong address) => IndexOfLast(_entries.Length, i => _entries[i].Address <= address) + 1;
@@ -115,12 +113,4 @@ public sealed class SymbolLookup : ISymbolLookup
         }
         return low - 1;
     }
-
-    static int Rank(AsmSymbolType type) => type switch { AsmSymbolType.Function => 2, AsmSymbolType.Object => 1, _ => 0 };
-
-    static int Rank(ElfSymbolType type) => type switch { ElfSymbolType.Function => 2, ElfSymbolType.Object => 1, _ => 0 };
-
-    static int Rank(AsmSymbolBinding binding) => binding switch { AsmSymbolBinding.Global => 2, AsmSymbolBinding.Weak => 1, _ => 0 };
-
-    static int Rank(ElfSymbolBinding binding) => binding switch { ElfSymbolBinding.Global => 2, ElfSymbolBinding.Weak => 1, _ => 0 };
 }

@@ -24,9 +24,12 @@ public enum ElfSymbolBinding
 }
 
 /// <summary>A named symbol of an ELF image: what the shell and debugger show for an address. An absolute symbol
-/// (st_shndx SHN_ABS: .set, .equ) is a constant, not a place.</summary>
+/// (st_shndx SHN_ABS: .set, .equ) is a constant, not a place. <see cref="Section"/> is the address range of the
+/// section st_shndx names, [Start, End), which bounds the addresses the symbol can name (gdb names no address outside
+/// its section); null when not known.</summary>
 public readonly record struct ElfSymbol(string Name, ulong Address, ulong Size, ElfSymbolType Type,
-                                        ElfSymbolBinding Binding = ElfSymbolBinding.Local, bool Absolute = false);
+                                        ElfSymbolBinding Binding = ElfSymbolBinding.Local, bool Absolute = false,
+                                        (ulong Start, ulong End)? Section = null);
 
 /// <summary>A PT_LOAD program header: file bytes to place at a physical address, then zeroes up to MemorySize.</summary>
 public readonly record struct ElfSegment(ulong PhysicalAddress, ulong VirtualAddress, ulong FileOffset, ulong FileSize, ulong MemorySize);
@@ -51,6 +54,7 @@ public sealed class ElfImage
     const uint PtLoad = 1;
     const uint ShtSymtab = 2, ShtNobits = 8;
     const ushort ShnAbs = 0xFFF1; // st_shndx of a symbol whose value is a number rather than a place in a section
+    const ushort ShnLoReserve = 0xFF00; // st_shndx from here up is a special meaning, not a section header's index
 
     public bool Is64 { get; }
     public ulong Entry { get; }
@@ -180,8 +184,13 @@ public sealed class ElfImage
                 var type = (ElfSymbolType)(info & 0xF);
                 if (name == 0 || type is ElfSymbolType.Section or ElfSymbolType.File)
                     continue;
+                // SHN_UNDEF (0) and the reserved indexes (SHN_ABS, SHN_COMMON ...) name no section of this file, and a
+                // section at address 0 of an executable is not loaded (a hand-made image may point its symbols there):
+                // neither says where the symbol's addresses end.
+                (ulong, ulong)? section = shndx != 0 && shndx < Sections.Count && shndx < ShnLoReserve && Sections[shndx].Address != 0
+                    ? (Sections[shndx].Address, Sections[shndx].Address + Sections[shndx].Size) : null;
                 symbols.Add(new ElfSymbol(r.String(strings.Offset, strings.Size, name), value, symbolSize, type,
-                                          (ElfSymbolBinding)(info >> 4), Absolute: shndx == ShnAbs));
+                                          (ElfSymbolBinding)(info >> 4), Absolute: shndx == ShnAbs, section));
             }
         }
         return symbols;

@@ -53,7 +53,7 @@ public static class Loader
         }
         Place(machine, file.ToArray(), segments);
         var symbols = result.Symbols.Select(s => new ElfSymbol(s.Name, s.Value, s.Size, ElfWriter.SymbolType(s.Type), ElfWriter.SymbolBinding(s.Binding),
-                                                                 Absolute: s.Section is null)).ToList();
+                                                                 Absolute: s.Section is null, result.SectionRange(s.Section))).ToList();
         return new LoadedImage(ElfWriter.Entry(result, entry), symbols);
     }
 

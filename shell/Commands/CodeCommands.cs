@@ -7,10 +7,10 @@ namespace Repl.Shell.Commands;
 // Inside the namespace, so that Machine names the class rather than the Repl.Machine namespace.
 using Repl.Machine;
 
-/// <summary>disas, list and bt: the code around RIP, its source, and the calls that led there.</summary>
+/// <summary>disas, list and bt (<see cref="Backtrace"/>): the code around RIP, its source, and the calls that led there.</summary>
 static class CodeCommands
 {
-    const int DefaultInstructions = 10, MaxInstructions = 4096, ListContext = 5, MaxFrames = 32;
+    const int DefaultInstructions = 10, MaxInstructions = 4096, ListContext = 5;
 
     public static IReadOnlyList<ShellCommand> All { get; } =
     [
@@ -20,9 +20,9 @@ static class CodeCommands
         new("list", ["l"], "Show source lines around RIP (or a location)",
             $"list [LOC]\nShows the source lines around LOC (default RIP) from the loaded program's line table, {ListContext} on each side.\nNeeds a line table: a .S image, the built-in program, or an ELF with .debug_line.\nExample: list sum",
             List, Arguments: Completions.FirstLocation),
-        new("bt", ["backtrace", "where"], "Show the call chain (best effort)",
-            "bt\nAt a function's first instruction, takes the return address at RSP; then walks the frame-pointer chain (saved\nRBP, then the return address above it) from RBP.\nBest effort: code without frame pointers gives a short or wrong chain; each frame says how it was found.\nExample: bt",
-            Backtrace),
+        new("bt", ["backtrace", "where"], "Show how RIP was reached, as far as the machine's state proves it",
+            "bt\nAt an entry point (LSTAR, CSTAR, SYSENTER_EIP, an IDT gate) shows the interrupted RIP: RCX after SYSCALL, the CPU's\nframe after an interrupt or exception. In entry code, the pt_regs frame it built. At a function's first instruction,\nthe return address at RSP; then the frame-pointer chain from RBP. A return address must be canonical, mapped and\nright after a CALL; the last line says where the chain ends and why. Each frame says how it was found.\nExample: bt",
+            Backtrace.Show),
     ];
 
     static void Disassemble(Debugger d, string args, TextWriter o)
@@ -60,32 +60,5 @@ static class CodeCommands
         int first = Math.Max(1, entry.Line - ListContext), last = Math.Min(text.Length, entry.Line + ListContext);
         for (int n = first; n <= last; n++)
             o.WriteLine($"{(atRip && n == entry.Line ? "=>" : "  ")} {n.ToString(CultureInfo.InvariantCulture),4}  {text[n - 1].TrimEnd('\r')}");
-    }
-
-    static void Backtrace(Debugger d, string args, TextWriter o)
-    {
-        ref CpuState s = ref d.Machine.State;
-        o.WriteLine($"#0  {d.Program.Describe(s.Rip)}");
-        ulong frame = s.Gpr[(int)Gpr.Rbp];
-        Span<byte> pair = stackalloc byte[16];
-        int first = 1;
-        // At a function's first instruction its frame is not built yet: the return address is what RSP points at.
-        if (d.Symbols.Find(s.Rip) is { Offset: 0 } && d.Machine.ReadVirtual(s.Gpr[(int)Gpr.Rsp], pair[..8]) == 8)
-            o.WriteLine($"#{first++}  {d.Program.Describe(BitConverter.ToUInt64(pair))}  (return address at rsp 0x{s.Gpr[(int)Gpr.Rsp]:x})");
-        for (int n = first; n <= MaxFrames && frame != 0; n++)
-        {
-            if (d.Machine.ReadVirtual(frame, pair) < pair.Length)
-            {
-                o.WriteLine($"(the frame chain ends: 0x{frame:x} is not mapped)");
-                return;
-            }
-            ulong next = BitConverter.ToUInt64(pair), returnAddress = BitConverter.ToUInt64(pair[8..]);
-            o.WriteLine($"#{n}  {d.Program.Describe(returnAddress)}  (frame at 0x{frame:x})");
-            // Frames live higher on the stack as the chain goes back: anything else is not a frame chain.
-            if (next <= frame)
-                break;
-            frame = next;
-        }
-        o.WriteLine("(from the frame-pointer chain: without frame pointers it can stop short or mislead)");
     }
 }

@@ -106,20 +106,15 @@ static class MemoryCommands
     {
         public bool Physical => physical;
 
-        public int Read(ulong address, Span<byte> into)
-        {
-            if (!physical)
-                return machine.ReadVirtual(address, into);
-            int n = 0;
-            while (n < into.Length && machine.Bus.IsBacked(address + (ulong)n))
-                n++;
-            machine.ReadPhysical(address, into[..n]);
-            return n;
-        }
+        public int Read(ulong address, Span<byte> into) =>
+            physical ? machine.ReadPhysicalBacked(address, into) : machine.ReadVirtual(address, into);
 
-        public string Unreadable(ulong address) => physical
-            ? $"cannot read physical 0x{address:x}: no RAM or device there"
-            : $"cannot read 0x{address:x}: the current page tables do not map it (try 'info pt 0x{address:x}')";
+        /// <summary>Why the byte at <paramref name="address"/> could not be read, <paramref name="start"/> being where the
+        /// read began: the machine's rule (<see cref="Machine.ReadVirtual"/>) in words.</summary>
+        public string Unreadable(ulong address, ulong start) =>
+            address < start ? $"cannot read past 0xffffffffffffffff: the address space ends there (x reads upwards from 0x{start:x})"
+            : physical ? $"cannot read physical 0x{address:x}: no RAM or device there"
+            : $"cannot read 0x{address:x}: {machine.WhyUnreadable(address)} (try 'info pt 0x{address:x}')";
     }
 
     static string Label(Debugger d, MemorySpace memory, ulong address) =>
@@ -140,7 +135,7 @@ static class MemoryCommands
             o.WriteLine($"{Label(d, memory, lineAddress)}  {string.Join("  ", cells)}");
         }
         if (units < f.Count)
-            throw new CommandException(memory.Unreadable(address + (ulong)(units * f.Size)));
+            throw new CommandException(memory.Unreadable(address + (ulong)(units * f.Size), address));
         return address + (ulong)(units * f.Size);
     }
 
@@ -189,7 +184,7 @@ static class MemoryCommands
             var buffer = new byte[MaxString];
             int read = memory.Read(address, buffer);
             if (read == 0)
-                throw new CommandException(memory.Unreadable(address));
+                throw new CommandException(memory.Unreadable(address, address));
             int length = Array.IndexOf(buffer, (byte)0, 0, read);
             bool terminated = length >= 0;
             if (!terminated)
@@ -218,7 +213,7 @@ static class MemoryCommands
             var bytes = new byte[count * 15];
             int read = memory.Read(address, bytes);
             if (read == 0)
-                throw new CommandException(memory.Unreadable(address));
+                throw new CommandException(memory.Unreadable(address, address));
             lines = Disassembler.Disassemble(bytes.AsSpan(0, read), address, d.Machine.State.CodeBitness, count: count);
         }
         else

@@ -26,7 +26,7 @@ static class RunCommands
             "until LOC\nRuns until RIP reaches LOC (an address, symbol, symbol+offset or file.S:line), or something else stops it.\nExample: until sum+4",
             (d, args, o) => d.Report(d.Until(args), o), RunsMachine: true, Arguments: Completions.FirstLocation),
         new("trace", [], "Record the instructions runs execute: trace on|off|show [N]",
-            $"trace on | off | show [N]\nWhile on, runs go one instruction at a time (slower) and the last {TraceRing.DefaultCapacity} instructions are kept with\nthe registers each changed; show prints the last N (default 20). Off runs at full speed and keeps nothing new.\nExample: trace on, then stepi 5, then trace show 5",
+            $"trace on | off | show [N]\nWhile on, runs go one instruction at a time (slower) and the last {TraceRing.DefaultCapacity} instructions are kept with\nthe registers and MSRs each changed (SWAPGS: gsbase and kernel_gs_base); show prints the last N (default 20). Off runs at full speed and keeps nothing new.\nExample: trace on, then stepi 5, then trace show 5",
             Trace, Arguments: Completions.First("on", "off", "show")),
     ];
 

@@ -12,7 +12,7 @@ static class SessionCommands
             "help [CMD]\nWithout CMD, one line per command; with it, its usage and an example.\nExample: help x",
             Help, Arguments: (_, before, word) => before.Length == 0 ? Completions.Matching(word, CommandRegistry.All.SelectMany(c => c.Aliases.Prepend(c.Name))) : []),
         new("load", [], "Load an image into a fresh machine: ELF, multiboot, or a .S source",
-            "load IMAGE\nBuilds a new machine holding IMAGE, stopped at its entry: a multiboot kernel (in protected mode, as its\nloader leaves it), a 64-bit ELF (in long mode at its entry point), or a .S file our assembler builds (long mode,\nwith symbols and source lines). Breakpoints carry over.\nExample: load kernel.elf",
+            "load IMAGE\nBuilds a new machine holding IMAGE, stopped at its entry: a multiboot kernel (in protected mode, as its\nloader leaves it), a 64-bit ELF (in long mode at its entry point), or a .S file our assembler builds (long mode,\nwith symbols and source lines). ELF and .S programs start with RSP at the top of free RAM (below the page tables in\nRAM's last 8 KiB), so CALL and PUSH work at once. Breakpoints carry over.\nExample: load kernel.elf",
             (d, args, o) =>
             {
                 string image = args.Trim().Trim('"');

@@ -15,8 +15,11 @@ static class SystemViews
     static byte[] ReadLinear(Debugger d, ulong address, int length, string what)
     {
         var bytes = new byte[length];
-        if (d.Machine.ReadVirtual(address, bytes) < length)
-            throw new CommandException($"cannot read {what} at 0x{address:x}: the current page tables do not map it");
+        int read = d.Machine.ReadVirtual(address, bytes);
+        if (read < length)
+            throw new CommandException(address + (ulong)read < address
+                ? $"cannot read {what} at 0x{address:x}: it would run past the top of the address space"
+                : $"cannot read {what} at 0x{address:x}: {d.Machine.WhyUnreadable(address + (ulong)read)}");
         return bytes;
     }
 
@@ -81,21 +84,31 @@ static class SystemViews
         }
         byte[] table = ReadLinear(d, idtr.Base, idtr.Limit + 1, "the IDT");
         var rows = new List<string[]>();
-        for (int vector = 0; (vector + 1) * gateSize <= table.Length && vector < 256; vector++)
+        foreach (var (vector, offset, low) in PresentGates(table, longMode))
         {
-            var gate = table.AsSpan(vector * gateSize, gateSize);
-            ulong low = BinaryPrimitives.ReadUInt64LittleEndian(gate);
-            if ((low >> 47 & 1) == 0)
-                continue; // not present
-            ulong offset = (low & 0xFFFF) | ((low >> 48) << 16);
-            if (longMode)
-                offset |= (ulong)BinaryPrimitives.ReadUInt32LittleEndian(gate[8..]) << 32;
             ushort attributes = (ushort)((low >> 40) & 0xFF);
             rows.Add([$"{vector}", VectorNames.Mnemonic((Vector)vector), d.Program.Describe(offset), $"0x{(low >> 16) & 0xFFFF:x4}",
                       Descriptors.TypeName(attributes), ((attributes >> 5) & 3).ToString(), longMode ? $"{(low >> 32) & 7}" : "-"]);
         }
         o.WriteLine($"IDT at 0x{idtr.Base:x}, limit 0x{idtr.Limit:x}: {rows.Count} present gate{(rows.Count == 1 ? "" : "s")}");
         Table.Write(o, ["Vec", "Name", "Handler", "Sel", "Type", "DPL", "IST"], rows);
+    }
+
+    /// <summary>The present gates of an IDT's bytes (16-byte gates in long mode, 8-byte ones otherwise): the vector, the
+    /// handler's offset and the gate's low quadword (selector, type, DPL, IST).</summary>
+    internal static IEnumerable<(int Vector, ulong Offset, ulong Low)> PresentGates(byte[] table, bool longMode)
+    {
+        int gateSize = longMode ? 16 : 8;
+        for (int vector = 0; (vector + 1) * gateSize <= table.Length && vector < 256; vector++)
+        {
+            ulong low = BinaryPrimitives.ReadUInt64LittleEndian(table.AsSpan(vector * gateSize));
+            if ((low >> 47 & 1) == 0)
+                continue; // not present
+            ulong offset = (low & 0xFFFF) | ((low >> 48) << 16);
+            if (longMode)
+                offset |= (ulong)BinaryPrimitives.ReadUInt32LittleEndian(table.AsSpan(vector * gateSize + 8)) << 32;
+            yield return (vector, offset, low);
+        }
     }
 
     public static void Tss(Debugger d, string args, TextWriter o)
@@ -237,7 +250,7 @@ static class SystemViews
     }
 
     /// <summary>Linux's struct pt_regs (arch/x86/include/asm/ptrace.h), lowest address first: what the entry code pushes.</summary>
-    static readonly string[] PtRegs =
+    internal static readonly string[] PtRegs =
         ["r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss"];
 
     /// <summary>How far above RSP <c>info frame</c> looks for the frame of the entry in progress: a kernel stack's size.</summary>
@@ -278,7 +291,7 @@ static class SystemViews
     /// canonical, RFLAGS with bit 1 set and no reserved bit, CS a code descriptor with DPL = RPL (SDM Vol. 3, 6.14.2's
     /// frame, 5.8's privilege rules), SS null or a writable data descriptor at the same privilege.
     /// </summary>
-    static ulong? InnermostFrame(Debugger d, ulong rsp)
+    internal static ulong? InnermostFrame(Debugger d, ulong rsp)
     {
         var stack = new byte[FrameReach + PtRegs.Length * 8];
         int read = d.Machine.ReadVirtual(rsp, stack);

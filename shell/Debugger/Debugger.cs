@@ -183,7 +183,7 @@ public sealed partial class Debugger
             // An ELF without a multiboot header: a 64-bit program, started in long mode at its entry point.
             var machine = Machine.CreateLongMode(options);
             var loaded = Loader.LoadElf(machine, file);
-            machine.State.Rip = loaded.Entry;
+            Start(machine, loaded.Entry);
             return (machine, LoadedProgram.FromImage(image, loaded, file));
         }
     }
@@ -233,10 +233,20 @@ public sealed partial class Debugger
         if (result.Diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error) is { } error)
             throw new CommandException($"{error.Location}: {error.Message} (fix the source, or assemble it with 'repl asm' for all errors)");
         var loaded = Loader.LoadAssembly(machine, result);
-        machine.State.Rip = loaded.Entry;
+        Start(machine, loaded.Entry);
         var sources = result.Files.Where(File.Exists).ToDictionary(f => f, File.ReadAllLines);
         sources[path] = text.Split('\n');
         return (machine, LoadedProgram.FromAssembly(path, result, sources));
+    }
+
+    /// <summary>A loaded program's first state on the long-mode machine: RIP at its entry, and RSP at the top of the free
+    /// RAM, just below the page tables, as a loader leaves a usable stack, so that a program's first CALL or PUSH works
+    /// without it setting up a stack (with RSP 0 it would push below address 0 and fault, then triple-fault without an
+    /// IDT). A program that sets RSP itself is unaffected.</summary>
+    static void Start(Machine machine, ulong entry)
+    {
+        machine.State.Rip = entry;
+        machine.State.Gpr[(int)Gpr.Rsp] = Machine.LongModeTables(machine.Bus.Ram.Size);
     }
 
     /// <summary>Replaces the machine with a fresh one holding <paramref name="image"/> (null: <see cref="WithoutImage"/>'s

@@ -7,26 +7,28 @@ using Repl.Machine;
 /// <summary>
 /// <c>Mem</c> in scripts: linear memory through the current paging (<c>Mem.U64[addr]</c>), and <see cref="Phys"/>
 /// with the same members over physical addresses. Accesses go in as a debugger's do: no access rights, no accessed
-/// or dirty bits. An address that does not translate throws, naming it.
+/// or dirty bits, and the machine's rule for a debugger's reach (<see cref="Machine.ReadVirtual"/>): a byte it cannot reach
+/// throws, naming the address and why.
 /// </summary>
 public sealed class MemoryView
 {
     readonly Func<ulong, Span<byte>, int> _read;
     readonly Func<ulong, ReadOnlySpan<byte>, int> _write;
     readonly string _space;
+    readonly Func<ulong, string> _why;
 
     /// <summary>Linear memory through the machine's current CR3.</summary>
-    public MemoryView(Machine machine) : this("linear", (a, d) => machine.ReadVirtual(a, d), (a, s) => machine.WriteVirtual(a, s))
+    public MemoryView(Machine machine) : this("linear", (a, d) => machine.ReadVirtual(a, d), (a, s) => machine.WriteVirtual(a, s),
+                                              a => machine.WhyUnreadable(a))
     {
-        // The bus covers the whole physical address space (what is neither RAM nor a device reads as ones), so every
-        // physical access completes.
-        Phys = new MemoryView("physical", (a, d) => { machine.ReadPhysical(a, d); return d.Length; },
-                              (a, s) => { machine.WritePhysical(a, s); return s.Length; });
+        // The machine's debugger rule, as x follows it: no RAM or device, no byte (the processor would read ones).
+        Phys = new MemoryView("physical", machine.ReadPhysicalBacked, machine.WritePhysicalBacked, a => $"no RAM or device at physical 0x{a:x}");
     }
 
-    MemoryView(string space, Func<ulong, Span<byte>, int> read, Func<ulong, ReadOnlySpan<byte>, int> write)
+    MemoryView(string space, Func<ulong, Span<byte>, int> read, Func<ulong, ReadOnlySpan<byte>, int> write, Func<ulong, string> why)
     {
         _space = space;
+        _why = why;
         _read = read;
         _write = write;
         Phys = this;
@@ -62,7 +64,8 @@ public sealed class MemoryView
     {
         if (done < wanted)
             throw new InvalidOperationException(
-                $"{_space} address 0x{address + (ulong)done:x} is not mapped (after {done} of {wanted} bytes from 0x{address:x}; try Mem.Phys for physical memory)");
+                $"{_space} address 0x{address + (ulong)done:x} cannot be reached (after {done} of {wanted} bytes from 0x{address:x}): "
+                + (address + (ulong)done < address ? "the range runs past the top of the address space" : _why(address + (ulong)done)));
     }
 
     /// <summary>Little-endian integers of one width: <c>Mem.U32[addr]</c> reads, <c>Mem.U32[addr] = v</c> writes

@@ -72,7 +72,11 @@ public class MemoryPacketTests
     [Fact]
     public void A_read_running_into_an_unmapped_page_returns_the_mapped_part()
     {
-        using var stub = new InMemoryStub();
+        // The last 1 GiB page of the identity map (linear 511 GiB) onto physical 0, so that its last bytes are RAM (1 GiB of
+        // it, lazily backed) and the linear page after it is unmapped: only the mapping stops the read.
+        var m = Machine.CreateLongMode(new MachineOptions { RamSize = 1UL << 30 });
+        m.Bus.Write(m.Bus.Ram.Size - PhysicalMemory.PageSize + 511 * 8, 8, 0UL | 1 | 2 | (1 << 7));
+        using var stub = new InMemoryStub(m);
         ulong lastMapped = (512UL << 30) - 2;
 
         Assert.Equal(4, stub.Request($"m{lastMapped:x},8").Length);
@@ -90,8 +94,8 @@ public class MemoryPacketTests
 
         Assert.Equal("ab", stub.Request("m40005000,1"));
         Assert.Contains("physical", Monitor(stub, "phys"));
-        // Physical 0x40005000 lies beyond RAM, where nothing answers: it reads as all-ones.
-        Assert.Equal("ff", stub.Request("m40005000,1"));
+        // Physical 0x40005000 lies beyond RAM, where nothing answers: an error, as QEMU's stub gives, not the bus's ones.
+        Assert.Equal("E0e", stub.Request("m40005000,1"));
         Assert.Equal("ab", stub.Request("m5000,1"));
         Monitor(stub, "virt");
         Assert.Equal("ab", stub.Request("m40005000,1"));

@@ -102,7 +102,7 @@ public sealed class AsmCommandTests : IDisposable
         Assert.Equal("wrote boot.elf: 10 bytes of code/data in 3 sections, 3 symbols\n", stdout);
         var elf = new ElfImage(File.ReadAllBytes(Path.Combine(dir, "boot.elf")));
         Assert.Equal(0x10_0000UL, elf.Entry);
-        Assert.Contains(new ElfSymbol("value", 0x10_0006, 0, ElfSymbolType.NoType), elf.Symbols);
+        Assert.Contains(new ElfSymbol("value", 0x10_0006, 0, ElfSymbolType.NoType, Section: (0x10_0006, 0x10_000a)), elf.Symbols);
     }
 
     [Fact]

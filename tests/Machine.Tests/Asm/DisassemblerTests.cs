@@ -112,7 +112,7 @@ public class DisassemblerTests
     }
 
     [Fact]
-    public void An_assembled_source_lists_with_its_labels_branch_targets_and_source_lines()
+    public void An_assembled_source_lists_with_its_symbols_branch_targets_and_source_lines()
     {
         var result = Assembler.Assemble("""
             .globl entry
@@ -135,11 +135,11 @@ public class DisassemblerTests
                 "entry.S:4",
                 "0x100000 <entry>:    0f 01 f8              swapgs",
                 "entry.S:5",
-                "0x100003 <entry+3>:  eb 01                 jmp 0x100006 <done>",
+                "0x100003 <entry+3>:  eb 01                 jmp 0x100006 <entry+6>", // gdb's names: done is inside sized entry
                 "entry.S:6",
                 "0x100005 <entry+5>:  90                    nop",
                 "entry.S:8",
-                "0x100006 <done>:     48 0f 07              sysretq",
+                "0x100006 <entry+6>:  48 0f 07              sysretq",
             ],
             listing);
     }
@@ -227,30 +227,34 @@ public class DisassemblerTests
     }
 
     [Fact]
-    public void An_address_inside_a_sized_function_belongs_to_the_nearest_label_before_it()
+    public void An_address_inside_a_sized_function_belongs_to_the_function_not_to_a_label_inside_it_as_in_gdb()
     {
         var symbols = SymbolLookup.From(Assembled(Function("entry_SYSCALL_64", Origin, 0x40), Label("entry_SYSCALL_64_after_hwframe", Origin + 0x10)));
 
-        Assert.Equal(new SymbolicAddress("entry_SYSCALL_64_after_hwframe", Origin + 0x10, 4), symbols.Find(Origin + 0x14));
+        Assert.Equal(new SymbolicAddress("entry_SYSCALL_64", Origin, 0x14), symbols.Find(Origin + 0x14));
         Assert.Equal(new SymbolicAddress("entry_SYSCALL_64", Origin, 8), symbols.Find(Origin + 8));
     }
 
     [Fact]
-    public void A_sized_symbol_that_ends_before_the_address_yields_to_an_earlier_one_that_contains_it()
+    public void Past_a_sized_function_a_label_after_it_names_the_address_and_without_one_nothing_does()
     {
-        var symbols = SymbolLookup.From(Assembled(Function("outer", Origin, 0x40), new AsmSymbol("inner", Origin + 0x10, 4, AsmSymbolType.Object, AsmSymbolBinding.Local, ".text")));
+        var symbols = SymbolLookup.From(Assembled(Function("first", Origin, 4), Label("after_first", Origin + 6), Function("second", Origin + 0x10, 4)));
 
-        Assert.Equal(new SymbolicAddress("inner", Origin + 0x10, 2), symbols.Find(Origin + 0x12));
-        Assert.Equal(new SymbolicAddress("outer", Origin, 0x18), symbols.Find(Origin + 0x18));
+        Assert.Equal(new SymbolicAddress("after_first", Origin + 6, 2), symbols.Find(Origin + 8));
+        Assert.Equal(new SymbolicAddress("first", Origin, 3), symbols.Find(Origin + 3));
+        Assert.Null(symbols.Find(Origin + 4));   // the padding after first, before any label
+        Assert.Null(symbols.Find(Origin + 0x18)); // after second: gdb does not reach back past a sized symbol
+        Assert.Null(symbols.Find(Origin - 1));
     }
 
     [Fact]
-    public void Past_the_end_of_every_sized_symbol_the_nearest_one_still_names_the_address()
+    public void A_symbol_names_no_address_outside_its_section()
     {
-        var symbols = SymbolLookup.From(Assembled(Function("first", Origin, 4), Function("second", Origin + 8, 4)));
+        var symbols = SymbolLookup.From(Assembled(Label("__text_end", Origin + 0x40), Label("start", Origin)));
 
-        Assert.Equal(new SymbolicAddress("second", Origin + 8, 8), symbols.Find(Origin + 0x10));
-        Assert.Null(symbols.Find(Origin - 1));
+        Assert.Equal(new SymbolicAddress("start", Origin, 0x3f), symbols.Find(Origin + 0x3f));
+        Assert.Null(symbols.Find(Origin + 0x40));          // the section's end: a label there is past it
+        Assert.Null(symbols.Find(0x7fff_ffff_eff8));        // far past the last section
     }
 
     [Fact]
@@ -267,7 +271,7 @@ public class DisassemblerTests
     [Fact]
     public void Absolute_symbols_are_constants_and_name_no_address()
     {
-        var symbols = SymbolLookup.From(Assembled(new AsmSymbol("__USER_CS", 0x100008, 0, AsmSymbolType.NoType, AsmSymbolBinding.Local, null), Function("entry", Origin, 4)));
+        var symbols = SymbolLookup.From(Assembled(new AsmSymbol("__USER_CS", 0x100008, 0, AsmSymbolType.NoType, AsmSymbolBinding.Local, null), Function("entry", Origin, 0x10)));
 
         Assert.Equal(new SymbolicAddress("entry", Origin, 8), symbols.Find(Origin + 8));
     }
@@ -283,15 +287,15 @@ public class DisassemblerTests
     }
 
     [Fact]
-    public void Elf_symbols_prefer_functions_over_untyped_ones_and_ignore_sections_and_files()
+    public void Elf_symbols_at_one_address_go_by_name_as_gdb_sorts_them_and_files_name_nothing()
     {
         var symbols = SymbolLookup.From([
             new ElfSymbol("start", Origin, 0, ElfSymbolType.NoType),
-            new ElfSymbol("entry.S", Origin, 0, ElfSymbolType.File),
+            new ElfSymbol("zz.S", Origin, 0, ElfSymbolType.File),
             new ElfSymbol("_start", Origin, 0, ElfSymbolType.Function),
         ]);
 
-        Assert.Equal(new SymbolicAddress("_start", Origin, 2), symbols.Find(Origin + 2));
+        Assert.Equal(new SymbolicAddress("start", Origin, 2), symbols.Find(Origin + 2));
         Assert.Null(symbols.LineAt(Origin));
     }
 

@@ -34,21 +34,24 @@ public class ElfWriterTests
     }
 
     [Fact]
-    public void Our_loader_reads_back_every_named_symbol_with_its_address_size_type_binding_and_absoluteness()
+    public void Our_loader_reads_back_every_named_symbol_with_its_address_size_type_binding_absoluteness_and_section()
     {
-        var elf = Written(Result());
+        var result = Result();
+        var elf = Written(result);
+        (ulong, ulong)? SectionOf(string name) => result.SectionRange(result.Symbols.Single(s => s.Name == name).Section);
 
         Assert.Equal(
             [
                 new("KERNEL_CS", 0x10, 0, ElfSymbolType.NoType, Absolute: true),
-                new("_start", Text, 10, ElfSymbolType.Function, ElfSymbolBinding.Global),
-                new("buffer", Bss, 0, ElfSymbolType.NoType),
-                new("done", Text + 9, 0, ElfSymbolType.NoType),
-                new("entry_SYSCALL_64", TextExtra, 0, ElfSymbolType.NoType, ElfSymbolBinding.Global),
-                new("hook", Text + 10, 0, ElfSymbolType.NoType, ElfSymbolBinding.Weak),
-                new ElfSymbol("value", Data, 8, ElfSymbolType.Object),
+                new("_start", Text, 10, ElfSymbolType.Function, ElfSymbolBinding.Global, Section: SectionOf("_start")),
+                new("buffer", Bss, 0, ElfSymbolType.NoType, Section: SectionOf("buffer")),
+                new("done", Text + 9, 0, ElfSymbolType.NoType, Section: SectionOf("done")),
+                new("entry_SYSCALL_64", TextExtra, 0, ElfSymbolType.NoType, ElfSymbolBinding.Global, Section: SectionOf("entry_SYSCALL_64")),
+                new("hook", Text + 10, 0, ElfSymbolType.NoType, ElfSymbolBinding.Weak, Section: SectionOf("hook")),
+                new ElfSymbol("value", Data, 8, ElfSymbolType.Object, Section: SectionOf("value")),
             ],
             elf.Symbols.OrderBy(s => s.Name, StringComparer.Ordinal));
+        Assert.NotEqual(SectionOf("_start"), SectionOf("entry_SYSCALL_64")); // the ranges are the sections', not one for all
     }
 
     [Fact]

@@ -65,7 +65,7 @@ public class BatchRunTests
     {
         var (status, output, _) = Run([Script("throws.csx", "BareMachine();\nvar v = Mem.U64[0xdead_0000_0000_0000];\n")]);
         Assert.Equal(1, status);
-        Assert.Contains("  throws.csx:2: linear address 0xdead000000000000 is not mapped", output);
+        Assert.Contains("  throws.csx:2: linear address 0xdead000000000000 cannot be reached", output);
     }
 
     [Fact]

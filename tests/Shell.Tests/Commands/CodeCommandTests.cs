@@ -66,7 +66,7 @@ public class CodeCommandTests
         string output = s.Run("bt");
 
         Assert.StartsWith("#0  0x100020 <sum+5>\n#1  0x100011 <_start+17>  (frame at 0x101020)\n", output);
-        Assert.EndsWith("(from the frame-pointer chain: without frame pointers it can stop short or mislead)\n", output);
+        Assert.EndsWith("(the chain ends: the frame pointer is 0, the outermost frame's mark)\n", output);
     }
 
     [Fact]

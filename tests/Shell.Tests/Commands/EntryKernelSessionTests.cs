@@ -92,4 +92,101 @@ public class EntryKernelSessionTests
 
         Assert.Equal(_debugger.Program.Addresses["_start"], _debugger.Machine.State.Rip);
     }
+
+    ulong Register(Repl.Machine.Gpr r) => _debugger.Machine.State.Gpr[(int)r];
+
+    [Fact]
+    public void Bt_at_entry_SYSCALL_64_shows_the_user_rip_that_SYSCALL_left_in_rcx_and_ends_there()
+    {
+        Run("break entry_SYSCALL_64");
+        Run("continue");
+
+        string output = Run("bt");
+
+        Assert.Equal($"#0  0x{_debugger.Machine.State.Rip:x} <entry_SYSCALL_64>\n"
+                     + $"#1  {_debugger.Program.Describe(Register(Repl.Machine.Gpr.Rcx))}  (user mode: SYSCALL saved the return RIP in RCX and pushed nothing)\n"
+                     + "(the chain ends: SYSCALL came from user mode)\n", output);
+    }
+
+    [Fact]
+    public void Bt_at_do_syscall_64_goes_from_the_return_address_to_the_user_rip_in_pt_regs()
+    {
+        Run("break do_syscall_64");
+        Run("continue");
+        ulong frame = Register(Repl.Machine.Gpr.Rdi), rsp = Register(Repl.Machine.Gpr.Rsp);
+        var userRip = new byte[8];
+        _debugger.Machine.ReadVirtual(frame + 16 * 8, userRip); // pt_regs->ip
+
+        string output = Run("bt");
+
+        Assert.Matches($@"^#0  0x[0-9a-f]+ <do_syscall_64>\n#1  0x[0-9a-f]+ <entry_SYSCALL_64\+\d+>  \(return address at rsp 0x{rsp:x}\)\n", output);
+        Assert.Contains($"#2  {_debugger.Program.Describe(BitConverter.ToUInt64(userRip))}  (user mode, cs 0x33: from the pt_regs frame at 0x{frame:x})\n", output);
+        Assert.EndsWith("(the chain ends: the entry came from user mode)\n", output);
+    }
+
+    [Fact]
+    public void Bt_stops_at_a_word_that_cannot_be_a_return_address_instead_of_printing_it_as_a_frame()
+    {
+        Run("break do_syscall_64");
+        Run("continue");
+        Run("stepi");
+        // The kernel keeps no frame pointers: RBP is the user's, and what lies above it is no return address.
+        string output = Run("bt");
+
+        Assert.StartsWith("#0  ", output);
+        Assert.DoesNotContain("#1", output);
+        Assert.Matches(@"\(the chain ends: the (word above RBP's frame at 0x[0-9a-f]+, 0x[0-9a-f]+, (is not canonical|is not mapped code|does not follow a CALL instruction)|frame-pointer chain reaches 0x[0-9a-f]+, which cannot be read)", output);
+    }
+
+    [Fact]
+    public void Bt_at_an_exception_entry_shows_the_interrupted_rip_from_the_frame_the_cpu_pushed()
+    {
+        Run("break asm_exc_invalid_op");
+        Run("continue");
+        ulong rsp = Register(Repl.Machine.Gpr.Rsp); // #UD pushes no error code: RIP is at RSP
+        var pushed = new byte[16];
+        _debugger.Machine.ReadVirtual(rsp, pushed);
+
+        string output = Run("bt");
+
+        Assert.Contains($"#1  {_debugger.Program.Describe(BitConverter.ToUInt64(pushed))}  (user mode, cs 0x33: from the frame the CPU pushed for vector 6 (#UD) at 0x{rsp:x})\n", output);
+        Assert.Equal(0x33UL, BitConverter.ToUInt64(pushed, 8));
+        Assert.EndsWith("(the chain ends: the entry came from user mode)\n", output);
+    }
+
+    [Fact]
+    public void Trace_records_the_kernel_gs_base_that_SWAPGS_exchanges_with_gs_base()
+    {
+        Run("break entry_SYSCALL_64");
+        Run("continue");
+        ulong kernelGs = _debugger.Machine.ReadMsr(Repl.Machine.Msr.KernelGsBase), userGs = _debugger.Machine.State.Segments[(int)Repl.Machine.SegmentRegister.Gs].Base;
+        Assert.NotEqual(kernelGs, userGs);
+        Run("trace on");
+        Run("stepi");
+
+        string output = Run("trace show 1");
+
+        Assert.Contains($"gsbase=0x{kernelGs:x} kernel_gs_base=0x{userGs:x}\n", output);
+    }
+
+    [Fact]
+    public void Addresses_past_the_last_section_are_named_by_no_symbol()
+    {
+        Run("set rip=0x7fff00001000");
+
+        Assert.Equal("[protected cpl0 0x7fff00001000]", _debugger.Prompt);
+        Assert.Equal("No symbol matches 0x7fffffffeff8.\n", Run("info symbol 0x7fffffffeff8"));
+        Assert.Equal("No symbol matches 0x13b000.\n", Run($"info symbol 0x{_debugger.Program.Addresses["__bss_end"]:x}"));
+    }
+
+    [Fact]
+    public void Memory_past_RAM_is_refused_by_x_and_info_frame_alike_in_one_line()
+    {
+        // At the multiboot hand-over paging is off: linear is physical, and nothing backs the top of the space.
+        Assert.Equal("error: cannot read physical 0xfffffffffffffff8: no RAM or device there\n", Run("x/4gx p:0xfffffffffffffff8"));
+        Assert.Equal("error: cannot read 0xdead000000000000: paging is off and no RAM or device is at 0xdead000000000000 (try 'info pt 0xdead000000000000')\n",
+                     Run("x/gx 0xdead000000000000"));
+        Assert.Equal("error: cannot read the pt_regs frame at 0xffffffffffffffff: paging is off and no RAM or device is at 0xffffffffffffffff\n",
+                     Run("info frame 0xffffffffffffffff"));
+    }
 }

@@ -95,4 +95,26 @@ public class LoadCommandTests : IDisposable
         Assert.Contains("mode Long64 -> Compatibility32", output);
         Assert.Equal("[compat cpl0 compat]", s.Debugger.Prompt);
     }
+
+    [Fact]
+    public void A_loaded_source_starts_with_a_stack_below_the_page_tables_so_its_first_call_returns()
+    {
+        string path = Write("call.S", """
+                    .globl _start
+            _start: call    f
+                    hlt
+            f:      movl    $7, %eax
+                    ret
+            """u8.ToArray());
+        s.Run("load " + path);
+        ulong top = Repl.Machine.Machine.LongModeTables(s.Debugger.Machine.Bus.Ram.Size);
+
+        Assert.Equal(top, s.Debugger.Machine.State.Gpr[(int)Gpr.Rsp]);
+        string output = s.Run("continue");
+
+        // Halted after the HLT that follows the call (5 bytes), not in a fault that a push below address 0 would raise.
+        Assert.StartsWith($"Stopped: halted at 0x{s.Symbol("_start") + 6:x}\n", output);
+        Assert.Equal(7UL, s.Debugger.Machine.State.Gpr[(int)Gpr.Rax]);
+        Assert.Equal(top, s.Debugger.Machine.State.Gpr[(int)Gpr.Rsp]);
+    }
 }

@@ -42,7 +42,7 @@ public class ScriptSessionTests
         var result = _session.Evaluate("var before = 1;\nMem.U64[0xdead_0000_0000_0000]");
         Assert.False(result.Success);
         Assert.Single(result.Errors);
-        Assert.StartsWith("line 2: linear address 0xdead000000000000 is not mapped", result.Errors[0]);
+        Assert.StartsWith("line 2: linear address 0xdead000000000000 cannot be reached", result.Errors[0]);
         Assert.Equal("1", Show("before"));
     }
 
