@@ -89,6 +89,9 @@ public sealed partial class Debugger
     /// <summary>What the last <c>x</c> showed, which the next one goes on from.</summary>
     internal MemoryCommands.Examined? LastExamined { get; set; }
 
+    /// <summary>Where the last <c>list</c> ended, which a bare one goes on from.</summary>
+    internal CodeCommands.Listed? LastListed { get; set; }
+
     /// <summary>Why the machine last stopped, if it has run.</summary>
     public StopReason? LastStop { get; private set; }
 
@@ -261,6 +264,7 @@ public sealed partial class Debugger
         Machine = machine;
         Program = program;
         LastStop = null;
+        LastListed = null;
         _hooksRan = null;
         foreach (var b in _breakpoints.Where(b => b.Type == BreakpointType.Watchpoint))
             b.MachineWatchId = null;
