@@ -54,10 +54,12 @@ public sealed class ScriptCache(string directory)
         if (File.Exists(dll))
             return new(EntryPoint(dll), [], FromCache: true);
 
-        var compilation = ScriptOptionsFactory.Create(File.ReadAllText(path), path).GetCompilation();
-        var errors = ScriptErrors.Compile(compilation.GetDiagnostics()).ToList();
-        if (errors.Count != 0)
-            return new(null, errors, FromCache: false);
+        // Its loops poll for the deadline as the prompt's do for Ctrl-C (the polls go on the lines they guard, so runtime
+        // errors keep their lines); compile errors are those of the script as written, whose columns the polls shift.
+        string source = File.ReadAllText(path);
+        var compilation = ScriptOptionsFactory.Create(ScriptInterruption.Instrument(source), path).GetCompilation();
+        if (compilation.GetDiagnostics().Any(d => d.Severity == DiagnosticSeverity.Error))
+            return new(null, [.. ScriptErrors.Compile(ScriptOptionsFactory.Create(source, path).GetCompilation().GetDiagnostics())], FromCache: false);
         Emit(compilation, dll);
         return new(EntryPoint(dll), [], FromCache: false);
     }
