@@ -96,11 +96,12 @@ public sealed partial class Debugger
     public StopReason? LastStop { get; private set; }
 
     /// <summary>Stops a run in progress; safe from another thread (the console's Ctrl-C handler).</summary>
-    public void Interrupt() => Machine.RequestStop();
+    public void Interrupt() => Machine.RequestStop(StopRequester.Local);
 
     /// <summary>Withdraws an <see cref="Interrupt"/> that no run took up (the command or C# it was meant for ended
-    /// without running the machine again), so that the next run is not stopped by it.</summary>
-    public void CancelInterrupt() => Machine.CancelStopRequest();
+    /// without running the machine again), so that the next run is not stopped by it. Only the shell's own: while the
+    /// shell serves gdb, a Ctrl-C from gdb that its run has not reached yet stays (<see cref="StopRequester"/>).</summary>
+    public void CancelInterrupt() => Machine.CancelStopRequest(StopRequester.Local);
 
     /// <summary>"[long cpl0 entry_SYSCALL_64+12]": the mode, the privilege level and where RIP is.</summary>
     public string Prompt

@@ -77,6 +77,28 @@ public class BadInputTests
     }
 
     [Fact]
+    public void A_withdrawal_withdraws_only_its_requesters_request()
+    {
+        var m = Guest.Long(a => { var self = a.CreateLabel(); a.Label(ref self); a.jmp(self); });
+        m.RequestStop(StopRequester.Remote);
+        m.CancelStopRequest(StopRequester.Local);
+
+        Assert.Equal(StopKind.Interrupted, m.Run(100).Kind);
+        Assert.Equal(0UL, m.State.InstructionsRetired);
+    }
+
+    [Fact]
+    public void A_stop_uses_up_every_requesters_request()
+    {
+        var m = Guest.Long(a => { var self = a.CreateLabel(); a.Label(ref self); a.jmp(self); });
+        m.RequestStop(StopRequester.Local);
+        m.RequestStop(StopRequester.Remote);
+
+        Assert.Equal(StopKind.Interrupted, m.Run(100).Kind);
+        Assert.Equal(StopKind.InstructionBudget, m.Run(100).Kind);
+    }
+
+    [Fact]
     public void A_near_jump_to_a_noncanonical_address_faults_on_the_jump()
     {
         var m = Guest.Long(a => { a.mov(rax, 0x0000_8000_0000_0000); a.jmp(rax); });
