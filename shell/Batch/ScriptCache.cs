@@ -54,12 +54,13 @@ public sealed class ScriptCache(string directory)
         if (File.Exists(dll))
             return new(EntryPoint(dll), [], FromCache: true);
 
-        // Its loops poll for the deadline as the prompt's do for Ctrl-C (the polls go on the lines they guard, so runtime
-        // errors keep their lines); compile errors are those of the script as written, whose columns the polls shift.
+        // Its loops, and those of the files it #loads, poll for the deadline as the prompt's do for Ctrl-C (the polls go
+        // on the lines they guard, so runtime errors keep their lines); compile errors are those of the files as
+        // written, whose columns the polls shift.
         string source = File.ReadAllText(path);
-        var compilation = ScriptOptionsFactory.Create(ScriptInterruption.Instrument(source), path).GetCompilation();
+        var compilation = ScriptOptionsFactory.Create(source, path, polled: true).GetCompilation();
         if (compilation.GetDiagnostics().Any(d => d.Severity == DiagnosticSeverity.Error))
-            return new(null, [.. ScriptErrors.Compile(ScriptOptionsFactory.Create(source, path).GetCompilation().GetDiagnostics())], FromCache: false);
+            return new(null, [.. ScriptErrors.Compile(ScriptOptionsFactory.Create(source, path, polled: false).GetCompilation().GetDiagnostics())], FromCache: false);
         Emit(compilation, dll);
         return new(EntryPoint(dll), [], FromCache: false);
     }

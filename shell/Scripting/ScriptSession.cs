@@ -90,14 +90,15 @@ public sealed class ScriptSession
     /// <summary>Compiles and runs <paramref name="code"/> after the session's state; the state it leaves, if it ran.</summary>
     (Evaluation, ScriptState<object>?) Run(string code, string? filePath = null)
     {
-        Script<object> Continuing(string text) => _state is null ? _carryOver.Create(text, ScriptOptionsFactory.For(filePath))
-                                                                  : _state.Script.ContinueWith(text, ScriptOptionsFactory.For(filePath));
-        // What runs has its loops polled for Ctrl-C; errors are shown for the code as typed, whose columns the polls shift.
+        Script<object> Continuing(string text, bool polled) => _state is null ? _carryOver.Create(text, ScriptOptionsFactory.For(filePath, polled))
+                                                                               : _state.Script.ContinueWith(text, ScriptOptionsFactory.For(filePath, polled));
+        // What runs has its loops (and those of the files it #loads) polled for Ctrl-C; errors are shown for the code as
+        // typed, whose columns the polls shift. Typed code without loops is compiled once: the prompt seldom #loads.
         string runnable = ScriptInterruption.Instrument(code);
-        var script = Continuing(runnable);
+        var script = Continuing(runnable, polled: true);
         var diagnostics = script.Compile();
         if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
-            return (new(false, false, null, [.. ScriptErrors.Compile(ReferenceEquals(runnable, code) ? diagnostics : Continuing(code).Compile())]), null);
+            return (new(false, false, null, [.. ScriptErrors.Compile(ReferenceEquals(runnable, code) ? diagnostics : Continuing(code, polled: false).Compile())]), null);
         bool hasValue = HasValue(script.GetCompilation());
 
         var next = (_state is null ? script.RunAsync(Globals, _ => true) : script.RunFromAsync(_state, _ => true)).GetAwaiter().GetResult();

@@ -165,6 +165,24 @@ public class BatchRunTests
     }
 
     [Fact]
+    public void A_loop_in_a_loaded_file_is_stopped_at_the_timeout_and_named_by_its_own_line()
+    {
+        Script("lib.csx", "void Forever()\n{\n    while (true) { }\n}\n");
+        var (status, output, _) = Run([Script("uses.csx", "#load \"lib.csx\"\nForever();\n")], timeout: 0.5);
+        Assert.Equal(1, status);
+        Assert.Contains("  timed out after 0.5 s: the C# loop at lib.csx:3 was stopped (raise --timeout?)\n", output);
+    }
+
+    [Fact]
+    public void A_compile_error_inside_a_loop_of_a_loaded_file_has_its_column_as_written()
+    {
+        Script("lib.csx", "void F()\n{\n    while (true) { int x = 1; x.Nope(); }\n}\n");
+        var (status, output, _) = Run([Script("uses.csx", "#load \"lib.csx\"\n")]);
+        Assert.Equal(1, status);
+        Assert.Contains("  lib.csx:3:33: error CS1061:", output);
+    }
+
+    [Fact]
     public void A_compile_error_inside_a_loop_has_the_column_of_the_script_as_written()
     {
         var (status, output, _) = Run([Script("broken.csx", "var x = 1;\nwhile (true) { x.Nope(); }\n")]);
