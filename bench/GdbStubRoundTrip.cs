@@ -54,6 +54,7 @@ static class GdbStubRoundTrip
         Console.WriteLine($"gdb stub: {GdbVersion()} on the kpti image, {Steps:N0} stepi, then {Reads} x/64gx $rsp ({Reads * 64:N0} m packets); median of {Repeats} runs each");
 
         var ours = new List<Phases>();
+        var shell = new List<Phases>();
         var qemu = new List<Phases>();
         var floor = new List<Phases>();
         for (int i = 0; i < Repeats; i++)
@@ -61,6 +62,9 @@ static class GdbStubRoundTrip
             if (Session("repl", image, script, ServeOurs) is not { } our)
                 return false;
             ours.Add(our);
+            if (Session("the shell's gdbserver", image, script, ServeShell) is not { } shells)
+                return false;
+            shell.Add(shells);
             if (nullStub is not null)
             {
                 if (Session("the null stub", image, script, (_, at, client) => ServeNull(nullStub, at, client)) is not { } least)
@@ -75,6 +79,7 @@ static class GdbStubRoundTrip
         }
         var (steps, reads) = Median(ours);
         Print("repl", steps, reads);
+        Print("shell", Median(shell).Steps, Median(shell).Reads);
         if (nullStub is null)
             Console.WriteLine("  floor: gcc not installed, so no null stub");
         else
@@ -91,8 +96,8 @@ static class GdbStubRoundTrip
         {
             Console.WriteLine($"  the null stub (the floor: gdb and the loopback alone) takes {Median(floor).Steps / qemuSteps * 100:F0}% and {Median(floor).Reads / qemuReads * 100:F0}%");
             // The stubs' own CPU over a whole session is steadier than the wall clock on a shared host.
-            double ourCpu = MedianCpu(ours), floorCpu = MedianCpu(floor);
-            Console.WriteLine($"  stub CPU per session ({packets:N0} packets from gdb): repl {ourCpu:F2} s ({ourCpu / packets * 1e6:F0} us per packet), null stub {floorCpu:F2} s ({floorCpu / packets * 1e6:F0} us)");
+            double ourCpu = MedianCpu(ours), shellCpu = MedianCpu(shell), floorCpu = MedianCpu(floor);
+            Console.WriteLine($"  stub CPU per session ({packets:N0} packets from gdb): repl {ourCpu:F2} s ({ourCpu / packets * 1e6:F0} us per packet), shell {shellCpu:F2} s ({shellCpu / packets * 1e6:F0} us), null stub {floorCpu:F2} s ({floorCpu / packets * 1e6:F0} us)");
         }
         // QEMU now and then reports a step that did not advance (seen at the first access to the per-CPU area after
         // SYSCALL), so the two can end an instruction apart: worth a note, not a failure.
@@ -162,10 +167,7 @@ static class GdbStubRoundTrip
         var serving = server.ServeAsync(stop.Token);
         try
         {
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            string output = client(server.EndPoint);
-            cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-            return output + $"\n{StubCpuLine}{cpu.TotalSeconds.ToString(CultureInfo.InvariantCulture)}\n";
+            return WithCpu(() => client(server.EndPoint));
         }
         finally
         {
@@ -173,6 +175,33 @@ static class GdbStubRoundTrip
             server.Dispose();
             serving.Wait();
         }
+    }
+
+    /// <summary>The stub as the shell's gdbserver hosts it, on the same image: each of gdb's runs goes through the
+    /// debugger, which sorts out its stops for the shell's breakpoints, catchpoints and C# hooks (none are set here),
+    /// to show what that costs the packets.</summary>
+    static string ServeShell(string image, IPEndPoint endPoint, Func<IPEndPoint, string> client)
+    {
+        var debugger = Repl.Shell.Debugging.Debugger.Create(new() { Image = image, RamSize = (ulong)QemuImage.RamMiB << 20 });
+        var at = debugger.ServeGdb(endPoint);
+        try
+        {
+            return WithCpu(() => client(at));
+        }
+        finally
+        {
+            debugger.StopServing();
+        }
+    }
+
+    /// <summary>A session's output with this process's CPU time over it (the stub's, and the little that reading gdb's
+    /// output takes) added as a line.</summary>
+    static string WithCpu(Func<string> session)
+    {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        string output = session();
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        return output + $"\n{StubCpuLine}{cpu.TotalSeconds.ToString(CultureInfo.InvariantCulture)}\n";
     }
 
     /// <summary>QEMU stopped before its first instruction, with its gdbstub on the port (gdb retries the connection

@@ -19,6 +19,7 @@ public sealed class GdbServer : IDisposable
     readonly MachineHost _host;
     readonly StubOptions _options;
     int _sessionActive;
+    Session? _session;
 
     public GdbServer(MachineHost host, IPEndPoint endPoint, StubOptions? options = null)
     {
@@ -30,6 +31,10 @@ public sealed class GdbServer : IDisposable
 
     /// <summary>Where the stub listens (with the port the system chose, when asked for port 0).</summary>
     public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
+
+    /// <summary>The attached client's breakpoint addresses (none without a client). Read them under the machine host's
+    /// lock, under which the client changes them: a host that rebuilds the machine's breakpoint set keeps these.</summary>
+    public IEnumerable<ulong> ClientBreakpoints => Volatile.Read(ref _session)?.Breakpoints ?? [];
 
     /// <summary>Accepts clients until <paramref name="cancel"/> fires or the server is disposed.</summary>
     public async Task ServeAsync(CancellationToken cancel = default)
@@ -64,12 +69,17 @@ public sealed class GdbServer : IDisposable
         void Free()
         {
             if (Interlocked.Exchange(ref freed, 1) == 0)
+            {
+                Volatile.Write(ref _session, null);
                 Volatile.Write(ref _sessionActive, 0);
+            }
         }
         try
         {
             using var connection = new Connection(client.GetStream(), _options.Log);
-            var end = new Session(connection, _host, _options).Run(ended: Free);
+            var session = new Session(connection, _host, _options);
+            Volatile.Write(ref _session, session);
+            var end = session.Run(ended: Free);
             _options.Log(end switch
             {
                 SessionEnd.Detached => $"{peer} detached; listening on {EndPoint} again, the machine stopped",

@@ -17,11 +17,15 @@ public sealed class MachineHost : IDisposable
 {
     readonly BlockingCollection<Action> _runs = [];
     readonly Thread _thread;
-    readonly Lock _machine = new();
+    readonly Lock _machine;
 
-    public MachineHost(Machine machine)
+    /// <param name="guard">The lock the machine's owner already holds while it uses the machine itself (the shell, around
+    /// each command and C# submission at its prompt), so that the owner and the stub take turns; null for a lock of
+    /// the host's own.</param>
+    public MachineHost(Machine machine, Lock? guard = null)
     {
         Machine = machine;
+        _machine = guard ?? new Lock();
         _thread = new Thread(() =>
         {
             foreach (var run in _runs.GetConsumingEnumerable())

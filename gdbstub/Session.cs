@@ -19,6 +19,27 @@ public sealed record StubOptions
     /// <summary>Monitor commands the stub does not know go here (the shell routes its whole command set); null for
     /// a command it does not know either. Called on the machine's thread, while the machine is stopped.</summary>
     public Func<string, string?>? Monitor { get; init; }
+
+    /// <summary>A host with stops and code of its own in the machine's runs (the shell); null runs the machine
+    /// directly.</summary>
+    public IRunHost? RunHost { get; init; }
+}
+
+/// <summary>
+/// A host of the stub that takes part in the runs the client starts: the shell, whose breakpoints, watchpoints and
+/// catchpoints stop them too and whose C# hooks run in them, as in its own runs. Called under the machine host's lock,
+/// on the thread that runs the machine.
+/// </summary>
+public interface IRunHost
+{
+    /// <summary>Runs <paramref name="run"/> (the client's continue, step or range step), again past the host's own
+    /// stops that are not for stopping (a false condition, an instruction hook), until a stop the client or the host
+    /// wants; <paramref name="clientBreaksAt"/> names the client's breakpoint addresses. Returns the stop, with the line
+    /// that explains it when it is the host's (null when it is the client's own or explains itself).</summary>
+    (StopReason Stop, string? Explanation) Run(Func<StopReason> run, Func<ulong, bool> clientBreaksAt);
+
+    /// <summary>Whether the host stops at <paramref name="address"/> for itself: the client's z leaves it armed.</summary>
+    bool BreaksAt(ulong address);
 }
 
 /// <summary>How a session ended.</summary>

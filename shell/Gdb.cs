@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using Repl.GdbStub;
 using Repl.Shell.Debugging;
 
@@ -11,7 +12,7 @@ using Repl.Machine;
 /// <c>repl gdb</c>: loads an image as the shell does (multiboot kernel, ELF, .S source, or the entry kernel) and
 /// serves the machine to gdb or lldb, stopped at its first instruction until the debugger continues, as QEMU's
 /// <c>-s -S</c> does. gdb's "monitor CMD" runs any shell command. The guest's COM1 output goes to stdout; the
-/// stub's messages go to stderr. Ctrl+C ends the server.
+/// stub's messages go to stderr. Ctrl+C (or SIGTERM, SIGHUP) ends the server.
 /// </summary>
 static class Gdb
 {
@@ -44,12 +45,15 @@ static class Gdb
             return Fail(stderr, $"gdb: {e.Message}");
         }
         using var stop = new ManualResetEventSlim();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Set();
-        };
-        Console.CancelKeyPress += onCancel;
+        // Ctrl+C, Ctrl+\, kill and a closed terminal all end the server through the finally below, which removes the
+        // files written for gdb; left to the runtime, kill's SIGTERM ends the process without running it (status 143).
+        var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
+            .Select(signal => PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true;
+                stop.Set();
+            }))
+            .ToList();
         string image = imagePath ?? "the entry kernel";
         string client = imagePath is null || imagePath.EndsWith(".S", StringComparison.OrdinalIgnoreCase) ? "gdb" : $"gdb {imagePath}";
         stderr.WriteLine($"repl: {image} loaded, stopped at 0x{debugger.Machine.State.Rip:x}; listening on {at}; connect with: {client} -ex 'target remote {at}'");
@@ -59,7 +63,7 @@ static class Gdb
         }
         finally
         {
-            Console.CancelKeyPress -= onCancel;
+            signals.ForEach(s => s.Dispose());
             debugger.StopServing();
         }
         return 0;

@@ -47,16 +47,30 @@ public sealed partial class Session
         else
         {
             set.Remove(address);
-            if (!_softwareBreakpoints.Contains(address) && !_hardwareBreakpoints.Contains(address))
-                m.Cpu.Breakpoints.Remove(address);
+            Disarm(m, address);
         }
         return "OK";
     });
 
+    bool IsClientBreakpoint(ulong address) => _softwareBreakpoints.Contains(address) || _hardwareBreakpoints.Contains(address);
+
+    /// <summary>Takes <paramref name="address"/> out of the machine's set unless a breakpoint of the other kind, or the
+    /// host (the shell's breakpoints and hooks), still stops there.</summary>
+    void Disarm(Machine m, ulong address)
+    {
+        if (!IsClientBreakpoint(address) && _options.RunHost?.BreaksAt(address) != true)
+            m.Cpu.Breakpoints.Remove(address);
+    }
+
+    /// <summary>The client's breakpoint addresses, which a host keeps in the machine's set when it rebuilds it.</summary>
+    internal IEnumerable<ulong> Breakpoints => _softwareBreakpoints.Concat(_hardwareBreakpoints);
+
     /// <summary>A watchpoint as gdb names it: for Z2-Z4 the "kind" is the length in bytes.</summary>
     readonly record struct Watch(ulong Linear, ulong Length, WatchKind Kind);
 
-    readonly List<Watch> _watchpoints = [];
+    /// <summary>The client's watchpoints with the machine's ids for them: a z removes the client's own, not a host's
+    /// watchpoint on the same range.</summary>
+    readonly List<(Watch Watch, int Id)> _watchpoints = [];
 
     string ChangeWatchpoint(Watch watch, bool insert)
     {
@@ -65,32 +79,38 @@ public sealed partial class Session
         return _host.Call(m =>
         {
             if (insert)
+                _watchpoints.Add((watch, m.Watchpoints.Add(watch.Linear, watch.Length, watch.Kind)));
+            else if (_watchpoints.FindIndex(w => w.Watch == watch) is int i and >= 0)
             {
-                m.Watchpoints.Add(watch.Linear, watch.Length, watch.Kind);
-                _watchpoints.Add(watch);
+                m.Watchpoints.Remove(_watchpoints[i].Id);
+                _watchpoints.RemoveAt(i);
             }
-            else if (_watchpoints.Remove(watch))
-                m.Watchpoints.Remove(watch.Linear, watch.Length, watch.Kind);
             return "OK";
         });
     }
 
-    /// <summary>The stop reason of a watchpoint hit (GDB manual, "Stop Reply Packets"): the data address, by kind.</summary>
-    static string WatchReason(StopReason stop) =>
-        $"{stop.Watch switch { WatchKind.Read => "rwatch", WatchKind.Access => "awatch", _ => "watch" }}:{stop.DataAddress ?? 0:x}";
+    /// <summary>The stop reason of a watchpoint hit (GDB manual, "Stop Reply Packets"): the data address, by kind; none
+    /// when the host's watchpoint stopped the run, which the client would not find among its own.</summary>
+    string? WatchReason(StopReason stop) =>
+        !_watchpoints.Any(w => stop.DataAddress - w.Watch.Linear < w.Watch.Length) ? null
+        : $"{stop.Watch switch { WatchKind.Read => "rwatch", WatchKind.Access => "awatch", _ => "watch" }}:{stop.DataAddress ?? 0:x}";
 
-    /// <summary>The stop reason for a breakpoint at <paramref name="rip"/>: hwbreak when gdb set it as a hardware one.</summary>
-    string BreakpointReason(ulong rip) => _hardwareBreakpoints.Contains(rip) && !_softwareBreakpoints.Contains(rip) ? "hwbreak:" : "swbreak:";
+    /// <summary>The stop reason for a breakpoint at <paramref name="rip"/>: hwbreak when gdb set it as a hardware one;
+    /// none when only the host stops there: gdb takes a swbreak where it has no breakpoint for one it has just removed,
+    /// and resumes without a word.</summary>
+    string? BreakpointReason(ulong rip) =>
+        _softwareBreakpoints.Contains(rip) ? "swbreak:" : _hardwareBreakpoints.Contains(rip) ? "hwbreak:" : null;
 
     /// <summary>Takes out everything this session inserted: the next client knows nothing of it.</summary>
     void RemoveAllBreakpoints(Machine m)
     {
-        foreach (ulong address in _softwareBreakpoints.Concat(_hardwareBreakpoints))
-            m.Cpu.Breakpoints.Remove(address);
+        var addresses = Breakpoints.ToArray();
         _softwareBreakpoints.Clear();
         _hardwareBreakpoints.Clear();
-        foreach (var w in _watchpoints)
-            m.Watchpoints.Remove(w.Linear, w.Length, w.Kind);
+        foreach (ulong address in addresses)
+            Disarm(m, address);
+        foreach (var (_, id) in _watchpoints)
+            m.Watchpoints.Remove(id);
         _watchpoints.Clear();
     }
 }

@@ -28,8 +28,14 @@ public sealed partial class Session
     }
 
     /// <summary>One instruction ends in bounded time (a long REP string instruction retires in chunks), so it runs on
-    /// this thread without the watch for Ctrl-C that a run needs.</summary>
-    string SingleStep() => Reply(_host.Call(m => m.Step()));
+    /// this thread without the watch for Ctrl-C that a run needs. (A host's hook that runs on arrival is the user's
+    /// code, which Ctrl-C does not stop in the shell's own steps either.)</summary>
+    string SingleStep() => Reply(_host.Call(m => Run(m, static m => m.Step())));
+
+    /// <summary>One run for the client: through the host when one takes part in runs (<see cref="IRunHost"/>), else
+    /// straight on the machine.</summary>
+    (StopReason Stop, string? Explanation) Run(Machine m, Func<Machine, StopReason> how) =>
+        _options.RunHost is { } host ? host.Run(() => how(m), IsClientBreakpoint) : (how(m), null);
 
     /// <summary>vCont;action[:thread]...: the first action that applies to our thread is the one taken.</summary>
     string? ContinueWithActions(string actions)
@@ -82,7 +88,7 @@ public sealed partial class Session
     /// </summary>
     string? Resume(Func<Machine, StopReason> how)
     {
-        var run = _host.Invoke(how);
+        var run = _host.Invoke(m => Run(m, how));
         try
         {
             while (!run.IsCompleted)
@@ -96,7 +102,7 @@ public sealed partial class Session
                     if (!run.IsCompleted)
                         _host.RequestStop();
                     run.Wait();
-                    Log($"the debugger went away while the machine ran; stopped at 0x{run.Result.Rip:x}");
+                    Log($"the debugger went away while the machine ran; stopped at 0x{run.Result.Stop.Rip:x}");
                     _end = SessionEnd.ClientGone;
                     return null;
                 }
@@ -119,12 +125,12 @@ public sealed partial class Session
         return Reply(run.Result);
     }
 
-    /// <summary>The stop reply, which '?' repeats, after any explanation on the console.</summary>
-    string Reply(StopReason stop)
+    /// <summary>The stop reply, which '?' repeats, after any explanation on the console: the host's, or the stop's own.</summary>
+    string Reply((StopReason Stop, string? Explanation) run)
     {
-        if (StopReplies.NeedsExplaining(stop))
-            ConsoleOutput(stop.ToString());
-        _lastStop = StopReply(stop);
+        if ((run.Explanation ?? (StopReplies.NeedsExplaining(run.Stop) ? run.Stop.ToString() : null)) is { } line)
+            ConsoleOutput(line);
+        _lastStop = StopReply(run.Stop);
         return _lastStop;
     }
 

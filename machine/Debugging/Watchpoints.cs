@@ -65,11 +65,6 @@ public sealed class Watchpoints : IReadOnlyCollection<Watchpoint>
     /// <summary>Removes the watchpoint with this id; false if there is none.</summary>
     public bool Remove(int id) => RemoveFirst(w => w.Id == id);
 
-    /// <summary>Removes one watchpoint with exactly this range and kind, as gdb's z2-z4 name what they remove; false if
-    /// there is none.</summary>
-    public bool Remove(ulong linear, ulong length, WatchKind kind) =>
-        RemoveFirst(w => w.Linear == linear && w.Length == length && w.Kind == kind);
-
     public void Clear()
     {
         lock (_changing)

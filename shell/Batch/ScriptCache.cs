@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.Loader;
 using System.Security.Cryptography;
@@ -21,13 +20,6 @@ public sealed record CompiledScript(Func<ScriptGlobals, Task<object>>? Run, IRea
 /// </summary>
 public sealed class ScriptCache(string directory)
 {
-    // Assemblies scripts named with #r, by simple name: the default load context knows only the repl's own.
-    static readonly ConcurrentDictionary<string, string> ReferencedAssemblies = new(StringComparer.OrdinalIgnoreCase);
-
-    static ScriptCache() =>
-        AssemblyLoadContext.Default.Resolving += (context, name) =>
-            name.Name is { } simple && ReferencedAssemblies.TryGetValue(simple, out string? path) ? context.LoadFromAssemblyPath(path) : null;
-
     public string Directory { get; } = directory;
 
     /// <summary>$XDG_CACHE_HOME/repl/scripts, else ~/.cache/repl/scripts (the XDG default).</summary>
@@ -48,7 +40,7 @@ public sealed class ScriptCache(string directory)
         string path = Path.GetFullPath(scriptPath);
         var inputs = Inputs(path);
         foreach (string assembly in inputs.Where(i => i.IsAssembly).Select(i => i.Path))
-            ReferencedAssemblies[Path.GetFileNameWithoutExtension(assembly)] = assembly;
+            ReferencedAssemblies.Add(assembly);
 
         string dll = Path.Combine(Directory, Key(inputs) + ".dll");
         if (File.Exists(dll))

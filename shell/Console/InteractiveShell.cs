@@ -36,6 +36,9 @@ public static class InteractiveShell
         finally
         {
             output.Flush(); // the guest's last, unfinished, line
+            // Ctrl-D with gdbserver still serving: 'quit' stops it, and so removes the files written for gdb, but EOF does not.
+            if (debugger.IsCompletedSuccessfully)
+                debugger.Result.StopServing();
         }
     }
 

@@ -94,6 +94,8 @@ public sealed partial class Debugger
         var addresses = Machine.Cpu.Breakpoints;
         addresses.Clear();
         addresses.UnionWith(_internalStops);
+        // gdb's breakpoints, while it is attached, are in the same set: they stay.
+        addresses.UnionWith(_server?.ClientBreakpoints ?? []);
         if (_hooks is not null)
             addresses.UnionWith(_hooks.Addresses);
         foreach (var b in _breakpoints)

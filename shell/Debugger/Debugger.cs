@@ -34,8 +34,8 @@ public sealed record DebuggerOptions
 /// <summary>
 /// The debugger the shell's commands drive: one machine, what is known of the program in it, the numbered
 /// breakpoints, watchpoints and catchpoints, and run control (step, next, finish, continue, until) that stops with
-/// a <see cref="StopReason"/>. Everything runs on the caller's thread; <see cref="Interrupt"/> may be called from
-/// another (Ctrl-C) to stop a run.
+/// a <see cref="StopReason"/>. Everything runs on the caller's thread, and the runs gdb starts through gdbserver on the
+/// stub's (GdbServing.cs: one at a time); <see cref="Interrupt"/> may be called from another (Ctrl-C) to stop a run.
 /// </summary>
 public sealed partial class Debugger
 {
@@ -249,6 +249,7 @@ public sealed partial class Debugger
     /// the other machine without an image), which <c>reset</c> keeps. Breakpoints, watchpoints and catchpoints carry over.</summary>
     public void Load(DebuggerOptions options)
     {
+        RefuseWhileServing("replacing the machine");
         var (machine, program) = Build(options);
         Options = options;
         Replace(machine, program);

@@ -10,25 +10,50 @@ namespace Repl.Shell.Debugging;
 /// the embedded sources, the switches and the build of Repl.Machine that assembles them. A start with an unchanged
 /// key boots the file instead of assembling some 4,700 lines; any change, or a new build, assembles afresh. The cache
 /// is an optimisation only: a file that cannot be read or written is passed over, never an error.
+/// <para>Every build and every set of switches adds a file, so the cache keeps the <see cref="Capacity"/> most recently
+/// used kernels (a start that boots one uses it) and removes the rest whenever it stores one. Several repl processes
+/// may share the directory: removal never touches a file still being written (those have their own names until they
+/// are moved in), a file removed while another process reads it stays readable to that process (Unix) or is not
+/// removed (Windows), and losing a race only means that some later start assembles again.</para>
 /// </summary>
-static class KernelCache
+public static class KernelCache
 {
+    /// <summary>How many kernels the cache keeps: some 150 KiB each, and room for every switch set a user is likely to
+    /// alternate between.</summary>
+    public const int Capacity = 16;
+
+    /// <summary>A temporary file older than this was left by a process that ended between writing and moving it in.</summary>
+    static readonly TimeSpan Abandoned = TimeSpan.FromHours(1);
+
     /// <summary>$XDG_CACHE_HOME/repl/kernels, else ~/.cache/repl/kernels: beside the compiled scripts.</summary>
     public static string DefaultDirectory => Path.Combine(Path.GetDirectoryName(ScriptCache.DefaultDirectory)!, "kernels");
 
-    /// <summary>The cached ELF for these switches, or null (no directory, no such file, or unreadable).</summary>
+    /// <summary>The cached ELF for these switches, or null (no directory, no such file, or unreadable). A file found
+    /// is marked as just used, so that pruning keeps it.</summary>
     public static byte[]? Read(string? directory, IReadOnlyDictionary<string, long> defines)
     {
         if (directory is null)
             return null;
+        string path = PathOf(directory, defines);
+        byte[] elf;
         try
         {
-            return File.ReadAllBytes(PathOf(directory, defines));
+            elf = File.ReadAllBytes(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        catch (Exception e) when (IsFileError(e))
         {
             return null;
         }
+        try
+        {
+            // The modification time is the use: access times are often not kept (noatime, relatime).
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
+        }
+        catch (Exception e) when (IsFileError(e))
+        {
+            // Pruned meanwhile, or a cache we may read but not write: the bytes are read all the same.
+        }
+        return elf;
     }
 
     /// <summary>Stores <paramref name="elf"/> for these switches, written aside and moved in so that a start in
@@ -45,7 +70,7 @@ static class KernelCache
             File.WriteAllBytes(partial, elf);
             File.Move(partial, path, overwrite: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        catch (Exception e) when (IsFileError(e))
         {
             try
             {
@@ -55,8 +80,42 @@ static class KernelCache
             {
                 // Left behind in a directory we cannot write: nothing more to do.
             }
+            return;
+        }
+        Prune(directory);
+    }
+
+    /// <summary>Removes all but the <see cref="Capacity"/> most recently used kernels, and temporary files abandoned by
+    /// processes that were killed while writing.</summary>
+    static void Prune(string directory)
+    {
+        try
+        {
+            var files = new DirectoryInfo(directory).GetFiles();
+            var unused = files.Where(f => f.Extension == ".elf")
+                              .OrderByDescending(f => f.LastWriteTimeUtc)
+                              .ThenBy(f => f.Name, StringComparer.Ordinal)
+                              .Skip(Capacity);
+            var abandoned = files.Where(f => f.Extension == ".tmp" && DateTime.UtcNow - f.LastWriteTimeUtc > Abandoned);
+            foreach (var file in unused.Concat(abandoned))
+            {
+                try
+                {
+                    file.Delete();
+                }
+                catch (Exception e) when (IsFileError(e))
+                {
+                    // Open in another process (Windows) or not ours to remove: the next prune tries again.
+                }
+            }
+        }
+        catch (Exception e) when (IsFileError(e))
+        {
+            // The directory went away or cannot be listed: there is nothing to keep bounded.
         }
     }
+
+    static bool IsFileError(Exception e) => e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException;
 
     static string PathOf(string directory, IReadOnlyDictionary<string, long> defines) => Path.Combine(directory, Key(defines) + ".elf");
 

@@ -134,20 +134,33 @@ public sealed partial class Debugger
         return line.Kind == DisassemblyKind.Instruction ? line.Instruction : null;
     }
 
-    /// <summary>
-    /// Runs at most <paramref name="budget"/> instructions (1: a single step) and sorts out the stop: a breakpoint
-    /// whose condition is false, or an internal stop address the caller did not ask about, is run past; a
-    /// temporary breakpoint that stops is deleted. <see cref="LastHit"/> says which user entry stopped it.
-    /// </summary>
+    /// <summary>Runs at most <paramref name="budget"/> instructions (1: a single step), stopping at the internal stop
+    /// addresses too (until's location, the return of a call that next steps over).</summary>
     StopReason Resume(ulong budget)
+    {
+        RefuseWhileServing("running the machine");
+        return Sorted(() =>
+        {
+            StopReason stop = _trace.Enabled ? TracedRun(budget) : Machine.Run(budget);
+            return stop.Kind == StopKind.InstructionBudget && budget == 1 ? stop with { Kind = StopKind.StepDone } : stop;
+        }, _internalStops.Contains);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="run"/>, again and again, until a stop that is the user's or the caller's, and sorts it out:
+    /// the hooks run on the way; a breakpoint whose condition is false, or where only hooks are, is run past unless
+    /// the caller stops there (<paramref name="callerStopsAt"/>: the debugger's internal stops, or gdb's breakpoints
+    /// in a run gdb started); a temporary breakpoint that stops is deleted. <see cref="LastHit"/> says which user entry
+    /// stopped it. Throws <see cref="HookException"/> when a hook failed, <see cref="CommandException"/> when a
+    /// condition did.
+    /// </summary>
+    StopReason Sorted(Func<StopReason> run, Func<ulong, bool> callerStopsAt)
     {
         while (true)
         {
             LastHit = null;
             _caught = null;
-            StopReason stop = _trace.Enabled ? TracedRun(budget) : Machine.Run(budget);
-            if (stop.Kind == StopKind.InstructionBudget && budget == 1)
-                stop = stop with { Kind = StopKind.StepDone };
+            StopReason stop = run();
             Hooks?.ThrowIfFailed();
             RunHooksOnArrival();
             switch (stop.Kind)
@@ -159,8 +172,8 @@ public sealed partial class Debugger
                         Hit(hit);
                         return stop;
                     }
-                    if (_internalStops.Contains(stop.Rip))
-                        return stop; // the caller asked for it (until, the return of a call that next steps over)
+                    if (callerStopsAt(stop.Rip))
+                        return stop;
                     continue; // a false condition, or only hooks here: they ran, and the run goes on
                 case StopKind.Watchpoint:
                     var watch = _breakpoints.FirstOrDefault(b => b.Type == BreakpointType.Watchpoint && b.Enabled
@@ -229,19 +242,21 @@ public sealed partial class Debugger
     /// </summary>
     public void Report(StopReason stop, TextWriter output)
     {
-        string? reason = stop.Kind switch
-        {
-            StopKind.StepDone => null,
-            StopKind.Breakpoint when LastHit is { } b => $"{(b.Temporary ? "Temporary breakpoint" : "Breakpoint")} {b.Id}, {Program.Describe(stop.Rip)}",
-            StopKind.Breakpoint => null, // the debugger's own stop (until, next): the place says it all
-            StopKind.Watchpoint when LastHit is { } w => $"{char.ToUpperInvariant(w.TypeName[0])}{w.TypeName[1..]} {w.Id}: {stop.Watch?.ToString().ToLowerInvariant()} of 0x{stop.DataAddress:x}",
-            StopKind.EventCaught when LastHit is { } c => $"Catchpoint {c.Id} ({c.Describe(Program)}): {stop.Detail}",
-            _ => $"Stopped: {stop}",
-        };
-        if (reason is not null)
+        if (Reason(stop) is { } reason)
             output.WriteLine(reason);
         WhereAmI(output);
     }
+
+    /// <summary>The first line of a stop's report: which entry stopped it, or why; null for a step's end.</summary>
+    string? Reason(StopReason stop) => stop.Kind switch
+    {
+        StopKind.StepDone => null,
+        StopKind.Breakpoint when LastHit is { } b => $"{(b.Temporary ? "Temporary breakpoint" : "Breakpoint")} {b.Id}, {Program.Describe(stop.Rip)}",
+        StopKind.Breakpoint => null, // the debugger's own stop (until, next): the place says it all
+        StopKind.Watchpoint when LastHit is { } w => $"{char.ToUpperInvariant(w.TypeName[0])}{w.TypeName[1..]} {w.Id}: {stop.Watch?.ToString().ToLowerInvariant()} of 0x{stop.DataAddress:x}",
+        StopKind.EventCaught when LastHit is { } c => $"Catchpoint {c.Id} ({c.Describe(Program)}): {stop.Detail}",
+        _ => $"Stopped: {stop}",
+    };
 
     /// <summary>The source line (when known) and the instruction at RIP.</summary>
     public void WhereAmI(TextWriter output)

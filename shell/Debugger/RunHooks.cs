@@ -3,7 +3,8 @@ namespace Repl.Shell.Debugging;
 /// <summary>
 /// Code of the user's that runs while the machine runs: the scripting session's <c>On</c> (instruction hooks and
 /// event handlers). The debugger consults it in every run, whatever started it (the shell's <c>continue</c>,
-/// <c>step</c>, <c>next</c>, <c>until</c>, <c>finish</c>, or the same calls from C#), so that hooks fire alike.
+/// <c>step</c>, <c>next</c>, <c>until</c>, <c>finish</c>, the same calls from C#, or gdb's continue and step through
+/// gdbserver), so that hooks fire alike.
 /// </summary>
 public interface IRunHooks
 {

@@ -6,9 +6,10 @@ using Repl.Shell.Debugging;
 /// <summary>
 /// <c>On</c> in scripts: handlers for the machine's events (<c>On.Syscall += t => ...</c>) and for reaching an
 /// instruction (<c>On.Instruction(addr, () => ...)</c>). They run during every run of the debugger's machine, from the
-/// shell's commands or from C#, on the machine's thread; they may read the machine and call <see cref="Stop{T}"/>. An
-/// exception a handler throws stops the run: the shell reports it as an error with the handler's line, and the C# call
-/// that ran the machine (<c>Continue()</c>, <c>Step()</c>) rethrows it.
+/// shell's commands, from C#, or from gdb through gdbserver, on the thread that runs it; they may read the machine and
+/// call <see cref="Stop{T}"/>. An exception a handler throws stops the run: the shell reports it as an error with the
+/// handler's line, the C# call that ran the machine (<c>Continue()</c>, <c>Step()</c>) rethrows it, and gdb's console
+/// shows it.
 /// </summary>
 public sealed class EventHooks : IRunHooks
 {

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Microsoft.CodeAnalysis.Scripting;
 using Repl.Shell.Debugging;
 
 namespace Repl.Shell.Scripting;
@@ -31,7 +30,7 @@ public sealed class ScriptSession
     readonly ScriptInterruption _interruption = new();
     readonly CarryOver _carryOver = new();
     readonly int _chainLength;
-    ScriptState<object>? _state;
+    SubmissionChain _chain = new();
     int _submissions;
 
     /// <param name="chainLength">Submissions after which the session tries to start a new chain (see <see cref="CarryOver"/>).</param>
@@ -54,58 +53,73 @@ public sealed class ScriptSession
     /// Roslyn, binding the references, and compiling, emitting and running an expression with a value happen while
     /// the shell starts; the first line typed continues that warm compilation (about 50 methods left to JIT-compile
     /// instead of 3,500). It defines nothing, and no one sees its value. Start it before anything else evaluates.</summary>
-    public Task WarmUpAsync() => Task.Run(() => Evaluate("0"));
+    public Task WarmUpAsync() => Task.Run(() => EvaluateNow("0"));
 
     /// <summary>Evaluates C# typed at the prompt, or the text of <paramref name="filePath"/> (whose directory #load and
-    /// #r start from, and whose name the errors carry).</summary>
-    public Evaluation Evaluate(string code, string? filePath = null)
+    /// #r start from, and whose name the errors carry), in the machine's turn (<see cref="Debugger.Exclusively"/>): while
+    /// gdb is attached, it waits for gdb's run to end, and the hooks that run in gdb's runs wait for it, so that two
+    /// threads never run the session's C# at once.</summary>
+    public Evaluation Evaluate(string code, string? filePath = null) => Globals.Debugger.Exclusively(() => EvaluateNow(code, filePath));
+
+    /// <summary>The warm-up evaluates outside the turn: it touches no machine, and a command typed meanwhile need not wait.</summary>
+    Evaluation EvaluateNow(string code, string? filePath = null)
     {
         _interruption.Begin();
-        if (_state is not null && _submissions >= _chainLength)
+        if (_submissions >= _chainLength)
         {
             // Tried again a chain later when it cannot be done now.
             _submissions = 0;
-            if (_carryOver.Restart(_state, Globals) is { } fresh)
-                Continue(fresh);
+            if (_carryOver.Restart(_chain, Globals) is { } fresh)
+            {
+                _chain = fresh;
+                _conditions.Clear();  // compiled in the old chain, they would hold it
+                // Nothing refers to the old chain now, but only a full collection frees its code, and a session that
+                // allocates little may not see one for thousands of inputs.
+                GC.Collect();
+            }
         }
         int failuresBefore = Globals.Failures.Count;
-        var (result, next) = Run(code, filePath);
+        var (result, ran) = Run(code, filePath);
         result = result with { FailedExpects = [.. Globals.Failures.Skip(failuresBefore)] };
-        if (next is not null)
+        if (ran is not null)
         {
-            _carryOver.Record(next.Script.GetCompilation());
+            _carryOver.Record(ran);
             _submissions++;
-            Continue(next);
+            // Conditions compiled before saw the variables as they were declared then; this submission may redeclare them.
+            _conditions.Clear();
         }
         return result;
     }
 
-    void Continue(ScriptState<object> state)
+    /// <summary>Compiles and runs <paramref name="code"/> after the chain's last submission; when it ran, its compilation
+    /// as typed (before its variables were boxed). When <paramref name="keep"/> is false (a breakpoint condition), the
+    /// chain does not go on from it.</summary>
+    (Evaluation, Compilation?) Run(string code, string? filePath = null, bool keep = true)
     {
-        _state = state;
-        // Conditions compiled before saw the variables as they were declared then; a new submission may redeclare them.
-        _conditions.Clear();
-    }
-
-    /// <summary>Compiles and runs <paramref name="code"/> after the session's state; the state it leaves, if it ran.</summary>
-    (Evaluation, ScriptState<object>?) Run(string code, string? filePath = null)
-    {
-        Script<object> Continuing(string text, bool polled) => _state is null ? _carryOver.Create(text, ScriptOptionsFactory.For(filePath, polled))
-                                                                               : _state.Script.ContinueWith(text, ScriptOptionsFactory.For(filePath, polled));
+        var options = ScriptOptionsFactory.For(filePath);
         // What runs has its loops (and those of the files it #loads) polled for Ctrl-C; errors are shown for the code as
         // typed, whose columns the polls shift. Typed code without loops is compiled once: the prompt seldom #loads.
         string runnable = ScriptInterruption.Instrument(code);
-        var script = Continuing(runnable, polled: true);
-        var diagnostics = script.Compile();
-        if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
-            return (new(false, false, null, [.. ScriptErrors.Compile(ReferenceEquals(runnable, code) ? diagnostics : Continuing(code, polled: false).Compile())]), null);
-        bool hasValue = HasValue(script.GetCompilation());
+        var script = _chain.Continue(runnable, options);
+        var compilation = script.GetCompilation();
+        if (Errors(compilation) is { Length: > 0 } errors)
+            return (new(false, false, null, [.. ScriptErrors.Compile(ReferenceEquals(runnable, code) ? errors : Errors(_chain.Continue(code, ScriptOptionsFactory.For(filePath, polled: false)).GetCompilation()))]), null);
+        bool hasValue = HasValue(compilation);
+        // Variables go into boxes that a new chain can take over; should the boxed text not compile, they stay fields.
+        if (keep && CarryOver.Boxed(compilation) is { } boxed && _chain.Continue(boxed, options) is var boxedScript &&
+            Errors(boxedScript.GetCompilation()).Length == 0)
+            script = boxedScript;
 
-        var next = (_state is null ? script.RunAsync(Globals, _ => true) : script.RunFromAsync(_state, _ => true)).GetAwaiter().GetResult();
-        return next.Exception is { } e
-            ? (new(false, false, null, [ScriptErrors.Runtime(e)]), next)
-            : (new(true, hasValue, next.ReturnValue, []), next);
+        var outcome = _chain.Run(script, Globals, keep);
+        if (!outcome.Ran)
+            return (new(false, false, null, outcome.EmitErrors), null);
+        return outcome.Exception is { } e
+            ? (new(false, false, null, [ScriptErrors.Runtime(e)]), compilation)
+            : (new(true, hasValue, outcome.Value, []), compilation);
     }
+
+    static Diagnostic[] Errors(Compilation compilation) =>
+        [.. compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error)];
 
     /// <summary>An input has a value to show when it ends in an expression without a semicolon that is not void, as in
     /// the C# interactive window: <c>Cpu.Rax</c> shows, <c>Cpu.Rax = 1;</c> and <c>Console.WriteLine()</c> do not.</summary>
@@ -173,10 +187,10 @@ public sealed class ScriptSession
 
     Func<bool> CompileCondition(string condition)
     {
-        // A lambda evaluated now, in the current state, closes over the submissions' variables without defining
-        // anything new in the session; it is not kept as the session's state.
+        // A lambda evaluated now, after the chain's last submission, closes over the submissions' variables without
+        // defining anything new in the session; the chain does not go on from it.
         // #line puts the condition's own text at line 1, so an error's column counts from its first character.
-        var (result, _) = Run($"(System.Func<bool>)(() => (\n#line 1\n{condition}\n))");
+        var (result, _) = Run($"(System.Func<bool>)(() => (\n#line 1\n{condition}\n))", keep: false);
         if (result is not { Success: true, Value: Func<bool> test })
             throw new ScriptConditionException(string.Join("; ", result.Errors), null);
         return test;

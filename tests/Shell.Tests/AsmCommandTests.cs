@@ -207,7 +207,7 @@ public sealed class AsmCommandTests : IDisposable
         Source("kernel.S", Kernel);
         Assert.Equal(0, Repl("asm", "kernel.S").Status);
 
-        string text = await GdbAgainstReplGdb(["--image", "kernel.elf"], ["kernel.elf"], "break kernel.S:7", "continue", "stepi");
+        var (text, _) = await GdbAgainstReplGdb(["--image", "kernel.elf"], ["kernel.elf"], ["break kernel.S:7", "continue", "stepi"]);
 
         Assert.Contains("Breakpoint 1 at 0x100024: file kernel.S, line 7.", text);
         Assert.Contains("Breakpoint 1, _start () at kernel.S:7\n7\t\tmov $'h', %al\n", text);
@@ -217,17 +217,36 @@ public sealed class AsmCommandTests : IDisposable
     [GdbFact]
     public async Task Monitor_runs_shell_commands_on_the_machine_repl_gdb_serves()
     {
-        string text = await GdbAgainstReplGdb([], [], "stepi", "monitor regs gp", "monitor info breakpoints", "monitor frobnicate");
+        var (text, _) = await GdbAgainstReplGdb([], [], ["stepi", "monitor regs gp", "monitor info breakpoints", "monitor frobnicate"]);
 
         Assert.Matches(@"rip\s+0x[0-9a-f]+", text);
         Assert.Contains("No breakpoints", text);
         Assert.Contains("frobnicate", text);
     }
 
-    /// <summary>Starts "repl gdb ARGS" on a free port, runs gdb -batch with the commands against it, and returns gdb's output.</summary>
-    async Task<string> GdbAgainstReplGdb(string[] replArgs, string[] gdbArgs, params string[] commands)
+    [GdbFact]
+    public async Task Repl_gdb_keeps_the_entry_kernel_files_for_gdb_while_it_serves_and_removes_them_when_it_ends()
+    {
+        // kill and a closed terminal (Ctrl+C, which a shell may have the server ignore, is typed in TerminalSessionTests).
+        foreach (string signal in new[] { "TERM", "HUP" })
+        {
+            var (text, status) = await GdbAgainstReplGdb([], [], ["list entry_SYSCALL_64,+0"], signal);
+
+            Assert.Matches(@"\d+\t\tswapgs", text); // gdb read the source from the directory repl wrote
+            Assert.Equal(0, status);
+            Assert.Empty(Directory.GetDirectories(Temporary, "repl-gdb-*"));
+        }
+    }
+
+    /// <summary>The temporary directory of the repl gdb processes the tests start, inside this test's own.</summary>
+    string Temporary => Directory.CreateDirectory(Path.Combine(dir, "tmp")).FullName;
+
+    /// <summary>Starts "repl gdb ARGS" on a free port, runs gdb -batch with the commands against it, and returns gdb's output
+    /// and the server's exit status once <paramref name="signal"/> (kill -s's name) has ended it.</summary>
+    async Task<(string Gdb, int Status)> GdbAgainstReplGdb(string[] replArgs, string[] gdbArgs, string[] commands, string signal = "TERM")
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
+        start.Environment["TMPDIR"] = Temporary;
         foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "repl.dll"), "gdb", .. replArgs, "--listen", "127.0.0.1:0"])
             start.ArgumentList.Add(a);
         using var server = Process.Start(start)!;
@@ -237,18 +256,24 @@ public sealed class AsmCommandTests : IDisposable
             string announced = server.StandardError.ReadLine() ?? "";
             string endPoint = announced.Split("listening on ")[1].Split(';')[0];
             var client = new ProcessStartInfo("gdb") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
-            foreach (var a in (string[])["-batch", "-nx", .. gdbArgs, "-ex", $"target remote {endPoint}", .. commands.SelectMany(c => new[] { "-ex", c })])
+            // gdb waits 2 s for a reply by default; a loaded host can take longer to send the entry kernel through vFile.
+            foreach (var a in (string[])["-batch", "-nx", .. gdbArgs, "-ex", "set remotetimeout 30", "-ex", $"target remote {endPoint}",
+                                         .. commands.SelectMany(c => new[] { "-ex", c })])
                 client.ArgumentList.Add(a);
             using var gdb = Process.Start(client)!;
             var output = gdb.StandardOutput.ReadToEndAsync();
             var errors = gdb.StandardError.ReadToEndAsync();
             await gdb.WaitForExitAsync();
-            return await output + await errors;
+            using (var kill = Process.Start("kill", ["-s", signal, server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await kill.WaitForExitAsync();
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await server.WaitForExitAsync(patience.Token);
+            return (await output + await errors, server.ExitCode);
         }
         finally
         {
-            server.Kill();
-            server.WaitForExit();
+            if (!server.HasExited)
+                server.Kill();
         }
     }
 }

@@ -261,17 +261,15 @@ public class WatchpointTests
     }
 
     [Fact]
-    public void Watchpoints_are_removed_by_range_and_kind_as_gdb_names_them_and_all_at_once_by_Clear()
+    public void Watchpoints_on_the_same_range_are_removed_by_id_one_at_a_time_and_all_at_once_by_Clear()
     {
         var m = StoreThenLoad();
-        m.Watchpoints.Add(Data, 8, WatchKind.Write);
-        m.Watchpoints.Add(Data, 4, WatchKind.Write);
+        int first = m.Watchpoints.Add(Data, 8, WatchKind.Write);
+        int second = m.Watchpoints.Add(Data, 8, WatchKind.Write);
         m.Watchpoints.Add(Data, 8, WatchKind.Read);
 
-        Assert.False(m.Watchpoints.Remove(Data, 8, WatchKind.Access));
-        Assert.True(m.Watchpoints.Remove(Data, 8, WatchKind.Write));
-        Assert.Equal([(Data, 4UL, WatchKind.Write), (Data, 8UL, WatchKind.Read)],
-                     m.Watchpoints.Select(w => (w.Linear, w.Length, w.Kind)));
+        Assert.True(m.Watchpoints.Remove(second));
+        Assert.Equal([(first, WatchKind.Write), (second + 1, WatchKind.Read)], m.Watchpoints.Select(w => (w.Id, w.Kind)));
 
         m.Watchpoints.Clear();
         Assert.Empty(m.Watchpoints);

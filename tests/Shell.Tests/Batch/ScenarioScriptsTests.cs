@@ -21,7 +21,7 @@ public class ScenarioScriptsTests
         Assert.True(files.Count >= 4, $"the starter set is in {scripts}");
 
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["XDG_CACHE_HOME"] = Directory.CreateTempSubdirectory("repl-cache-").FullName;
+        start.Environment["XDG_CACHE_HOME"] = Directory.CreateDirectory(Path.Combine(TemporaryCache.Directory, "scenarios")).FullName;
         foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "repl.dll"), "run" }.Concat(files))
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;

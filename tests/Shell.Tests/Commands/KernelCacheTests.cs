@@ -123,4 +123,107 @@ public sealed class KernelCacheTests : IDisposable
             File.Delete(_directory);
         }
     }
+
+    /// <summary>Fills the cache with <paramref name="count"/> other kernels, the first used most recently, all of them
+    /// longer ago than <paramref name="before"/> and after it by a minute each.</summary>
+    List<string> Others(int count, DateTime before)
+    {
+        Directory.CreateDirectory(_directory);
+        var others = new List<string>();
+        for (int i = 0; i < count; i++)
+        {
+            string path = Path.Combine(_directory, $"other{i}.elf");
+            File.WriteAllBytes(path, [(byte)i]);
+            File.SetLastWriteTimeUtc(path, before - TimeSpan.FromMinutes(i + 1));
+            others.Add(path);
+        }
+        return others;
+    }
+
+    [Fact]
+    public void Storing_a_kernel_keeps_the_most_recently_used_and_removes_the_rest()
+    {
+        var others = Others(KernelCache.Capacity, DateTime.UtcNow);
+
+        Start(_directory);
+
+        Assert.Equal(KernelCache.Capacity, Directory.GetFiles(_directory, "*.elf").Length);
+        Assert.False(File.Exists(others[^1]), "the least recently used kernel is still there");
+        Assert.All(others[..^1], path => Assert.True(File.Exists(path), $"{path} was removed"));
+    }
+
+    [Fact]
+    public void A_start_that_boots_a_cached_kernel_counts_as_a_use()
+    {
+        Start(_directory);
+        string booted = Directory.GetFiles(_directory, "*.elf").Single();
+        File.SetLastWriteTimeUtc(booted, DateTime.UtcNow - TimeSpan.FromDays(30));
+        var others = Others(KernelCache.Capacity - 1, DateTime.UtcNow);
+        Start(_directory);
+
+        Start(_directory, new() { ["KPTI"] = 0 });
+
+        Assert.True(File.Exists(booted), "the kernel a start just booted was removed");
+        Assert.False(File.Exists(others[^1]), "the least recently used kernel is still there");
+        Assert.Equal(KernelCache.Capacity, Directory.GetFiles(_directory, "*.elf").Length);
+    }
+
+    [Fact]
+    public void A_kernel_removed_while_another_process_reads_it_stays_readable_to_that_process()
+    {
+        var others = Others(KernelCache.Capacity, DateTime.UtcNow);
+        byte[] content = new byte[64 * 1024];
+        Random.Shared.NextBytes(content);
+        File.WriteAllBytes(others[^1], content);
+        File.SetLastWriteTimeUtc(others[^1], DateTime.UtcNow - TimeSpan.FromDays(1));
+        // Opened as File.ReadAllBytes opens it, not yet read.
+        using var reader = new FileStream(others[^1], FileMode.Open, FileAccess.Read, FileShare.Read);
+
+        Start(_directory);
+
+        var read = new MemoryStream();
+        reader.CopyTo(read);
+        Assert.Equal(content, read.ToArray());
+    }
+
+    [Fact]
+    public void A_kernel_being_written_is_left_alone_and_one_abandoned_by_a_killed_process_is_removed()
+    {
+        Others(KernelCache.Capacity, DateTime.UtcNow);
+        string writing = Path.Combine(_directory, "writing.elf.0123.tmp");
+        string abandoned = Path.Combine(_directory, "abandoned.elf.4567.tmp");
+        File.WriteAllBytes(writing, [1]);
+        File.WriteAllBytes(abandoned, [2]);
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow - TimeSpan.FromDays(1));
+
+        Start(_directory);
+
+        Assert.True(File.Exists(writing), "a file still being written was removed");
+        Assert.False(File.Exists(abandoned), "an abandoned temporary file is still there");
+    }
+
+    [Fact]
+    public void Starts_racing_to_read_store_and_prune_never_see_half_a_kernel_and_leave_the_cache_bounded()
+    {
+        // Threads stand in for repl processes: each read, write and move opens the file anew, as another process would.
+        // Each switch set has its own bytes, large enough that a torn read or write would show.
+        static byte[] Kernel(int n) => Enumerable.Repeat((byte)n, 256 * 1024).ToArray();
+        var torn = new System.Collections.Concurrent.ConcurrentBag<int>();
+
+        Parallel.For(0, 8, worker =>
+        {
+            for (int round = 0; round < 20; round++)
+            {
+                int n = (worker * 7 + round) % (KernelCache.Capacity * 2);
+                var defines = new Dictionary<string, long> { ["N"] = n };
+                if (KernelCache.Read(_directory, defines) is { } read && !read.AsSpan().SequenceEqual(Kernel(n)))
+                    torn.Add(n);
+                KernelCache.Write(_directory, defines, Kernel(n));
+            }
+        });
+
+        Assert.Empty(torn);
+        Assert.InRange(Directory.GetFiles(_directory, "*.elf").Length, 1, KernelCache.Capacity);
+        Assert.Empty(Directory.GetFiles(_directory, "*.tmp"));
+    }
 }

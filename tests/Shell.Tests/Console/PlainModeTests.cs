@@ -8,9 +8,13 @@ namespace Repl.Shell.Tests.Interactive;
 [Collection("repl processes")]
 public class PlainModeTests
 {
-    static (string Stdout, string Stderr, int Status) Repl(string stdin, params string[] args)
+    static (string Stdout, string Stderr, int Status) Repl(string stdin, params string[] args) => Repl(new Dictionary<string, string>(), stdin, args);
+
+    static (string Stdout, string Stderr, int Status) Repl(Dictionary<string, string> environment, string stdin, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "repl.dll"));
         foreach (var a in args)
             start.ArgumentList.Add(a);
@@ -49,6 +53,26 @@ public class PlainModeTests
         var (stdout, _, _) = Repl("Continue();\n", "--image", TerminalSessionTests.SerialImage());
 
         Assert.Equal("hello from the guest\n^[[2Jno newline", stdout);
+    }
+
+    [Fact]
+    public void The_end_of_input_stops_gdbserver_and_removes_the_files_it_wrote_for_gdb()
+    {
+        string temporary = Directory.CreateTempSubdirectory("repl-plain-").FullName;
+        try
+        {
+            var (stdout, _, status) = Repl(new Dictionary<string, string> { ["TMPDIR"] = temporary },
+                                           "gdbserver 127.0.0.1:0\nSystem.IO.Directory.GetDirectories(System.IO.Path.GetTempPath(), \"repl-gdb-*\").Length\n");
+
+            Assert.StartsWith("gdbserver listening on 127.0.0.1:", stdout);
+            Assert.EndsWith("\n1\n", stdout); // while it served
+            Assert.Equal(0, status);
+            Assert.Empty(Directory.GetDirectories(temporary, "repl-gdb-*"));
+        }
+        finally
+        {
+            Directory.Delete(temporary, recursive: true);
+        }
     }
 
     [Fact]

@@ -73,6 +73,27 @@ public class TerminalSessionTests
     }
 
     [TmuxFact]
+    public void Ctrl_c_ends_repl_gdb_and_removes_the_files_it_wrote_for_gdb()
+    {
+        string temporary = Directory.CreateTempSubdirectory("repl-tmp-").FullName;
+        try
+        {
+            using var tmux = new Tmux(new Dictionary<string, string> { ["XDG_DATA_HOME"] = DataHome(), ["TMPDIR"] = temporary }, "gdb", "--listen", "127.0.0.1:0");
+            tmux.WaitFor("listening on");
+            Assert.Single(Directory.GetDirectories(temporary, "repl-gdb-*"));
+
+            tmux.Press("C-c");
+
+            tmux.WaitFor("[repl exited 0]");
+            Assert.Empty(Directory.GetDirectories(temporary, "repl-gdb-*"));
+        }
+        finally
+        {
+            Directory.Delete(temporary, recursive: true);
+        }
+    }
+
+    [TmuxFact]
     public void Ctrl_c_at_the_prompt_abandons_the_line()
     {
         using var tmux = new Tmux(DataHome());

@@ -42,11 +42,16 @@ sealed class Tmux : IDisposable
 
     /// <summary>Starts repl with <paramref name="args"/>; its history lives under <paramref name="dataHome"/>. When
     /// repl ends, the pane says so with its exit status and stays, so that the test can read it.</summary>
-    public Tmux(string dataHome, params string[] args)
+    public Tmux(string dataHome, params string[] args) : this(new Dictionary<string, string> { ["XDG_DATA_HOME"] = dataHome }, args)
+    {
+    }
+
+    /// <summary>Starts repl with <paramref name="args"/> and these environment variables (XDG_DATA_HOME for its history).</summary>
+    public Tmux(Dictionary<string, string> environment, params string[] args)
     {
         string repl = Path.Combine(AppContext.BaseDirectory, "repl.dll");
         string command = $"dotnet {repl} {string.Join(' ', args)}; echo \"[repl exited $?]\"; sleep 600";
-        Run("new-session", "-d", "-x", $"{Width}", "-y", $"{Height}", "-e", $"XDG_DATA_HOME={dataHome}", command);
+        Run(["new-session", "-d", "-x", $"{Width}", "-y", $"{Height}", .. environment.SelectMany(v => new[] { "-e", $"{v.Key}={v.Value}" }), command]);
     }
 
     /// <summary>Types text literally, as keys.</summary>

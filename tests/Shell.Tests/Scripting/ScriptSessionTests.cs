@@ -198,15 +198,51 @@ public class ScriptSessionChainTests
     /// test makes more than that.</summary>
     void AssertNewChain() => Assert.InRange(int.Parse(Submission().Trim('"').Split('#')[1]), 0, 3);
 
+    /// <summary>That the chain has been kept past the point where it would have started over.</summary>
+    void AssertSameChain() => Assert.InRange(int.Parse(Submission().Trim('"').Split('#')[1]), 4, int.MaxValue);
+
     [Fact]
-    public void The_chain_starts_over_after_three_submissions_but_not_once_the_session_declares_a_type()
+    public void The_chain_starts_over_after_three_submissions()
     {
         Assert.Equal(["\"Submission#0\"", "\"Submission#1\"", "\"Submission#2\""], [Submission(), Submission(), Submission()]);
         // The new chain's first submission is the prelude that carries the old chain's definitions over.
         Assert.Equal("\"Submission#1\"", Submission());
-        Show("enum Color { Red }");
-        Assert.Equal(["\"Submission#3\"", "\"Submission#4\"", "\"Submission#5\""], [Submission(), Submission(), Submission()]);
-        Assert.Equal("Red", Show("Color.Red"));
+    }
+
+    [Fact]
+    public void A_declared_type_is_declared_again_in_a_new_chain()
+    {
+        Show("enum Color { Red, Green }");
+        Show("record struct Hit(ulong Rip, Color Color);");
+        Show("string Name(Hit hit) => $\"{hit.Color}@{hit.Rip:x}\";");
+        Pass();
+        Assert.Equal("\"Green@1000\"", Show("Name(new Hit(0x1000, Color.Green))"));
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void The_chain_is_kept_while_a_variable_holds_a_value_of_a_declared_type()
+    {
+        Show("record Hit(ulong Rip);");
+        Show("object last = new Hit(0x1000);");
+        Show("var all = new List<object> { last };");
+        Pass();
+        Assert.Equal("true", Show("last is Hit { Rip: 0x1000 } && all[0] == last"));
+        AssertSameChain();
+        Show("last = null; all = null;");
+        Pass();
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void The_chain_is_kept_once_a_declared_type_has_static_state()
+    {
+        Show("static class Counter { public static int N; }");
+        Show("Counter.N = 5;");
+        Pass();
+        Pass();
+        Assert.Equal("5", Show("Counter.N"));
+        AssertSameChain();
     }
 
     [Fact]
@@ -257,6 +293,59 @@ public class ScriptSessionChainTests
         Pass();
         Assert.Equal("3", Show("calls"));
         AssertNewChain();
+    }
+
+    [Fact]
+    public void A_variable_can_be_passed_by_ref_and_keeps_its_value_across_chains()
+    {
+        Show("long counter = 1;");
+        Show("System.Threading.Interlocked.Increment(ref counter);");
+        Pass();
+        Show("System.Threading.Interlocked.Add(ref counter, 10);");
+        Pass();
+        Assert.Equal("0xc (12)", Show("counter"));
+        AssertNewChain();
+    }
+
+    [Fact]
+    public void Declarations_of_every_shape_keep_their_values_and_their_lines()
+    {
+        // An array initializer, several variables in one declaration over several lines (one without a value), a
+        // variable of a pattern and an out variable (which stay fields of their submission), and a read-only one.
+        var result = _session.Evaluate("int[] primes = { 2, 3, 5 };\nint a = 1,\n    unset,\n    b = a + 1;\n" +
+                                       "if (primes is [var first, ..]) { }\nint.TryParse(\"7\", out var parsed);\nint zero = 0;\nvar q = 1 / zero;");
+        Assert.Equal("line 8: DivideByZeroException: Attempted to divide by zero.", result.Errors.Single());
+        Show("readonly int fixedValue = 9;");
+        Pass();
+        Pass();
+        Assert.Equal("0x1f (31)", Show("primes.Sum() + a + unset + b + first + parsed + fixedValue"));
+        AssertNewChain();
+        Assert.False(_session.Evaluate("fixedValue = 1;").Success);
+    }
+
+    [Fact]
+    public void A_variable_used_before_its_declaration_in_one_input_has_its_default_value()
+    {
+        Show("int F() => later;\nvar before = F();\nint later = 5;");
+        Pass();
+        Assert.Equal("5", Show("before + later"));
+    }
+
+    [Fact]
+    public void An_old_chain_is_freed_once_nothing_refers_to_it()
+    {
+        var chain = (WeakReference)_session.Evaluate(
+            "new WeakReference(System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(System.Reflection.Assembly.GetExecutingAssembly()))").Value!;
+        Show("var kept = 1;");
+        Pass();
+        Pass();
+        for (int i = 0; i < 10 && chain.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.False(chain.IsAlive);
+        Assert.Equal("1", Show("kept"));
     }
 
     [Fact]
