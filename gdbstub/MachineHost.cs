@@ -62,11 +62,12 @@ public sealed class MachineHost : IDisposable
             return work(Machine);
     }
 
-    /// <summary>Stops a run in progress within a bounded number of instructions.</summary>
-    public void RequestStop() => Machine.RequestStop();
+    /// <summary>Stops a run in progress within a bounded number of instructions. The request is the stub's own, so that
+    /// the shell serving this machine, withdrawing its own leftover Ctrl-C, leaves it in place.</summary>
+    public void RequestStop() => Machine.RequestStop(StopRequester.Remote);
 
-    /// <summary>Withdraws a stop request the last run did not honour, once that run is over.</summary>
-    public void CancelStopRequest() => Machine.CancelStopRequest();
+    /// <summary>Withdraws the stub's stop request the last run did not honour, once that run is over.</summary>
+    public void CancelStopRequest() => Machine.CancelStopRequest(StopRequester.Remote);
 
     public void Dispose()
     {

@@ -195,10 +195,10 @@ public sealed class Machine
     public StopReason Step(ulong count = 1) => Cpu.Step(count);
 
     /// <summary>Stops a run in progress on another thread (within one block of instructions).</summary>
-    public void RequestStop() => Cpu.RequestStop();
+    public void RequestStop(StopRequester requester = StopRequester.Local) => Cpu.RequestStop(requester);
 
-    /// <summary>Withdraws a stop request that no run has honoured (see <see cref="Cpu.CancelStopRequest"/>).</summary>
-    public void CancelStopRequest() => Cpu.CancelStopRequest();
+    /// <summary>Withdraws <paramref name="requester"/>'s stop request that no run has honoured (see <see cref="Cpu.CancelStopRequest"/>).</summary>
+    public void CancelStopRequest(StopRequester requester = StopRequester.Local) => Cpu.CancelStopRequest(requester);
 
     /// <summary>Signals an NMI, delivered at the next instruction boundary where NMIs are not blocked.</summary>
     public void InjectNmi() => Cpu.InjectNmi();

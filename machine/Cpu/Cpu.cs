@@ -35,7 +35,10 @@ public sealed unsafe partial class Cpu
     /// <summary>Set by HLT: the processor sleeps until an event wakes it (Interrupts.cs).</summary>
     internal bool Halted;
 
-    volatile bool _stopRequested;
+    /// <summary>The stop requests pending, one bit per <see cref="StopRequester"/>; the run polls it once per block.</summary>
+    int _stopRequests;
+
+    bool StopRequested => Volatile.Read(ref _stopRequests) != 0;
 
     /// <summary>A stop a device asked for while the current instruction executed (see <see cref="StopAfterInstruction"/>).</summary>
     StopReason? _deviceStop;
@@ -49,12 +52,13 @@ public sealed unsafe partial class Cpu
 
     /// <summary>Asks a run on another thread to stop; it does so within one block (at most <see cref="MaxBlockLength"/>
     /// instructions). A request made just before a run starts stops that run, so none is lost to the race.</summary>
-    public void RequestStop() => _stopRequested = true;
+    public void RequestStop(StopRequester requester = StopRequester.Local) => Interlocked.Or(ref _stopRequests, 1 << (int)requester);
 
-    /// <summary>Withdraws a request no run has honoured yet. A requester that cannot tell whether its request reached
-    /// the run it meant (the run may have ended on its own just before) calls this once that run is over, so that the
-    /// request does not stop the next run before its first instruction.</summary>
-    public void CancelStopRequest() => _stopRequested = false;
+    /// <summary>Withdraws <paramref name="requester"/>'s request if no run has honoured it yet, and no one else's. A
+    /// requester that cannot tell whether its request reached the run it meant (the run may have ended on its own just
+    /// before) calls this once that run is over, so that the request does not stop the next run before its first
+    /// instruction.</summary>
+    public void CancelStopRequest(StopRequester requester = StopRequester.Local) => Interlocked.And(ref _stopRequests, ~(1 << (int)requester));
 
     /// <summary>
     /// Called by a device during the instruction that accessed it (the debug-exit port): the instruction
@@ -77,10 +81,10 @@ public sealed unsafe partial class Cpu
         return stop with { Rip = State.Rip };
     }
 
-    /// <summary>Honours a stop request: the request is used up.</summary>
+    /// <summary>Honours the stop requests: every one pending is used up, since each asked for this run to stop.</summary>
     StopReason StopOnRequest()
     {
-        _stopRequested = false;
+        Volatile.Write(ref _stopRequests, 0);
         return new StopReason(StopKind.Interrupted, State.Rip);
     }
 
@@ -143,7 +147,7 @@ public sealed unsafe partial class Cpu
     {
         while (true)
         {
-            if (_stopRequested)
+            if (StopRequested)
                 return StopOnRequest();
             // A HLT that used up the budget still reports whether the processor sleeps for good.
             if (budget == 0 && !Halted)

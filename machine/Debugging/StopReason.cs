@@ -28,6 +28,20 @@ public enum StopKind
 }
 
 /// <summary>
+/// Who asks a run to stop from another thread (<see cref="Cpu.RequestStop"/>). Requests are kept apart so that one
+/// requester withdrawing its own leftover request (<see cref="Cpu.CancelStopRequest"/>) cannot withdraw another's that
+/// the run has not reached yet: the shell tidying up after a line typed while gdb runs the machine must not swallow
+/// gdb's Ctrl-C.
+/// </summary>
+public enum StopRequester
+{
+    /// <summary>The program the machine runs in: its console's Ctrl-C, a script's deadline.</summary>
+    Local,
+    /// <summary>A debugger attached over a connection: the GDB stub, for the client's Ctrl-C or its going away.</summary>
+    Remote,
+}
+
+/// <summary>
 /// Why a run ended. <see cref="Rip"/> is where execution would resume. <see cref="ExitStatus"/> is the
 /// status a <see cref="StopKind.DebugExit"/> reports, as QEMU's isa-debug-exit makes its process exit with.
 /// A <see cref="StopKind.Watchpoint"/> stop gives the first watched byte the access touched in <see cref="DataAddress"/>

@@ -139,7 +139,7 @@ public sealed partial class Cpu
             }
             if (!Halted)
                 return null;
-            if (_stopRequested)
+            if (StopRequested)
                 return StopOnRequest();
             if ((State.FlagsStored & (ulong)RflagsBit.IF) != 0 && TimeSource?.NextEventAt is { } at && at != jumpedTo)
             {

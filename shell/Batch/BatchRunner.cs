@@ -15,8 +15,9 @@ public sealed record ScriptResult(string Path, IReadOnlyList<string> Failures, s
 /// <summary>
 /// <c>repl run</c>: each script on a fresh machine, several at once. A script fails when an <c>Expect</c> fails, when
 /// it does not compile, or when it throws; its failures name the Expect, its message and the script line.
-/// A script that runs longer than the timeout has its machine stopped and fails, so that a guest that never stops
-/// cannot hold up CI; C# that loops on its own is abandoned (its thread ends with the process).
+/// A script that runs longer than the timeout has its machine stopped and its loops stopped at their next pass (the
+/// polls Ctrl-C uses at the prompt, <see cref="ScriptInterruption"/>), and fails, so that neither a guest that never
+/// stops nor a C# loop can hold up CI; C# that blocks without a loop is abandoned (its thread ends with the process).
 /// </summary>
 public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobals> newGlobals, int jobs, TimeSpan timeout)
 {
@@ -126,15 +127,26 @@ public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobal
             return new(path, compiled.Errors, CompileError, "", clock.Elapsed, false);
 
         var globals = newGlobals(output);
+        var interruption = new ScriptInterruption();
         bool timedOut = false;
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // Every run the script starts after the deadline is stopped too: a stop request ends the run in progress.
-        using var deadline = new Timer(_ => { timedOut = true; globals.Debugger.Interrupt(); stopped.TrySetResult(); },
-                                       null, timeout, TimeSpan.FromMilliseconds(100));
+        using var deadline = new Timer(_ =>
+        {
+            timedOut = true;
+            interruption.Request();
+            globals.Debugger.Interrupt();
+            stopped.TrySetResult();
+        }, null, timeout, TimeSpan.FromMilliseconds(100));
         try
         {
-            // The script runs synchronously until its first await, so it starts on a thread of its own to be waited for.
-            var run = Task.Run(() => compiled.Run(globals));
+            // The script runs synchronously until its first await, so it starts on a thread of its own to be waited for;
+            // its loops answer to this script's interruption, wherever its awaits continue.
+            var run = Task.Run(() =>
+            {
+                interruption.Begin();
+                return compiled.Run(globals);
+            });
             // The grace counts from the stop itself: on a loaded host the timer's callback can come late.
             if (await Task.WhenAny(run, stopped.Task) != run)
                 await run.WaitAsync(Grace);
@@ -144,6 +156,11 @@ public sealed class BatchRunner(ScriptCache cache, Func<TextWriter, ScriptGlobal
         {
             return new(path, [$"timed out after {timeout.TotalSeconds:0.#} s in C# that does not return (raise --timeout?)"], Timeout,
                        written(), clock.Elapsed, compiled.FromCache);
+        }
+        catch (ScriptInterruptedException e) when (timedOut)
+        {
+            return new(path, [$"timed out after {timeout.TotalSeconds:0.#} s: the C# loop at {ScriptErrors.Where(e) ?? "an unknown line"} was stopped (raise --timeout?)",
+                              .. globals.Failures.Select(f => f.ToString())], Timeout, written(), clock.Elapsed, compiled.FromCache);
         }
         catch (Exception e)
         {

@@ -24,7 +24,7 @@ public static class RunCommand
         };
         var timeout = new Option<double>("--timeout")
         {
-            Description = "Seconds a script may run before its machine is stopped and it fails",
+            Description = "Seconds a script may run before its machine and its C# loops are stopped and it fails",
             DefaultValueFactory = _ => DefaultTimeout.TotalSeconds,
         };
         var image = new Option<string?>("--image")

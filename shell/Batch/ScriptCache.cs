@@ -46,10 +46,13 @@ public sealed class ScriptCache(string directory)
         if (File.Exists(dll))
             return new(EntryPoint(dll), [], FromCache: true);
 
-        var compilation = ScriptOptionsFactory.Create(File.ReadAllText(path), path).GetCompilation();
-        var errors = ScriptErrors.Compile(compilation.GetDiagnostics()).ToList();
-        if (errors.Count != 0)
-            return new(null, errors, FromCache: false);
+        // Its loops, and those of the files it #loads, poll for the deadline as the prompt's do for Ctrl-C (the polls go
+        // on the lines they guard, so runtime errors keep their lines); compile errors are those of the files as
+        // written, whose columns the polls shift.
+        string source = File.ReadAllText(path);
+        var compilation = ScriptOptionsFactory.Create(source, path, polled: true).GetCompilation();
+        if (compilation.GetDiagnostics().Any(d => d.Severity == DiagnosticSeverity.Error))
+            return new(null, [.. ScriptErrors.Compile(ScriptOptionsFactory.Create(source, path, polled: false).GetCompilation().GetDiagnostics())], FromCache: false);
         // A script of comments or usings, or nothing, has no statement or declaration, and Roslyn emits no submission
         // for it (its Emit fails, saying nothing): such a script runs, and claims nothing.
         if (compilation.SyntaxTrees.All(tree => tree.GetCompilationUnitRoot().Members.Count == 0))

@@ -31,7 +31,7 @@ static class InfoCommands
     [
         new("info", ["i"], "Show breakpoints, registers, descriptor tables, paging and more",
             "info SUBJECT [ARGS]\n" + string.Join('\n', Subjects.Select(s => $"  {s.Name,-12} {s.Summary}")) + "\nExample: info pt $rip",
-            Info, Arguments: Arguments),
+            Info, Repeat: Repeat.Same, Arguments: Arguments),
     ];
 
     static void Info(Debugger d, string args, TextWriter o)

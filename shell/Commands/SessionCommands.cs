@@ -10,7 +10,7 @@ static class SessionCommands
     [
         new("help", ["h", "?"], "List the commands, or explain one: help CMD",
             "help [CMD]\nWithout CMD, one line per command; with it, its usage and an example.\nExample: help x",
-            Help, Arguments: (_, before, word) => before.Length == 0 ? Completions.Matching(word, CommandRegistry.All.SelectMany(c => c.Aliases.Prepend(c.Name))) : []),
+            Help, Repeat: Repeat.Same, Arguments: (_, before, word) => before.Length == 0 ? Completions.Matching(word, CommandRegistry.All.SelectMany(c => c.Aliases.Prepend(c.Name))) : []),
         new("load", [], "Load an image into a fresh machine: ELF, multiboot, or a .S source",
             "load IMAGE\nBuilds a new machine holding IMAGE, stopped at its entry: a multiboot kernel (in protected mode, as its\nloader leaves it), a 64-bit ELF (in long mode at its entry point), or a .S file our assembler builds (long mode,\nwith symbols and source lines). ELF and .S programs start with RSP at the top of free RAM (below the page tables in\nRAM's last 8 KiB), so CALL and PUSH work at once. Breakpoints carry over.\nExample: load kernel.elf",
             (d, args, o) =>
@@ -34,7 +34,7 @@ static class SessionCommands
             GdbServer, InTurn: false, Arguments: Completions.First("stop")),
         new("source", [], "Run the commands in a file (a .csx file goes to the C# session)",
             "source FILE\nRuns FILE's lines as commands, stopping at the first that fails; blank lines and lines starting with #\nare skipped. A .csx file is run by the C# session instead.\nExample: source breakpoints.cmd",
-            Source, Arguments: Completions.FileName),
+            Source, Repeat: Repeat.Same, Arguments: Completions.FileName),
         new("quit", ["q", "exit"], "Leave the shell",
             "quit\nEnds the session (Ctrl-D does too).\nExample: quit",
             (d, args, o) =>

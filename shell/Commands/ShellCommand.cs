@@ -3,7 +3,10 @@ using Repl.Shell.Debugging;
 namespace Repl.Shell.Commands;
 
 /// <summary>What an empty line after a command does, as in gdb: nothing, the same line again (stepping goes on), or
-/// the command without its arguments (x goes on after the memory it showed).</summary>
+/// the command without its arguments (x and list go on after what they showed). Each command does what gdb 13 does
+/// at its prompt for the command of that name: run control, break and the other setters, enable, disable, set, info,
+/// disas, bt, help and source repeat; delete, load and run (reset) do not. Commands gdb lacks (msr, inject, asm, trace,
+/// gdbserver) do not either: no oracle, and an Enter that writes an MSR or injects an NMI again would be a surprise.</summary>
 public enum Repeat { No, Same, WithoutArguments }
 
 /// <summary>

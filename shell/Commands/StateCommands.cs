@@ -16,10 +16,10 @@ static class StateCommands
     [
         new("regs", ["registers"], "Show registers: gp, seg, cr, dr, msr or all",
             $"regs [{string.Join('|', Groups)}]\ngp (the default): general-purpose registers, RIP and RFLAGS with its flags; seg: segment registers with their\nhidden base, limit and attributes, and the descriptor-table registers; cr: control registers and EFER with\ntheir bits; dr: debug registers; msr: every MSR of the vendor profile.\nExample: regs seg",
-            Regs, Arguments: Completions.First(Groups)),
+            Regs, Repeat: Repeat.Same, Arguments: Completions.First(Groups)),
         new("set", [], "Write a register: set REG=VALUE",
             "set REG=VALUE\nWrites a register (rax, rip, rflags, cr3, fs_base, gs_base, dr7...); VALUE may use symbols and registers.\nExample: set rip=sum",
-            Set, Arguments: (_, before, word) => before.Length == 0 ? Completions.RegisterName(word) : []),
+            Set, Repeat: Repeat.Same, Arguments: (_, before, word) => before.Length == 0 ? Completions.RegisterName(word) : []),
         new("msr", [], "Read or write a model-specific register",
             "msr [NAME|INDEX] [VALUE]\nWithout arguments lists every MSR; with one reads it; with two writes it (as a debugger: no guest checks).\nExample: msr lstar, msr 0xc0000102 0",
             Msr, Arguments: (d, before, word) => before.Length == 0 ? Completions.MsrName(d, word) : []),

@@ -89,15 +89,19 @@ public sealed partial class Debugger
     /// <summary>What the last <c>x</c> showed, which the next one goes on from.</summary>
     internal MemoryCommands.Examined? LastExamined { get; set; }
 
+    /// <summary>Where the last <c>list</c> ended, which a bare one goes on from.</summary>
+    internal CodeCommands.Listed? LastListed { get; set; }
+
     /// <summary>Why the machine last stopped, if it has run.</summary>
     public StopReason? LastStop { get; private set; }
 
     /// <summary>Stops a run in progress; safe from another thread (the console's Ctrl-C handler).</summary>
-    public void Interrupt() => Machine.RequestStop();
+    public void Interrupt() => Machine.RequestStop(StopRequester.Local);
 
     /// <summary>Withdraws an <see cref="Interrupt"/> that no run took up (the command or C# it was meant for ended
-    /// without running the machine again), so that the next run is not stopped by it.</summary>
-    public void CancelInterrupt() => Machine.CancelStopRequest();
+    /// without running the machine again), so that the next run is not stopped by it. Only the shell's own: while the
+    /// shell serves gdb, a Ctrl-C from gdb that its run has not reached yet stays (<see cref="StopRequester"/>).</summary>
+    public void CancelInterrupt() => Machine.CancelStopRequest(StopRequester.Local);
 
     /// <summary>"[long cpl0 entry_SYSCALL_64+12]": the mode, the privilege level and where RIP is.</summary>
     public string Prompt
@@ -274,6 +278,7 @@ public sealed partial class Debugger
         Machine = machine;
         Program = program;
         LastStop = null;
+        LastListed = null;
         _hooksRan = null;
         foreach (var b in _breakpoints.Where(b => b.Type == BreakpointType.Watchpoint))
             b.MachineWatchId = null;

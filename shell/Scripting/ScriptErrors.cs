@@ -23,7 +23,7 @@ public static class ScriptErrors
     {
         if (e is System.Reflection.TargetInvocationException { InnerException: { } inner })
             e = inner;
-        string where = ScriptLine(e) is { } line ? line + ": " : "";
+        string where = Where(e) is { } line ? line + ": " : "";
         return where + Message(e);
     }
 
@@ -35,9 +35,9 @@ public static class ScriptErrors
         _ => $"{e.GetType().Name}: {e.Message}",
     };
 
-    /// <summary>The first frame, from the throw outwards, that is script code with line information: the script's
-    /// line rather than a line inside the machine or the runtime.</summary>
-    static string? ScriptLine(Exception e)
+    /// <summary>"kernel.csx:7" (or "line 7" at the prompt): the first frame, from the throw outwards, that is script code
+    /// with line information, the script's line rather than a line inside the machine or the runtime; null when none is.</summary>
+    public static string? Where(Exception e)
     {
         foreach (var frame in new StackTrace(e, fNeedFileInfo: true).GetFrames())
         {

@@ -9,7 +9,8 @@ namespace Repl.Shell.Scripting;
 /// safely in .NET, so a submission is made to stop itself: each loop body, and each goto (a loop written by hand),
 /// starts with a call to <see cref="Poll"/>, which throws <see cref="ScriptInterruptedException"/> once the session is
 /// asked to stop. It throws at every pass until the evaluation ends, so a catch inside the loop cannot swallow it for
-/// good. The polls go on the lines they guard, so runtime errors keep their script lines. What is not a loop in the
+/// good. The polls go on the lines they guard, so runtime errors keep their script lines; the files a submission or a
+/// script #loads get them too (<see cref="ScriptOptionsFactory.For"/>). What is not a loop in the
 /// submission (a blocking call, a method of a referenced assembly, runaway recursion) cannot be stopped this way.
 /// </summary>
 public sealed class ScriptInterruption

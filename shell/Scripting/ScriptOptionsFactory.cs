@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
 using Microsoft.CodeAnalysis.Scripting;
+using Microsoft.CodeAnalysis.Text;
 
 namespace Repl.Shell.Scripting;
 
@@ -27,12 +28,15 @@ static class ScriptOptionsFactory
 
     /// <summary>Options for a script read from <paramref name="filePath"/> (null for the prompt): <c>#load</c> and
     /// <c>#r</c> resolve relative to its directory (the current one at the prompt), and debug information is emitted
-    /// so that a runtime exception names its script line.</summary>
-    public static ScriptOptions For(string? filePath)
+    /// so that a runtime exception names its script line. <paramref name="polled"/>: the files it #loads get the polls
+    /// of <see cref="ScriptInterruption"/> as the script's own text does, so that their loops stop too; without, they
+    /// are compiled as written, for compile errors whose columns the polls do not shift.</summary>
+    public static ScriptOptions For(string? filePath, bool polled = true)
     {
         string directory = filePath is null ? Environment.CurrentDirectory : Path.GetDirectoryName(Path.GetFullPath(filePath))!;
+        var files = new SourceFileResolver([], directory);
         return Base
-            .WithSourceResolver(new SourceFileResolver([], directory))
+            .WithSourceResolver(polled ? new PolledResolver(files) : files)
             .WithMetadataResolver(new KeepingResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory)))
             .WithFilePath(filePath is null ? "" : Path.GetFullPath(filePath))
             .WithFileEncoding(Encoding.UTF8)
@@ -40,8 +44,34 @@ static class ScriptOptionsFactory
             .WithOptimizationLevel(OptimizationLevel.Debug);
     }
 
-    public static Script<object> Create(string code, string? filePath) =>
-        CSharpScript.Create(code, For(filePath), typeof(ScriptGlobals));
+    /// <summary>A script of <paramref name="code"/> read from <paramref name="filePath"/>; <paramref name="polled"/>: its
+    /// loops, and those of the files it #loads, poll for <see cref="ScriptInterruption"/>.</summary>
+    public static Script<object> Create(string code, string? filePath, bool polled) =>
+        CSharpScript.Create(polled ? ScriptInterruption.Instrument(code) : code, For(filePath, polled), typeof(ScriptGlobals));
+
+    /// <summary>Roslyn's resolver for #load, except that the text it reads gets the polls (the lines stay where they
+    /// were, so runtime errors keep naming the loaded file's lines).</summary>
+    sealed class PolledResolver(SourceFileResolver files) : SourceReferenceResolver
+    {
+        readonly SourceFileResolver _files = files;
+
+        public override string? NormalizePath(string path, string? baseFilePath) => _files.NormalizePath(path, baseFilePath);
+
+        public override string? ResolveReference(string path, string? baseFilePath) => _files.ResolveReference(path, baseFilePath);
+
+        public override Stream OpenRead(string resolvedPath) => _files.OpenRead(resolvedPath);
+
+        public override SourceText ReadText(string resolvedPath)
+        {
+            var text = _files.ReadText(resolvedPath);
+            string written = text.ToString(), polled = ScriptInterruption.Instrument(written);
+            return ReferenceEquals(polled, written) ? text : SourceText.From(polled, text.Encoding ?? Encoding.UTF8);
+        }
+
+        public override bool Equals(object? other) => other is PolledResolver polled && polled._files.Equals(_files);
+
+        public override int GetHashCode() => _files.GetHashCode();
+    }
 
     /// <summary>
     /// Roslyn's resolver for scripts, except that the assemblies it finds for a reference's own references

@@ -97,12 +97,13 @@ public sealed class ScriptSession
     (Evaluation, Compilation?) Run(string code, string? filePath = null, bool keep = true)
     {
         var options = ScriptOptionsFactory.For(filePath);
-        // What runs has its loops polled for Ctrl-C; errors are shown for the code as typed, whose columns the polls shift.
+        // What runs has its loops (and those of the files it #loads) polled for Ctrl-C; errors are shown for the code as
+        // typed, whose columns the polls shift. Typed code without loops is compiled once: the prompt seldom #loads.
         string runnable = ScriptInterruption.Instrument(code);
         var script = _chain.Continue(runnable, options);
         var compilation = script.GetCompilation();
         if (Errors(compilation) is { Length: > 0 } errors)
-            return (new(false, false, null, [.. ScriptErrors.Compile(ReferenceEquals(runnable, code) ? errors : Errors(_chain.Continue(code, options).GetCompilation()))]), null);
+            return (new(false, false, null, [.. ScriptErrors.Compile(ReferenceEquals(runnable, code) ? errors : Errors(_chain.Continue(code, ScriptOptionsFactory.For(filePath, polled: false)).GetCompilation()))]), null);
         bool hasValue = HasValue(compilation);
         // Variables go into boxes that a new chain can take over; should the boxed text not compile, they stay fields.
         if (keep && CarryOver.Boxed(compilation) is { } boxed && _chain.Continue(boxed, options) is var boxedScript &&

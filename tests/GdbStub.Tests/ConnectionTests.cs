@@ -62,6 +62,20 @@ public class ConnectionTests
     }
 
     [Fact]
+    public void A_stop_the_stub_asked_for_survives_a_withdrawal_by_the_program_it_runs_in()
+    {
+        // As the session asks on the client's Ctrl-C, then the shell serving the machine withdraws its own leftover
+        // Ctrl-C (a line typed meanwhile has ended), before the run looks at its requests again.
+        using var stub = InMemoryStub.Announcing(running =>
+        {
+            running.Host.RequestStop();
+            running.Host.Machine.CancelStopRequest(StopRequester.Local);
+        });
+
+        Assert.StartsWith("T02", stub.Request("c"));
+    }
+
+    [Fact]
     public void A_Ctrl_C_that_crosses_the_end_of_a_run_does_not_stop_the_next_step()
     {
         using var stub = new InMemoryStub();

@@ -5,6 +5,9 @@ namespace Repl.Machine.Tests.Cpu;
 /// <summary>No guest input ends in a host exception: each of these ends in a stop reason that says what happened.</summary>
 public class BadInputTests
 {
+    /// <summary>A guest that jumps to itself: only the budget or a stop request ends its run.</summary>
+    static Machine Spinning() => Guest.Long(a => { var self = a.CreateLabel(); a.Label(ref self); a.jmp(self); });
+
     [Fact]
     public void An_undefined_opcode_stops_with_UD_at_its_address()
     {
@@ -39,7 +42,7 @@ public class BadInputTests
     [Fact]
     public void A_runaway_loop_ends_when_its_budget_does()
     {
-        var m = Guest.Long(a => { var self = a.CreateLabel(); a.Label(ref self); a.jmp(self); });
+        var m = Spinning();
         var stop = m.Run(12_345);
         Assert.Equal(StopKind.InstructionBudget, stop.Kind);
         Assert.Equal(12_345UL, m.State.InstructionsRetired);
@@ -49,7 +52,7 @@ public class BadInputTests
     [Fact]
     public async Task A_stop_request_from_another_thread_interrupts_a_run()
     {
-        var m = Guest.Long(a => { var self = a.CreateLabel(); a.Label(ref self); a.jmp(self); });
+        var m = Spinning();
         var run = Task.Run(() => m.Run());
         // On a loaded machine the task may start late: ask again until the run has stopped, for at most 10 s.
         for (int i = 0; i < 200 && !run.IsCompleted; i++)
@@ -64,7 +67,7 @@ public class BadInputTests
     [Fact]
     public void A_stop_request_made_between_runs_stops_the_next_one_unless_withdrawn()
     {
-        var m = Guest.Long(a => { var self = a.CreateLabel(); a.Label(ref self); a.jmp(self); });
+        var m = Spinning();
         m.RequestStop();
         Assert.Equal(StopKind.Interrupted, m.Run(100).Kind);
         Assert.Equal(0UL, m.State.InstructionsRetired);
@@ -74,6 +77,28 @@ public class BadInputTests
 
         Assert.Equal(StopKind.InstructionBudget, m.Run(100).Kind);
         Assert.Equal(100UL, m.State.InstructionsRetired);
+    }
+
+    [Fact]
+    public void A_withdrawal_withdraws_only_its_requesters_request()
+    {
+        var m = Spinning();
+        m.RequestStop(StopRequester.Remote);
+        m.CancelStopRequest(StopRequester.Local);
+
+        Assert.Equal(StopKind.Interrupted, m.Run(100).Kind);
+        Assert.Equal(0UL, m.State.InstructionsRetired);
+    }
+
+    [Fact]
+    public void A_stop_uses_up_every_requesters_request()
+    {
+        var m = Spinning();
+        m.RequestStop(StopRequester.Local);
+        m.RequestStop(StopRequester.Remote);
+
+        Assert.Equal(StopKind.Interrupted, m.Run(100).Kind);
+        Assert.Equal(StopKind.InstructionBudget, m.Run(100).Kind);
     }
 
     [Fact]

@@ -148,6 +148,50 @@ public class BatchRunTests
     }
 
     [Fact]
+    public void A_csharp_loop_that_never_ends_is_stopped_at_the_timeout_and_fails_its_script_naming_the_line()
+    {
+        var (status, output, _) = Run([Script("loops.csx", "var n = 0;\nwhile (true) { n++; }\n"), Script("fine.csx", Passing)], timeout: 0.5);
+        Assert.Equal(1, status);
+        Assert.Contains("  timed out after 0.5 s: the C# loop at loops.csx:2 was stopped (raise --timeout?)\n", output);
+        Assert.EndsWith("1 passed, 1 failed\n", output);
+    }
+
+    [Fact]
+    public void A_loop_that_runs_the_machine_is_stopped_at_the_timeout_too_and_the_failed_expects_before_it_are_kept()
+    {
+        var (status, output, _) = Run([Script("steps.csx", "Expect(false, \"first\");\nfor (;;)\n    StepInstruction();\n")], timeout: 0.5);
+        Assert.Equal(1, status);
+        Assert.Contains("  timed out after 0.5 s: the C# loop at steps.csx:3 was stopped (raise --timeout?)\n", output);
+        Assert.Contains("  steps.csx:1: Expect(false) failed: first\n", output);
+    }
+
+    [Fact]
+    public void A_loop_in_a_loaded_file_is_stopped_at_the_timeout_and_named_by_its_own_line()
+    {
+        Script("lib.csx", "void Forever()\n{\n    while (true) { }\n}\n");
+        var (status, output, _) = Run([Script("uses.csx", "#load \"lib.csx\"\nForever();\n")], timeout: 0.5);
+        Assert.Equal(1, status);
+        Assert.Contains("  timed out after 0.5 s: the C# loop at lib.csx:3 was stopped (raise --timeout?)\n", output);
+    }
+
+    [Fact]
+    public void A_compile_error_inside_a_loop_of_a_loaded_file_has_its_column_as_written()
+    {
+        Script("lib.csx", "void F()\n{\n    while (true) { int x = 1; x.Nope(); }\n}\n");
+        var (status, output, _) = Run([Script("uses.csx", "#load \"lib.csx\"\n")]);
+        Assert.Equal(1, status);
+        Assert.Contains("  lib.csx:3:33: error CS1061:", output);
+    }
+
+    [Fact]
+    public void A_compile_error_inside_a_loop_has_the_column_of_the_script_as_written()
+    {
+        var (status, output, _) = Run([Script("broken.csx", "var x = 1;\nwhile (true) { x.Nope(); }\n")]);
+        Assert.Equal(1, status);
+        Assert.Contains("  broken.csx:2:18: error CS1061:", output);
+    }
+
+    [Fact]
     public void CSharp_that_does_not_return_in_time_is_abandoned_at_the_timeout_and_the_run_goes_on()
     {
         var (status, output, _) = Run([Script("sleeps.csx", "System.Threading.Thread.Sleep(60_000);\n"), Script("fine.csx", Passing)], timeout: 0.5);

@@ -1,5 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
+using Repl.Machine;
+using Repl.Shell.Interactive;
+using Repl.Shell.Tests.Interactive;
 
 namespace Repl.Shell.Tests.Commands;
 
@@ -81,6 +84,20 @@ public class GdbServerCommandTests
         Assert.Equal(0, read);
         Assert.DoesNotContain("error", s.Run("stepi"));
         Assert.Equal(loop, s.Rip);
+    }
+
+    [Fact]
+    public void A_line_typed_while_serving_withdraws_the_shells_ctrl_c_but_not_a_stop_gdb_asked_for()
+    {
+        s.Run("gdbserver 127.0.0.1:0");
+        // gdb's Ctrl-C, as the stub makes it, not yet reached by the run; then a line ends at the prompt, which
+        // withdraws whatever Ctrl-C of the shell's own it did not take up.
+        s.Debugger.Machine.RequestStop(StopRequester.Remote);
+        new Repl.Shell.Interactive.Session(new DebuggerCommandRunner(Task.FromResult(s.Debugger)), new FakeCode(),
+                                           new ScriptedReader("stepi"), TextWriter.Null, TextWriter.Null).Run();
+        s.Run("gdbserver stop");
+
+        Assert.Equal(StopKind.Interrupted, s.Debugger.Machine.Run(100).Kind);
     }
 
     [Fact]
