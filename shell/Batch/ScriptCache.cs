@@ -40,7 +40,7 @@ public sealed class ScriptCache(string directory)
         string path = Path.GetFullPath(scriptPath);
         var inputs = Inputs(path);
         foreach (string assembly in inputs.Where(i => i.IsAssembly).Select(i => i.Path))
-            ReferencedAssemblies.Add(assembly);
+            ReferencedAssemblies.Batch.Add(assembly);
 
         string dll = Path.Combine(Directory, Key(inputs) + ".dll");
         if (File.Exists(dll))

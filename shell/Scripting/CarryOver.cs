@@ -189,7 +189,7 @@ sealed class CarryOver
             boxes[i] = box;
         }
 
-        var fresh = new SubmissionChain();
+        var fresh = new SubmissionChain(chain.Referenced);
         var script = fresh.Continue(Prelude(carried), ScriptOptionsFactory.For(null).AddReferences(_references));
         if (script.GetCompilation().GetDiagnostics().Any(d => d.Severity == DiagnosticSeverity.Error) ||
             fresh.Run(script, globals) is not { Ran: true, Exception: null })

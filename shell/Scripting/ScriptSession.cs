@@ -30,7 +30,7 @@ public sealed class ScriptSession
     readonly ScriptInterruption _interruption = new();
     readonly CarryOver _carryOver = new();
     readonly int _chainLength;
-    SubmissionChain _chain = new();
+    SubmissionChain _chain = new(ReferencedAssemblies.ForSession());
     int _submissions;
 
     /// <param name="chainLength">Submissions after which the session tries to start a new chain (see <see cref="CarryOver"/>).</param>

@@ -17,13 +17,16 @@ namespace Repl.Shell.Scripting;
 /// (<see cref="CarryOver"/>) and nothing holds the old one's code any more (a hook it registered, a delegate or a
 /// value of a type it declared), the runtime frees all of it.
 /// </summary>
-sealed class SubmissionChain
+sealed class SubmissionChain(ReferencedAssemblies referenced)
 {
     // Not unloaded by hand: the runtime unloads a collectible context once nothing refers to it or its code.
-    readonly AssemblyLoadContext _context = new Context();
+    readonly AssemblyLoadContext _context = new Context(referenced);
     // The submissions that had code, in the order of their slots: a submission's constructor finds the ones before
     // it at their slots in the array its factory is given (slot 0 holds the globals) and puts itself in the next.
     readonly List<object> _submissions = [];
+
+    /// <summary>The assemblies the session's <c>#r</c>s added, which every chain of the session shares.</summary>
+    public ReferencedAssemblies Referenced => referenced;
 
     /// <summary>The last submission that ran; the next continues it. Null before the first.</summary>
     public Script<object>? Last { get; private set; }
@@ -54,8 +57,8 @@ sealed class SubmissionChain
     public Outcome Run(Script<object> script, ScriptGlobals globals, bool keep = true)
     {
         var compilation = script.GetCompilation();
-        foreach (var reference in Referenced(compilation))
-            ReferencedAssemblies.Add(reference);
+        foreach (var reference in ReferenceDirectives(compilation))
+            referenced.Add(reference);
         using var image = new MemoryStream();
         // The PDB goes inside the image, so that a runtime exception can name its script line.
         var emitted = compilation.Emit(image, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.Embedded));
@@ -104,33 +107,46 @@ sealed class SubmissionChain
     };
 
     /// <summary>The assembly files a compilation's <c>#r</c> directives added.</summary>
-    static IEnumerable<string> Referenced(Compilation compilation) =>
+    static IEnumerable<string> ReferenceDirectives(Compilation compilation) =>
         compilation.SyntaxTrees.SelectMany(tree => tree.GetCompilationUnitRoot().GetReferenceDirectives())
             .Select(directive => ((CSharpCompilation)compilation).GetDirectiveReference(directive))
             .OfType<PortableExecutableReference>().Select(r => r.FilePath).OfType<string>();
 
-    sealed class Context() : AssemblyLoadContext("repl C# session", isCollectible: true)
+    sealed class Context(ReferencedAssemblies referenced) : AssemblyLoadContext("repl C# session", isCollectible: true)
     {
         // Submissions find the ones before them in this context by name; the framework and the repl's assemblies are
-        // the default context's; an assembly that #r added is loaded there too, once for the process, so that every
-        // chain sees the same types in it.
-        protected override Assembly? Load(AssemblyName name) => ReferencedAssemblies.Find(name);
+        // the default context's; an assembly that #r added is the session's, the same for every chain.
+        protected override Assembly? Load(AssemblyName name) => referenced.Find(name);
     }
 }
 
 /// <summary>
-/// Assemblies that scripts added with <c>#r</c>, by simple name. They load into the default context, once for the
-/// process: the session's chains and the batch runner's scripts (which the default context runs) all find them there,
-/// and a value of one of their types keeps its type from one chain to the next.
+/// Assemblies that scripts added with <c>#r</c>, by simple name, each loaded once into a load context that is never
+/// unloaded: the chains of a C# session (each session has its own), or the batch runner's scripts (the default
+/// context, which runs them), find them there, and a value of one of their types keeps its type from one chain to the
+/// next. Sessions keep apart, so each may add its own assembly of a given name.
 /// </summary>
-static class ReferencedAssemblies
+sealed class ReferencedAssemblies(Func<AssemblyLoadContext> context)
 {
-    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Paths = new(StringComparer.OrdinalIgnoreCase);
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _paths = new(StringComparer.OrdinalIgnoreCase);
+    // Made at the first #r: most sessions have none.
+    readonly Lazy<AssemblyLoadContext> _context = new(context);
 
-    static ReferencedAssemblies() => AssemblyLoadContext.Default.Resolving += (_, name) => Find(name);
+    /// <summary>The batch runner's: its scripts run in the default context, which asks here for what it lacks.</summary>
+    public static ReferencedAssemblies Batch { get; } = ForDefault();
 
-    public static void Add(string path) => Paths[Path.GetFileNameWithoutExtension(path)] = path;
+    static ReferencedAssemblies ForDefault()
+    {
+        var batch = new ReferencedAssemblies(() => AssemblyLoadContext.Default);
+        AssemblyLoadContext.Default.Resolving += (_, name) => batch.Find(name);
+        return batch;
+    }
 
-    public static Assembly? Find(AssemblyName name) =>
-        name.Name is { } simple && Paths.TryGetValue(simple, out string? path) ? AssemblyLoadContext.Default.LoadFromAssemblyPath(path) : null;
+    /// <summary>A session's: a context of its own.</summary>
+    public static ReferencedAssemblies ForSession() => new(() => new AssemblyLoadContext("repl C# session #r"));
+
+    public void Add(string path) => _paths[Path.GetFileNameWithoutExtension(path)] = path;
+
+    public Assembly? Find(AssemblyName name) =>
+        name.Name is { } simple && _paths.TryGetValue(simple, out string? path) ? _context.Value.LoadFromAssemblyPath(path) : null;
 }

@@ -169,11 +169,11 @@ public class ScriptSessionTests
 
 public class ScriptReferenceTests
 {
-    /// <summary>Writes Helper.dll, whose <c>Magic.Number</c> is 0x1234, into <paramref name="dir"/>.</summary>
-    internal static void WriteHelper(string dir)
+    /// <summary>Writes Helper.dll, whose <c>Magic.Number</c> is <paramref name="number"/>, into <paramref name="dir"/>.</summary>
+    internal static void WriteHelper(string dir, ulong number = 0x1234)
     {
         var helper = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create("Helper",
-            [Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("public static class Magic { public static ulong Number => 0x1234; }")],
+            [Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText($"public static class Magic {{ public static ulong Number => {number}; }}")],
             [Microsoft.CodeAnalysis.MetadataReference.CreateFromFile(typeof(object).Assembly.Location)],
             new(Microsoft.CodeAnalysis.OutputKind.DynamicallyLinkedLibrary));
         using var dll = File.Create(Path.Combine(dir, "Helper.dll"));
@@ -193,6 +193,25 @@ public class ScriptReferenceTests
             new([script], [], null, 1, Repl.Shell.Batch.RunCommand.DefaultTimeout, null, Repl.Machine.CpuVendor.Intel, Path.Combine(dir, "cache")), output, TextWriter.Null, interactive: false);
 
         Assert.True(status == 0, output.ToString());
+    }
+}
+
+public class ScriptSessionReferenceTests
+{
+    [Fact]
+    public void Two_sessions_may_each_reference_their_own_assembly_of_one_name()
+    {
+        var shown = new[] { 0x1111UL, 0x2222UL }.Select(number =>
+        {
+            string dir = Directory.CreateTempSubdirectory("repl-r-session-").FullName;
+            ScriptReferenceTests.WriteHelper(dir, number);
+            File.WriteAllText(Path.Combine(dir, "uses.csx"), "#r \"Helper.dll\"\n");
+            var session = new ScriptSession(new ScriptGlobals(Debugger.Create(Commands.Session.BuiltIn)));
+            Assert.True(session.RunFile(Path.Combine(dir, "uses.csx"), TextWriter.Null));
+            return session;
+        }).ToList().Select(session => session.Evaluate("Magic.Number").Display);
+
+        Assert.Equal(["0x1111 (4369)", "0x2222 (8738)"], shown);
     }
 }
 
