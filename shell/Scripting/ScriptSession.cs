@@ -142,7 +142,7 @@ public sealed class ScriptSession
     }
 
     /// <summary>The value of C# for the shell's <c>print</c>: evaluated as if typed at the prompt (what it assigns stays).</summary>
-    object? ValueOf(string code)
+    public object? ValueOf(string code)
     {
         var result = Evaluate(code);
         if (!result.Success)
