@@ -22,7 +22,7 @@ static class Image
             HelpName = "entry.elf",
             Required = true,
         };
-        var define = Asm.DefinesOption("--define", "Set a kernel switch (KPTI, PCID, LA57, SYSRET_CHECK, ILLUMOS: 0 or 1) or any symbol, as --defsym (repeatable)");
+        var define = Asm.DefinesOption("--define", "Set a kernel switch (KPTI, PCID, LA57, SYSRET_CHECK, ILLUMOS: 0 or 1), as --defsym (repeatable)");
         var command = new Command("image", "Write the entry kernel as an ELF64 multiboot image with symbols and DWARF line info.\n"
                                            + "The same file boots under `repl boot --image` and qemu-system-x86_64 -kernel; --cpu only\n"
                                            + "chooses the vendor in the QEMU command line printed for it.\n"
@@ -35,7 +35,16 @@ static class Image
 
     public static int Run(string outputPath, IReadOnlyDictionary<string, long> defines, CpuVendor vendor, TextWriter stdout, TextWriter stderr)
     {
-        var result = EntryKernel.Assemble(defines);
+        AssemblyResult result;
+        try
+        {
+            result = EntryKernel.Assemble(defines);
+        }
+        catch (LoaderException e)
+        {
+            stderr.WriteLine($"repl: {e.Message} (check the --define values)");
+            return Boot.BadInput;
+        }
         foreach (var d in result.Diagnostics)
             stderr.Write(d.ToString());
         if (!result.Success)

@@ -72,4 +72,58 @@ public static class RegisterNames
         ByName.TryGetValue(name.TrimStart('$', '%'), out register);
 
     public static string NameOf(Register register) => register.ToString().ToLowerInvariant();
+
+    static readonly Dictionary<string, RegisterPart> PartsByName = BuildParts();
+
+    /// <summary>The names of the general-purpose registers' low parts, as the SDM (vol. 1, 3.4.1.1) and gdb name them:
+    /// eax, ax, al and ah of rax; esi, si, sil of rsi; r8d, r8w, r8l of r8.</summary>
+    static Dictionary<string, RegisterPart> BuildParts()
+    {
+        var parts = new Dictionary<string, RegisterPart>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (letter, r) in new[] { ("a", Register.Rax), ("b", Register.Rbx), ("c", Register.Rcx), ("d", Register.Rdx) })
+        {
+            parts[$"e{letter}x"] = new(r, 0, 32);
+            parts[$"{letter}x"] = new(r, 0, 16);
+            parts[$"{letter}l"] = new(r, 0, 8);
+            parts[$"{letter}h"] = new(r, 8, 8);
+        }
+        foreach (var (name, r) in new[] { ("si", Register.Rsi), ("di", Register.Rdi), ("bp", Register.Rbp), ("sp", Register.Rsp) })
+        {
+            parts[$"e{name}"] = new(r, 0, 32);
+            parts[name] = new(r, 0, 16);
+            parts[$"{name}l"] = new(r, 0, 8);
+        }
+        for (int n = 8; n <= 15; n++)
+        {
+            var r = Register.R8 + (n - 8);
+            parts[$"r{n}d"] = new(r, 0, 32);
+            parts[$"r{n}w"] = new(r, 0, 16);
+            parts[$"r{n}l"] = new(r, 0, 8);
+        }
+        return parts;
+    }
+
+    /// <summary>A register or a part of one (<see cref="RegisterPart"/>) by name, with or without '$' or '%'.</summary>
+    public static bool TryParsePart(string name, out RegisterPart part)
+    {
+        if (TryParse(name, out var register))
+        {
+            part = new(register, 0, 64);
+            return true;
+        }
+        return PartsByName.TryGetValue(name.TrimStart('$', '%'), out part);
+    }
+}
+
+/// <summary>A register, or the bits of one that a name like eax or ah selects: <see cref="Bits"/> bits from bit
+/// <see cref="Shift"/>.</summary>
+public readonly record struct RegisterPart(Register Register, int Shift, int Bits)
+{
+    ulong Mask => Bits == 64 ? ulong.MaxValue : ((1UL << Bits) - 1) << Shift;
+
+    public ulong Read(ulong full) => (full & Mask) >> Shift;
+
+    /// <summary>The full register after a debugger writes <paramref name="value"/> to the part: the other bits are
+    /// kept, as gdb's `set $eax=1` keeps RAX's upper half (an instruction writing EAX would clear it).</summary>
+    public ulong Merge(ulong full, ulong value) => full & ~Mask | value << Shift & Mask;
 }

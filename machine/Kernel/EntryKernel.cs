@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Repl.Machine.Asm;
 
 namespace Repl.Machine.Kernel;
@@ -33,15 +34,28 @@ public static class EntryKernel
         return sources;
     }
 
+    /// <summary>The names a define may set: those the sources test with .ifdef or .ifndef (defs.inc's switches, and
+    /// selftest.S's BENCH_GETPID). Read from the sources, so that a switch added there is known here.</summary>
+    public static IReadOnlyList<string> Switches { get; } =
+        [.. Sources.Values.SelectMany(text => Regex.Matches(text, @"^\s*\.ifn?def\s+(\w+)", RegexOptions.Multiline))
+                   .Select(m => m.Groups[1].Value).Distinct().Order(StringComparer.Ordinal)];
+
     /// <summary>Assembles the kernel with <paramref name="defines"/> (NAME = VALUE, as --defsym); the result carries the
-    /// diagnostics (a bad switch value is an error there).</summary>
-    public static AssemblyResult Assemble(IReadOnlyDictionary<string, long>? defines = null) =>
-        Assembler.Assemble(Sources[MainFile], new AsmOptions
+    /// diagnostics (a bad switch value is an error there). A name that is none of <see cref="Switches"/> throws
+    /// <see cref="LoaderException"/>: the assembler would take it as one more symbol, and a misspelt switch
+    /// (KTPI=0) would boot the kernel with the switch at its default and no word said.</summary>
+    public static AssemblyResult Assemble(IReadOnlyDictionary<string, long>? defines = null)
+    {
+        defines ??= new Dictionary<string, long>();
+        if (defines.Keys.FirstOrDefault(name => !Switches.Contains(name)) is { } unknown)
+            throw new LoaderException($"entry kernel: no switch named {unknown}; its switches are {string.Join(", ", Switches)}");
+        return Assembler.Assemble(Sources[MainFile], new AsmOptions
         {
             FileName = MainFile,
-            Defines = defines ?? new Dictionary<string, long>(),
+            Defines = defines,
             ReadFile = file => Sources.TryGetValue(file, out string? text) ? System.Text.Encoding.UTF8.GetBytes(text) : null,
         });
+    }
 
     /// <summary>The kernel as an ELF64 file with symbols and DWARF lines. Throws <see cref="LoaderException"/> with the
     /// first error when the sources do not assemble with these defines.</summary>

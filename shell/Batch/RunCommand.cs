@@ -80,7 +80,8 @@ public static class RunCommand
         if (options.Timeout <= TimeSpan.Zero)
             return Fail(error, $"--timeout {options.Timeout.TotalSeconds}: give a number of seconds above 0");
         if (options.Scripts.FirstOrDefault(s => !File.Exists(s)) is { } missing)
-            return Fail(error, $"no script {missing} (try 'repl run --help')");
+            // The parser hands an option it does not know to the scripts argument.
+            return Fail(error, missing.StartsWith('-') ? $"no option {missing} (try 'repl run --help')" : $"no script {missing} (try 'repl run --help')");
         // Without an image, scripts get the entry kernel, as the interactive shell does (BareMachine() opts out).
         var debuggerOptions = new DebuggerOptions { Vendor = options.Vendor, Image = options.Image, Defines = options.Defines };
         try

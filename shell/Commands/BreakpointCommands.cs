@@ -29,7 +29,7 @@ static class BreakpointCommands
             "awatch ADDR [LEN]\nStops after an instruction reads or writes any of LEN bytes (default 8) at ADDR.\nExample: awatch 0x200000 4",
             (d, args, o) => SetWatchpoint(d, args, o, WatchKind.Access), Repeat: Repeat.Same, Arguments: Completions.FirstValue),
         new("catch", [], "Stop on a machine event: exception, syscall, cr3, msr, modeswitch",
-            "catch exception [VECTOR] | syscall [NR] | cr3 | msr [INDEX] | modeswitch\nStops after the event: an exception delivered (any, or vector VECTOR, e.g. 14 or pf), a SYSCALL or SYSENTER\n(any, or with RAX = NR), a CR3 write, a guest WRMSR (any, or to INDEX/name), a change of operating mode.\nExample: catch exception 14",
+            "catch exception [VECTOR] | syscall [NR] | cr3 | msr [INDEX] | modeswitch\nStops after the event: an exception delivered (any, or vector VECTOR, e.g. 14 or pf), a SYSCALL or SYSENTER\n(any, or with RAX = NR; NR may be a name the program defines as __NR_name, e.g. getpid), a CR3 write, a guest WRMSR (any, or to INDEX/name), a change of operating mode.\nExample: catch exception 14",
             SetCatchpoint, Repeat: Repeat.Same, Arguments: CatchArguments),
         new("delete", ["d"], "Delete breakpoints (all, or the numbers given)",
             "delete [N...]\nDeletes the numbered breakpoints, watchpoints and catchpoints; without numbers, all of them.\nExample: delete 2 3",
@@ -78,7 +78,7 @@ static class BreakpointCommands
         var b = words[0].ToLowerInvariant() switch
         {
             "exception" => d.Catch(CatchKind.Exception, filter is null ? null : VectorNumber(d, filter)),
-            "syscall" => d.Catch(CatchKind.Syscall, filter is null ? null : d.Evaluate(filter)),
+            "syscall" => d.Catch(CatchKind.Syscall, filter is null ? null : SyscallNumber(d, filter)),
             "cr3" => d.Catch(CatchKind.Cr3),
             "msr" => d.Catch(CatchKind.Msr, filter is null ? null : MsrIndex(d, filter)),
             "modeswitch" => d.Catch(CatchKind.ModeSwitch),
@@ -102,13 +102,35 @@ static class BreakpointCommands
         string name = text.TrimStart('#');
         if (Enum.TryParse<Vector>(name, ignoreCase: true, out var v) && !char.IsAsciiDigit(name[0]))
             return (ulong)v;
+        if (!char.IsAsciiDigit(name[0]) && name[0] is not ('$' or '%'))
+            throw new CommandException($"no exception named '{text}' (a vector 0-255, or one of {string.Join(' ', Enum.GetNames<Vector>().Select(n => n.ToLowerInvariant()))})");
         ulong vector = d.Evaluate(text);
         return vector <= byte.MaxValue ? vector : throw new CommandException($"vector {vector} is out of range (0-255, or a name: pf, gp, ud)");
     }
 
+    /// <summary>A system call by number, or by name when the program defines __NR_name as Linux's headers do (the
+    /// entry kernel's defs.inc: catch syscall getpid).</summary>
+    static ulong SyscallNumber(Debugger d, string text)
+    {
+        if (char.IsAsciiDigit(text[0]) || text[0] is '$' or '%')
+            return d.Evaluate(text);
+        if (d.Program.Addresses.TryGetValue("__NR_" + text, out ulong number))
+            return number;
+        var known = d.Program.Addresses.Keys.Where(k => k.StartsWith("__NR_", StringComparison.Ordinal) && !k.StartsWith("__NR_compat_", StringComparison.Ordinal))
+            .Select(k => k[5..]).Order(StringComparer.Ordinal).ToList();
+        throw new CommandException(known.Count == 0
+            ? $"no system call named '{text}': {d.Program.Name} defines no __NR_ names (give the number, as in: catch syscall 39)"
+            : $"no system call named '{text}' in {d.Program.Name} (a number, or one of {string.Join(' ', known)})");
+    }
+
     /// <summary>An MSR index by number or by name (lstar, IA32_EFER).</summary>
-    internal static ulong MsrIndex(Debugger d, string text) =>
-        ModelSpecificRegisters.TryParse(text, out var msr) ? (uint)msr : d.Evaluate(text);
+    internal static ulong MsrIndex(Debugger d, string text)
+    {
+        if (ModelSpecificRegisters.TryParse(text, out var msr))
+            return (uint)msr;
+        return char.IsAsciiDigit(text[0]) || text[0] is '$' or '%' ? d.Evaluate(text)
+            : throw new CommandException($"no MSR named '{text}' (an index such as 0xc0000082, or a name: 'msr' alone lists them)");
+    }
 
     static void Enable(Debugger d, string args, bool enabled)
     {

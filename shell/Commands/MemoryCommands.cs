@@ -14,7 +14,7 @@ static class MemoryCommands
     public static IReadOnlyList<ShellCommand> All { get; } =
     [
         new("x", [], "Examine memory: x/FMT ADDR (gdb's formats; p:ADDR for physical)",
-            "x/[COUNT][FORMAT][SIZE] ADDR\nFORMAT: x hex, d signed, u unsigned, o octal, t binary, a address with symbol, c char, s string, i instruction.\nSIZE: b byte, h halfword (2), w word (4), g giant (8). ADDR is linear, through the current paging; p:ADDR is physical.\nAs in gdb, what FMT leaves out is the last x's, and without ADDR x goes on after the last unit shown (x alone: as many\nagain; an empty line does the same).\nExample: x/4gx $rsp, x/s p:0x200000, x/3i sum",
+            "x/[COUNT][FORMAT][SIZE] ADDR\nFORMAT: x hex, d signed, u unsigned, o octal, t binary, a address with symbol, c char, s string, i instruction.\nSIZE: b byte, h halfword (2), w word (4), g giant (8). ADDR is linear, through the current paging; p:ADDR is physical;\n*ADDR is the int (4 bytes) stored at ADDR, as gdb reads through an integer (x/2gx *0x100020).\nAs in gdb, what FMT leaves out is the last x's, and without ADDR x goes on after the last unit shown (x alone: as many\nagain; an empty line does the same).\nExample: x/4gx $rsp, x/s p:0x200000, x/3i sum",
             Examine, Repeat: Repeat.WithoutArguments, Arguments: Completions.AnyValue),
         new("asm", [], "Assemble instructions into memory at a location",
             "asm LOC \"INSTRUCTIONS\"\nAssembles AT&T instructions (separated by ';') as if at LOC, in the current code size, and writes the bytes there.\nLabels it defines become symbols, as the program's are.\nExample: asm sum \"movl $42, %eax; ret\"",

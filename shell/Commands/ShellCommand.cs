@@ -26,7 +26,7 @@ public sealed record ShellCommand(string Name, string[] Aliases, string Summary,
 public static class CommandRegistry
 {
     public static IReadOnlyList<ShellCommand> All { get; } =
-        [.. RunCommands.All, .. BreakpointCommands.All, .. StateCommands.All, .. MemoryCommands.All, .. CodeCommands.All, .. InfoCommands.All, .. SessionCommands.All];
+        [.. RunCommands.All, .. BreakpointCommands.All, .. StateCommands.All, .. PrintCommands.All, .. MemoryCommands.All, .. CodeCommands.All, .. InfoCommands.All, .. SessionCommands.All];
 
     static readonly Dictionary<string, ShellCommand> ByName = BuildIndex();
 

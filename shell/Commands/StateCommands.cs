@@ -14,11 +14,13 @@ static class StateCommands
 
     public static IReadOnlyList<ShellCommand> All { get; } =
     [
-        new("regs", ["registers"], "Show registers: gp, seg, cr, dr, msr or all",
-            $"regs [{string.Join('|', Groups)}]\ngp (the default): general-purpose registers, RIP and RFLAGS with its flags; seg: segment registers with their\nhidden base, limit and attributes, and the descriptor-table registers; cr: control registers and EFER with\ntheir bits; dr: debug registers; msr: every MSR of the vendor profile.\nExample: regs seg",
-            Regs, Repeat: Repeat.Same, Arguments: Completions.First(Groups)),
+        new("regs", ["registers"], "Show registers: gp, seg, cr, dr, msr or all, or the ones named",
+            "regs [gp|seg|cr|dr|msr|all|REG...]\ngp (the default): general-purpose registers, RIP and RFLAGS with its flags; seg: segment registers with their\nhidden base, limit and attributes, and the descriptor-table registers; cr: control registers and EFER with\ntheir bits; dr: debug registers; msr: every MSR of the vendor profile; all: every group. REG: one register or a\npart of one (rip, eax, al), as gdb's 'info registers rip'.\nExample: regs seg, regs rip rax",
+            Regs, Repeat: Repeat.Same, Arguments: (_, before, word) =>
+                before.Length == 0 ? Completions.Matching(word, Groups).Concat(Completions.RegisterName(word))
+                : Groups.Contains(before[0]) ? [] : Completions.RegisterName(word)),
         new("set", [], "Write a register: set REG=VALUE",
-            "set REG=VALUE\nWrites a register (rax, rip, rflags, cr3, fs_base, gs_base, dr7...); VALUE may use symbols and registers.\nExample: set rip=sum",
+            "set REG=VALUE\nWrites a register (rax, rip, rflags, cr3, fs_base, gs_base, dr7...) or a part of one (eax, ax, al, ah, r8d...: as gdb,\nthe other bits are kept); VALUE may use symbols and registers.\nExample: set rip=sum, set al=0x3c",
             Set, Repeat: Repeat.Same, Arguments: (_, before, word) => before.Length == 0 ? Completions.RegisterName(word) : []),
         new("msr", [], "Read or write a model-specific register",
             "msr [NAME|INDEX] [VALUE]\nWithout arguments lists every MSR; with one reads it; with two writes it (as a debugger: no guest checks).\nExample: msr lstar, msr 0xc0000102 0",
@@ -50,23 +52,49 @@ static class StateCommands
 
     static void Regs(Debugger d, string args, TextWriter o)
     {
-        string group = args.Trim().ToLowerInvariant();
-        switch (group)
+        string[] words = BreakpointCommands.Words(args.ToLowerInvariant());
+        if (words.Length == 0)
+            General(d, o);
+        foreach (string word in words)
         {
-            case "" or "gp": General(d, o); break;
-            case "seg": Segments(d, o); break;
-            case "cr": Control(d, o); break;
-            case "dr": DebugRegisters(d, o); break;
-            case "msr": Msrs(d, o); break;
-            case "all":
-                General(d, o);
-                Segments(d, o);
-                Control(d, o);
-                DebugRegisters(d, o);
-                break;
-            default:
-                throw new CommandException($"no register group '{group}' (gp, seg, cr, dr, msr or all)");
+            switch (word)
+            {
+                case "gp": General(d, o); break;
+                case "seg": Segments(d, o); break;
+                case "cr": Control(d, o); break;
+                case "dr": DebugRegisters(d, o); break;
+                case "msr": Msrs(d, o); break;
+                case "all":
+                    General(d, o);
+                    Segments(d, o);
+                    Control(d, o);
+                    DebugRegisters(d, o);
+                    Msrs(d, o);
+                    break;
+                default:
+                    One(d, word, o);
+                    break;
+            }
         }
+    }
+
+    /// <summary>One register (or a part: eax, al) as gdb's 'info registers rip' shows it: name, hex, and its natural
+    /// reading: the symbol RIP is at, the RFLAGS flags, the stack and frame pointers in hex, other values in decimal
+    /// (signed for the general-purpose registers, as gdb types them).</summary>
+    static void One(Debugger d, string name, TextWriter o)
+    {
+        if (!RegisterNames.TryParsePart(name, out var part))
+            throw new CommandException($"no register or group '{name}' (a register: rax, eax, rip, cr3...; a group: gp, seg, cr, dr, msr or all)");
+        ulong value = d.ReadRegister(part);
+        string natural = part switch
+        {
+            { Register: Register.Rip, Bits: 64 } => d.Program.Describe(value),
+            { Register: Register.Rflags } => $"[ {BitNames(value, RflagsBits)} IOPL={(value >> 12) & 3} ]",
+            { Register: Register.Rsp or Register.Rbp, Bits: 64 } => $"0x{value:x}",
+            _ when part.Register <= Register.R15 => (part.Bits switch { 8 => (sbyte)value, 16 => (short)value, 32 => (int)value, _ => (long)value }).ToString(CultureInfo.InvariantCulture),
+            _ => value.ToString(CultureInfo.InvariantCulture),
+        };
+        o.WriteLine($"{name.TrimStart('$', '%'),-14} {$"0x{value:x}",-18} {natural}");
     }
 
     static void General(Debugger d, TextWriter o)
@@ -122,11 +150,10 @@ static class StateCommands
         string name = args[..equals].Trim();
         if (name.StartsWith("var ", StringComparison.Ordinal))
             name = name[4..].Trim();
-        if (!RegisterNames.TryParse(name, out var register))
-            throw new CommandException($"no register named '{name}' (try rax, rip, rflags, cr3, fs_base, gs_base, dr7)");
-        ulong value = d.Evaluate(args[(equals + 1)..]);
-        d.Machine.WriteRegister(register, value);
-        o.WriteLine($"{RegisterNames.NameOf(register)} = 0x{d.Machine.ReadRegister(register):x}");
+        if (!RegisterNames.TryParsePart(name, out var register))
+            throw new CommandException($"no register named '{name}' (try rax, eax, al, rip, rflags, cr3, fs_base, gs_base, dr7)");
+        ulong value = d.WriteRegister(register, d.Evaluate(args[(equals + 1)..]));
+        o.WriteLine($"{name.TrimStart('$', '%').ToLowerInvariant()} = 0x{value:x}");
     }
 
     static void Msr(Debugger d, string args, TextWriter o)

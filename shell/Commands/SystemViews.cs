@@ -68,6 +68,11 @@ static class SystemViews
             if (wide)
                 offset += 8;
         }
+        if (rows.Count == 0)
+        {
+            o.WriteLine($"The {name} at 0x{tableBase:x}, limit 0x{limit:x}, holds no descriptors: every entry is zero.");
+            return;
+        }
         o.WriteLine($"{name} at 0x{tableBase:x}, limit 0x{limit:x}:");
         Table.Write(o, ["Index", "Sel", "Base", "Limit", "Type", "DPL", "Flags"], rows);
     }

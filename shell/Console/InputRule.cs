@@ -29,7 +29,8 @@ public static class InputRule
     public static readonly string Help =
         "A line whose first word is a command name or alias is a command (gdb habits work: x/4gx $rsp, break *0x401000),\n"
         + "unless the word is followed by C# punctuation: = ( . [ ; ? ! or an operator like ++ or +=, or by an operator\n"
-        + "standing alone between blanks (n + 1, where n would be next). Anything else is C#.\n"
+        + "standing alone between blanks (n + 1, where n would be next) or written against the name (c*2, n-1; only '/' joins\n"
+        + "a format to a command, as in x/4gx). Anything else is C#.\n"
         + $"Force either way with a first character: '{ForceCommand}' makes the line a command (:step), '{ForceCSharp}' makes it C# (>step).\n"
         + "Command names are lower case and matched exactly, so Step() is C#.\n"
         + "C# that is not finished (an open brace, or gdb's 'p Cpu.Rax') continues at a '...' prompt: two empty lines in a row\n"
@@ -50,8 +51,11 @@ public static class InputRule
             end++;
         if (end == 0 || !isCommandName(text[..end]))
             return new(InputKind.CSharp, text);
+        // An operator against the name (c*2, n+1) is arithmetic: gdb puts a blank between a command and its argument
+        // (break *0x401000), and only '/' joins one to its name (x/4gx).
+        bool glued = end < text.Length && text[end] != '/' && OperatorChars.Contains(text[end]);
         string rest = text[end..].TrimStart();
-        bool csharp = CSharpFollowers.Any(f => rest.StartsWith(f, StringComparison.Ordinal)) || StartsWithLoneOperator(rest);
+        bool csharp = glued || CSharpFollowers.Any(f => rest.StartsWith(f, StringComparison.Ordinal)) || StartsWithLoneOperator(rest);
         return new(csharp ? InputKind.CSharp : InputKind.Command, text);
     }
 

@@ -30,7 +30,8 @@ public static class InteractiveShell
         }
         catch (Exception e) when (debugger.IsFaulted && e is CommandException or LoaderException or IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"repl: {e.Message} (check --image)");
+            // The entry kernel's errors carry their own hint (the --define values).
+            Console.Error.WriteLine(options.Image is null ? $"repl: {e.Message}" : $"repl: {e.Message} (check --image)");
             return Boot.BadInput;
         }
         finally

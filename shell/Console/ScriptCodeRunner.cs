@@ -5,8 +5,8 @@ namespace Repl.Shell.Interactive;
 /// <summary>
 /// The loop's C# side over the Roslyn session. The session warms up on a pool thread as soon as it exists (its first,
 /// empty, submission loads and compiles Roslyn) while the prompt is already up, CSharpRepl's way, so that the first
-/// line typed finds the compiler ready. A submission waits for the warm-up, and so does <c>source FILE.csx</c>: a
-/// session takes one submission at a time.
+/// line typed finds the compiler ready. A submission waits for the warm-up, and so do the commands that use the session
+/// (<c>source FILE.csx</c>, <c>print</c>, breakpoint conditions): a session takes one submission at a time.
 /// </summary>
 public sealed class ScriptCodeRunner : ICodeRunner
 {
@@ -19,7 +19,7 @@ public sealed class ScriptCodeRunner : ICodeRunner
         warm = WarmUp(Started);
     }
 
-    /// <summary>The session, with <c>source</c> routed through the warm-up: the debugger's commands may run once this is done.</summary>
+    /// <summary>The session, with the commands' uses of it routed through the warm-up: the debugger's commands may run once this is done.</summary>
     public Task<ScriptSession> Started { get; }
 
     public Type GlobalsType => Started.GetAwaiter().GetResult().Globals.GetType();
@@ -45,7 +45,13 @@ public sealed class ScriptCodeRunner : ICodeRunner
     {
         var session = await starting.ConfigureAwait(false);
         StartupTrace.Mark("machine built");
-        session.Globals.Debugger.ScriptRunner = (path, output) => Warm().RunFile(path, output);
+        // Every way a command reaches the session waits for the warm-up, which is a submission too: source, print, and
+        // breakpoint conditions, compiled when they are set and evaluated at each hit.
+        var debugger = session.Globals.Debugger;
+        debugger.ScriptRunner = (path, output) => Warm().RunFile(path, output);
+        debugger.ExpressionEvaluator = code => Warm().ValueOf(code);
+        debugger.ConditionCompiler = condition => Warm().CompileConditionOnce(condition);
+        debugger.ConditionEvaluator = condition => Warm().EvaluateCondition(condition);
         return session;
     }
 

@@ -19,6 +19,17 @@ public sealed partial class Debugger
     {
         if (condition is not null && ConditionEvaluator is null)
             throw new CommandException("breakpoint conditions are C#, and no C# session is running here (break without 'if', or use the repl)");
+        if (condition is not null)
+        {
+            try
+            {
+                ConditionCompiler?.Invoke(condition);
+            }
+            catch (Scripting.ScriptConditionException e)
+            {
+                throw new CommandException($"the condition '{condition}' does not compile: {e.Message}");
+            }
+        }
         return Add(new Breakpoint
         {
             Id = _nextBreakpointId, Type = BreakpointType.Breakpoint, Address = ResolveLocation(location),

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using Repl.Machine.Asm;
 using Repl.Machine.Kernel;
@@ -79,6 +80,15 @@ public sealed partial class Debugger
 
     /// <summary>Evaluates a breakpoint's C# condition; the scripting session provides it. Without it, conditions are refused.</summary>
     public Func<string, bool>? ConditionEvaluator { get; set; }
+
+    /// <summary>Compiles a breakpoint's C# condition when it is set, throwing with the first error; the scripting session provides it.</summary>
+    public Action<string>? ConditionCompiler { get; set; }
+
+    /// <summary>Evaluates C# for <c>print</c>, throwing <see cref="CommandException"/> with its errors; the scripting session provides it.</summary>
+    public Func<string, object?>? ExpressionEvaluator { get; set; }
+
+    /// <summary>The values <c>print</c> showed, $1 first (its $N read them from here).</summary>
+    public List<object?> ValueHistory { get; } = [];
 
     /// <summary>Runs a .csx file for <c>source</c>; the scripting session provides it.</summary>
     public Action<string, TextWriter>? ScriptRunner { get; set; }
@@ -209,10 +219,16 @@ public sealed partial class Debugger
                 // Not an image we wrote (damaged on disk): assemble it afresh and replace it.
             }
         }
-        var result = EntryKernel.Assemble(defines);
-        if (result.Diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error) is { } error)
-            throw new CommandException($"entry kernel: {error.Location}: {error.Message} (check the --define values)");
-        byte[] elf = ElfWriter.Write(result);
+        byte[] elf;
+        try
+        {
+            elf = EntryKernel.Elf(defines);
+        }
+        catch (LoaderException e)
+        {
+            // A name that is no switch, or a value its switch refuses.
+            throw new CommandException($"{e.Message} (check the --define values)");
+        }
         KernelCache.Write(cacheDirectory, defines, elf);
         return BootEntryKernel(options, elf);
     }
@@ -314,8 +330,9 @@ public sealed partial class Debugger
     }
 
     /// <summary>
-    /// A value: terms joined by + and -, each a number (0x hex, or decimal), a register ($rax, %rsp, or bare when
-    /// no symbol has the name) or a symbol's address.
+    /// A value: terms joined by + and -, each a number (0x hex, or decimal), a register or a part of one ($rax, %eax,
+    /// $al, or bare when no symbol has the name), a symbol's address, or gdb's *TERM: the int (4 bytes, sign-extended)
+    /// at the linear address TERM, as gdb reads through an integer.
     /// </summary>
     public ulong Evaluate(string expression)
     {
@@ -344,21 +361,46 @@ public sealed partial class Debugger
 
     ulong Term(string term)
     {
-        if (term.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            && ulong.TryParse(term.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong hex))
-            return hex;
+        if (term.StartsWith('*'))
+            return Dereference(Term(term[1..]));
+        if (term.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            return ulong.TryParse(term.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong hex)
+                ? hex
+                : throw new CommandException($"'{term}' is not a hexadecimal number (0x and up to 16 digits 0-9, a-f)");
         if (term.Length > 0 && char.IsAsciiDigit(term[0]))
             return ulong.TryParse(term, NumberStyles.None, CultureInfo.InvariantCulture, out ulong number)
                 ? number
                 : throw new CommandException($"'{term}' is not a number (write hex with 0x: 0x{term})");
         if (term.StartsWith('$') || term.StartsWith('%'))
-            return RegisterNames.TryParse(term, out var r) ? Machine.ReadRegister(r)
-                : throw new CommandException($"no register named '{term}' (try $rax, $rsp, $rip, $cr3)");
+            return RegisterNames.TryParsePart(term, out var part) ? ReadRegister(part)
+                : throw new CommandException($"no register named '{term}' (try $rax, $eax, $al, $rsp, $rip, $cr3)");
         if (Program.Addresses.TryGetValue(term, out ulong address))
             return address;
-        if (RegisterNames.TryParse(term, out var register))
-            return Machine.ReadRegister(register);
+        if (RegisterNames.TryParsePart(term, out var register))
+            return ReadRegister(register);
         throw new CommandException($"no symbol '{term}' in {Program.Name} (try 'info symbol ADDR', or give an address: 0x...)");
+    }
+
+    ulong Dereference(ulong address)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        if (Machine.ReadVirtual(address, bytes) < bytes.Length)
+            throw new CommandException($"cannot read the int at 0x{address:x} for '*': not mapped (try 'info pt 0x{address:x}')");
+        return (ulong)(long)BinaryPrimitives.ReadInt32LittleEndian(bytes);
+    }
+
+    /// <summary>A register or a part of one by name (rax, eax, ah, cr3), as <c>print</c>'s $rax reads it.</summary>
+    public ulong ReadRegister(string name) =>
+        RegisterNames.TryParsePart(name, out var part) ? ReadRegister(part) : throw new CommandException($"no register named '{name}'");
+
+    /// <summary>A register, or the bits of it that a part (eax, ah) names.</summary>
+    public ulong ReadRegister(RegisterPart part) => part.Read(Machine.ReadRegister(part.Register));
+
+    /// <summary>Writes a register, or only the bits of it that a part names, as gdb does; returns the value it then holds.</summary>
+    public ulong WriteRegister(RegisterPart part, ulong value)
+    {
+        Machine.WriteRegister(part.Register, part.Merge(Machine.ReadRegister(part.Register), value));
+        return ReadRegister(part);
     }
 
     /// <summary>Parses a count argument (N of step N); empty means <paramref name="fallback"/>.</summary>

@@ -39,6 +39,8 @@ public sealed class ScriptSession
         Globals = globals;
         _chainLength = chainLength;
         globals.Debugger.ConditionEvaluator = EvaluateCondition;
+        globals.Debugger.ConditionCompiler = CompileConditionOnce;
+        globals.Debugger.ExpressionEvaluator = ValueOf;
         globals.Debugger.ScriptRunner = (path, output) => RunFile(path, output);
     }
 
@@ -140,6 +142,15 @@ public sealed class ScriptSession
         Globals.Debugger.Interrupt();
     }
 
+    /// <summary>The value of C# for the shell's <c>print</c>: evaluated as if typed at the prompt (what it assigns stays).</summary>
+    public object? ValueOf(string code)
+    {
+        var result = Evaluate(code);
+        if (!result.Success)
+            throw new CommandException(string.Join("; ", result.Errors));
+        return result.HasValue ? result.Value : throw new CommandException($"'{code}' has no value to print (give an expression, as in: p Cpu.Rax + 1)");
+    }
+
     /// <summary>The shell's <c>source FILE.csx</c>: runs a script file in this session, so what it defines stays.</summary>
     public bool RunFile(string path, TextWriter output)
     {
@@ -194,14 +205,26 @@ public sealed class ScriptSession
         }
     }
 
+    /// <summary>Compiles a condition when its breakpoint is set, so that a mistake is refused there and then rather than
+    /// found at the first hit; raises <see cref="ScriptConditionException"/> with the first error.</summary>
+    public void CompileConditionOnce(string condition) => _conditions.GetOrAdd(condition, CompileCondition);
+
     Func<bool> CompileCondition(string condition)
     {
+        // Parsed alone first: inside the lambda below, an unfinished condition (Cpu.Rax ==) would be reported against
+        // the parenthesis that closes it, which the user never typed.
+        var parsed = SyntaxFactory.ParseExpression(condition, consumeFullText: false);
+        int end = parsed.FullSpan.End;
+        if ((ScriptErrors.Compile(parsed.GetDiagnostics()).FirstOrDefault()
+             ?? (end < condition.Length ? $"1:{end + 1}: '{condition[end..]}' follows a complete expression" : null)) is { } syntaxError)
+            throw new ScriptConditionException(syntaxError, null);
         // A lambda evaluated now, after the chain's last submission, closes over the submissions' variables without
         // defining anything new in the session; the chain does not go on from it.
         // #line puts the condition's own text at line 1, so an error's column counts from its first character.
         var (result, _) = Run($"(System.Func<bool>)(() => (\n#line 1\n{condition}\n))", keep: false);
+        // The first error is the condition's; those after it are the wrapping lambda's (CS1662), which the user never typed.
         if (result is not { Success: true, Value: Func<bool> test })
-            throw new ScriptConditionException(string.Join("; ", result.Errors), null);
+            throw new ScriptConditionException(result.Errors[0], null);
         return test;
     }
 }

@@ -130,6 +130,17 @@ public class BootCommandTests
     }
 
     [Fact]
+    public void A_define_that_names_no_switch_is_refused_with_the_switches_as_the_hint()
+    {
+        var (stdout, stderr, status) = Repl("boot", "--define", "KTPI=0");
+
+        Assert.Empty(stdout);
+        Assert.Equal("repl: entry kernel: no switch named KTPI; its switches are BENCH_GETPID, ILLUMOS, KPTI, LA57, PCID, SYSRET_CHECK "
+                     + "(check the --define values) (exit 2)\n", stderr);
+        Assert.Equal(2, status);
+    }
+
+    [Fact]
     public void Help_documents_the_exit_codes()
     {
         var (stdout, _, status) = Repl("boot", "--help");

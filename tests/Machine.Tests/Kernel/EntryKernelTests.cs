@@ -139,6 +139,21 @@ public class EntryKernelTests
         Assert.Throws<LoaderException>(() => EntryKernel.Elf(new Dictionary<string, long> { [name] = value }));
     }
 
+    [Fact]
+    public void The_switches_are_the_names_the_sources_test_with_ifdef_and_ifndef()
+    {
+        Assert.Equal(["BENCH_GETPID", "ILLUMOS", "KPTI", "LA57", "PCID", "SYSRET_CHECK"], EntryKernel.Switches);
+    }
+
+    [Fact]
+    public void A_define_that_names_no_switch_is_refused_with_the_switches_listed()
+    {
+        var e = Assert.Throws<LoaderException>(() => EntryKernel.Assemble(new Dictionary<string, long> { ["KPTI"] = 0, ["KTPI"] = 0 }));
+
+        Assert.Equal("entry kernel: no switch named KTPI; its switches are BENCH_GETPID, ILLUMOS, KPTI, LA57, PCID, SYSRET_CHECK", e.Message);
+        Assert.Throws<LoaderException>(() => EntryKernel.Elf(new Dictionary<string, long> { ["FOO"] = 1 }));
+    }
+
     /// <summary>CVE-2012-0217: without the canonical check, a SYSCALL whose return lands past the canonical boundary
     /// makes Intel's SYSRET raise #GP in ring 0 with the user's RSP already loaded, so the #GP's frame goes onto the user
     /// stack (SMAP refuses that push, and the #PF's: a double fault). The transcript says so. On AMD SYSRET loads the

@@ -239,6 +239,36 @@ public class BatchRunTests
     }
 
     [Fact]
+    public void A_define_that_names_no_switch_is_a_usage_error_and_so_is_a_boot_with_one_in_a_script()
+    {
+        var (status, _, error) = Run([Script("a.csx", Passing)], defines: new() { ["KTPI"] = 0 });
+        var (scriptStatus, output, _) = Run([Script("boot.csx", "Boot(\"KTPI=0\");\n")]);
+
+        Assert.Equal(2, status);
+        Assert.StartsWith("repl: entry kernel: no switch named KTPI; its switches are BENCH_GETPID, ILLUMOS, KPTI, ", error);
+        Assert.Equal(1, scriptStatus);
+        Assert.Contains("boot.csx:1: entry kernel: no switch named KTPI;", output);
+    }
+
+    [Fact]
+    public void A_source_image_takes_any_define_as_a_symbol()
+    {
+        string source = Script("own.S", "_start:\n\tmovq $FOO, %rax\n\thlt\n");
+        string script = Script("own.csx", "StepInstruction();\nExpect(Cpu.Rax == 7, \"FOO=7 reached the source\");\n");
+
+        Assert.Equal(0, Run([script], image: source, defines: new() { ["FOO"] = 7 }).Status);
+    }
+
+    [Fact]
+    public void An_option_run_does_not_know_is_named_as_an_option()
+    {
+        var (status, _, error) = Run(["--bogus", Script("a.csx", Passing)]);
+
+        Assert.Equal(2, status);
+        Assert.StartsWith("repl: no option --bogus (try 'repl run --help')", error);
+    }
+
+    [Fact]
     public void Boot_in_a_script_replaces_the_command_lines_switches_by_its_own_and_the_next_Boot_starts_again_from_them()
     {
         string script = Script("boot.csx", "Boot(\"KPTI=1\");\n" + OneRoot + "Expect(!oneRoot, \"Boot(KPTI=1) wins over --define KPTI=0\");\n"

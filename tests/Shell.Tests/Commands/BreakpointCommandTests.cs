@@ -187,6 +187,17 @@ public class BreakpointCommandTests
         Assert.Equal(1, s.Debugger.Breakpoints[0].Hits);
     }
 
+    [Theory]
+    [InlineData("catch exception zz", "error: no exception named 'zz' (a vector 0-255, or one of de db nmi bp of br ud nm df ts np ss gp pf mf ac mc xm ve cp)\n")]
+    [InlineData("catch msr nosuch", "error: no MSR named 'nosuch' (an index such as 0xc0000082, or a name: 'msr' alone lists them)\n")]
+    [InlineData("msr nosuch", "error: no MSR named 'nosuch' (an index such as 0xc0000082, or a name: 'msr' alone lists them)\n")]
+    [InlineData("catch syscall zz", "error: no system call named 'zz': the built-in program defines no __NR_ names (give the number, as in: catch syscall 39)\n")]
+    public void A_catch_or_msr_of_an_unknown_name_says_what_names_it_takes(string line, string error)
+    {
+        Assert.Equal(error, s.Run(line));
+        Assert.Empty(s.Debugger.Breakpoints);
+    }
+
     [Fact]
     public void Catch_exception_names_the_vector_and_catch_without_a_known_event_is_an_error()
     {

@@ -12,7 +12,8 @@ public class CompletionTests
     [Fact]
     public void Subcommands_and_groups_complete_where_the_command_takes_them_and_nothing_else_does()
     {
-        Assert.Equal(["seg"], Complete("regs", "s"));
+        Assert.Equal(["seg"], Complete("regs", "se"));
+        Assert.Equal(["rbp", "rbx"], Complete("regs rax", "rb"));
         Assert.Equal(["syscall"], Complete("catch", "sys"));
         Assert.Equal(["off", "on", "show"], Complete("trace", ""));
         Assert.Equal(["nmi"], Complete("inject", "n"));

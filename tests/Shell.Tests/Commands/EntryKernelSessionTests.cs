@@ -23,6 +23,16 @@ public class EntryKernelSessionTests
     }
 
     [Fact]
+    public void Catch_syscall_takes_a_name_the_kernel_defines_as_NR_name()
+    {
+        Assert.Equal("Catchpoint 1 (syscall 39)\n", Run("catch syscall getpid"));
+
+        Assert.StartsWith("Catchpoint 1 (syscall 39): ", Run("continue"));
+        Assert.Equal(39UL, _debugger.Machine.ReadRegister("rax"));
+        Assert.StartsWith("error: no system call named 'getpidd' in the entry kernel (a number, or one of ", Run("catch syscall getpidd"));
+    }
+
+    [Fact]
     public void Continue_to_entry_SYSCALL_64_stops_there_from_user_mode_with_its_source_line()
     {
         Run("break entry_SYSCALL_64");

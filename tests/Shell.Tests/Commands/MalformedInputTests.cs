@@ -35,7 +35,12 @@ public class MalformedInputTests
     [InlineData("step 0")]
     [InlineData("help nothing")]
     [InlineData("info symbol")]
-    [InlineData("regs $rax")]
+    [InlineData("regs $nosuch")]
+    [InlineData("p/")]
+    [InlineData("p/q 1")]
+    [InlineData("print $1")]
+    [InlineData("x *")]
+    [InlineData("set ah=")]
     public void A_malformed_command_is_one_error_line_never_an_internal_error(string command)
     {
         var s = new Session();

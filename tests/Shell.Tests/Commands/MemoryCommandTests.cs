@@ -41,6 +41,38 @@ public class MemoryCommandTests
         Assert.Equal("0x10001b <sum>:  31 c0                 xor %eax,%eax\n0x10001d <sum+2>:  48 01 f8              add %rdi,%rax\n", output);
     }
 
+    // gdb 13 reads an int through an integer: 'x/2gx *0x100020' on the entry kernel shows memory at the sign-extended
+    // dword there (0xbcfcfa), not at the quadword.
+    [Fact]
+    public void A_star_before_an_address_reads_the_int_there_as_gdb_does()
+    {
+        s.Run("asm result \".quad 0xffffffff80200000\"");
+
+        Assert.Equal(0xffffffff80200000UL, s.Debugger.Evaluate("*result"));
+        Assert.Equal(0xffffffff80200008UL, s.Debugger.Evaluate("*result+8"));
+        s.Run("asm result \".quad 0x1234000000100026\"");
+        Assert.Equal("0x100026 <result>:  0x1234000000100026\n", s.Run("x/gx *result"));
+        Assert.Equal("error: cannot read the int at 0x8000000000 for '*': not mapped (try 'info pt 0x8000000000')\n", s.Run("x *0x8000000000"));
+    }
+
+    [Theory]
+    [InlineData("x 0xzz", "error: '0xzz' is not a hexadecimal number (0x and up to 16 digits 0-9, a-f)\n")]
+    [InlineData("x 0x", "error: '0x' is not a hexadecimal number (0x and up to 16 digits 0-9, a-f)\n")]
+    [InlineData("x 12ab", "error: '12ab' is not a number (write hex with 0x: 0x12ab)\n")]
+    [InlineData("x $exx", "error: no register named '$exx' (try $rax, $eax, $al, $rsp, $rip, $cr3)\n")]
+    public void A_malformed_number_or_register_gets_a_hint_that_fits_it(string line, string error)
+    {
+        Assert.Equal(error, s.Run(line));
+    }
+
+    [Fact]
+    public void X_takes_parts_of_registers_as_gdb_does()
+    {
+        s.Run("set rsp=0xffffffff00100026");
+
+        Assert.Equal("0x100026 <result>:  0x00000037\n", s.Run("x/wx $esp"));
+    }
+
     [Fact]
     public void X_of_unmapped_memory_says_the_page_tables_do_not_map_it()
     {

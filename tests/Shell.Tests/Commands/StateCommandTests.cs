@@ -49,7 +49,40 @@ public class StateCommandTests
     [Fact]
     public void Regs_of_an_unknown_group_lists_the_groups()
     {
-        Assert.Equal("error: no register group 'fpu' (gp, seg, cr, dr, msr or all)\n", s.Run("regs fpu"));
+        Assert.Equal("error: no register or group 'fpu' (a register: rax, eax, rip, cr3...; a group: gp, seg, cr, dr, msr or all)\n", s.Run("regs fpu"));
+    }
+
+    [Fact]
+    public void Regs_all_ends_with_the_msrs()
+    {
+        Assert.EndsWith(s.Run("regs msr"), s.Run("regs all"));
+    }
+
+    // gdb 13's 'info registers rip' and 'info registers eax' lay the line out the same way (repl gdb, the entry kernel).
+    [Fact]
+    public void Regs_and_info_registers_with_names_show_those_registers_as_gdb_does()
+    {
+        s.Run("set rax=-2");
+
+        Assert.Equal("rip            0x100000           0x100000 <_start>\n", s.Run("info registers rip"));
+        Assert.Equal("rax            0xfffffffffffffffe -2\neax            0xfffffffe         -2\nah             0xff               -1\n",
+                     s.Run("regs rax eax ah"));
+        Assert.Equal("rflags         0x2                [  IOPL=0 ]\n", s.Run("regs rflags"));
+    }
+
+    [Fact]
+    public void Set_of_a_part_of_a_register_keeps_the_other_bits_as_gdbs_set_does()
+    {
+        s.Run("set rax=0x1122334455667788");
+
+        Assert.Equal("eax = 0x1\n", s.Run("set eax=1"));
+        Assert.Equal("ah = 0x7f\n", s.Run("set $ah=0x7f"));
+        Assert.Equal("r9l = 0x5\n", s.Run("set r9l=5"));
+        // gdb 13 gives 0x1122334400000001 and then 0x1122334400007f01 for the same writes.
+        Assert.Equal(0x1122334400007f01UL, s.Debugger.Machine.ReadRegister(Repl.Machine.Register.Rax));
+        Assert.Equal(5UL, s.Debugger.Evaluate("$r9"));
+        Assert.Equal(0x7f01UL, s.Debugger.Evaluate("ax"));
+        Assert.Equal("error: no register named 'exx' (try rax, eax, al, rip, rflags, cr3, fs_base, gs_base, dr7)\n", s.Run("set exx=1"));
     }
 
     [Fact]

@@ -80,6 +80,14 @@ public class SystemViewTests
     }
 
     [Fact]
+    public void An_ldt_of_zeroed_entries_says_it_holds_no_descriptors()
+    {
+        s.Debugger.Machine.State.Ldtr = new Repl.Machine.SegmentCache { Selector = 0x50, Base = 0x300000, Limit = 0x17 };
+
+        Assert.Equal("The LDT at 0x300000, limit 0x17, holds no descriptors: every entry is zero.\n", s.Run("info ldt"));
+    }
+
+    [Fact]
     public void Catch_exception_stops_when_the_vector_is_delivered_on_its_ist_stack()
     {
         LoadSystemProgram();

@@ -47,6 +47,9 @@ public class InputRuleTests
     [InlineData("x * 2")]
     [InlineData("x && y")]
     [InlineData("x >> 3")]
+    [InlineData("n*2")]
+    [InlineData("n-1")]
+    [InlineData("step+1")]
     public void A_command_name_followed_by_csharp_punctuation_is_csharp(string line)
     {
         Assert.Equal(new Input(InputKind.CSharp, line), Classify(line));
@@ -97,5 +100,6 @@ public class InputRuleTests
         Assert.Contains("'>' makes it C#", InputRule.Help);
         Assert.Contains("= ( . [ ; ? !", InputRule.Help);
         Assert.Contains("n + 1", InputRule.Help);
+        Assert.Contains("c*2", InputRule.Help);
     }
 }

@@ -148,6 +148,24 @@ public class PlainModeTests
     }
 
     [Fact]
+    public void A_switch_the_entry_kernel_refuses_is_one_line_whose_hint_is_the_define_values_not_the_image()
+    {
+        var (stdout, stderr, status) = Repl("", "--define", "KPTI=2");
+
+        Assert.Equal("", stdout);
+        Assert.Equal("repl: entry kernel: defs.inc:23:2: the switch KPTI takes 0 or 1 (check the --define values)\n", stderr);
+        Assert.Equal(2, status);
+    }
+
+    [Fact]
+    public void Print_evaluates_csharp_with_gdbs_register_names_and_formats()
+    {
+        var (stdout, _, _) = Repl("set rax=0x41\np $rax\np/x $eax + 1\np/c $al\np Cpu.Rax * 2\np\nvar c = 3;\nc*2\n");
+
+        Assert.Equal("$1 = 0x41 (65)\n$2 = 0x42\n$3 = 65 'A'\n$4 = 0x82 (130)\n$5 = 0x82 (130)\n6\n", stdout.Replace("rax = 0x41\n", ""));
+    }
+
+    [Fact]
     public void Help_for_repl_itself_describes_the_interactive_shell_and_its_options()
     {
         var (stdout, _, status) = Repl("", "--help");

@@ -268,7 +268,7 @@ public class LineEditorTests
     {
         using var tmux = Started();
         (string Typed, string Completed)[] cases =
-            [("regs s", "regs seg"), ("catch sys", "catch syscall"), ("msr ls", "msr lstar"), ("trace of", "trace off"), ("On.Sys", "On.Syscall")];
+            [("regs se", "regs seg"), ("catch sys", "catch syscall"), ("msr ls", "msr lstar"), ("trace of", "trace off"), ("On.Sys", "On.Syscall")];
         foreach (var (typed, completed) in cases)
         {
             tmux.Type(typed);
