@@ -33,7 +33,7 @@ public static class InputRule
         + "a format to a command, as in x/4gx). Anything else is C#.\n"
         + $"Force either way with a first character: '{ForceCommand}' makes the line a command (:step), '{ForceCSharp}' makes it C# (>step).\n"
         + "Command names are lower case and matched exactly, so Step() is C#.\n"
-        + "C# that is not finished (an open brace, or gdb's 'p Cpu.Rax') continues at a '...' prompt: two empty lines in a row\n"
+        + "C# that is not finished (an open brace, a missing parenthesis) continues at a '...' prompt: two empty lines in a row\n"
         + "end it and the compiler says what it lacks; Ctrl-C drops it.";
 
     public static Input Classify(string line, Func<string, bool> isCommandName)

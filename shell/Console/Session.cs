@@ -54,7 +54,7 @@ public sealed class Session(ICommandRunner commands, ICodeRunner code, ILineRead
                 emptyLines = read.Text.Trim().Length == 0 && reader.Typed ? emptyLines + 1 : 0;
                 pending.Append('\n').Append(read.Text);
                 // Two empty lines in a row give up on finishing the submission: the compiler then says what it lacks
-                // (a gdb habit like 'p Cpu.Rax' is unfinished C#), instead of a '...' prompt that nothing seems to end.
+                // (a stray brace or parenthesis), instead of a '...' prompt that nothing seems to end.
                 // One is not enough, as a blank line inside a method being typed is ordinary.
                 if (emptyLines == 1)
                     error.WriteLine(UnfinishedHint);

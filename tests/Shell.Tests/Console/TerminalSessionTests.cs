@@ -360,7 +360,7 @@ public class LineEditorTests
     public void Two_empty_lines_end_an_unfinished_submission_with_the_compilers_word_on_it()
     {
         using var tmux = Started();
-        tmux.Type("p Cpu.Rax");
+        tmux.Type("if (Cpu.Rax != 0) {");
         tmux.Press("Enter");
         tmux.WaitFor(s => Tmux.LastLine(s).EndsWith("...", StringComparison.Ordinal), "the continuation prompt");
         tmux.Press("Enter");
