@@ -9,7 +9,7 @@ namespace Repl.Shell.Interactive;
 /// command says what goes there (a subcommand, a register group, an MSR, a symbol, a file); at the start of a line it
 /// may be a command name or C#; in C#, the identifier or dotted path at the word's end (after any <c>(</c>, <c>,</c>
 /// or <c>*</c>, which are kept, so that <c>Print(Cpu.Ra</c> completes to <c>Print(Cpu.Rax</c>) is one of the globals
-/// or, after a dot, a member found by reflection.
+/// or, after a dot, a member found by reflection; inside <c>Sym["</c>, a symbol.
 /// </summary>
 public sealed class Completer(ICommandRunner commands, ICodeRunner code) : ITextCompletion
 {
@@ -28,6 +28,11 @@ public sealed class Completer(ICommandRunner commands, ICodeRunner code) : IText
 
     IEnumerable<string> CSharp(string word, bool withCommandNames)
     {
+        // Inside Sym["...": the program's symbols, the ones a location of break's may name.
+        int key = word.LastIndexOf(SymbolKey, StringComparison.Ordinal) + SymbolKey.Length;
+        if (key >= SymbolKey.Length && word.IndexOf('"', key) < 0)
+            return commands.Arguments("break", word[key..]).Select(symbol => word[..key] + symbol);
+
         int tailStart = word.Length;
         while (tailStart > 0 && IsPathChar(word[tailStart - 1]))
             tailStart--;
@@ -44,6 +49,8 @@ public sealed class Completer(ICommandRunner commands, ICodeRunner code) : IText
             candidates = withCommandNames ? commands.Names.Concat(MemberNames(code.GlobalsType)) : MemberNames(code.GlobalsType);
         return candidates.Where(c => c.StartsWith(tail, StringComparison.Ordinal)).Select(c => lead + c);
     }
+
+    const string SymbolKey = "Sym[\"";
 
     static bool IsPathChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '.';
 

@@ -36,6 +36,14 @@ public class CompleterTests
     }
 
     [Fact]
+    public void Inside_Sym_a_word_completes_to_the_symbols_a_location_may_name()
+    {
+        Assert.Equal(["Print(Sym[\"entry__argument"], Complete("", "Print(Sym[\"entry_"));
+        Assert.Equal([("break", "entry_")], commands.Completed);
+        Assert.DoesNotContain(Complete("", "Sym[\"done\"].ToS"), c => c.Contains("_argument"));
+    }
+
+    [Fact]
     public void A_word_after_csharp_completes_as_csharp_and_never_to_a_command()
     {
         Assert.Equal(["Cpu.Rax"], Complete("step = ", "Cpu.Ra"));
