@@ -174,8 +174,8 @@ sealed class CarryOver
         $"ref {(readOnly ? "readonly " : "")}{type} {Identifier(name)} => ref ({BoxPrefix}{name} ??= new()).Value;";
 
     /// <summary>A new chain that continues <paramref name="chain"/>, its prelude already run with <paramref name="globals"/>;
-    /// or null when this session cannot start over (it declared types, holds a value it cannot name, or the prelude
-    /// does not compile), and the old chain goes on.</summary>
+    /// or null when this session cannot start over (it has state in a submission, a variable holds a value of a type it
+    /// declared or cannot name, or the prelude does not compile), and the old chain goes on.</summary>
     public SubmissionChain? Restart(SubmissionChain chain, ScriptGlobals globals)
     {
         if (_keepsChain || _variables.Values.Any(v => v.Type is null))
@@ -197,8 +197,9 @@ sealed class CarryOver
         try
         {
             // A prelude that carries variables has code, so it is the chain's first submission.
+            var prelude = carried.Length == 0 ? null : fresh.Submissions.Single();
             for (int i = 0; i < carried.Length; i++)
-                fresh.Submissions.Single().GetType().GetField(BoxPrefix + carried[i].Key, Fields)!.SetValue(fresh.Submissions.Single(), boxes[i]);
+                prelude!.GetType().GetField(BoxPrefix + carried[i].Key, Fields)!.SetValue(prelude, boxes[i]);
         }
         catch (ArgumentException)
         {

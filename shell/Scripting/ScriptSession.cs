@@ -32,6 +32,8 @@ public sealed class ScriptSession
     readonly int _chainLength;
     SubmissionChain _chain = new(ReferencedAssemblies.ForSession());
     int _submissions;
+    // Evaluations under way: C# may evaluate C# (Command("p 1 + 1"), source), within the machine's re-entrant turn.
+    int _depth;
 
     /// <param name="chainLength">Submissions after which the session tries to start a new chain (see <see cref="CarryOver"/>).</param>
     public ScriptSession(ScriptGlobals globals, int chainLength = 100)
@@ -66,6 +68,23 @@ public sealed class ScriptSession
     /// <summary>The warm-up evaluates outside the turn: it touches no machine, and a command typed meanwhile need not wait.</summary>
     Evaluation EvaluateNow(string code, string? filePath = null)
     {
+        // One evaluated from inside another runs as a condition does, after the chain's last submission, and the chain
+        // does not go on from it: the outer one, still running, has not yet taken its own place in the chain.
+        if (_depth > 0)
+            return Run(code, filePath, keep: false).Result;
+        _depth++;
+        try
+        {
+            return EvaluateOutermost(code, filePath);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    Evaluation EvaluateOutermost(string code, string? filePath)
+    {
         _interruption.Begin();
         if (_submissions >= _chainLength)
         {
@@ -96,7 +115,7 @@ public sealed class ScriptSession
     /// <summary>Compiles and runs <paramref name="code"/> after the chain's last submission; when it ran, its compilation
     /// as typed (before its variables were boxed). When <paramref name="keep"/> is false (a breakpoint condition), the
     /// chain does not go on from it.</summary>
-    (Evaluation, Compilation?) Run(string code, string? filePath = null, bool keep = true)
+    (Evaluation Result, Compilation? Ran) Run(string code, string? filePath = null, bool keep = true)
     {
         var options = ScriptOptionsFactory.For(filePath);
         // What runs has its loops (and those of the files it #loads) polled for Ctrl-C; errors are shown for the code as

@@ -129,6 +129,15 @@ public class ScriptSessionTests
     }
 
     [Fact]
+    public void CSharp_that_evaluates_CSharp_leaves_the_session_whole()
+    {
+        Show("var before = 1;");
+        Show("Command(\"p before + 1\");");
+        Show("var a = 2;");
+        Assert.Equal("3", Show("a + before"));
+    }
+
+    [Fact]
     public void A_condition_sees_the_session_variables_and_is_compiled_once()
     {
         Show("ulong wanted = 60;");
