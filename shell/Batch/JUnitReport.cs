@@ -57,8 +57,9 @@ public static class JUnitReport
             return common;
         });
 
+    // The root ("/") already ends in a separator; other directories get one, so that /a/bc is not within /a/b.
     static bool IsWithin(string directory, string ancestor) =>
-        directory == ancestor || directory.StartsWith(Path.TrimEndingDirectorySeparator(ancestor) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+        directory == ancestor || directory.StartsWith(Path.EndsInDirectorySeparator(ancestor) ? ancestor : ancestor + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>Text XML 1.0 can hold: a character it cannot (most controls, a lone surrogate) is written as C# would
     /// write it, \u0001, so that the report still says what the script said.</summary>

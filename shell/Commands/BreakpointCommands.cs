@@ -100,9 +100,9 @@ static class BreakpointCommands
     static ulong VectorNumber(Debugger d, string text)
     {
         string name = text.TrimStart('#');
-        if (Enum.TryParse<Vector>(name, ignoreCase: true, out var v) && !char.IsAsciiDigit(name[0]))
+        if (Enum.TryParse<Vector>(name, ignoreCase: true, out var v) && name.Length != 0 && !char.IsAsciiDigit(name[0]))
             return (ulong)v;
-        if (!char.IsAsciiDigit(name[0]) && name[0] is not ('$' or '%'))
+        if (name.Length == 0 || !char.IsAsciiDigit(name[0]) && name[0] is not ('$' or '%'))
             throw new CommandException($"no exception named '{text}' (a vector 0-255, or one of {string.Join(' ', Enum.GetNames<Vector>().Select(n => n.ToLowerInvariant()))})");
         ulong vector = d.Evaluate(text);
         return vector <= byte.MaxValue ? vector : throw new CommandException($"vector {vector} is out of range (0-255, or a name: pf, gp, ud)");

@@ -375,6 +375,15 @@ public class BatchRunTests
     }
 
     [Fact]
+    public void Junit_names_scripts_whose_only_common_directory_is_the_root_by_their_whole_path()
+    {
+        var report = JUnitReport.Build([new("/srv/a/one.csx", [], "", "", TimeSpan.Zero, false),
+                                        new("/home/b/two.csx", [], "", "", TimeSpan.Zero, false)]);
+
+        Assert.Equal(["srv/a/one", "home/b/two"], report.Descendants("testcase").Select(c => c.Attribute("name")!.Value));
+    }
+
+    [Fact]
     public void Junit_holds_characters_xml_cannot_as_escapes_and_names_scripts_by_their_path_from_the_runs_common_directory()
     {
         string junit = Path.Combine(_dir, "results.xml");

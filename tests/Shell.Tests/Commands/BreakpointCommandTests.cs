@@ -189,6 +189,7 @@ public class BreakpointCommandTests
 
     [Theory]
     [InlineData("catch exception zz", "error: no exception named 'zz' (a vector 0-255, or one of de db nmi bp of br ud nm df ts np ss gp pf mf ac mc xm ve cp)\n")]
+    [InlineData("catch exception #", "error: no exception named '#' (a vector 0-255, or one of de db nmi bp of br ud nm df ts np ss gp pf mf ac mc xm ve cp)\n")]
     [InlineData("catch msr nosuch", "error: no MSR named 'nosuch' (an index such as 0xc0000082, or a name: 'msr' alone lists them)\n")]
     [InlineData("msr nosuch", "error: no MSR named 'nosuch' (an index such as 0xc0000082, or a name: 'msr' alone lists them)\n")]
     [InlineData("catch syscall zz", "error: no system call named 'zz': the built-in program defines no __NR_ names (give the number, as in: catch syscall 39)\n")]
