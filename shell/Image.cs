@@ -16,12 +16,12 @@ static class Image
 {
     public static Command Command(Option<CpuVendor> cpu)
     {
-        var output = new Option<string>("--out", "-o")
+        var output = Program.NotEmpty(new Option<string>("--out", "-o")
         {
             Description = "Where to write the ELF",
             HelpName = "entry.elf",
             Required = true,
-        };
+        });
         var define = Asm.DefinesOption("--define", "Set a kernel switch (KPTI, PCID, LA57, SYSRET_CHECK, ILLUMOS: 0 or 1), as --defsym (repeatable)");
         var command = new Command("image", "Write the entry kernel as an ELF64 multiboot image with symbols and DWARF line info.\n"
                                            + "The same file boots under `repl boot --image` and qemu-system-x86_64 -kernel; --cpu only\n"

@@ -8,6 +8,27 @@ using Repl.Machine;
 
 static class Program
 {
+    /// <summary>A file name given empty is refused as the command line is read, with the rest of its mistakes: the file
+    /// system would only throw on it.</summary>
+    internal static T NotEmpty<T>(T symbol) where T : System.CommandLine.Symbol
+    {
+        void Check(System.CommandLine.Parsing.SymbolResult result)
+        {
+            if (result.Tokens.Any(token => token.Value.Length == 0))
+                result.AddError($"{symbol.Name} needs a file name, not an empty string");
+        }
+        switch (symbol)
+        {
+            case Option option:
+                option.Validators.Add(Check);
+                break;
+            case Argument argument:
+                argument.Validators.Add(Check);
+                break;
+        }
+        return symbol;
+    }
+
     static int Main(string[] args)
     {
         StartupTrace.Mark("main");
@@ -37,10 +58,10 @@ static class Program
     /// <summary>`repl` alone: the interactive shell, with the options the machine it debugs is built from.</summary>
     static void InteractiveShell(RootCommand root, Option<CpuVendor> cpu)
     {
-        var image = new Option<string?>("--image")
+        var image = NotEmpty(new Option<string?>("--image")
         {
             Description = "The program to debug: a multiboot or ELF image, or a .S source to assemble (default: the entry kernel)",
-        };
+        });
         var define = Asm.DefinesOption("--define", "Set an entry-kernel switch (KPTI, PCID, LA57, SYSRET_CHECK, ILLUMOS) or a .S image's symbol, as --defsym (repeatable)");
         var noColor = new Option<bool>("--no-color") { Description = "No colour in the prompt and the input (as a non-empty NO_COLOR does)" };
         root.Description += "\nWith no command: the interactive shell, a debugger with gdb-flavoured commands and C# on the machine.\n"
@@ -56,10 +77,10 @@ static class Program
 
     static Command BootCommand(Option<CpuVendor> cpu)
     {
-        var image = new Option<string?>("--image")
+        var image = NotEmpty(new Option<string?>("--image")
         {
             Description = "The kernel to boot: a multiboot image (ELF32, or any file whose header has the address fields); default: the entry kernel",
-        };
+        });
         var define = Asm.DefinesOption("--define", "Set an entry-kernel switch (KPTI, PCID, LA57, SYSRET_CHECK, ILLUMOS: 0 or 1) when no --image is given (repeatable)");
         var maxInstructions = new Option<ulong?>("--max-instructions")
         {
@@ -87,10 +108,10 @@ static class Program
         {
             Description = "Address and port to listen on (default 127.0.0.1:1234; other than loopback only when given)",
         };
-        var image = new Option<string?>("--image")
+        var image = NotEmpty(new Option<string?>("--image")
         {
             Description = "What to debug: a multiboot kernel, an ELF, or a .S source (default: the entry kernel)",
-        };
+        });
         var define = Asm.DefinesOption("--define", "Set an entry-kernel switch (KPTI, PCID, LA57, SYSRET_CHECK, ILLUMOS) or a .S image's symbol (repeatable)");
         var gdb = new Command("gdb", "Serve the machine to gdb or lldb over the GDB remote protocol, stopped at its first instruction\n"
                                      + "until the debugger continues (like QEMU's -s -S). gdb's 'monitor CMD' runs any shell command.\n"
@@ -103,12 +124,12 @@ static class Program
 
     static Command AsmCommand()
     {
-        var source = new Argument<string>("FILE.S") { Description = "The assembly source, in GNU as syntax (AT&T by default, .intel_syntax switches)" };
-        var output = new Option<string?>("--output", "-o")
+        var source = NotEmpty(new Argument<string>("FILE.S") { Description = "The assembly source, in GNU as syntax (AT&T by default, .intel_syntax switches)" });
+        var output = NotEmpty(new Option<string?>("--output", "-o")
         {
             Description = "Where to write the result (default: FILE.elf, or FILE.bin with --binary, next to the source)",
             HelpName = "OUT.elf",
-        };
+        });
         ulong defaultOrigin = new AsmOptions().Origin;
         var origin = new Option<ulong?>("--origin")
         {

@@ -42,6 +42,22 @@ public sealed class AsmCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("repl: --out needs a file name, not an empty string (try 'repl image --help')\n", "image", "--out", "")]
+    [InlineData("repl: --image needs a file name, not an empty string (try 'repl boot --help')\n", "boot", "--image", "")]
+    [InlineData("repl: --image needs a file name, not an empty string (try 'repl gdb --help')\n", "gdb", "--image", "")]
+    [InlineData("repl: --image needs a file name, not an empty string (try 'repl --help')\n", "--image", "")]
+    [InlineData("repl: FILE.S needs a file name, not an empty string (try 'repl asm --help')\n", "asm", "")]
+    [InlineData("repl: --output needs a file name, not an empty string (try 'repl asm --help')\n", "asm", "x.S", "-o", "")]
+    public void An_empty_file_name_is_a_usage_error_with_exit_code_2(string message, params string[] args)
+    {
+        var (stdout, stderr, status) = Repl(args);
+
+        Assert.Equal("", stdout);
+        Assert.Equal(message, stderr);
+        Assert.Equal(2, status);
+    }
+
+    [Theory]
     [InlineData("--origin", "0x10z", "repl: --origin 0x10z: give an address in hex (0x100000) or decimal (try 'repl asm --help')\n")]
     [InlineData("--origin", "-1", "repl: --origin -1: give an address in hex (0x100000) or decimal (try 'repl asm --help')\n")]
     [InlineData("--defsym", "DEBUG", "repl: --defsym DEBUG: write NAME=VALUE, the value in hex (0x10) or decimal (try 'repl asm --help')\n")]
