@@ -58,7 +58,7 @@ static class Image
             stderr.WriteLine($"repl: cannot write {outputPath}: {e.Message}");
             return Boot.BadInput;
         }
-        string vendorId = vendor == CpuVendor.Amd ? "AuthenticAMD" : "GenuineIntel";
+        string vendorId = Identification.VendorString(vendor);
         stdout.WriteLine($"wrote {outputPath}: the entry kernel, {result.Symbols.Count} symbols");
         stdout.WriteLine($"boot it: repl boot --image {outputPath} --cpu {vendor.ToString().ToLowerInvariant()}");
         stdout.WriteLine($"    or: qemu-system-x86_64 -kernel {outputPath} -cpu max,vendor={vendorId} -serial stdio -display none "

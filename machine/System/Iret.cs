@@ -73,10 +73,7 @@ public sealed unsafe partial class Cpu
             // A return to a 16-bit stack segment (B = 0, outside 64-bit code) loads SP alone: bits 31:16 (and up)
             // keep what the stack pointer held at the IRET, the kernel's stack — the leak that Linux's ESPFIX hides
             // (Intel's own account in the espfix64 commit; QEMU's helper_ret_protected does the same).
-            if (!to64 && !ss.DefaultBig)
-                c.State.Gpr[(int)Gpr.Rsp] = (c.State.Gpr[(int)Gpr.Rsp] & ~0xFFFFUL) | (tempRsp & 0xFFFF);
-            else
-                c.WriteGpr((int)Gpr.Rsp, size, tempRsp);
+            c.WriteGpr((int)Gpr.Rsp, !to64 && !ss.DefaultBig ? 2 : size, tempRsp);
         }
         else
             c.SetStackPointer(sp + (ulong)(3 * size));
