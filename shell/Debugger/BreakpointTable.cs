@@ -100,23 +100,23 @@ public sealed partial class Debugger
     /// <summary>Called by <see cref="Hooks"/> when its addresses change.</summary>
     internal void HooksChanged() => SyncMachine();
 
+    /// <summary>The addresses where the shell itself stops a run: its internal stops (next, finish, until), its hooks'
+    /// addresses and its enabled breakpoints.</summary>
+    IEnumerable<ulong> ShellStops() =>
+        _internalStops.Concat(_hooks?.Addresses ?? []).Concat(_breakpoints.Where(b => b.Type == BreakpointType.Breakpoint && b.Enabled).Select(b => b.Address));
+
     /// <summary>Makes the machine's breakpoint set, watchpoints and event handlers match the enabled entries.</summary>
     void SyncMachine()
     {
         var addresses = Machine.Cpu.Breakpoints;
         addresses.Clear();
-        addresses.UnionWith(_internalStops);
+        addresses.UnionWith(ShellStops());
         // gdb's breakpoints, while it is attached, are in the same set: they stay.
         addresses.UnionWith(_server?.ClientBreakpoints ?? []);
-        if (_hooks is not null)
-            addresses.UnionWith(_hooks.Addresses);
         foreach (var b in _breakpoints)
         {
             switch (b.Type)
             {
-                case BreakpointType.Breakpoint when b.Enabled:
-                    addresses.Add(b.Address);
-                    break;
                 case BreakpointType.Watchpoint when b.Enabled && b.MachineWatchId is null:
                     b.MachineWatchId = Machine.Watchpoints.Add(b.Address, b.Length, b.Watch);
                     break;

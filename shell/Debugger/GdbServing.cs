@@ -166,7 +166,5 @@ public sealed partial class Debugger : IRunHost
         }
     }
 
-    bool IRunHost.BreaksAt(ulong address) =>
-        _internalStops.Contains(address) || _hooks?.Addresses.Contains(address) == true
-        || _breakpoints.Any(b => b.Type == BreakpointType.Breakpoint && b.Enabled && b.Address == address);
+    bool IRunHost.BreaksAt(ulong address) => ShellStops().Contains(address);
 }
