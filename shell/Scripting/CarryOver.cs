@@ -40,7 +40,6 @@ sealed class CarryOver
     const string BoxPrefix = "__repl_";
 
     readonly List<string> _usings = [];
-    readonly List<MetadataReference> _references = [];
     readonly Dictionary<string, string> _members = new(StringComparer.Ordinal);
     readonly Dictionary<string, Variable> _variables = new(StringComparer.Ordinal);
     bool _keepsChain;
@@ -48,7 +47,8 @@ sealed class CarryOver
     /// <summary>A variable: its type as C# source (null when it cannot be written), and whether it may be assigned.</summary>
     sealed record Variable(string? Type, bool ReadOnly);
 
-    /// <summary>Notes what a submission that ran declared: usings, #r references, members and variables.</summary>
+    /// <summary>Notes what a submission that ran declared: usings, members and variables (its #r references are the
+    /// chain's <see cref="SubmissionChain.Referenced"/>).</summary>
     public void Record(Compilation compilation)
     {
         var csharp = (CSharpCompilation)compilation;
@@ -58,9 +58,6 @@ sealed class CarryOver
             var root = tree.GetCompilationUnitRoot();
             foreach (var text in root.Usings.Select(u => u.WithoutTrivia().ToFullString()).Where(t => !_usings.Contains(t)))
                 _usings.Add(text);
-            foreach (var directive in root.GetReferenceDirectives())
-                if (csharp.GetDirectiveReference(directive) is { } reference && !_references.Contains(reference))
-                    _references.Add(reference);
             var model = csharp.GetSemanticModel(tree);
             foreach (var member in root.Members)
                 Record(member, model);
@@ -190,7 +187,7 @@ sealed class CarryOver
         }
 
         var fresh = new SubmissionChain(chain.Referenced);
-        var script = fresh.Continue(Prelude(carried), ScriptOptionsFactory.For(null).AddReferences(_references));
+        var script = fresh.Continue(Prelude(carried), ScriptOptionsFactory.For(null).AddReferences(chain.Referenced.Paths));
         if (script.GetCompilation().GetDiagnostics().Any(d => d.Severity == DiagnosticSeverity.Error) ||
             fresh.Run(script, globals) is not { Ran: true, Exception: null })
             return null;

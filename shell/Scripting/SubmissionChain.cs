@@ -147,6 +147,9 @@ sealed class ReferencedAssemblies(Func<AssemblyLoadContext> context)
 
     public void Add(string path) => _paths[Path.GetFileNameWithoutExtension(path)] = path;
 
+    /// <summary>The files added, as resolved: a new chain references them again.</summary>
+    public IEnumerable<string> Paths => _paths.Values;
+
     public Assembly? Find(AssemblyName name) =>
         name.Name is { } simple && _paths.TryGetValue(simple, out string? path) ? _context.Value.LoadFromAssemblyPath(path) : null;
 }
