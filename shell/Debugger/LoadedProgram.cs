@@ -43,21 +43,22 @@ public sealed class LoadedProgram
     /// files are read where the table's names lead (as given, or beside the image).</summary>
     public static LoadedProgram FromImage(string name, LoadedImage image, ReadOnlySpan<byte> file)
     {
+        var sequences = DwarfLines.Read(file);
         var sources = new Dictionary<string, string[]>();
-        foreach (string source in DwarfLines.Read(file).SelectMany(q => q.Rows).Select(l => l.File).Distinct())
+        foreach (string source in sequences.SelectMany(q => q.Rows).Select(l => l.File).Distinct())
             if (new[] { source, Path.Combine(Path.GetDirectoryName(name) ?? "", source) }.FirstOrDefault(File.Exists) is { } path)
                 sources[source] = File.ReadAllLines(path);
-        return FromImage(name, image, file, sources);
+        return FromImage(name, image, sequences, sources);
     }
 
     /// <summary>As <see cref="FromImage(string, LoadedImage, ReadOnlySpan{byte})"/>, with the sources given (the entry
     /// kernel's are embedded in Repl.Machine, not on disk).</summary>
-    public static LoadedProgram FromImage(string name, LoadedImage image, ReadOnlySpan<byte> file, IReadOnlyDictionary<string, string[]> sources)
-    {
-        var sequences = DwarfLines.Read(file);
-        return new(name, new ImageLookup(SymbolLookup.From(image.Symbols), sequences), AddressesOf(image.Symbols.Select(s => (s.Name, s.Address))),
-                   sequences.SelectMany(q => q.Rows).ToList(), sources);
-    }
+    public static LoadedProgram FromImage(string name, LoadedImage image, ReadOnlySpan<byte> file, IReadOnlyDictionary<string, string[]> sources) =>
+        FromImage(name, image, DwarfLines.Read(file), sources);
+
+    static LoadedProgram FromImage(string name, LoadedImage image, IReadOnlyList<DwarfLines.Sequence> sequences, IReadOnlyDictionary<string, string[]> sources) =>
+        new(name, new ImageLookup(SymbolLookup.From(image.Symbols), sequences), AddressesOf(image.Symbols.Select(s => (s.Name, s.Address))),
+            sequences.SelectMany(q => q.Rows).ToList(), sources);
 
     /// <summary>An image's symbols with the line table of its DWARF sequences: a row covers addresses up to the next
     /// row of its sequence, and the last row up to the sequence's end.</summary>
