@@ -31,8 +31,9 @@ static class Program
             return ShellSpeed.Measure() ? 0 : 1;
         // `bench kernel [N]`: getpid round trips through the entry kernel, here and under QEMU.
         if (args is ["kernel", ..])
-            return EntryKernelRoundTrip.Measure(args.Length > 1 ? int.Parse(args[1]) : Iterations / 20) ? 0 : 1;
-        int iterations = args.Length > 0 ? int.Parse(args[0]) : Iterations;
+            return Count(args.Skip(1).FirstOrDefault(), Iterations / 20) is { } trips ? EntryKernelRoundTrip.Measure(trips) ? 0 : 1 : 2;
+        if (Count(args.FirstOrDefault(), Iterations) is not { } iterations)
+            return 2;
         Console.WriteLine($"Repl interpreter benchmark: {iterations:N0} loop iterations each, median of {Repeats} runs, {Environment.ProcessorCount} host cores, .NET {Environment.Version}");
         Console.WriteLine();
         Console.WriteLine($"{"workload",-12} {"instructions",14} {"seconds",8} {"MIPS",8} {"guest RAM touched",18} {"host heap delta",16}");
@@ -95,6 +96,17 @@ static class Program
         a.add(rax, rcx);
         a.ret();
         a.Label(ref done);
+    }
+
+    /// <summary>A count from the command line (the default when none is given), or null after a one-line usage error.</summary>
+    static int? Count(string? arg, int byDefault)
+    {
+        if (arg is null)
+            return byDefault;
+        if (int.TryParse(arg, out int count) && count > 0)
+            return count;
+        Console.Error.WriteLine($"bench: '{arg}' is not a count (usage: bench [N] | asm | gdb | shell | kernel [N])");
+        return null;
     }
 
     static bool Measure(string name, int iterations, Action<Assembler> body)
